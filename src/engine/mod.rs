@@ -1,0 +1,6 @@
+//! Generic discrete-event machinery: the event queue, seeded random streams and compiled
+//! distributions. Knows nothing about Kubernetes or containers.
+
+pub mod dist;
+pub mod queue;
+pub mod rng;

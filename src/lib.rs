@@ -1,0 +1,11 @@
+//! pullsim: a deterministic discrete-event simulator of container image pulling across a
+//! Kubernetes cluster. See ARCHITECTURE.md for the code map; layers (bottom first):
+//! `time`/`ids`/`units` → `k8s`, `engine` → `scenario`, `metrics` → `model` → `sim` →
+//! `report`, `experiment`, `chart` → `cli`.
+
+pub mod engine;
+pub mod ids;
+pub mod k8s;
+pub mod scenario;
+pub mod time;
+pub mod units;

@@ -1,0 +1,2 @@
+//! The `pullsim` binary: all logic lives in the library.
+fn main() {}

@@ -1,0 +1,262 @@
+//! The validated, immutable input of one run.
+//!
+//! Loading is two-stage: `raw` mirrors the TOML (serde, unknown keys rejected, units still
+//! strings), `validate` resolves units, interns names to ids, compiles distributions and checks
+//! cross-references. `Scenario` is what the simulator consumes; it holds no TOML types.
+//! Every quantity that may be random is a `Dist` in its base unit (bytes, nanoseconds,
+//! bytes per second, per second); the world builder draws them from named streams.
+
+use crate::engine::dist::Dist;
+use crate::ids::{ImageId, ImageSetId, PoolId, RegistryId};
+use crate::k8s::config::{KubeletConfig, KubeletConfigInput};
+use crate::k8s::pull_policy::PullPolicy;
+use crate::time::SimDuration;
+
+pub mod load;
+
+pub use load::{load, Diagnostic, Override, ScenarioError};
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// `[simulation] name`: names the results folder.
+    pub name: String,
+    pub seed: u64,
+    /// Horizon (default 24h).
+    pub until: SimDuration,
+    /// Time-series resolution (default 1s).
+    pub sample_every: SimDuration,
+    /// The `[kubelet]` table as written (pools merge their overrides over it).
+    pub kubelet: KubeletConfigInput,
+    pub runtime: RuntimeSpec,
+    pub node_pools: Vec<NodePoolSpec>,
+    pub registries: Vec<RegistrySpec>,
+    /// Every image the run knows: declared `[[image]]`s first, then the members of each image
+    /// set (contiguous per set), then images named only in `preloaded` lists.
+    pub images: Vec<ImageSpec>,
+    pub image_sets: Vec<ImageSetSpec>,
+    pub workloads: Vec<WorkloadSpec>,
+    pub scheduler: SchedulerPolicy,
+    pub sweep: Option<SweepSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RuntimeSpec {
+    /// Layer downloads of one pull in flight at once (containerd default 3).
+    pub max_concurrent_downloads: u32,
+    /// Unpack speed per node, bytes/s, drawn once per node; infinite = instant.
+    pub unpack_rate_bytes_per_s: Dist,
+    /// From image present to container started, ns, drawn per container start.
+    pub container_start_ns: Dist,
+    /// Extra runtime bookkeeping per pull attempt, ns, drawn per pull (default 0).
+    pub pull_overhead_ns: Dist,
+}
+
+#[derive(Clone, Debug)]
+pub struct NodePoolSpec {
+    pub name: String,
+    pub count: u32,
+    pub arch: String,
+    /// Node ingress, bytes/s, drawn once per node; infinite = unlimited.
+    pub bandwidth_bytes_per_s: Dist,
+    /// Image storage, bytes, drawn once per node.
+    pub disk_bytes: Dist,
+    /// Images present on every node of the pool when it joins.
+    pub preloaded: Vec<ImageId>,
+    pub credentials: Vec<NodeCredential>,
+    /// First node joins at `join_at`; node k at `join_at + k * join_every`.
+    pub join_at: SimDuration,
+    pub join_every: SimDuration,
+    /// The pool's effective kubelet settings (`[kubelet]` merged with the pool override).
+    pub kubelet: KubeletConfig,
+    /// Pods a node accepts (kubelet maxPods, default 110).
+    pub max_pods: u32,
+}
+
+/// A node-level docker-config entry: `match` is a keyring key pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeCredential {
+    pub match_pattern: String,
+    pub secret: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct RegistrySpec {
+    /// Matched against the normalized domain of image references.
+    pub host: String,
+    /// Total egress, bytes/s (infinite = unlimited), drawn once per run.
+    pub bandwidth_bytes_per_s: Dist,
+    /// Cap for one blob download, bytes/s, drawn once per run.
+    pub per_connection_bytes_per_s: Dist,
+    /// Round trip per request, ns, drawn per request.
+    pub latency_ns: Dist,
+    /// Probability that one pull attempt fails transiently.
+    pub failure_rate: f64,
+    /// Windows [from, to) in which every request fails.
+    pub outages: Vec<(SimDuration, SimDuration)>,
+    pub rate_limit: Option<RateLimit>,
+    pub auth_required: bool,
+    /// Secrets this registry accepts.
+    pub accepts: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Manifest GETs allowed per window.
+    pub pulls: u64,
+    /// Sliding window length.
+    pub per: SimDuration,
+    pub scope: RateLimitScope,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitScope {
+    /// One budget per node (per source IP, like Docker Hub's anonymous limit).
+    Node,
+    /// One budget for the whole registry.
+    Registry,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImageSpec {
+    /// The reference as written in the scenario.
+    pub raw_ref: String,
+    /// `ParseDockerRef` string: the identity used to match container images to this image.
+    pub normalized: String,
+    /// `ParseImageName(..).repo`, the key for credential lookups.
+    pub repo: String,
+    /// Normalized domain.
+    pub domain: String,
+    /// The registry serving `domain`; `None` only for preloaded-only images.
+    pub registry: Option<RegistryId>,
+    pub layers: ImageLayers,
+    /// Architectures with a manifest; `None` = every architecture.
+    pub platforms: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub enum ImageLayers {
+    /// `layers = [...]`: one entry per layer, bottom first.
+    Explicit(Vec<LayerSpec>),
+    /// `size` + `layer_count` (+ shared `base` layers below them, bottom first): the size is
+    /// drawn once per image and split evenly over `layer_count` layers unique to the image.
+    Drawn { size_bytes: Dist, layer_count: u32, base: Vec<LayerSpec> },
+    /// Named only in a `preloaded` list: no layers known, takes no disk.
+    Unknown,
+}
+
+#[derive(Clone, Debug)]
+pub struct LayerSpec {
+    /// Shared blob id (`id = ...`); `None` = unique to its image.
+    pub shared_id: Option<String>,
+    pub size_bytes: Dist,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImageSetSpec {
+    pub name: String,
+    pub count: u32,
+    pub ref_pattern: String,
+    /// Member n is `ImageId(first_image.0 + n)`.
+    pub first_image: ImageId,
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkloadSpec {
+    pub name: String,
+    pub kind: WorkloadKind,
+    pub start: SimDuration,
+    pub image_pull_secrets: Vec<String>,
+    pub runtime_class: Option<String>,
+    /// Node selector by pool; `None` = any pool.
+    pub node_pools: Option<Vec<PoolId>>,
+    pub pod: PodTemplate,
+}
+
+#[derive(Clone, Debug)]
+pub enum WorkloadKind {
+    Deployment { replicas: u32, rollout: Rollout, update: Option<Update> },
+    DaemonSet,
+    Poisson { rate_per_s: Dist, count: Option<u64> },
+    Batch { count: u32, at: SimDuration },
+}
+
+/// A rolling-update strategy (`maxSurge` / `maxUnavailable`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rollout {
+    pub max_surge: IntOrPercent,
+    pub max_unavailable: IntOrPercent,
+}
+
+impl Default for Rollout {
+    /// The Deployment defaults: 25% / 25%.
+    fn default() -> Self {
+        Rollout { max_surge: IntOrPercent::Percent(25), max_unavailable: IntOrPercent::Percent(25) }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntOrPercent {
+    Int(u32),
+    Percent(u32),
+}
+
+#[derive(Clone, Debug)]
+pub struct Update {
+    pub at: SimDuration,
+    /// The new image string (as a container would write it).
+    pub image: String,
+    /// The declared image it resolves to (`None` if unparsable).
+    pub image_id: Option<ImageId>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PodTemplate {
+    pub init_containers: Vec<ContainerSpec>,
+    pub containers: Vec<ContainerSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ContainerSpec {
+    pub image: ContainerImage,
+    /// Explicit `pull_policy`; `None` = defaulted from the tag per pod image.
+    pub pull_policy: Option<PullPolicy>,
+    /// Init containers: run time to completion, ns, drawn per run. `None` for app containers.
+    pub run_for_ns: Option<Dist>,
+}
+
+#[derive(Clone, Debug)]
+pub enum ContainerImage {
+    /// A literal image string; `image` is the known image it names, `None` when the string is
+    /// not a valid reference (the kubelet reports InvalidImageName at run time).
+    Ref { raw: String, image: Option<ImageId> },
+    /// One member of an image set per pod.
+    Set { set: ImageSetId, pick: Pick },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pick {
+    /// Pod k of the workload gets member k mod count.
+    Sequential,
+    Uniform,
+    Zipf {
+        s: f64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SchedulerPolicy {
+    #[default]
+    Spread,
+    Binpack,
+    ImageLocality,
+}
+
+/// The `[sweep]` table. Values are kept as TOML literal text so that each variant is applied as
+/// a `--set KEY=VALUE` override and validated like any other scenario.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SweepSpec {
+    pub seeds: Option<u32>,
+    /// Axes in file order: dotted key and its values.
+    pub grid: Vec<(String, Vec<String>)>,
+    pub baseline: Vec<(String, String)>,
+}

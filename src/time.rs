@@ -1,0 +1,119 @@
+//! Simulated time: integer nanoseconds since the start of a run.
+//!
+//! Integer time keeps event order exact and runs byte-reproducible; floats appear only where a
+//! duration is derived from bytes and bandwidth, and are rounded up (`from_secs_f64_ceil`) at once.
+
+use std::fmt;
+
+/// Nanoseconds in one second.
+pub const NS_PER_S: u64 = 1_000_000_000;
+
+/// An instant of simulated time, in nanoseconds since the run started.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct SimTime(pub u64);
+
+/// A span of simulated time, in nanoseconds.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct SimDuration(pub u64);
+
+impl SimTime {
+    pub const ZERO: SimTime = SimTime(0);
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    /// Saturating: a run never gets near 584 years, but a bogus duration must not wrap.
+    pub fn plus(self, d: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_add(d.0))
+    }
+
+    /// Time since `earlier`; zero when `earlier` is later (never negative).
+    pub fn since(self, earlier: SimTime) -> SimDuration {
+        SimDuration(self.0.saturating_sub(earlier.0))
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NS_PER_S as f64
+    }
+
+    /// Seconds with exactly three decimals, from integer arithmetic (no float rounding).
+    pub fn fmt_ms(self) -> String {
+        fmt_ns_as_secs_ms(self.0)
+    }
+}
+
+impl SimDuration {
+    pub const ZERO: SimDuration = SimDuration(0);
+
+    pub const fn from_secs(s: u64) -> SimDuration {
+        SimDuration(s * NS_PER_S)
+    }
+
+    pub const fn from_millis(ms: u64) -> SimDuration {
+        SimDuration(ms * 1_000_000)
+    }
+
+    /// Rounds up to the next nanosecond, so a transfer never completes before its bytes arrive.
+    /// Non-finite or negative inputs saturate (infinite → u64::MAX, negative → 0).
+    pub fn from_secs_f64_ceil(s: f64) -> SimDuration {
+        if !(s > 0.0) {
+            return SimDuration(0);
+        }
+        let ns = (s * NS_PER_S as f64).ceil();
+        if ns >= u64::MAX as f64 {
+            SimDuration(u64::MAX)
+        } else {
+            SimDuration(ns as u64)
+        }
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NS_PER_S as f64
+    }
+
+    pub fn saturating_mul(self, k: u64) -> SimDuration {
+        SimDuration(self.0.saturating_mul(k))
+    }
+
+    pub fn fmt_ms(self) -> String {
+        fmt_ns_as_secs_ms(self.0)
+    }
+}
+
+/// `1234567890` ns → `"1.235"` (round half up to the millisecond).
+pub fn fmt_ns_as_secs_ms(ns: u64) -> String {
+    let ms = (ns as u128 + 500_000) / 1_000_000;
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}s", self.fmt_ms())
+    }
+}
+
+impl fmt::Display for SimDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}s", self.fmt_ms())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_milliseconds_exactly() {
+        assert_eq!(fmt_ns_as_secs_ms(0), "0.000");
+        assert_eq!(fmt_ns_as_secs_ms(1_000_000_000), "1.000");
+        assert_eq!(fmt_ns_as_secs_ms(1_234_567_890), "1.235");
+        assert_eq!(fmt_ns_as_secs_ms(999_499_999), "0.999");
+    }
+
+    #[test]
+    fn ceil_conversion_never_early() {
+        assert_eq!(SimDuration::from_secs_f64_ceil(1.0), SimDuration::from_secs(1));
+        assert_eq!(SimDuration::from_secs_f64_ceil(2.0), SimDuration::from_secs(2));
+        assert_eq!(SimDuration::from_secs_f64_ceil(1e-10), SimDuration(1));
+        assert_eq!(SimDuration::from_secs_f64_ceil(f64::INFINITY), SimDuration(u64::MAX));
+        assert_eq!(SimDuration::from_secs_f64_ceil(-1.0), SimDuration(0));
+    }
+}

@@ -1,0 +1,1 @@
+//! STUB: unit parsing (durations, sizes, bandwidths, rates) — replaced by the loader work.
