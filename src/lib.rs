@@ -6,6 +6,9 @@
 pub mod engine;
 pub mod ids;
 pub mod k8s;
+pub mod metrics;
+pub mod model;
 pub mod scenario;
+pub mod sim;
 pub mod time;
 pub mod units;

@@ -1,0 +1,133 @@
+//! What a run records: pull attempts and time-series samples (streamed to a `RunSink` as they
+//! happen, so huge runs need not hold them), per-pod and per-registry rows (built at the end),
+//! and the run summary. Field names are the output contract's column names.
+
+pub mod summary;
+
+use crate::time::SimTime;
+
+/// One kubelet pull attempt (a row of `pulls.csv`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PullRow {
+    pub node: String,
+    pub pod: String,
+    /// The image string as the pod spec wrote it.
+    pub image: String,
+    pub registry: String,
+    /// When the kubelet handed the pull to its puller.
+    pub requested_s: SimTime,
+    /// When the puller started it (slot acquired); `None` if it never started.
+    pub started_s: Option<SimTime>,
+    /// `None` while still in flight at the end of the run.
+    pub finished_s: Option<SimTime>,
+    /// Bytes that crossed the network for this attempt.
+    pub bytes: u64,
+    /// 1-based attempt number for this (pod, image string).
+    pub attempt: u32,
+    /// `ok`, `failed:<reason>`, or `in_progress` at the horizon.
+    pub result: String,
+}
+
+/// One time-series sample (a row of `timeseries.csv`): the state after every event at or
+/// before `t_s`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleRow {
+    pub t_s: SimTime,
+    pub pulls_in_flight: u64,
+    pub pulls_queued: u64,
+    pub pods_running: u64,
+    pub pods_waiting: u64,
+    pub registry_egress_bytes_per_s: f64,
+}
+
+/// One pod at the end of the run (a row of `pods.csv`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodRow {
+    pub pod: String,
+    pub workload: String,
+    /// Empty when never scheduled.
+    pub node: String,
+    pub created_s: SimTime,
+    pub started_s: Option<SimTime>,
+    /// Total time of the pod's pull attempts, from hand-off to the puller to the result.
+    pub pull_s: crate::time::SimDuration,
+    pub images_pulled: u32,
+    pub cache_hits: u32,
+    pub backoffs: u32,
+    /// `Running` or the kubelet's waiting reason.
+    pub status: String,
+    pub last_error: String,
+}
+
+impl PodRow {
+    pub fn startup(&self) -> Option<crate::time::SimDuration> {
+        self.started_s.map(|s| s.since(self.created_s))
+    }
+}
+
+/// One registry at the end of the run (a row of `registries.csv`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryRow {
+    pub registry: String,
+    /// Every HTTP round trip: token, manifests, config and layer blobs.
+    pub requests: u64,
+    pub manifest_requests: u64,
+    pub blob_bytes: u64,
+    /// Most blob downloads in flight at once.
+    pub peak_concurrent: u64,
+    /// Requests answered 429.
+    pub throttled: u64,
+    /// Pull attempts that failed at this registry (any reason).
+    pub failures: u64,
+}
+
+/// Receives streamed records. Implemented by the CSV writer and by in-memory collectors.
+pub trait RunSink {
+    fn pull(&mut self, row: &PullRow);
+    fn sample(&mut self, row: &SampleRow);
+}
+
+/// Keeps everything in memory (tests, `explain`, charts of small runs).
+#[derive(Default, Debug)]
+pub struct MemorySink {
+    pub pulls: Vec<PullRow>,
+    pub samples: Vec<SampleRow>,
+}
+
+impl RunSink for MemorySink {
+    fn pull(&mut self, row: &PullRow) {
+        self.pulls.push(row.clone());
+    }
+    fn sample(&mut self, row: &SampleRow) {
+        self.samples.push(row.clone());
+    }
+}
+
+/// Drops streamed rows (sweeps need only the summary).
+#[derive(Default, Debug)]
+pub struct NullSink;
+
+impl RunSink for NullSink {
+    fn pull(&mut self, _row: &PullRow) {}
+    fn sample(&mut self, _row: &SampleRow) {}
+}
+
+/// Engine counters reported with `--stats` and in the human summary.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunStats {
+    /// Events handled (stale network wake-ups excluded).
+    pub events: u64,
+    pub events_stale: u64,
+    pub peak_flows: u64,
+    /// Flow-rate recomputations summed over all network changes.
+    pub flows_recomputed: u64,
+}
+
+/// Everything a finished run returns (streamed rows went to the sink).
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub pods: Vec<PodRow>,
+    pub registries: Vec<RegistryRow>,
+    pub summary: summary::Summary,
+    pub stats: RunStats,
+}

@@ -1,0 +1,119 @@
+//! The run summary (`summary.json`). Percentiles use the nearest-rank method on the sorted
+//! startup times of pods that ran: p = the value at rank ceil(p/100 × n) (1-based), which is
+//! always an observed value and needs no interpolation.
+
+use super::PodRow;
+use crate::time::SimDuration;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub seed: u64,
+    pub pods: u64,
+    pub pods_running: u64,
+    /// Pods not Running at the end (waiting on an error or still Pending).
+    pub pods_failed: u64,
+    pub startup_p50_s: Option<f64>,
+    pub startup_p90_s: Option<f64>,
+    pub startup_p99_s: Option<f64>,
+    pub startup_max_s: Option<f64>,
+    pub startup_mean_s: Option<f64>,
+    /// Time from the start until the last pod that ran was Running.
+    pub makespan_s: f64,
+    pub bytes_pulled: u64,
+    /// Pull attempts (rows of pulls.csv).
+    pub pulls: u64,
+    pub cache_hits: u64,
+    pub pull_failures: u64,
+    pub backoffs: u64,
+    pub events: u64,
+    pub sim_end_s: f64,
+}
+
+/// Counters gathered by the model during the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub bytes_pulled: u64,
+    pub pulls: u64,
+    pub pull_failures: u64,
+}
+
+/// Nearest-rank percentile of sorted values; `p` in (0, 100].
+pub fn nearest_rank(sorted: &[SimDuration], p: u32) -> Option<SimDuration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len() as u64;
+    let rank = (u64::from(p) * n).div_ceil(100).max(1);
+    Some(sorted[(rank - 1) as usize])
+}
+
+/// Seconds rounded to the millisecond, as every time in the outputs.
+pub fn secs_ms(d: SimDuration) -> f64 {
+    ((d.0 as u128 + 500_000) / 1_000_000) as f64 / 1000.0
+}
+
+pub fn summarize(
+    seed: u64,
+    pods: &[PodRow],
+    totals: &Totals,
+    events: u64,
+    sim_end: crate::time::SimTime,
+) -> Summary {
+    let mut startups: Vec<SimDuration> = pods.iter().filter_map(PodRow::startup).collect();
+    startups.sort_unstable();
+    let running = startups.len() as u64;
+    let mean = if startups.is_empty() {
+        None
+    } else {
+        let total: u128 = startups.iter().map(|d| u128::from(d.0)).sum();
+        Some(secs_ms(SimDuration((total / startups.len() as u128) as u64)))
+    };
+    let makespan = pods.iter().filter_map(|p| p.started_s).max().map(|t| t.since(crate::time::SimTime::ZERO));
+    Summary {
+        seed,
+        pods: pods.len() as u64,
+        pods_running: running,
+        pods_failed: pods.len() as u64 - running,
+        startup_p50_s: nearest_rank(&startups, 50).map(secs_ms),
+        startup_p90_s: nearest_rank(&startups, 90).map(secs_ms),
+        startup_p99_s: nearest_rank(&startups, 99).map(secs_ms),
+        startup_max_s: startups.last().copied().map(secs_ms),
+        startup_mean_s: mean,
+        makespan_s: makespan.map(secs_ms).unwrap_or(0.0),
+        bytes_pulled: totals.bytes_pulled,
+        pulls: totals.pulls,
+        cache_hits: pods.iter().map(|p| u64::from(p.cache_hits)).sum(),
+        pull_failures: totals.pull_failures,
+        backoffs: pods.iter().map(|p| u64::from(p.backoffs)).sum(),
+        events,
+        sim_end_s: secs_ms(sim_end.since(crate::time::SimTime::ZERO)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: u64) -> SimDuration {
+        SimDuration::from_secs(s)
+    }
+
+    #[test]
+    fn nearest_rank_by_hand() {
+        let v: Vec<SimDuration> = (1..=10).map(d).collect();
+        assert_eq!(nearest_rank(&v, 50), Some(d(5)));
+        assert_eq!(nearest_rank(&v, 90), Some(d(9)));
+        assert_eq!(nearest_rank(&v, 99), Some(d(10)));
+        assert_eq!(nearest_rank(&v[..1], 50), Some(d(1)));
+        assert_eq!(nearest_rank(&[], 50), None);
+        let v: Vec<SimDuration> = (1..=200).map(d).collect();
+        assert_eq!(nearest_rank(&v, 99), Some(d(198)));
+    }
+
+    #[test]
+    fn millisecond_rounding() {
+        assert_eq!(secs_ms(SimDuration(1_234_500_000)), 1.235);
+        assert_eq!(secs_ms(SimDuration(999_999)), 0.001);
+    }
+}

@@ -1,0 +1,224 @@
+//! Builds the initial `World` from a validated `Scenario` and a seed: draws every per-entity
+//! random quantity (image and layer sizes, node bandwidth and disk, unpack speed) from its own
+//! named stream, interns shared layers, and schedules the first events (node joins, workload
+//! starts, outage starts).
+
+use super::*;
+use crate::engine::dist::Dist;
+use crate::ids::{ImageId, LayerId, NodeId, PoolId, RegistryId, WorkloadId};
+use crate::scenario::{ImageLayers, LayerSpec, WorkloadKind};
+
+impl<'a> World<'a> {
+    pub fn new(scn: &'a Scenario, seed: u64, sink: &'a mut dyn RunSink, opts: RunOptions) -> World<'a> {
+        let streams = Streams::new(seed);
+        let (images, layer_size_bytes) = materialize_images(scn, &streams);
+
+        let mut nodes = Vec::new();
+        let mut node_bw = Vec::new();
+        for (pool_idx, pool) in scn.node_pools.iter().enumerate() {
+            for k in 0..pool.count {
+                let key = [pool_idx as u64, u64::from(k)];
+                let bw = pool.bandwidth_bytes_per_s.sample(&mut streams.stream("node-bandwidth", &key));
+                let disk = pool.disk_bytes.sample_u64(&mut streams.stream("node-disk", &key));
+                let unpack =
+                    scn.runtime.unpack_rate_bytes_per_s.sample(&mut streams.stream("node-unpack-rate", &key));
+                let kc = &pool.kubelet;
+                let limit = if kc.serialize_image_pulls { Some(1) } else { kc.max_parallel_image_pulls };
+                node_bw.push(positive_or_unlimited(bw));
+                nodes.push(Node {
+                    name: format!("{}-{k}", pool.name),
+                    pool: PoolId::from_idx(pool_idx),
+                    joined: false,
+                    join_at: SimTime::ZERO
+                        .plus(pool.join_at)
+                        .plus(pool.join_every.saturating_mul(u64::from(k))),
+                    disk_bytes: disk.max(1),
+                    disk_used_bytes: 0,
+                    unpack_rate_bytes_per_s: positive_or_unlimited(unpack),
+                    layers: BTreeMap::new(),
+                    images: BTreeMap::new(),
+                    puller: Puller { limit, active: 0, waiting: VecDeque::new() },
+                    throttle: TokenBucket::new(kc.registry_pull_qps, kc.registry_burst),
+                    backoff: Backoff::new(kc.image_pull_backoff_initial, kc.image_pull_backoff_max),
+                    previous_failure: BTreeMap::new(),
+                    pull_intents: BTreeMap::new(),
+                    active_pulls: Vec::new(),
+                    unpacking: None,
+                    pods: Vec::new(),
+                    gc_scheduled: false,
+                });
+            }
+        }
+
+        let mut registries = Vec::new();
+        let mut reg_bw = Vec::new();
+        for (r_idx, r) in scn.registries.iter().enumerate() {
+            let key = [r_idx as u64];
+            reg_bw.push(positive_or_unlimited(
+                r.bandwidth_bytes_per_s.sample(&mut streams.stream("registry-bandwidth", &key)),
+            ));
+            let per_conn =
+                r.per_connection_bytes_per_s.sample(&mut streams.stream("registry-per-connection", &key));
+            registries.push(RegistryState {
+                host: r.host.clone(),
+                per_connection_bytes_per_s: positive_or_unlimited(per_conn),
+                row: RegistryRow { registry: r.host.clone(), ..RegistryRow::default() },
+                windows: BTreeMap::new(),
+            });
+        }
+
+        let n_images = images.len();
+        let mut w = World {
+            scn,
+            sink,
+            opts,
+            now: SimTime::ZERO,
+            queue: EventQueue::with_capacity(1024),
+            streams,
+            net: Network::new(&node_bw, &reg_bw),
+            nodes,
+            registries,
+            images,
+            layer_size_bytes,
+            pods: Vec::new(),
+            pulls: Vec::new(),
+            net_generation: 0,
+            net_wake_at: None,
+            workloads: scn.workloads.iter().map(|_| workload::WorkloadState::default()).collect(),
+            unscheduled: VecDeque::new(),
+            sched: scheduler::Index::new(scn),
+            image_node_count: vec![0; n_images],
+            totals: Totals::default(),
+            pulls_in_flight: 0,
+            pulls_queued: 0,
+            pods_running: 0,
+            pods_live: 0,
+            peak_flows: 0,
+            gc_images_removed: 0,
+            gc_bytes_freed: 0,
+        };
+
+        // Initial events, in a fixed order: node joins, outages, workload starts.
+        for i in 0..w.nodes.len() {
+            let at = w.nodes[i].join_at;
+            w.schedule(at, Event::NodeJoin { node: NodeId::from_idx(i) });
+        }
+        for (r_idx, r) in scn.registries.iter().enumerate() {
+            for (from, _to) in &r.outages {
+                w.schedule(
+                    SimTime::ZERO.plus(*from),
+                    Event::OutageStart { registry: RegistryId::from_idx(r_idx) },
+                );
+            }
+        }
+        for (w_idx, wl) in scn.workloads.iter().enumerate() {
+            let at = match &wl.kind {
+                WorkloadKind::Batch { at, .. } => *at,
+                _ => wl.start,
+            };
+            let workload = WorkloadId::from_idx(w_idx);
+            w.schedule(SimTime::ZERO.plus(at), Event::WorkloadStart { workload });
+            if let WorkloadKind::Deployment { update: Some(u), .. } = &wl.kind {
+                w.schedule(SimTime::ZERO.plus(u.at), Event::RolloutStart { workload });
+            }
+        }
+        w
+    }
+
+    /// Summary counters and rows at the end of the run.
+    pub fn registry_rows(&self) -> Vec<RegistryRow> {
+        self.registries.iter().map(|r| r.row.clone()).collect()
+    }
+
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+
+    pub fn peak_flows(&self) -> u64 {
+        self.peak_flows
+    }
+
+    pub fn flows_recomputed(&self) -> u64 {
+        self.net.flows_recomputed_total
+    }
+}
+
+/// Bandwidths and rates: non-positive or NaN draws are treated as the smallest positive rate
+/// (validation rejects non-positive constants; a distribution can still draw near zero).
+fn positive_or_unlimited(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        1.0
+    } else {
+        x
+    }
+}
+
+/// Images with their layers, and the size of every layer. Shared layer ids are interned once
+/// (first occurrence draws the size); unique layers get their own id.
+fn materialize_images(scn: &Scenario, streams: &Streams) -> (Vec<Image>, Vec<u64>) {
+    let mut layer_size_bytes: Vec<u64> = Vec::new();
+    let mut shared: BTreeMap<String, LayerId> = BTreeMap::new();
+    let mut images = Vec::with_capacity(scn.images.len());
+    let mut intern = |spec: &LayerSpec, key: &[u64], layer_size_bytes: &mut Vec<u64>| -> LayerId {
+        let draw = |d: &Dist, label: &str| d.sample_u64(&mut streams.stream(label, key));
+        match &spec.shared_id {
+            Some(id) => {
+                if let Some(l) = shared.get(id) {
+                    return *l;
+                }
+                let size =
+                    spec.size_bytes.sample_u64(&mut streams.stream("shared-layer-size", &[hash_str(id)]));
+                layer_size_bytes.push(size);
+                let l = LayerId::from_idx(layer_size_bytes.len() - 1);
+                shared.insert(id.clone(), l);
+                l
+            }
+            None => {
+                layer_size_bytes.push(draw(&spec.size_bytes, "layer-size"));
+                LayerId::from_idx(layer_size_bytes.len() - 1)
+            }
+        }
+    };
+    for (i_idx, img) in scn.images.iter().enumerate() {
+        let mut layers = Vec::new();
+        match &img.layers {
+            ImageLayers::Explicit(specs) => {
+                for (l_idx, spec) in specs.iter().enumerate() {
+                    layers.push(intern(spec, &[i_idx as u64, l_idx as u64], &mut layer_size_bytes));
+                }
+            }
+            ImageLayers::Drawn { size_bytes, layer_count, base } => {
+                for (l_idx, spec) in base.iter().enumerate() {
+                    layers.push(intern(
+                        spec,
+                        &[i_idx as u64, 1_000_000 + l_idx as u64],
+                        &mut layer_size_bytes,
+                    ));
+                }
+                let total = size_bytes.sample_u64(&mut streams.stream("image-size", &[i_idx as u64]));
+                let n = u64::from((*layer_count).max(1));
+                for k in 0..n {
+                    // Even split; the remainder goes to the top layer.
+                    let size = total / n + if k == n - 1 { total % n } else { 0 };
+                    layer_size_bytes.push(size);
+                    layers.push(LayerId::from_idx(layer_size_bytes.len() - 1));
+                }
+            }
+            ImageLayers::Unknown => {}
+        }
+        let size_bytes = layers.iter().map(|l| layer_size_bytes[l.idx()]).sum();
+        images.push(Image { layers, size_bytes });
+        let _ = ImageId::from_idx(i_idx);
+    }
+    (images, layer_size_bytes)
+}
+
+/// FNV-1a of a string, to key a stream by a shared layer's name (stable across runs).
+fn hash_str(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}

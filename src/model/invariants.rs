@@ -1,0 +1,86 @@
+//! Whole-world invariants, checked after every event when `RunOptions::check_invariants` is
+//! set (tests and swarm runs). Cheap local assertions live in the handlers themselves.
+
+use super::*;
+
+impl World<'_> {
+    /// Returns the first violated invariant, if any.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.net.check_capacities()?;
+        for (i, n) in self.nodes.iter().enumerate() {
+            // Serialized: at most one pull in flight; bounded: at most the limit.
+            let in_flight = self.pulls_started_unfinished(NodeId::from_idx(i));
+            if let Some(limit) = n.puller.limit {
+                if in_flight > u64::from(limit) {
+                    return Err(format!("node {} has {in_flight} pulls in flight, limit {limit}", n.name));
+                }
+                if n.puller.active > limit {
+                    return Err(format!(
+                        "node {} puller holds {} slots, limit {limit}",
+                        n.name, n.puller.active
+                    ));
+                }
+            }
+            let used: u64 = n.layers.keys().map(|l| self.layer_size_bytes[l.idx()]).sum();
+            if used != n.disk_used_bytes {
+                return Err(format!(
+                    "node {} disk accounting {} != layers {used}",
+                    n.name, n.disk_used_bytes
+                ));
+            }
+            let unpacking = n.layers.values().filter(|s| **s == LayerState::Unpacking).count();
+            if unpacking > 1 || (unpacking == 1) != n.unpacking.is_some() {
+                return Err(format!("node {} unpacks {unpacking} layers at once", n.name));
+            }
+            for img in n.images.keys() {
+                for l in &self.images[img.idx()].layers {
+                    if n.layers.get(l) != Some(&LayerState::Present) {
+                        return Err(format!("node {} has image {} without its layer {}", n.name, img.0, l.0));
+                    }
+                }
+            }
+        }
+        // At most one pull per pod at a time, and a waiting pod's pull is live.
+        let mut per_pod = vec![0u32; self.pods.len()];
+        for p in &self.pulls {
+            if p.phase != PullPhase::Done {
+                per_pod[p.pod.idx()] += 1;
+            }
+        }
+        for (i, pod) in self.pods.iter().enumerate() {
+            let live_pulls = per_pod[i];
+            let waiting = matches!(pod.state, PodState::WaitingPull(_));
+            if live_pulls > 1 {
+                return Err(format!("pod {} has {live_pulls} pulls at once", pod.name));
+            }
+            if waiting && live_pulls != 1 {
+                return Err(format!("pod {} waits for a pull that is not running", pod.name));
+            }
+            if pod.state == PodState::Running {
+                let node = pod.node.ok_or("running pod without node")?;
+                for c in &pod.containers {
+                    if !c.started {
+                        return Err(format!("pod {} Running with a container not started", pod.name));
+                    }
+                    if let Some(img) = c.image {
+                        let _ = (node, img); // presence at start is asserted in mark_running
+                    }
+                }
+            }
+        }
+        let running = self.pods.iter().filter(|p| p.state == PodState::Running).count() as u64;
+        if running != self.pods_running {
+            return Err(format!("pods_running counter {} != {running}", self.pods_running));
+        }
+        Ok(())
+    }
+
+    fn pulls_started_unfinished(&self, node: NodeId) -> u64 {
+        self.nodes[node.idx()].active_pulls.len() as u64
+            + self
+                .pulls
+                .iter()
+                .filter(|p| p.node == node && p.phase == PullPhase::Queued && p.started.is_some())
+                .count() as u64
+    }
+}

@@ -1,0 +1,502 @@
+//! The kubelet on each node: the pod worker's sync loop, `EnsureImageExists` (decisions from
+//! `k8s::image_manager`), the image puller (serial or bounded parallel), the registryPullQPS
+//! throttle and the image-pull backoff.
+//!
+//! A sync walks the pod's containers in order (`kuberuntime` `SyncPod`): init containers one at
+//! a time, each run to completion, a failure ending the sync; then app containers in a loop
+//! where a failure does not stop the others. Each `EnsureImageExists` blocks the pod worker until
+//! its pull finishes, so one pod pulls one image at a time. After a sync with an error the pod
+//! worker retries after `Jitter(10s, 0.5)`, uniform in [10 s, 15 s).
+//!
+//! The serial puller's channel holds 10 requests and blocks further callers; blocked callers
+//! are woken in FIFO order, so the order of pulls is that of one unbounded FIFO queue, which is
+//! what `Puller` keeps.
+
+use super::*;
+use crate::k8s::credentials::Keyring;
+use crate::k8s::image_manager::{backoff_message, map_pull_error, precheck, Precheck};
+use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
+use rand::Rng;
+
+/// `backOffPeriod` (10 s) and jitter factor 0.5 of the pod worker's requeue after an error.
+const POD_RETRY_BASE: SimDuration = SimDuration::from_secs(10);
+
+/// What `EnsureImageExists` returned to the sync loop.
+enum Ensure {
+    Ready,
+    Pulling,
+    Failed,
+}
+
+impl World<'_> {
+    pub(super) fn on_pod_sync(&mut self, pod: PodId) {
+        let p = &mut self.pods[pod.idx()];
+        if p.state != PodState::Idle {
+            return; // terminated, or a sync is already under way
+        }
+        p.n_syncs += 1;
+        p.cursor = 0;
+        p.sync_error = false;
+        p.state = PodState::Syncing;
+        self.continue_sync(pod);
+    }
+
+    /// Walks the containers from the cursor until the sync must wait or ends.
+    fn continue_sync(&mut self, pod: PodId) {
+        loop {
+            let p = &self.pods[pod.idx()];
+            if p.state == PodState::Terminated {
+                return;
+            }
+            let idx = p.cursor;
+            if idx >= p.containers.len() {
+                break;
+            }
+            let is_init = idx < p.n_init;
+            let c = &p.containers[idx];
+            if (is_init && c.init_done) || (!is_init && c.started) {
+                self.pods[pod.idx()].cursor += 1;
+                continue;
+            }
+            match self.ensure_image_exists(pod, idx) {
+                Ensure::Ready => {
+                    self.start_container(pod, idx);
+                    return;
+                }
+                Ensure::Pulling => return,
+                Ensure::Failed => {
+                    self.pods[pod.idx()].sync_error = true;
+                    if is_init {
+                        break;
+                    }
+                    self.pods[pod.idx()].cursor += 1;
+                }
+            }
+        }
+        self.end_sync(pod);
+    }
+
+    fn end_sync(&mut self, pod: PodId) {
+        let p = &self.pods[pod.idx()];
+        let all_started = p.containers[p.n_init..].iter().all(|c| c.started);
+        if all_started && !p.sync_error {
+            self.mark_running(pod);
+            return;
+        }
+        self.pods[pod.idx()].state = PodState::Idle;
+        let n = self.pods[pod.idx()].n_syncs;
+        let u: f64 = self.streams.stream("pod-worker-jitter", &[u64::from(pod.0), n]).gen::<f64>();
+        let delay = SimDuration(POD_RETRY_BASE.0 + (POD_RETRY_BASE.0 as f64 * 0.5 * u) as u64);
+        self.schedule_in(delay, Event::PodSync { pod });
+    }
+
+    fn mark_running(&mut self, pod: PodId) {
+        let node = self.pods[pod.idx()].node.expect("a running pod is bound");
+        // A pod never runs before every one of its images is present on its node.
+        for c in &self.pods[pod.idx()].containers {
+            if let Some(img) = c.image {
+                assert!(
+                    self.nodes[node.idx()].images.contains_key(&img) || !c.started,
+                    "pod {} runs without image {}",
+                    self.pods[pod.idx()].name,
+                    c.raw
+                );
+            }
+        }
+        let p = &mut self.pods[pod.idx()];
+        p.state = PodState::Running;
+        p.started = Some(self.now);
+        self.pods_running += 1;
+        let w = p.workload;
+        self.reconcile_rollout(w);
+    }
+
+    fn start_container(&mut self, pod: PodId, idx: usize) {
+        self.pods[pod.idx()].state = PodState::Starting(idx);
+        let d = self
+            .scn
+            .runtime
+            .container_start_ns
+            .sample_u64(&mut self.streams.stream("container-start", &[u64::from(pod.0), idx as u64]));
+        self.schedule_in(SimDuration(d), Event::ContainerStarted { pod, container: idx });
+    }
+
+    pub(super) fn on_container_started(&mut self, pod: PodId, idx: usize) {
+        if self.pods[pod.idx()].state != PodState::Starting(idx) {
+            return; // terminated meanwhile
+        }
+        let node = self.pods[pod.idx()].node.expect("bound");
+        if let Some(img) = self.pods[pod.idx()].containers[idx].image {
+            if let Some(ni) = self.nodes[node.idx()].images.get_mut(&img) {
+                ni.last_used = Some(self.now);
+            }
+        }
+        let p = &mut self.pods[pod.idx()];
+        p.containers[idx].started = true;
+        if idx < p.n_init {
+            p.state = PodState::InitRunning(idx);
+            let spec = &self.scn.workloads[p.workload.idx()].pod.init_containers[idx];
+            let run = spec.run_for_ns.as_ref().map_or(0, |d| {
+                d.sample_u64(&mut self.streams.stream("init-run-for", &[u64::from(pod.0), idx as u64]))
+            });
+            self.schedule_in(SimDuration(run), Event::InitDone { pod, container: idx });
+        } else {
+            p.cursor += 1;
+            self.resume(pod);
+        }
+    }
+
+    pub(super) fn on_init_done(&mut self, pod: PodId, idx: usize) {
+        let p = &mut self.pods[pod.idx()];
+        if p.state != PodState::InitRunning(idx) {
+            return;
+        }
+        p.containers[idx].init_done = true;
+        p.cursor += 1;
+        self.resume(pod);
+    }
+
+    /// Continues the current sync after a wait (container started, init done, pull done).
+    fn resume(&mut self, pod: PodId) {
+        self.pods[pod.idx()].state = PodState::Syncing;
+        self.continue_sync(pod);
+    }
+
+    /// Mirrors `EnsureImageExists` (pkg/kubelet/images/image_manager.go).
+    fn ensure_image_exists(&mut self, pod: PodId, idx: usize) -> Ensure {
+        let node = self.pods[pod.idx()].node.expect("bound");
+        let c = self.pods[pod.idx()].containers[idx].clone();
+        let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
+        let n = &self.nodes[node.idx()];
+        let present = c.image.is_some_and(|img| n.images.contains_key(&img));
+        let decision = precheck(
+            &c.raw,
+            c.policy,
+            kc.ensure_secret_pulled_images,
+            |_defaulted| present,
+            || {
+                let img = c.image.expect("present implies known");
+                let coords = self.pod_secret_coords(pod, img);
+                must_attempt_image_pull(
+                    kc.verification_policy,
+                    &kc.preloaded_images_verification_allowlist,
+                    &c.raw,
+                    &self.scn.images[img.idx()].normalized,
+                    n.images.get(&img).and_then(|ni| ni.record.as_ref()),
+                    n.pull_intents.get(&img).is_some_and(|k| *k > 0),
+                    &coords,
+                )
+            },
+        );
+        match decision {
+            Precheck::Invalid { message } => {
+                self.container_error(pod, idx, KubeletReason::InvalidImageName, message)
+            }
+            Precheck::NeverPull { message } => {
+                self.container_error(pod, idx, KubeletReason::ErrImageNeverPull, message)
+            }
+            Precheck::UsePresent => {
+                self.pods[pod.idx()].cache_hits += 1;
+                self.pods[pod.idx()].containers[idx].waiting = None;
+                Ensure::Ready
+            }
+            Precheck::Pull { .. } => {
+                let key = (pod, c.raw.clone());
+                if self.nodes[node.idx()].backoff.is_in_backoff_since_update(&key, self.now) {
+                    let prev = self.nodes[node.idx()].previous_failure.get(&key).cloned();
+                    let msg = backoff_message(&c.raw, prev.as_deref());
+                    self.pods[pod.idx()].backoffs += 1;
+                    return self.container_error(pod, idx, KubeletReason::ImagePullBackOff, msg);
+                }
+                self.nodes[node.idx()].previous_failure.remove(&key);
+                self.submit_pull(pod, idx);
+                Ensure::Pulling
+            }
+        }
+    }
+
+    fn container_error(&mut self, pod: PodId, idx: usize, reason: KubeletReason, message: String) -> Ensure {
+        let p = &mut self.pods[pod.idx()];
+        p.last_error = format!("{}: {}", reason.as_str(), message);
+        p.containers[idx].waiting = Some((reason, message));
+        Ensure::Failed
+    }
+
+    /// Coordinates of the pod's pull secrets that the keyring would use for `img`.
+    fn pod_secret_coords(&self, pod: PodId, img: ImageId) -> Vec<SecretCoords> {
+        self.pod_keyring(pod)
+            .lookup(&self.scn.images[img.idx()].repo)
+            .into_iter()
+            .map(|s| secret_coords(&s))
+            .collect()
+    }
+
+    /// Pod pull secrets as a keyring: each secret holds an entry for every registry that
+    /// accepts it (what a working dockerconfigjson for that registry would contain).
+    pub(super) fn pod_keyring(&self, pod: PodId) -> Keyring<String> {
+        let wl = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
+        let mut k = Keyring::new();
+        for s in &wl.image_pull_secrets {
+            for r in &self.scn.registries {
+                if r.accepts.iter().any(|a| a == s) {
+                    k.add(&r.host, s.clone());
+                }
+            }
+        }
+        k
+    }
+
+    /// Hands a pull to the node's puller (`pullImage` → serial or parallel puller).
+    fn submit_pull(&mut self, pod: PodId, idx: usize) {
+        let node = self.pods[pod.idx()].node.expect("bound");
+        let c = &self.pods[pod.idx()].containers[idx];
+        let raw = c.raw.clone();
+        let image = c.image;
+        let attempt = {
+            let a = self.pods[pod.idx()].attempts.entry(raw).or_insert(0);
+            *a += 1;
+            *a
+        };
+        let pull = PullId::from_idx(self.pulls.len());
+        self.pulls.push(Pull {
+            node,
+            pod,
+            container: idx,
+            image,
+            registry: image.and_then(|i| self.scn.images[i.idx()].registry),
+            requested: self.now,
+            started: None,
+            finished: None,
+            bytes: 0,
+            attempt,
+            phase: PullPhase::Queued,
+            prelude_failure: None,
+            credential: None,
+            next_unpack: 0,
+            scan: 0,
+            downloads_in_flight: 0,
+        });
+        self.pods[pod.idx()].state = PodState::WaitingPull(pull);
+        let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
+        if kc.ensure_secret_pulled_images {
+            if let Some(img) = image {
+                *self.nodes[node.idx()].pull_intents.entry(img).or_insert(0) += 1;
+            }
+        }
+        let puller = &mut self.nodes[node.idx()].puller;
+        if puller.limit.is_none_or(|l| puller.active < l) {
+            puller.active += 1;
+            self.schedule_in(SimDuration::ZERO, Event::PullStart { pull });
+        } else {
+            puller.waiting.push_back(pull);
+        }
+        self.pulls_queued += 1;
+    }
+
+    /// A puller slot is this pull's: the throttle is checked, then the runtime pulls.
+    pub(super) fn on_pull_start(&mut self, pull: PullId) {
+        let node = self.pulls[pull.idx()].node;
+        self.pulls_queued -= 1;
+        self.pulls_in_flight += 1;
+        self.pulls[pull.idx()].started = Some(self.now);
+        // The throttle wraps the image service: one token per kubelet pull attempt, non-blocking.
+        if !self.nodes[node.idx()].throttle.try_accept(self.now) {
+            self.finish_pull(pull, Some(FailReason::Qps));
+            return;
+        }
+        self.begin_runtime_pull(pull);
+    }
+
+    /// Frees the puller slot of a finished pull and hands it to the next waiting pull (FIFO).
+    fn release_puller_slot(&mut self, node: NodeId) {
+        let puller = &mut self.nodes[node.idx()].puller;
+        match puller.waiting.pop_front() {
+            Some(next) => self.schedule_in(SimDuration::ZERO, Event::PullStart { pull: next }),
+            None => puller.active -= 1,
+        }
+    }
+
+    /// Completes a pull attempt: runtime cleanup, record, puller slot, then the pod worker.
+    pub(super) fn finish_pull(&mut self, pull: PullId, failure: Option<FailReason>) {
+        let node = self.pulls[pull.idx()].node;
+        assert_ne!(self.pulls[pull.idx()].phase, PullPhase::Done, "a pull finishes once");
+        self.runtime_cleanup(pull, failure.is_some());
+        let p = &mut self.pulls[pull.idx()];
+        p.phase = PullPhase::Done;
+        p.finished = Some(self.now);
+        self.pulls_in_flight -= 1;
+        self.release_puller_slot(node);
+        let image = self.pulls[pull.idx()].image;
+        if let Some(img) = image {
+            if let Some(k) = self.nodes[node.idx()].pull_intents.get_mut(&img) {
+                *k -= 1;
+                if *k == 0 {
+                    self.nodes[node.idx()].pull_intents.remove(&img);
+                }
+            }
+        }
+        if failure.is_none() {
+            self.image_pulled(pull);
+        }
+        self.record_pull(pull, failure);
+        self.on_pull_done(pull, failure);
+        self.kick_node(node);
+    }
+
+    /// The runtime now has the image: presence, pulled record, GC trigger.
+    fn image_pulled(&mut self, pull: PullId) {
+        let p = &self.pulls[pull.idx()];
+        let (node, img) = (p.node, p.image.expect("a successful pull has an image"));
+        let pod = p.pod;
+        let raw = self.pods[pod.idx()].containers[p.container].raw.clone();
+        let used = p.credential.as_deref().map(secret_coords);
+        let now = self.now;
+        let n = &mut self.nodes[node.idx()];
+        if !n.images.contains_key(&img) {
+            self.image_node_count[img.idx()] += 1;
+        }
+        let entry = n.images.entry(img).or_insert_with(|| NodeImage {
+            first_detected: now,
+            last_used: None,
+            record: None,
+        });
+        entry.record.get_or_insert_with(PulledRecord::default).record_pull(&raw, used);
+        self.maybe_schedule_gc(node);
+    }
+
+    fn record_pull(&mut self, pull: PullId, failure: Option<FailReason>) {
+        let p = &self.pulls[pull.idx()];
+        let pod = &self.pods[p.pod.idx()];
+        let row = crate::metrics::PullRow {
+            node: self.nodes[p.node.idx()].name.clone(),
+            pod: pod.name.clone(),
+            image: pod.containers[p.container].raw.clone(),
+            registry: p.registry.map(|r| self.registries[r.idx()].host.clone()).unwrap_or_default(),
+            requested_s: p.requested,
+            started_s: p.started,
+            finished_s: p.finished,
+            bytes: p.bytes,
+            attempt: p.attempt,
+            result: match failure {
+                None => "ok".to_string(),
+                Some(r) => format!("failed:{}", r.as_str()),
+            },
+        };
+        self.totals.pulls += 1;
+        if failure.is_some() {
+            self.totals.pull_failures += 1;
+            if let Some(r) = p.registry {
+                self.registries[r.idx()].row.failures += 1;
+            }
+        }
+        self.sink.pull(&row);
+    }
+
+    /// The pod worker's `EnsureImageExists` returns with the pull's result.
+    fn on_pull_done(&mut self, pull: PullId, failure: Option<FailReason>) {
+        let p = &self.pulls[pull.idx()];
+        let (pod, idx, node) = (p.pod, p.container, p.node);
+        let took = self.now.since(p.requested);
+        self.pods[pod.idx()].pull_ns += took.0;
+        if self.pods[pod.idx()].state != PodState::WaitingPull(pull) {
+            return; // the pod was deleted while its pull ran; the runtime kept the image
+        }
+        let raw = self.pods[pod.idx()].containers[idx].raw.clone();
+        let key = (pod, raw.clone());
+        match failure {
+            None => {
+                self.nodes[node.idx()].backoff.gc(self.now);
+                let po = &mut self.pods[pod.idx()];
+                po.images_pulled += 1;
+                po.containers[idx].waiting = None;
+                self.start_container(pod, idx);
+            }
+            Some(reason) => {
+                self.nodes[node.idx()].backoff.next(&key, self.now);
+                let host = p.registry.map(|r| self.registries[r.idx()].host.clone()).unwrap_or_default();
+                let err = reason.error_text(&raw, &host);
+                let (kreason, msg) = map_pull_error(&raw, &err);
+                self.nodes[node.idx()].previous_failure.insert(key, format!("{}: {}", kreason.as_str(), msg));
+                self.container_error(pod, idx, kreason, msg);
+                let po = &mut self.pods[pod.idx()];
+                po.sync_error = true;
+                if idx >= po.n_init {
+                    po.cursor += 1;
+                    self.resume(pod);
+                } else {
+                    po.state = PodState::Idle;
+                    self.end_sync(pod);
+                }
+            }
+        }
+    }
+
+    /// The rows of pods.csv.
+    pub fn pod_rows(&self) -> Vec<crate::metrics::PodRow> {
+        self.pods
+            .iter()
+            .map(|p| {
+                let status = match p.state {
+                    PodState::Running => "Running".to_string(),
+                    PodState::Terminated => "Terminated".to_string(),
+                    _ => p
+                        .containers
+                        .iter()
+                        .enumerate()
+                        .find(|(i, c)| if *i < p.n_init { !c.init_done } else { !c.started })
+                        .and_then(|(_, c)| c.waiting.as_ref().map(|(r, _)| r.as_str().to_string()))
+                        .unwrap_or_else(|| "Pending".to_string()),
+                };
+                crate::metrics::PodRow {
+                    pod: p.name.clone(),
+                    workload: self.scn.workloads[p.workload.idx()].name.clone(),
+                    node: p.node.map(|n| self.nodes[n.idx()].name.clone()).unwrap_or_default(),
+                    created_s: p.created,
+                    started_s: p.started,
+                    pull_s: SimDuration(p.pull_ns),
+                    images_pulled: p.images_pulled,
+                    cache_hits: p.cache_hits,
+                    backoffs: p.backoffs,
+                    status,
+                    last_error: p.last_error.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Pull attempts still in flight at the end (rows with `in_progress`).
+    pub fn flush_unfinished_pulls(&mut self) {
+        for i in 0..self.pulls.len() {
+            let p = &self.pulls[i];
+            if p.phase == PullPhase::Done {
+                continue;
+            }
+            let pod = &self.pods[p.pod.idx()];
+            let row = crate::metrics::PullRow {
+                node: self.nodes[p.node.idx()].name.clone(),
+                pod: pod.name.clone(),
+                image: pod.containers[p.container].raw.clone(),
+                registry: p.registry.map(|r| self.registries[r.idx()].host.clone()).unwrap_or_default(),
+                requested_s: p.requested,
+                started_s: p.started,
+                finished_s: None,
+                bytes: p.bytes,
+                attempt: p.attempt,
+                result: "in_progress".to_string(),
+            };
+            self.totals.pulls += 1;
+            self.sink.pull(&row);
+        }
+    }
+}
+
+/// Synthetic coordinates for a scenario secret name (namespace `default`, uid and hash derived
+/// from the name): enough for MustAttemptImagePull's equality checks.
+fn secret_coords(name: &str) -> SecretCoords {
+    SecretCoords {
+        uid: format!("uid-{name}"),
+        namespace: "default".to_string(),
+        name: name.to_string(),
+        credential_hash: format!("hash-{name}"),
+    }
+}

@@ -1,0 +1,442 @@
+//! World state and the event handlers: all mutation of a run happens here.
+//!
+//! `Event` is the closed list of everything that can happen; `World::handle` is the one
+//! dispatcher. Handlers never advance time and never schedule into the past (`schedule`
+//! asserts it). Simulated failures (429, outage, auth, platform) are data recorded on pulls and
+//! pods, never Rust errors.
+//!
+//! Files: `build` (World from Scenario), `workload` (pod creation), `scheduler` (placement),
+//! `kubelet` (pod sync, EnsureImageExists, pullers, backoff), `runtime` (containerd-like pull:
+//! requests, layer downloads, in-order unpack), `registry` (rate limits, outages, auth),
+//! `network` (fluid max-min sharing), `gc` (image garbage collection), `invariants`.
+
+mod build;
+mod gc;
+pub mod invariants;
+mod kubelet;
+pub mod network;
+mod registry;
+mod runtime;
+mod scheduler;
+mod workload;
+
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::Streams;
+use crate::ids::{ImageId, LayerId, NodeId, PodId, PullId, RegistryId, WorkloadId};
+use crate::k8s::backoff::Backoff;
+use crate::k8s::image_manager::KubeletReason;
+use crate::k8s::pull_policy::PullPolicy;
+use crate::k8s::throttle::TokenBucket;
+use crate::k8s::verification::PulledRecord;
+use crate::metrics::summary::Totals;
+use crate::metrics::{RegistryRow, RunSink, SampleRow};
+use crate::scenario::Scenario;
+use crate::time::{SimDuration, SimTime};
+use network::Network;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Everything that can happen in a run. Closed on purpose.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    NodeJoin {
+        node: NodeId,
+    },
+    WorkloadStart {
+        workload: WorkloadId,
+    },
+    PoissonArrival {
+        workload: WorkloadId,
+    },
+    /// The pod worker syncs the pod (first sync after binding, or a retry after an error).
+    PodSync {
+        pod: PodId,
+    },
+    /// The runtime finished starting container `container` (index over init then app).
+    ContainerStarted {
+        pod: PodId,
+        container: usize,
+    },
+    /// Init container `container` ran to completion.
+    InitDone {
+        pod: PodId,
+        container: usize,
+    },
+    /// A puller slot was handed to this pull: it starts now.
+    PullStart {
+        pull: PullId,
+    },
+    /// The requests before the first layer (token, manifests, config) are answered.
+    PullPrelude {
+        pull: PullId,
+    },
+    /// The blob request round trip for a layer is answered: bytes start to flow.
+    BlobRequest {
+        pull: PullId,
+        layer: LayerId,
+    },
+    /// The earliest flow completion; stale when `generation` is not the network's current one.
+    NetworkWake {
+        generation: u64,
+    },
+    UnpackDone {
+        node: NodeId,
+        layer: LayerId,
+    },
+    OutageStart {
+        registry: RegistryId,
+    },
+    GcRun {
+        node: NodeId,
+    },
+    /// A Deployment's image update (rolling update) begins.
+    RolloutStart {
+        workload: WorkloadId,
+    },
+}
+
+/// Options that do not change results.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Run the whole-world invariant checks after every event (tests, swarm runs).
+    pub check_invariants: bool,
+}
+
+/// Why a pull attempt failed: the `failed:<reason>` of pulls.csv.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailReason {
+    Transient,
+    Outage,
+    RateLimited,
+    Unauthorized,
+    Qps,
+    Platform,
+    /// Not enough image storage on the node for a layer (extension).
+    DiskFull,
+    /// No registry serves the image, or the image is unknown (extension).
+    NotFound,
+}
+
+impl FailReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailReason::Transient => "transient",
+            FailReason::Outage => "outage",
+            FailReason::RateLimited => "rate_limited",
+            FailReason::Unauthorized => "unauthorized",
+            FailReason::Qps => "qps",
+            FailReason::Platform => "platform",
+            FailReason::DiskFull => "disk_full",
+            FailReason::NotFound => "not_found",
+        }
+    }
+
+    /// The error text the runtime (or the kubelet's throttle) returns for this failure.
+    fn error_text(self, image: &str, host: &str) -> String {
+        match self {
+            FailReason::Transient => {
+                format!("failed to pull image {image:?}: unexpected status from {host}: 503 Service Unavailable")
+            }
+            FailReason::Outage => format!("failed to pull image {image:?}: dial tcp {host}:443: connect: connection refused"),
+            FailReason::RateLimited => format!(
+                "failed to pull image {image:?}: 429 Too Many Requests: you have reached your pull rate limit ({host})"
+            ),
+            FailReason::Unauthorized => {
+                format!("failed to pull image {image:?}: failed to authorize: 401 Unauthorized ({host})")
+            }
+            FailReason::Qps => "pull QPS exceeded".to_string(),
+            FailReason::Platform => {
+                format!("failed to pull image {image:?}: no match for platform in manifest: not found")
+            }
+            FailReason::DiskFull => {
+                format!("failed to pull image {image:?}: failed to write layer: no space left on device")
+            }
+            FailReason::NotFound => format!("failed to pull image {image:?}: {host}: not found"),
+        }
+    }
+}
+
+/// A layer on one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LayerState {
+    /// The blob request of `owner` is in flight (no bytes yet).
+    Requesting {
+        owner: PullId,
+    },
+    Downloading {
+        owner: PullId,
+        flow: crate::ids::FlowId,
+    },
+    /// Downloaded, waiting to be unpacked.
+    Fetched,
+    Unpacking,
+    /// Unpacked: the snapshot exists.
+    Present,
+}
+
+/// An image the node's runtime has (all layers present).
+#[derive(Clone, Debug)]
+struct NodeImage {
+    first_detected: SimTime,
+    last_used: Option<SimTime>,
+    /// KubeletEnsureSecretPulledImages pulled record; `None` = not pulled by the kubelet
+    /// (preloaded).
+    record: Option<PulledRecord>,
+}
+
+/// The kubelet's image puller: serial (limit 1) or parallel (limit N or none).
+#[derive(Clone, Debug)]
+struct Puller {
+    limit: Option<u32>,
+    active: u32,
+    waiting: VecDeque<PullId>,
+}
+
+struct Node {
+    name: String,
+    pool: crate::ids::PoolId,
+    joined: bool,
+    join_at: SimTime,
+    disk_bytes: u64,
+    /// Bytes of layers present or reserved by a download in progress.
+    disk_used_bytes: u64,
+    /// Bytes/s; infinite = instant.
+    unpack_rate_bytes_per_s: f64,
+    layers: BTreeMap<LayerId, LayerState>,
+    images: BTreeMap<ImageId, NodeImage>,
+    puller: Puller,
+    throttle: TokenBucket,
+    /// Keyed by (pod, image string as in the spec), as the kubelet keys its image backoff.
+    backoff: Backoff<(PodId, String)>,
+    /// Previous failure text per backoff key (shown with ImagePullBackOff).
+    previous_failure: BTreeMap<(PodId, String), String>,
+    /// Pull intents in flight per image (KubeletEnsureSecretPulledImages).
+    pull_intents: BTreeMap<ImageId, u32>,
+    /// Pulls running in the runtime, in start order.
+    active_pulls: Vec<PullId>,
+    unpacking: Option<LayerId>,
+    pods: Vec<PodId>,
+    gc_scheduled: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PullPhase {
+    Queued,
+    Prelude,
+    Layers,
+    Done,
+}
+
+struct Pull {
+    node: NodeId,
+    pod: PodId,
+    container: usize,
+    image: Option<ImageId>,
+    registry: Option<RegistryId>,
+    requested: SimTime,
+    started: Option<SimTime>,
+    finished: Option<SimTime>,
+    bytes: u64,
+    attempt: u32,
+    phase: PullPhase,
+    /// Outcome decided when the prelude started; applied when it ends.
+    prelude_failure: Option<FailReason>,
+    /// The pod secret whose credentials worked (`None` = anonymous or node credentials).
+    credential: Option<String>,
+    /// Index of this pull's lowest layer not yet present.
+    next_unpack: usize,
+    /// Index of the next layer to consider for download.
+    scan: usize,
+    downloads_in_flight: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PodState {
+    Unscheduled,
+    /// Waiting for the pod worker's next sync (after an error, or before the first).
+    Idle,
+    /// A sync is walking the containers (transient, within one event).
+    Syncing,
+    WaitingPull(PullId),
+    Starting(usize),
+    InitRunning(usize),
+    Running,
+    /// Deleted by a rollout.
+    Terminated,
+}
+
+#[derive(Clone, Debug)]
+struct PodContainer {
+    raw: String,
+    image: Option<ImageId>,
+    policy: PullPolicy,
+    started: bool,
+    init_done: bool,
+    waiting: Option<(KubeletReason, String)>,
+}
+
+struct Pod {
+    name: String,
+    workload: WorkloadId,
+    /// Revision of the workload's template this pod runs (rollouts).
+    revision: u32,
+    node: Option<NodeId>,
+    created: SimTime,
+    started: Option<SimTime>,
+    containers: Vec<PodContainer>,
+    n_init: usize,
+    cursor: usize,
+    sync_error: bool,
+    n_syncs: u64,
+    state: PodState,
+    attempts: BTreeMap<String, u32>,
+    pull_ns: u64,
+    images_pulled: u32,
+    cache_hits: u32,
+    backoffs: u32,
+    last_error: String,
+}
+
+struct Image {
+    /// Bottom first.
+    layers: Vec<LayerId>,
+    size_bytes: u64,
+}
+
+/// Per-registry state: counters and rate-limit windows.
+struct RegistryState {
+    host: String,
+    per_connection_bytes_per_s: f64,
+    row: RegistryRow,
+    /// Sliding windows of counted manifest GETs, per scope key (node index, or 0).
+    windows: BTreeMap<u32, VecDeque<SimTime>>,
+}
+
+/// The state of one run.
+pub struct World<'a> {
+    scn: &'a Scenario,
+    sink: &'a mut dyn RunSink,
+    opts: RunOptions,
+    now: SimTime,
+    queue: EventQueue<Event>,
+    streams: Streams,
+    nodes: Vec<Node>,
+    registries: Vec<RegistryState>,
+    images: Vec<Image>,
+    layer_size_bytes: Vec<u64>,
+    pods: Vec<Pod>,
+    pulls: Vec<Pull>,
+    net: Network,
+    net_generation: u64,
+    net_wake_at: Option<SimTime>,
+    workloads: Vec<workload::WorkloadState>,
+    unscheduled: VecDeque<PodId>,
+    sched: scheduler::Index,
+    /// Nodes that have each image (ImageLocality's spread factor).
+    image_node_count: Vec<u32>,
+    totals: Totals,
+    pulls_in_flight: u64,
+    pulls_queued: u64,
+    pods_running: u64,
+    pods_live: u64,
+    peak_flows: u64,
+    pub gc_images_removed: u64,
+    pub gc_bytes_freed: u64,
+}
+
+impl<'a> World<'a> {
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Schedules an event; never in the past.
+    fn schedule(&mut self, at: SimTime, ev: Event) {
+        assert!(at >= self.now, "event {ev:?} scheduled at {at} before now {}", self.now);
+        self.queue.push(at, ev);
+    }
+
+    fn schedule_in(&mut self, d: SimDuration, ev: Event) {
+        let at = self.now.plus(d);
+        self.schedule(at, ev);
+    }
+
+    pub fn pop_event(&mut self) -> Option<(SimTime, Event)> {
+        self.queue.pop()
+    }
+
+    pub fn peek_time(&self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
+    /// True when an event is a network wake-up that a later change made stale.
+    pub fn is_stale(&self, ev: &Event) -> bool {
+        matches!(ev, Event::NetworkWake { generation } if *generation != self.net_generation)
+    }
+
+    /// The dispatcher: the only `match` on `Event`.
+    pub fn handle(&mut self, at: SimTime, ev: Event) {
+        assert!(at >= self.now, "time went backwards: {at} < {}", self.now);
+        self.now = at;
+        match ev {
+            Event::NodeJoin { node } => self.on_node_join(node),
+            Event::WorkloadStart { workload } => self.on_workload_start(workload),
+            Event::PoissonArrival { workload } => self.on_poisson_arrival(workload),
+            Event::PodSync { pod } => self.on_pod_sync(pod),
+            Event::ContainerStarted { pod, container } => self.on_container_started(pod, container),
+            Event::InitDone { pod, container } => self.on_init_done(pod, container),
+            Event::PullStart { pull } => self.on_pull_start(pull),
+            Event::PullPrelude { pull } => self.on_pull_prelude(pull),
+            Event::BlobRequest { pull, layer } => self.on_blob_request(pull, layer),
+            Event::NetworkWake { generation } => {
+                if generation == self.net_generation {
+                    self.on_network_wake()
+                }
+            }
+            Event::UnpackDone { node, layer } => self.on_unpack_done(node, layer),
+            Event::OutageStart { registry } => self.on_outage_start(registry),
+            Event::GcRun { node } => self.on_gc_run(node),
+            Event::RolloutStart { workload } => self.on_rollout_start(workload),
+        }
+        if self.opts.check_invariants {
+            if let Err(e) = self.check_invariants() {
+                panic!("invariant violated at {}: {e}", self.now);
+            }
+        }
+    }
+
+    /// After any network change: make sure exactly one live wake-up is scheduled for the
+    /// earliest completion.
+    fn sync_network_wake(&mut self) {
+        let next = self.net.next_completion();
+        if next != self.net_wake_at {
+            self.net_generation += 1;
+            self.net_wake_at = next;
+            if let Some(t) = next {
+                let generation = self.net_generation;
+                self.schedule(t, Event::NetworkWake { generation });
+            }
+        }
+        self.peak_flows = self.peak_flows.max(self.net.n_active() as u64);
+    }
+
+    /// The current time-series sample.
+    pub fn sample(&self, t: SimTime) -> SampleRow {
+        let egress: f64 = (0..self.registries.len()).map(|r| self.net.registry_egress_bytes_per_s(r)).sum();
+        SampleRow {
+            t_s: t,
+            pulls_in_flight: self.pulls_in_flight,
+            pulls_queued: self.pulls_queued,
+            pods_running: self.pods_running,
+            pods_waiting: self.pods_live - self.pods_running,
+            registry_egress_bytes_per_s: egress,
+        }
+    }
+
+    pub fn emit_sample(&mut self, t: SimTime) {
+        let row = self.sample(t);
+        self.sink.sample(&row);
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        self.scn
+    }
+}

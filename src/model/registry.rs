@@ -1,0 +1,133 @@
+//! Registry behaviour for one pull attempt: credentials tried in keyring order (pod secrets,
+//! then node credentials), token and manifest requests, rate limits (manifest GETs in a sliding
+//! window per node or per registry, answered 429 when over), outages (every request fails),
+//! transient failures drawn per attempt, and platform matching against the image index.
+//!
+//! The requests before the first layer are decided together when the runtime starts the pull,
+//! using the registry's state at that moment; their round trips are added up and the outcome is
+//! applied when the last of them is answered.
+
+use super::*;
+use crate::k8s::credentials::Keyring;
+use crate::scenario::RateLimitScope;
+
+/// The requests a pull makes before its first layer, and how they end.
+pub(super) struct Prelude {
+    pub(super) duration: SimDuration,
+    pub(super) failure: Option<FailReason>,
+    /// Pod secret used (`None` = anonymous or node credentials).
+    pub(super) credential: Option<String>,
+}
+
+impl World<'_> {
+    pub(super) fn in_outage(&self, registry: RegistryId, t: SimTime) -> bool {
+        self.scn.registries[registry.idx()]
+            .outages
+            .iter()
+            .any(|(from, to)| SimTime::ZERO.plus(*from) <= t && t < SimTime::ZERO.plus(*to))
+    }
+
+    /// One round trip to `registry`, drawn from its latency distribution.
+    pub(super) fn round_trip(&mut self, registry: RegistryId, pull: PullId, request_no: u64) -> SimDuration {
+        let p = &self.pulls[pull.idx()];
+        let key =
+            [u64::from(registry.0), u64::from(p.pod.0), p.container as u64, u64::from(p.attempt), request_no];
+        self.registries[registry.idx()].row.requests += 1;
+        SimDuration(
+            self.scn.registries[registry.idx()]
+                .latency_ns
+                .sample_u64(&mut self.streams.stream("latency", &key)),
+        )
+    }
+
+    /// Decides the token/manifest/config requests of a pull attempt (see the module doc).
+    pub(super) fn prelude(&mut self, pull: PullId, registry: RegistryId) -> Prelude {
+        let spec = &self.scn.registries[registry.idx()];
+        let p = &self.pulls[pull.idx()];
+        let (node, pod, img) = (p.node, p.pod, p.image.expect("checked by caller"));
+        let mut duration = SimDuration::ZERO;
+        let mut req = 0u64;
+        let mut rt = |w: &mut World, d: &mut SimDuration| {
+            *d = SimDuration(d.0 + w.round_trip(registry, pull, req).0);
+            req += 1;
+        };
+        let fail = |duration, reason| Prelude { duration, failure: Some(reason), credential: None };
+
+        if self.in_outage(registry, self.now) {
+            rt(self, &mut duration);
+            return fail(duration, FailReason::Outage);
+        }
+
+        // Credentials: pod secrets first, then the node's docker config (keyring order).
+        let repo = &self.scn.images[img.idx()].repo;
+        let mut candidates: Vec<(String, bool)> =
+            self.pod_keyring(pod).lookup(repo).into_iter().map(|s| (s, true)).collect();
+        let pool = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()];
+        let mut node_ring = Keyring::new();
+        for c in &pool.credentials {
+            node_ring.add(&c.match_pattern, c.secret.clone());
+        }
+        candidates.extend(node_ring.lookup(repo).into_iter().map(|s| (s, false)));
+        let mut credential = None;
+        if spec.auth_required {
+            // One token request per credential tried; no anonymous fallback after them.
+            let mut ok = false;
+            if candidates.is_empty() {
+                rt(self, &mut duration);
+            }
+            for (secret, from_pod) in &candidates {
+                rt(self, &mut duration);
+                if spec.accepts.iter().any(|a| a == secret) {
+                    ok = true;
+                    credential = from_pod.then(|| secret.clone());
+                    break;
+                }
+            }
+            if !ok {
+                return fail(duration, FailReason::Unauthorized);
+            }
+        } else if let Some((secret, from_pod)) = candidates.first() {
+            credential = from_pod.then(|| secret.clone());
+        }
+
+        // The manifest (or image index) GET: counted by rate limits.
+        rt(self, &mut duration);
+        self.registries[registry.idx()].row.manifest_requests += 1;
+        if let Some(limit) = &spec.rate_limit {
+            let scope_key = match limit.scope {
+                RateLimitScope::Node => node.0,
+                RateLimitScope::Registry => 0,
+            };
+            let now = self.now;
+            let window = self.registries[registry.idx()].windows.entry(scope_key).or_default();
+            while window.front().is_some_and(|t| now.since(*t) >= limit.per) {
+                window.pop_front();
+            }
+            if window.len() as u64 >= limit.pulls {
+                self.registries[registry.idx()].row.throttled += 1;
+                return fail(duration, FailReason::RateLimited);
+            }
+            window.push_back(now);
+        }
+        let p = &self.pulls[pull.idx()];
+        let key = [u64::from(registry.0), u64::from(p.pod.0), p.container as u64, u64::from(p.attempt)];
+        if spec.failure_rate > 0.0 && self.streams.unit("registry-failure", &key) < spec.failure_rate {
+            return fail(duration, FailReason::Transient);
+        }
+        let image = &self.scn.images[img.idx()];
+        let arch = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].arch;
+        if let Some(platforms) = &image.platforms {
+            if !platforms.iter().any(|a| a == arch) {
+                return fail(duration, FailReason::Platform);
+            }
+        }
+        // A multi-arch index needs a second GET for the platform's manifest.
+        if image.platforms.as_ref().is_none_or(|p| p.len() > 1) {
+            rt(self, &mut duration);
+            self.registries[registry.idx()].row.manifest_requests += 1;
+        }
+        // The image config blob.
+        rt(self, &mut duration);
+        Prelude { duration, failure: None, credential }
+    }
+}

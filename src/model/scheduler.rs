@@ -1,0 +1,183 @@
+//! Places pods on nodes. `spread` takes the node with the most free pod slots (kube-scheduler's
+//! LeastAllocated idea with pods as the resource), `binpack` the node with the fewest free
+//! slots that still has room (MostAllocated), `image_locality` the best sum of kube-scheduler's
+//! ImageLocality score (`k8s::scheduling`) and the spread score. Ties go to the lowest node
+//! index. Spread and binpack use ordered sets per pool, so a placement costs O(pools × log N).
+
+use super::*;
+use crate::ids::PoolId;
+use crate::k8s::scheduling::{image_locality_score, PresentImage};
+use crate::scenario::SchedulerPolicy;
+use std::collections::BTreeSet;
+
+/// Free slots per joined node, ordered for the policy: `(free, tiebreak)` where `tiebreak`
+/// makes the preferred node of equal `free` come first in the direction the policy scans.
+pub(super) struct Index {
+    policy: SchedulerPolicy,
+    per_pool: Vec<BTreeSet<(u32, u32)>>,
+}
+
+impl Index {
+    pub(super) fn new(scn: &Scenario) -> Index {
+        Index { policy: scn.scheduler, per_pool: scn.node_pools.iter().map(|_| BTreeSet::new()).collect() }
+    }
+
+    fn key(&self, free: u32, node: NodeId) -> (u32, u32) {
+        match self.policy {
+            // Scanned from the back (largest free first): the lowest index must sort last.
+            SchedulerPolicy::Spread | SchedulerPolicy::ImageLocality => (free, u32::MAX - node.0),
+            // Scanned from the front (smallest free first).
+            SchedulerPolicy::Binpack => (free, node.0),
+        }
+    }
+
+    pub(super) fn update(&mut self, pool: PoolId, node: NodeId, old_free: Option<u32>, new_free: u32) {
+        if let Some(f) = old_free {
+            let k = self.key(f, node);
+            self.per_pool[pool.idx()].remove(&k);
+        }
+        let k = self.key(new_free, node);
+        self.per_pool[pool.idx()].insert(k);
+    }
+
+    fn decode(&self, k: (u32, u32)) -> NodeId {
+        match self.policy {
+            SchedulerPolicy::Spread | SchedulerPolicy::ImageLocality => NodeId(u32::MAX - k.1),
+            SchedulerPolicy::Binpack => NodeId(k.1),
+        }
+    }
+
+    /// Best node among `pools` for spread/binpack.
+    fn pick_ordered(&self, pools: &[PoolId]) -> Option<NodeId> {
+        let mut best: Option<(u32, u32)> = None;
+        for p in pools {
+            let set = &self.per_pool[p.idx()];
+            match self.policy {
+                SchedulerPolicy::Binpack => {
+                    if let Some(&k) = set.range((1, 0)..).next() {
+                        if best.is_none_or(|b| k < b) {
+                            best = Some(k);
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(&k) = set.last() {
+                        if k.0 > 0 && best.is_none_or(|b| k > b) {
+                            best = Some(k);
+                        }
+                    }
+                }
+            }
+        }
+        best.map(|k| self.decode(k))
+    }
+}
+
+impl World<'_> {
+    fn free_slots(&self, node: NodeId) -> u32 {
+        let n = &self.nodes[node.idx()];
+        let max = self.scn.node_pools[n.pool.idx()].max_pods;
+        max.saturating_sub(self.live_pods_on(node))
+    }
+
+    fn live_pods_on(&self, node: NodeId) -> u32 {
+        self.nodes[node.idx()]
+            .pods
+            .iter()
+            .filter(|p| self.pods[p.idx()].state != PodState::Terminated)
+            .count() as u32
+    }
+
+    /// Registers a node's free slots after a change (join, bind, termination).
+    pub(super) fn refresh_sched(&mut self, node: NodeId, old_free: Option<u32>) {
+        let free = self.free_slots(node);
+        let pool = self.nodes[node.idx()].pool;
+        self.sched.update(pool, node, old_free, free);
+    }
+
+    fn eligible_pools(&self, pod: PodId) -> Vec<PoolId> {
+        let wl = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
+        match &wl.node_pools {
+            Some(p) => p.clone(),
+            None => (0..self.scn.node_pools.len()).map(PoolId::from_idx).collect(),
+        }
+    }
+
+    /// Chooses a node for `pod`, or `None` if no joined eligible node has room.
+    pub(super) fn pick_node(&self, pod: PodId) -> Option<NodeId> {
+        let pools = self.eligible_pools(pod);
+        match self.scn.scheduler {
+            SchedulerPolicy::Spread | SchedulerPolicy::Binpack => self.sched.pick_ordered(&pools),
+            SchedulerPolicy::ImageLocality => self.pick_image_locality(pod, &pools),
+        }
+    }
+
+    fn pick_image_locality(&self, pod: PodId, pools: &[PoolId]) -> Option<NodeId> {
+        let p = &self.pods[pod.idx()];
+        let n_joined = self.nodes.iter().filter(|n| n.joined).count() as u32;
+        let mut best: Option<(i64, NodeId)> = None;
+        for (i, n) in self.nodes.iter().enumerate() {
+            let node = NodeId::from_idx(i);
+            if !n.joined || !pools.contains(&n.pool) {
+                continue;
+            }
+            let free = self.free_slots(node);
+            if free == 0 {
+                continue;
+            }
+            let present: Vec<PresentImage> = p
+                .containers
+                .iter()
+                .filter_map(|c| c.image)
+                .filter(|img| n.images.contains_key(img))
+                .map(|img| PresentImage {
+                    size_bytes: self.images[img.idx()].size_bytes,
+                    n_nodes_with_image: self.image_node_count[img.idx()],
+                })
+                .collect();
+            let locality = image_locality_score(&present, n_joined, p.containers.len());
+            let max_pods = i64::from(self.scn.node_pools[n.pool.idx()].max_pods.max(1));
+            let spread = 100 * i64::from(free) / max_pods;
+            let score = locality + spread;
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, node));
+            }
+        }
+        best.map(|(_, n)| n)
+    }
+
+    /// Binds a pod to a node and starts its pod worker.
+    pub(super) fn bind(&mut self, pod: PodId, node: NodeId) {
+        let old_free = self.nodes[node.idx()].joined.then(|| self.free_slots(node));
+        self.pods[pod.idx()].node = Some(node);
+        self.pods[pod.idx()].state = PodState::Idle;
+        self.nodes[node.idx()].pods.push(pod);
+        if self.nodes[node.idx()].joined {
+            self.refresh_sched(node, old_free);
+        }
+        self.schedule_in(SimDuration::ZERO, Event::PodSync { pod });
+    }
+
+    /// Places a new pod, or queues it until a node can take it.
+    pub(super) fn schedule_pod(&mut self, pod: PodId) {
+        match self.pick_node(pod) {
+            Some(node) => self.bind(pod, node),
+            None => self.unscheduled.push_back(pod),
+        }
+    }
+
+    /// Retries unscheduled pods in FIFO order (after a node joins or a slot frees).
+    pub(super) fn retry_unscheduled(&mut self) {
+        let n = self.unscheduled.len();
+        for _ in 0..n {
+            let pod = self.unscheduled.pop_front().unwrap();
+            if self.pods[pod.idx()].state != PodState::Unscheduled {
+                continue;
+            }
+            match self.pick_node(pod) {
+                Some(node) => self.bind(pod, node),
+                None => self.unscheduled.push_back(pod),
+            }
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! Workloads create pods: Deployments (replicas at `start`, rolling updates), DaemonSets (one pod
+//! per eligible node, including nodes that join later), Poisson arrivals and batches. Also node
+//! joins (preloaded images, DaemonSet pods, retry of pods waiting for a node).
+
+use super::*;
+use crate::k8s::pull_policy::default_pull_policy;
+use crate::scenario::{ContainerImage, ContainerSpec, IntOrPercent, Pick, WorkloadKind};
+use rand::Rng;
+
+#[derive(Default)]
+pub(super) struct WorkloadState {
+    /// Pods created so far (the next pod's index).
+    created: u64,
+    /// Live pods of the workload, in creation order.
+    pods: Vec<PodId>,
+    /// Template revision; bumped by a rolling update.
+    revision: u32,
+    /// Zipf cumulative weights per container index, built on first use.
+    zipf_cdf: BTreeMap<usize, Vec<f64>>,
+    rollout_started: Option<SimTime>,
+    pub(super) rollout_finished: Option<SimTime>,
+}
+
+impl World<'_> {
+    pub(super) fn on_node_join(&mut self, node: NodeId) {
+        let pool_idx = self.nodes[node.idx()].pool.idx();
+        self.nodes[node.idx()].joined = true;
+        for &img in &self.scn.node_pools[pool_idx].preloaded {
+            self.install_preloaded(node, img);
+        }
+        self.refresh_sched(node, None);
+        // DaemonSets that already started get a pod on the new node.
+        for w_idx in 0..self.scn.workloads.len() {
+            let wl = &self.scn.workloads[w_idx];
+            let started = SimTime::ZERO.plus(wl.start) <= self.now;
+            let eligible = wl.node_pools.as_ref().is_none_or(|p| p.contains(&self.nodes[node.idx()].pool));
+            if matches!(wl.kind, WorkloadKind::DaemonSet) && started && eligible {
+                let pod = self.create_pod(WorkloadId::from_idx(w_idx));
+                self.bind(pod, node);
+            }
+        }
+        self.retry_unscheduled();
+        self.maybe_schedule_gc(node);
+    }
+
+    fn install_preloaded(&mut self, node: NodeId, img: ImageId) {
+        let n = &mut self.nodes[node.idx()];
+        for &l in &self.images[img.idx()].layers {
+            if n.layers.insert(l, LayerState::Present).is_none() {
+                n.disk_used_bytes += self.layer_size_bytes[l.idx()];
+            }
+        }
+        if n.images
+            .insert(img, NodeImage { first_detected: self.now, last_used: None, record: None })
+            .is_none()
+        {
+            self.image_node_count[img.idx()] += 1;
+        }
+    }
+
+    pub(super) fn on_workload_start(&mut self, workload: WorkloadId) {
+        let wl = &self.scn.workloads[workload.idx()];
+        match &wl.kind {
+            WorkloadKind::Deployment { replicas, .. } => {
+                for _ in 0..*replicas {
+                    let pod = self.create_pod(workload);
+                    self.schedule_pod(pod);
+                }
+            }
+            WorkloadKind::Batch { count, .. } => {
+                for _ in 0..*count {
+                    let pod = self.create_pod(workload);
+                    self.schedule_pod(pod);
+                }
+            }
+            WorkloadKind::DaemonSet => {
+                for i in 0..self.nodes.len() {
+                    let node = NodeId::from_idx(i);
+                    let n = &self.nodes[i];
+                    if n.joined && wl.node_pools.as_ref().is_none_or(|p| p.contains(&n.pool)) {
+                        let pod = self.create_pod(workload);
+                        self.bind(pod, node);
+                    }
+                }
+            }
+            WorkloadKind::Poisson { .. } => self.schedule_next_arrival(workload),
+        }
+    }
+
+    pub(super) fn on_poisson_arrival(&mut self, workload: WorkloadId) {
+        let pod = self.create_pod(workload);
+        self.schedule_pod(pod);
+        self.schedule_next_arrival(workload);
+    }
+
+    fn schedule_next_arrival(&mut self, workload: WorkloadId) {
+        let WorkloadKind::Poisson { rate_per_s, count } = &self.scn.workloads[workload.idx()].kind else {
+            unreachable!("only Poisson workloads have arrivals")
+        };
+        let k = self.workloads[workload.idx()].created;
+        if count.is_some_and(|c| k >= c) {
+            return;
+        }
+        // The rate may be a distribution: drawn once per workload.
+        let rate = rate_per_s.sample(&mut self.streams.stream("arrival-rate", &[workload.0.into()]));
+        if !(rate > 0.0) {
+            return;
+        }
+        let u: f64 = self.streams.stream("arrivals", &[workload.0.into(), k]).gen::<f64>();
+        let gap_s = -(1.0 - u).ln() / rate;
+        self.schedule_in(SimDuration::from_secs_f64_ceil(gap_s), Event::PoissonArrival { workload });
+    }
+
+    /// Creates a pod of the workload's current template (not yet placed).
+    pub(super) fn create_pod(&mut self, workload: WorkloadId) -> PodId {
+        let wl = &self.scn.workloads[workload.idx()];
+        let index = self.workloads[workload.idx()].created;
+        self.workloads[workload.idx()].created += 1;
+        let revision = self.workloads[workload.idx()].revision;
+        let update_image = match &wl.kind {
+            WorkloadKind::Deployment { update: Some(u), .. } if revision > 0 => Some(u),
+            _ => None,
+        };
+        let mut containers = Vec::new();
+        let specs: Vec<&ContainerSpec> = wl.pod.init_containers.iter().chain(&wl.pod.containers).collect();
+        let n_init = wl.pod.init_containers.len();
+        for (c_idx, spec) in specs.iter().enumerate() {
+            let (mut raw, mut image) = self.resolve_image(workload, index, c_idx, &spec.image);
+            if let Some(u) = update_image {
+                if c_idx >= n_init && replaces(&raw, &u.image, c_idx - n_init) {
+                    raw = u.image.clone();
+                    image = u.image_id;
+                }
+            }
+            let policy = spec.pull_policy.unwrap_or_else(|| default_pull_policy(&raw));
+            containers.push(PodContainer {
+                raw,
+                image,
+                policy,
+                started: false,
+                init_done: false,
+                waiting: None,
+            });
+        }
+        let pod = PodId::from_idx(self.pods.len());
+        self.pods.push(Pod {
+            name: format!("{}-{}", wl.name, index),
+            workload,
+            revision,
+            node: None,
+            created: self.now,
+            started: None,
+            containers,
+            n_init,
+            cursor: 0,
+            sync_error: false,
+            n_syncs: 0,
+            state: PodState::Unscheduled,
+            attempts: BTreeMap::new(),
+            pull_ns: 0,
+            images_pulled: 0,
+            cache_hits: 0,
+            backoffs: 0,
+            last_error: String::new(),
+        });
+        self.workloads[workload.idx()].pods.push(pod);
+        self.pods_live += 1;
+        pod
+    }
+
+    fn resolve_image(
+        &mut self,
+        workload: WorkloadId,
+        pod_index: u64,
+        c_idx: usize,
+        img: &ContainerImage,
+    ) -> (String, Option<ImageId>) {
+        match img {
+            ContainerImage::Ref { raw, image } => (raw.clone(), *image),
+            ContainerImage::Set { set, pick } => {
+                let s = &self.scn.image_sets[set.idx()];
+                let count = u64::from(s.count.max(1));
+                let key = [u64::from(workload.0), pod_index, c_idx as u64];
+                let member = match pick {
+                    Pick::Sequential => pod_index % count,
+                    Pick::Uniform => self.streams.stream("image-pick", &key).gen_range(0..count),
+                    Pick::Zipf { s: exponent } => {
+                        let cdf = self.workloads[workload.idx()]
+                            .zipf_cdf
+                            .entry(c_idx)
+                            .or_insert_with(|| zipf_cdf(count, *exponent));
+                        let u: f64 =
+                            self.streams.stream("image-pick", &key).gen::<f64>() * cdf[cdf.len() - 1];
+                        cdf.partition_point(|c| *c <= u).min(cdf.len() - 1) as u64
+                    }
+                };
+                let id = ImageId(s.first_image.0 + member as u32);
+                (self.scn.images[id.idx()].raw_ref.clone(), Some(id))
+            }
+        }
+    }
+
+    // ---- Rolling updates -------------------------------------------------------------------
+
+    pub(super) fn on_rollout_start(&mut self, workload: WorkloadId) {
+        let st = &mut self.workloads[workload.idx()];
+        st.revision += 1;
+        st.rollout_started = Some(self.now);
+        self.reconcile_rollout(workload);
+    }
+
+    /// The Deployment controller's rolling-update step: scale the new revision up within
+    /// `replicas + maxSurge` and the old one down while at least `replicas - maxUnavailable` pods
+    /// stay available (Running). Terminated pods leave at once (no grace period).
+    pub(super) fn reconcile_rollout(&mut self, workload: WorkloadId) {
+        let WorkloadKind::Deployment { replicas, rollout, .. } = &self.scn.workloads[workload.idx()].kind
+        else {
+            return;
+        };
+        let st = &self.workloads[workload.idx()];
+        if st.revision == 0 || st.rollout_finished.is_some() {
+            return;
+        }
+        let replicas = *replicas;
+        let revision = st.revision;
+        // Deployment rounding: surge rounds up, unavailable rounds down; both zero → 1 unavailable.
+        let surge = resolve_int_or_percent(rollout.max_surge, replicas, true);
+        let mut unavailable = resolve_int_or_percent(rollout.max_unavailable, replicas, false);
+        if surge == 0 && unavailable == 0 {
+            unavailable = 1;
+        }
+        loop {
+            let live: Vec<PodId> = self.workloads[workload.idx()].pods.clone();
+            let is_new = |w: &World, p: PodId| w.pods[p.idx()].revision == revision;
+            let n_new = live.iter().filter(|p| is_new(self, **p)).count() as u32;
+            let n_old = live.len() as u32 - n_new;
+            let available =
+                live.iter().filter(|p| self.pods[p.idx()].state == PodState::Running).count() as u32;
+            let mut changed = false;
+            if n_new < replicas && n_new + n_old < replicas + surge {
+                let pod = self.create_pod(workload);
+                self.schedule_pod(pod);
+                changed = true;
+            } else if n_old > 0 {
+                // Unavailable old pods go first; available ones only within the budget.
+                let old_unready = live
+                    .iter()
+                    .copied()
+                    .find(|p| !is_new(self, *p) && self.pods[p.idx()].state != PodState::Running);
+                let min_available = replicas.saturating_sub(unavailable);
+                if let Some(p) = old_unready {
+                    self.terminate_pod(p);
+                    changed = true;
+                } else if available > min_available {
+                    let p = live.iter().copied().find(|p| !is_new(self, *p)).expect("n_old > 0");
+                    self.terminate_pod(p);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let live = &self.workloads[workload.idx()].pods;
+        let done = live.len() as u32 == replicas
+            && live.iter().all(|p| {
+                self.pods[p.idx()].revision == revision && self.pods[p.idx()].state == PodState::Running
+            });
+        if done {
+            self.workloads[workload.idx()].rollout_finished = Some(self.now);
+        }
+    }
+
+    fn terminate_pod(&mut self, pod: PodId) {
+        let p = &mut self.pods[pod.idx()];
+        let was_running = p.state == PodState::Running;
+        let old_state = p.state;
+        p.state = PodState::Terminated;
+        let w = p.workload;
+        self.workloads[w.idx()].pods.retain(|x| *x != pod);
+        self.pods_live -= 1;
+        if was_running {
+            self.pods_running -= 1;
+        }
+        if old_state == PodState::Unscheduled {
+            return;
+        }
+        if let Some(node) = self.pods[pod.idx()].node {
+            let free_before = self.free_slots_excluding(node, pod);
+            self.refresh_sched(node, Some(free_before));
+            self.retry_unscheduled();
+        }
+    }
+
+    fn free_slots_excluding(&self, node: NodeId, terminated: PodId) -> u32 {
+        let n = &self.nodes[node.idx()];
+        let max = self.scn.node_pools[n.pool.idx()].max_pods;
+        let live_before = n
+            .pods
+            .iter()
+            .filter(|p| **p == terminated || self.pods[p.idx()].state != PodState::Terminated)
+            .count() as u32;
+        max.saturating_sub(live_before)
+    }
+
+    /// Rollout duration of each Deployment that updated: (workload name, seconds or None).
+    pub fn rollout_durations(&self) -> Vec<(String, Option<SimDuration>)> {
+        self.workloads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, st)| {
+                st.rollout_started
+                    .map(|s| (self.scn.workloads[i].name.clone(), st.rollout_finished.map(|f| f.since(s))))
+            })
+            .collect()
+    }
+}
+
+/// Whether an update to `new_image` replaces app container `app_idx` whose image is `raw`:
+/// the container with the same repository, or the first container when none matches.
+fn replaces(raw: &str, new_image: &str, app_idx: usize) -> bool {
+    let repo = |s: &str| crate::k8s::image_ref::parse_image_name(s).map(|n| n.repo).ok();
+    match (repo(raw), repo(new_image)) {
+        (Some(a), Some(b)) => a == b,
+        _ => app_idx == 0,
+    }
+}
+
+/// Deployment controller rounding (`intstr.GetScaledValueFromIntOrPercent`).
+pub(super) fn resolve_int_or_percent(v: IntOrPercent, total: u32, round_up: bool) -> u32 {
+    match v {
+        IntOrPercent::Int(n) => n,
+        IntOrPercent::Percent(p) => {
+            let x = u64::from(p) * u64::from(total);
+            (if round_up { x.div_ceil(100) } else { x / 100 }) as u32
+        }
+    }
+}
+
+fn zipf_cdf(count: u64, s: f64) -> Vec<f64> {
+    let mut acc = 0.0;
+    (1..=count)
+        .map(|k| {
+            acc += 1.0 / (k as f64).powf(s);
+            acc
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_rounding() {
+        assert_eq!(resolve_int_or_percent(IntOrPercent::Percent(25), 10, true), 3);
+        assert_eq!(resolve_int_or_percent(IntOrPercent::Percent(25), 10, false), 2);
+        assert_eq!(resolve_int_or_percent(IntOrPercent::Int(1), 10, false), 1);
+    }
+
+    #[test]
+    fn zipf_is_skewed_towards_first() {
+        let c = zipf_cdf(3, 1.0);
+        assert!((c[2] - (1.0 + 0.5 + 1.0 / 3.0)).abs() < 1e-12);
+    }
+}
