@@ -3,11 +3,13 @@
 //! `time`/`ids`/`units` → `k8s`, `engine` → `scenario`, `metrics` → `model` → `sim` →
 //! `report`, `experiment`, `chart` → `cli`.
 
+pub mod cli;
 pub mod engine;
 pub mod ids;
 pub mod k8s;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod time;

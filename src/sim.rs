@@ -48,5 +48,18 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
     stats.flows_recomputed = world.flows_recomputed();
     let pods = world.pod_rows();
     let summary = summarize(seed, &pods, world.totals(), stats.events, end);
-    RunOutput { pods, registries: world.registry_rows(), summary, stats }
+    let rollouts = world
+        .rollout_durations()
+        .into_iter()
+        .map(|(name, d)| (name, d.map(crate::metrics::summary::secs_ms)))
+        .collect();
+    RunOutput {
+        pods,
+        registries: world.registry_rows(),
+        summary,
+        stats,
+        gc_images_removed: world.gc_images_removed,
+        gc_bytes_freed: world.gc_bytes_freed,
+        rollouts,
+    }
 }

@@ -130,4 +130,8 @@ pub struct RunOutput {
     pub registries: Vec<RegistryRow>,
     pub summary: summary::Summary,
     pub stats: RunStats,
+    pub gc_images_removed: u64,
+    pub gc_bytes_freed: u64,
+    /// Deployment rolling updates: workload and duration in seconds (`None` if unfinished).
+    pub rollouts: Vec<(String, Option<f64>)>,
 }

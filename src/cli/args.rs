@@ -1,0 +1,159 @@
+//! clap definitions, close to the flags of `scenario-format.md`'s command-line section.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Deterministic simulator of container image pulls across a Kubernetes cluster.
+///
+/// Describe a cluster, registries, images and workloads in a TOML scenario, then `run` it to
+/// get per-pod startup times and per-pull timelines, or `compare` kubelet pull settings over
+/// many seeds. Same file and seed give byte-identical results.
+#[derive(Parser, Debug)]
+#[command(name = "pullsim", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one scenario and write pods.csv, pulls.csv, registries.csv, timeseries.csv and
+    /// summary.json into results/<name>/ (or --out).
+    Run(RunArgs),
+    /// Check a scenario file and report every problem with its line (exit 2 if invalid).
+    Validate(ValidateArgs),
+    /// Run a grid of variants × seeds in parallel (from [sweep] and/or --set K=V1,V2).
+    Sweep(SweepArgs),
+    /// Compare serial vs parallel image pulls (max 2, 4, 8, unlimited) over many seeds.
+    Compare(CompareArgs),
+    /// Combine sharded sweep folders into one.
+    Merge(MergeArgs),
+    /// Draw charts (PNG and SVG) from a run or sweep folder.
+    Chart(ChartArgs),
+    /// Show what the kubelet would decide for an image, credentials or a node config.
+    #[command(subcommand)]
+    Explain(ExplainCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub file: PathBuf,
+    /// Seed (overrides [simulation] seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a key by dotted path, e.g. --set kubelet.serialize_image_pulls=false,
+    /// --set registry.docker.io.bandwidth=1Gbps, --set node_pool.workers.count=50.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Output folder (default results/<name>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print engine statistics (events, events per second, peak flows, wall time).
+    #[arg(long)]
+    pub stats: bool,
+    /// Run twice and fail (exit 1) unless both runs produce identical bytes.
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Check whole-world invariants after every event (slow; for debugging).
+    #[arg(long)]
+    pub check_invariants: bool,
+    /// Print nothing on success.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Scenario file (TOML).
+    pub file: PathBuf,
+    /// Overrides to apply before validating.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    pub file: PathBuf,
+    /// A grid axis: KEY=V1,V2,... (or a single override KEY=V).
+    #[arg(long = "set", value_name = "KEY=V1,V2,...")]
+    pub set: Vec<String>,
+    /// Seeds per variant (overrides [sweep] seeds).
+    #[arg(long)]
+    pub seeds: Option<u32>,
+    /// Parallel runs (default: number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run only slice I of N of the plan (0-based), e.g. --shard 0/4.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    pub file: PathBuf,
+    #[arg(long)]
+    pub seeds: Option<u32>,
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Sharded sweep folders.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    #[arg(long, required = true)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ChartArgs {
+    /// A run or sweep results folder.
+    pub dir: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExplainCommand {
+    /// Parse an image reference the way the kubelet does and say what it would do.
+    Image {
+        /// Image reference as written in a pod spec.
+        reference: String,
+        /// Explicit imagePullPolicy (Always, IfNotPresent, Never); default: from the tag.
+        #[arg(long)]
+        policy: Option<String>,
+        /// The image is already present on the node.
+        #[arg(long)]
+        present: bool,
+        /// Node architecture (informational).
+        #[arg(long)]
+        arch: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which credential keys match an image, in the order the kubelet tries them.
+    Credentials {
+        #[arg(long)]
+        image: String,
+        /// A docker-config key pattern (repeatable), e.g. --key '*.my-registry.example/images'.
+        #[arg(long = "key", required = true)]
+        keys: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Effective kubelet settings of each node pool after defaults, or the validation errors.
+    Kubelet {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,82 @@
+//! The command line: argument definitions (clap) and the commands. The only module that reads
+//! files given by the user, prints to the terminal, reads the wall clock (for the "events per
+//! second" line, never for results) and decides exit codes: 0 success, 2 bad input, 1 other.
+
+mod args;
+mod run;
+
+pub use args::Cli;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// A command's failure, with the exit code it maps to.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad input: file, flags or values (exit 2).
+    BadInput(String),
+    /// Anything else: IO while writing results, internal errors (exit 1).
+    Other(String),
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::BadInput(m) | CliError::Other(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// Scenario files larger than this are refused before parsing (a typo'd path to a disk image
+/// should not take minutes or gigabytes to reject).
+pub const MAX_SCENARIO_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a scenario file as UTF-8 text, with input errors mapped to exit code 2.
+pub fn read_scenario_file(path: &Path) -> Result<String, CliError> {
+    let shown = path.display();
+    let meta =
+        std::fs::metadata(path).map_err(|e| CliError::BadInput(format!("{shown}: cannot read: {e}")))?;
+    if meta.is_dir() {
+        return Err(CliError::BadInput(format!("{shown}: is a folder, expected a scenario .toml file")));
+    }
+    if meta.len() > MAX_SCENARIO_BYTES {
+        return Err(CliError::BadInput(format!(
+            "{shown}: file is {} bytes; scenario files are limited to {} bytes",
+            meta.len(),
+            MAX_SCENARIO_BYTES
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| CliError::BadInput(format!("{shown}: cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        CliError::BadInput(format!(
+            "{shown}: not a text file (invalid UTF-8 at byte {}); expected a TOML scenario",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// Parses arguments and runs the command; never panics on bad input.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    use clap::Parser;
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run::dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::BadInput(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Other(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+    }
+}

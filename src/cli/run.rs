@@ -1,0 +1,259 @@
+//! The commands: turn parsed arguments into validated input, call the library, print.
+
+use super::args::{Cli, Command, ExplainCommand, RunArgs, ValidateArgs};
+use super::{read_scenario_file, CliError};
+use crate::metrics::{MemorySink, RunOutput};
+use crate::model::RunOptions;
+use crate::report::{self, CsvSink, Staging, SummaryExtras};
+use crate::scenario::{self, Override, Scenario};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Run(a) => cmd_run(a),
+        Command::Validate(a) => cmd_validate(a),
+        Command::Explain(e) => cmd_explain(e),
+        Command::Sweep(_) | Command::Compare(_) | Command::Merge(_) | Command::Chart(_) => {
+            Err(CliError::Other("this command is not available in this build yet".into()))
+        }
+    }
+}
+
+fn parse_overrides(set: &[String]) -> Result<Vec<Override>, CliError> {
+    set.iter().map(|s| Override::parse(s).map_err(|e| CliError::BadInput(format!("--set: {e}")))).collect()
+}
+
+/// Reads, overrides and validates a scenario file.
+pub(super) fn load_file(path: &Path, set: &[String]) -> Result<(Scenario, String), CliError> {
+    let text = read_scenario_file(path)?;
+    let overrides = parse_overrides(set)?;
+    let scn = scenario::load(&text, &path.display().to_string(), &overrides)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    Ok((scn, text))
+}
+
+fn cmd_validate(a: ValidateArgs) -> Result<(), CliError> {
+    let (scn, _) = load_file(&a.file, &a.set)?;
+    let n_nodes: u64 = scn.node_pools.iter().map(|p| u64::from(p.count)).sum();
+    println!(
+        "{}: valid ({} node pools, {} nodes, {} registries, {} images, {} workloads)",
+        a.file.display(),
+        scn.node_pools.len(),
+        n_nodes,
+        scn.registries.len(),
+        scn.images.len(),
+        scn.workloads.len()
+    );
+    Ok(())
+}
+
+/// All result files of a run, rendered in memory (for `--check-determinism`).
+fn render_in_memory(scn: &Scenario, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut sink = MemorySink::default();
+    let out = crate::sim::run(scn, seed, &mut sink, RunOptions::default());
+    let csv = |header: &[&str], rows: Vec<Vec<String>>| {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(header).expect("in-memory write");
+        for r in rows {
+            w.write_record(r).expect("in-memory write");
+        }
+        w.into_inner().expect("in-memory flush")
+    };
+    vec![
+        (
+            "pulls.csv".into(),
+            csv(&report::PULLS_HEADER, sink.pulls.iter().map(|r| report::pull_record(r).to_vec()).collect()),
+        ),
+        (
+            "timeseries.csv".into(),
+            csv(
+                &report::TIMESERIES_HEADER,
+                sink.samples.iter().map(|r| report::sample_record(r).to_vec()).collect(),
+            ),
+        ),
+        (
+            "pods.csv".into(),
+            csv(&report::PODS_HEADER, out.pods.iter().map(|r| report::pod_record(r).to_vec()).collect()),
+        ),
+        (
+            "registries.csv".into(),
+            csv(
+                &report::REGISTRIES_HEADER,
+                out.registries.iter().map(|r| report::registry_record(r).to_vec()).collect(),
+            ),
+        ),
+        ("summary.json".into(), report::summary_json(&out, &SummaryExtras::default()).into_bytes()),
+    ]
+}
+
+fn cmd_run(a: RunArgs) -> Result<(), CliError> {
+    let (scn, text) = load_file(&a.file, &a.set)?;
+    let seed = a.seed.unwrap_or(scn.seed);
+    let out_dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
+    if a.check_determinism {
+        let first = render_in_memory(&scn, seed);
+        let second = render_in_memory(&scn, seed);
+        for ((name, x), (_, y)) in first.iter().zip(&second) {
+            if x != y {
+                return Err(CliError::Other(format!(
+                    "determinism check failed: {name} differs between two runs of seed {seed}; \
+                     rerun with `pullsim run {} --seed {seed} --check-determinism`",
+                    a.file.display()
+                )));
+            }
+        }
+        if !a.quiet {
+            println!("determinism check passed: two runs of seed {seed} produced identical outputs");
+        }
+    }
+    let staging = Staging::create(&out_dir)
+        .map_err(|e| CliError::Other(format!("{}: cannot create results folder: {e}", out_dir.display())))?;
+    let io_err = |e: std::io::Error| CliError::Other(format!("{}: writing results: {e}", out_dir.display()));
+    let mut sink = CsvSink::create(staging.path()).map_err(io_err)?;
+    let opts = RunOptions { check_invariants: a.check_invariants };
+    let wall = Instant::now();
+    let out = run_reporting_seed(&scn, seed, &mut sink, opts, &a.file);
+    let wall_s = wall.elapsed().as_secs_f64();
+    sink.finish().map_err(io_err)?;
+    let extras = SummaryExtras { scenario: scn.name.clone(), ..SummaryExtras::default() };
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    report::write_run_files(staging.path(), &out, &extras_with(&out, extras), &text, &command)
+        .map_err(io_err)?;
+    let dest = staging.commit().map_err(io_err)?;
+    if !a.quiet {
+        print_summary(&scn, &out, wall_s, &dest, a.stats);
+    }
+    Ok(())
+}
+
+fn extras_with(out: &RunOutput, mut extras: SummaryExtras) -> SummaryExtras {
+    extras.gc_images_removed = out.gc_images_removed;
+    extras.gc_bytes_freed = out.gc_bytes_freed;
+    extras.rollouts = out.rollouts.clone();
+    extras
+}
+
+/// Runs, and on a panic (an invariant violation is a bug) prints how to reproduce it.
+fn run_reporting_seed(
+    scn: &Scenario,
+    seed: u64,
+    sink: &mut CsvSink,
+    opts: RunOptions,
+    file: &Path,
+) -> RunOutput {
+    let res =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::sim::run(scn, seed, sink, opts)));
+    match res {
+        Ok(out) => out,
+        Err(p) => {
+            eprintln!(
+                "pullsim: internal error; reproduce with `pullsim run {} --seed {seed} --check-invariants`",
+                file.display()
+            );
+            std::panic::resume_unwind(p)
+        }
+    }
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}s")).unwrap_or_else(|| "-".into())
+}
+
+fn print_summary(scn: &Scenario, out: &RunOutput, wall_s: f64, dest: &Path, stats: bool) {
+    let s = &out.summary;
+    println!("pullsim run: {} (seed {})", scn.name, s.seed);
+    println!("  pods      {} created, {} running, {} not running", s.pods, s.pods_running, s.pods_failed);
+    println!(
+        "  startup   p50 {}  p90 {}  p99 {}  max {}  mean {}",
+        fmt_opt(s.startup_p50_s),
+        fmt_opt(s.startup_p90_s),
+        fmt_opt(s.startup_p99_s),
+        fmt_opt(s.startup_max_s),
+        fmt_opt(s.startup_mean_s)
+    );
+    println!(
+        "  pulls     {} attempts, {} failed, {} back-offs, {} cache hits; {} pulled",
+        s.pulls,
+        s.pull_failures,
+        s.backoffs,
+        s.cache_hits,
+        human_bytes(s.bytes_pulled)
+    );
+    println!("  makespan  {:.3}s  (simulation ended at {:.3}s)", s.makespan_s, s.sim_end_s);
+    let eps = if wall_s > 0.0 { out.stats.events as f64 / wall_s } else { 0.0 };
+    println!("  events    {} in {:.3}s wall ({:.2} M events/s)", s.events, wall_s, eps / 1e6);
+    if stats {
+        println!(
+            "  engine    stale wake-ups {}, peak flows {}, flow-rate recomputations {}",
+            out.stats.events_stale, out.stats.peak_flows, out.stats.flows_recomputed
+        );
+    }
+    println!("  results   {}", dest.display());
+}
+
+fn cmd_explain(e: ExplainCommand) -> Result<(), CliError> {
+    match e {
+        ExplainCommand::Kubelet { file, json } => explain_kubelet(&file, json),
+        ExplainCommand::Image { .. } | ExplainCommand::Credentials { .. } => {
+            Err(CliError::Other("this command is not available in this build yet".into()))
+        }
+    }
+}
+
+fn explain_kubelet(file: &Path, json: bool) -> Result<(), CliError> {
+    let (scn, _) = load_file(file, &[])?;
+    let pools: Vec<serde_json::Value> = scn
+        .node_pools
+        .iter()
+        .map(|p| {
+            let k = &p.kubelet;
+            serde_json::json!({
+                "pool": p.name,
+                "serialize_image_pulls": k.serialize_image_pulls,
+                "max_parallel_image_pulls": k.max_parallel_image_pulls,
+                "registry_pull_qps": k.registry_pull_qps,
+                "registry_burst": k.registry_burst,
+                "image_pull_backoff_initial_s": k.image_pull_backoff_initial.as_secs_f64(),
+                "image_pull_backoff_max_s": k.image_pull_backoff_max.as_secs_f64(),
+                "image_gc_high_threshold_percent": k.image_gc_high_threshold_percent,
+                "image_gc_low_threshold_percent": k.image_gc_low_threshold_percent,
+                "image_minimum_gc_age_s": k.image_minimum_gc_age.as_secs_f64(),
+                "image_maximum_gc_age_s": k.image_maximum_gc_age.as_secs_f64(),
+                "image_pull_credentials_verification_policy": k.verification_policy.as_str(),
+                "preloaded_images_verification_allowlist": k.preloaded_images_verification_allowlist,
+                "ensure_secret_pulled_images": k.ensure_secret_pulled_images,
+            })
+        })
+        .collect();
+    if json {
+        let v = serde_json::json!({ "file": file.display().to_string(), "pools": pools });
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        for p in &pools {
+            println!("node pool {}:", p["pool"].as_str().unwrap_or(""));
+            for (k, v) in p.as_object().expect("object") {
+                if k != "pool" {
+                    println!("  {k:<44} {v}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `1234567890` → `1.23 GB` (decimal units, as registries and `docker images` report).
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.2} {}", UNITS[i])
+    }
+}

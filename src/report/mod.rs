@@ -1,0 +1,308 @@
+//! Writes a run's results: `pods.csv`, `pulls.csv`, `registries.csv`, `timeseries.csv`,
+//! `summary.json`, plus `scenario.toml` (the exact input) and `command.txt` (how it was made).
+//!
+//! Atomicity: everything is written into a staging folder beside the destination
+//! (`.<name>.tmp-<pid>`), then swapped in by rename. A run that fails or is killed before the
+//! swap leaves the previous results untouched and only a staging folder whose name says it is
+//! incomplete (removed by the next run into the same destination).
+//!
+//! Formatting is deterministic: times are seconds with exactly three decimals from integer
+//! nanoseconds, rates are whole bytes per second, columns are in a fixed order.
+
+use crate::metrics::{PodRow, PullRow, RegistryRow, RunOutput, RunSink, SampleRow};
+use crate::time::SimTime;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub const PODS_HEADER: [&str; 12] = [
+    "pod",
+    "workload",
+    "node",
+    "created_s",
+    "started_s",
+    "startup_s",
+    "pull_s",
+    "images_pulled",
+    "cache_hits",
+    "backoffs",
+    "status",
+    "last_error",
+];
+pub const PULLS_HEADER: [&str; 10] = [
+    "node",
+    "pod",
+    "image",
+    "registry",
+    "requested_s",
+    "started_s",
+    "finished_s",
+    "bytes",
+    "attempt",
+    "result",
+];
+pub const REGISTRIES_HEADER: [&str; 7] =
+    ["registry", "requests", "manifest_requests", "blob_bytes", "peak_concurrent", "throttled", "failures"];
+pub const TIMESERIES_HEADER: [&str; 6] =
+    ["t_s", "pulls_in_flight", "pulls_queued", "pods_running", "pods_waiting", "registry_egress_bytes_per_s"];
+
+/// A folder being written; becomes the destination on `commit`.
+pub struct Staging {
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+impl Staging {
+    /// Creates an empty staging folder next to `dest` (removing a stale one left by a killed
+    /// run of this same process id).
+    pub fn create(dest: &Path) -> io::Result<Staging> {
+        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)?;
+        let name = dest.file_name().ok_or_else(|| io::Error::other("output path has no folder name"))?;
+        remove_stale_staging(parent, &name.to_string_lossy());
+        let tmp = parent.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir(&tmp)?;
+        Ok(Staging { tmp, dest: dest.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Replaces the destination with the staged folder.
+    pub fn commit(self) -> io::Result<PathBuf> {
+        let parent = self.tmp.parent().expect("staging has a parent").to_path_buf();
+        let name = self.dest.file_name().expect("checked in create").to_string_lossy().to_string();
+        if self.dest.exists() {
+            let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+            if old.exists() {
+                fs::remove_dir_all(&old)?;
+            }
+            fs::rename(&self.dest, &old)?;
+            fs::rename(&self.tmp, &self.dest)?;
+            fs::remove_dir_all(&old)?;
+        } else {
+            fs::rename(&self.tmp, &self.dest)?;
+        }
+        let dest = self.dest.clone();
+        std::mem::forget(self);
+        Ok(dest)
+    }
+}
+
+impl Drop for Staging {
+    /// An abandoned staging folder (error path) is removed.
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.tmp);
+    }
+}
+
+/// Removes `.NAME.tmp-*` / `.NAME.old-*` folders whose process is gone.
+fn remove_stale_staging(parent: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    let tmp_prefix = format!(".{name}.tmp-");
+    let old_prefix = format!(".{name}.old-");
+    for e in entries.flatten() {
+        let f = e.file_name().to_string_lossy().to_string();
+        let pid = f.strip_prefix(&tmp_prefix).or_else(|| f.strip_prefix(&old_prefix));
+        if let Some(pid) = pid {
+            let alive = Path::new("/proc").join(pid).exists() && pid != std::process::id().to_string();
+            if !alive {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Seconds with three decimals, or empty.
+fn t(v: Option<SimTime>) -> String {
+    v.map(|t| t.fmt_ms()).unwrap_or_default()
+}
+
+/// Streams pulls.csv and timeseries.csv as the run produces them. IO errors are kept and
+/// reported by `finish` (the sink interface cannot fail mid-run).
+pub struct CsvSink {
+    pulls: csv::Writer<BufWriter<File>>,
+    samples: csv::Writer<BufWriter<File>>,
+    error: Option<csv::Error>,
+}
+
+impl CsvSink {
+    pub fn create(dir: &Path) -> io::Result<CsvSink> {
+        let open = |name: &str| -> io::Result<csv::Writer<BufWriter<File>>> {
+            Ok(csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, File::create(dir.join(name))?)))
+        };
+        let mut pulls = open("pulls.csv")?;
+        let mut samples = open("timeseries.csv")?;
+        pulls.write_record(PULLS_HEADER).map_err(io::Error::other)?;
+        samples.write_record(TIMESERIES_HEADER).map_err(io::Error::other)?;
+        Ok(CsvSink { pulls, samples, error: None })
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(io::Error::other(e));
+        }
+        self.pulls.flush()?;
+        self.samples.flush()?;
+        Ok(())
+    }
+
+    fn keep(&mut self, r: csv::Result<()>) {
+        if let (Err(e), None) = (r, &self.error) {
+            self.error = Some(e);
+        }
+    }
+}
+
+pub fn pull_record(row: &PullRow) -> [String; 10] {
+    [
+        row.node.clone(),
+        row.pod.clone(),
+        row.image.clone(),
+        row.registry.clone(),
+        row.requested_s.fmt_ms(),
+        t(row.started_s),
+        t(row.finished_s),
+        row.bytes.to_string(),
+        row.attempt.to_string(),
+        row.result.clone(),
+    ]
+}
+
+pub fn sample_record(row: &SampleRow) -> [String; 6] {
+    [
+        row.t_s.fmt_ms(),
+        row.pulls_in_flight.to_string(),
+        row.pulls_queued.to_string(),
+        row.pods_running.to_string(),
+        row.pods_waiting.to_string(),
+        format!("{:.0}", row.registry_egress_bytes_per_s.round()),
+    ]
+}
+
+impl RunSink for CsvSink {
+    fn pull(&mut self, row: &PullRow) {
+        let r = self.pulls.write_record(pull_record(row));
+        self.keep(r);
+    }
+    fn sample(&mut self, row: &SampleRow) {
+        let r = self.samples.write_record(sample_record(row));
+        self.keep(r);
+    }
+}
+
+pub fn pod_record(p: &PodRow) -> [String; 12] {
+    [
+        p.pod.clone(),
+        p.workload.clone(),
+        p.node.clone(),
+        p.created_s.fmt_ms(),
+        t(p.started_s),
+        p.startup().map(|d| d.fmt_ms()).unwrap_or_default(),
+        p.pull_s.fmt_ms(),
+        p.images_pulled.to_string(),
+        p.cache_hits.to_string(),
+        p.backoffs.to_string(),
+        p.status.clone(),
+        p.last_error.clone(),
+    ]
+}
+
+pub fn registry_record(r: &RegistryRow) -> [String; 7] {
+    [
+        r.registry.clone(),
+        r.requests.to_string(),
+        r.manifest_requests.to_string(),
+        r.blob_bytes.to_string(),
+        r.peak_concurrent.to_string(),
+        r.throttled.to_string(),
+        r.failures.to_string(),
+    ]
+}
+
+fn write_csv<const N: usize, T>(
+    path: &Path,
+    header: [&str; N],
+    rows: &[T],
+    f: impl Fn(&T) -> [String; N],
+) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
+    w.write_record(header).map_err(io::Error::other)?;
+    for r in rows {
+        w.write_record(f(r)).map_err(io::Error::other)?;
+    }
+    w.flush()
+}
+
+/// Extra facts recorded with the summary (beyond the contract's fields).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct SummaryExtras {
+    pub scenario: String,
+    pub gc_images_removed: u64,
+    pub gc_bytes_freed: u64,
+    /// Deployment rolling updates: workload and duration in seconds (null if unfinished).
+    pub rollouts: Vec<(String, Option<f64>)>,
+}
+
+/// `summary.json`: the contract's fields in contract order, then the extras.
+pub fn summary_json(out: &RunOutput, extras: &SummaryExtras) -> String {
+    let mut v = serde_json::to_value(&out.summary).expect("summary serialises");
+    let obj = v.as_object_mut().expect("summary is an object");
+    let ex = serde_json::to_value(extras).expect("extras serialise");
+    for (k, val) in ex.as_object().expect("object") {
+        obj.insert(k.clone(), val.clone());
+    }
+    let mut s = serde_json::to_string_pretty(&v).expect("json");
+    s.push('\n');
+    s
+}
+
+/// Writes the end-of-run files into `dir` (the staging folder).
+pub fn write_run_files(
+    dir: &Path,
+    out: &RunOutput,
+    extras: &SummaryExtras,
+    scenario_text: &str,
+    command: &str,
+) -> io::Result<()> {
+    write_csv(&dir.join("pods.csv"), PODS_HEADER, &out.pods, pod_record)?;
+    write_csv(&dir.join("registries.csv"), REGISTRIES_HEADER, &out.registries, registry_record)?;
+    fs::write(dir.join("summary.json"), summary_json(out, extras))?;
+    fs::write(dir.join("scenario.toml"), scenario_text)?;
+    let mut f = File::create(dir.join("command.txt"))?;
+    writeln!(f, "{command}")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_replaces_destination_and_cleans_up() {
+        let base = std::env::temp_dir().join(format!("pullsim-report-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let dest = base.join("out");
+        fs::create_dir_all(&dest).unwrap();
+        fs::write(dest.join("old.txt"), "old").unwrap();
+        // A failed write: the staging folder is dropped, the destination is untouched.
+        {
+            let s = Staging::create(&dest).unwrap();
+            fs::write(s.path().join("new.txt"), "new").unwrap();
+        }
+        assert!(dest.join("old.txt").exists());
+        assert_eq!(fs::read_dir(&base).unwrap().count(), 1, "no staging folder left behind");
+        // A successful write replaces it.
+        let s = Staging::create(&dest).unwrap();
+        fs::write(s.path().join("new.txt"), "new").unwrap();
+        s.commit().unwrap();
+        assert!(dest.join("new.txt").exists());
+        assert!(!dest.join("old.txt").exists());
+        assert_eq!(fs::read_dir(&base).unwrap().count(), 1);
+        fs::remove_dir_all(&base).unwrap();
+    }
+}
