@@ -1,6 +1,16 @@
-//! STUB: scenario loading (to be replaced by the loader: raw TOML → validated `Scenario`).
-use super::Scenario;
+//! Loading a scenario: parse the text, apply `--set` overrides, deserialise (`raw`), validate
+//! (`validate`), and turn every problem into a `Diagnostic` located in the file as written.
+//!
+//! Locations always refer to the original text: a problem is found by key path (in the edited
+//! document when overrides were applied) and the path is then looked up in the original. A
+//! problem with a value that came from `--set` says so instead of pointing at a line.
+
+use super::locate::{KeyPath, Locator, Seg};
+use super::raw::RawScenario;
+use super::validate::{validate, Issue};
+use super::{overrides, Scenario};
 use std::fmt;
+use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 /// One `--set KEY=VALUE` override.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,14 +74,183 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 /// Parses, applies overrides, validates. `file` is only used in messages.
-pub fn load(_text: &str, file: &str, _overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    Err(ScenarioError {
-        file: file.to_string(),
-        diagnostics: vec![Diagnostic {
+pub fn load(text: &str, file: &str, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    load_inner(text, overrides, true)
+        .map_err(|diagnostics| ScenarioError { file: file.to_string(), diagnostics })
+}
+
+/// How many unknown keys one load reports before giving up (each costs a re-deserialisation).
+const MAX_SERDE_ERRORS: usize = 50;
+
+fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<Scenario, Vec<Diagnostic>> {
+    let original = Locator::new(text);
+    let mut doc: DocumentMut = match text.parse() {
+        Ok(d) => d,
+        Err(e) => {
+            let e: toml_edit::TomlError = e;
+            let (line, column) = match e.span() {
+                Some(s) => {
+                    let (l, c) = original.line_col(s.start);
+                    (Some(l), Some(c))
+                }
+                None => (None, None),
+            };
+            return Err(vec![Diagnostic {
+                line,
+                column,
+                key: None,
+                message: format!("TOML syntax error: {}", e.message().trim()),
+            }]);
+        }
+    };
+    let mut applied: Vec<(KeyPath, &Override)> = Vec::new();
+    let mut diags = Vec::new();
+    for ov in overrides {
+        match overrides::apply(&mut doc, ov) {
+            Ok(path) => applied.push((path, ov)),
+            Err(m) => diags.push(Diagnostic {
+                line: None,
+                column: None,
+                key: Some(ov.key.clone()),
+                message: format!("--set {}={}: {m}", ov.key, ov.value),
+            }),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let to_diag = |issue: Issue| -> Diagnostic { diagnostic(issue, &original, &applied) };
+
+    // Deserialise; an unknown key is reported, removed, and deserialisation retried, so that all
+    // misspelt keys are reported at once and validation still runs on the rest.
+    let mut current = doc.clone();
+    let mut current_text = if overrides.is_empty() { text.to_string() } else { current.to_string() };
+    let mut serde_diags = Vec::new();
+    let raw: Option<RawScenario> = loop {
+        match toml::from_str::<RawScenario>(&current_text) {
+            Ok(raw) => break Some(raw),
+            Err(e) => {
+                let at = Locator::new(&current_text);
+                let path = e.span().and_then(|s| at.path_at(s.start));
+                let message = e.message().trim().to_string();
+                let unknown = unknown_field(&message);
+                let removable = match (&path, unknown) {
+                    (Some(p), Some(field)) => matches!(p.0.last(), Some(Seg::Key(k)) if k == field),
+                    _ => false,
+                };
+                let mut d = match &path {
+                    Some(p) => to_diag(Issue { path: Some(p.clone()), message }),
+                    None => Diagnostic { line: None, column: None, key: None, message },
+                };
+                if d.line.is_none() && current_text == text {
+                    if let Some(s) = e.span() {
+                        let (l, c) = original.line_col(s.start);
+                        d.line = Some(l);
+                        d.column = Some(c);
+                    }
+                }
+                serde_diags.push(d);
+                if !removable || serde_diags.len() >= MAX_SERDE_ERRORS {
+                    break None;
+                }
+                if let Some(p) = &path {
+                    if !remove(&mut current, p) {
+                        break None;
+                    }
+                }
+                current_text = current.to_string();
+            }
+        }
+    };
+    let Some(raw) = raw else { return Err(serde_diags) };
+
+    let check = |key: &str, value: &str| -> Vec<String> {
+        let ov = Override { key: key.to_string(), value: value.to_string() };
+        match load_inner(&current_text, std::slice::from_ref(&ov), false) {
+            Ok(_) => Vec::new(),
+            Err(ds) => ds
+                .into_iter()
+                .map(|d| match d.key {
+                    Some(k) if !d.message.starts_with("--set") => format!("key `{k}`: {}", d.message),
+                    _ => d.message,
+                })
+                .collect(),
+        }
+    };
+    let result = validate(&raw, &current, if check_sweep { Some(&check) } else { None });
+    match result {
+        Ok(s) if serde_diags.is_empty() => Ok(s),
+        Ok(_) => Err(serde_diags),
+        Err(issues) => {
+            serde_diags.extend(issues.into_iter().map(to_diag));
+            Err(serde_diags)
+        }
+    }
+}
+
+/// The field name in serde's "unknown field `x`, expected ..." message.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+/// Removes the key at `path` from the document; false when it is not there.
+fn remove(doc: &mut DocumentMut, path: &KeyPath) -> bool {
+    remove_at(NodeMut::Item(doc.as_item_mut()), &path.0)
+}
+
+enum NodeMut<'a> {
+    Item(&'a mut Item),
+    Table(&'a mut toml_edit::Table),
+    Value(&'a mut Value),
+}
+
+fn table_like_mut(node: NodeMut<'_>) -> Option<&mut dyn TableLike> {
+    match node {
+        NodeMut::Item(i) => i.as_table_like_mut(),
+        NodeMut::Table(t) => Some(t),
+        NodeMut::Value(Value::InlineTable(t)) => Some(t),
+        NodeMut::Value(_) => None,
+    }
+}
+
+fn remove_at(node: NodeMut<'_>, segs: &[Seg]) -> bool {
+    match segs {
+        [] => false,
+        [Seg::Key(k)] => table_like_mut(node).is_some_and(|t| t.remove(k).is_some()),
+        [Seg::Key(k), rest @ ..] => match table_like_mut(node).and_then(|t| t.get_mut(k)) {
+            Some(i) => remove_at(NodeMut::Item(i), rest),
+            None => false,
+        },
+        [Seg::Index { index, .. }, rest @ ..] => match node {
+            NodeMut::Item(Item::ArrayOfTables(a)) => {
+                a.get_mut(*index).is_some_and(|t| remove_at(NodeMut::Table(t), rest))
+            }
+            NodeMut::Item(Item::Value(Value::Array(a))) | NodeMut::Value(Value::Array(a)) => {
+                a.get_mut(*index).is_some_and(|v| remove_at(NodeMut::Value(v), rest))
+            }
+            _ => false,
+        },
+    }
+}
+
+/// Places an issue in the original text, or says that its value came from `--set`.
+fn diagnostic(issue: Issue, original: &Locator, applied: &[(KeyPath, &Override)]) -> Diagnostic {
+    let Some(path) = issue.path else {
+        return Diagnostic { line: None, column: None, key: None, message: issue.message };
+    };
+    let key = Some(path.to_string());
+    if let Some((_, ov)) = applied.iter().rev().find(|(p, _)| path.starts_with(p)) {
+        return Diagnostic {
             line: None,
             column: None,
-            key: None,
-            message: "loader not implemented".into(),
-        }],
-    })
+            key,
+            message: format!("{} (value from --set {}={})", issue.message, ov.key, ov.value),
+        };
+    }
+    let (line, column) = match original.locate(&path) {
+        Some((l, c)) => (Some(l), Some(c)),
+        None => (None, None),
+    };
+    Diagnostic { line, column, key, message: issue.message }
 }

@@ -13,6 +13,13 @@ use crate::k8s::pull_policy::PullPolicy;
 use crate::time::SimDuration;
 
 pub mod load;
+pub mod locate;
+pub mod overrides;
+pub mod raw;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
 
 pub use load::{load, Diagnostic, Override, ScenarioError};
 

@@ -1,0 +1,233 @@
+//! Stage one of loading: serde structs that mirror the TOML file one to one.
+//!
+//! Every struct denies unknown fields, so a misspelt key is an error naming the key (and, via the
+//! deserializer's span, its line). Numeric fields that carry a unit or may be a distribution are
+//! kept as `toml::Value` (a string like `"10Gbps"`, a bare number, or a `{ dist = ... }` table)
+//! and converted in `validate`, which knows the unit of each key and can report every problem at
+//! once. Plain counts are `toml::Value` too, so that a float or a string gets a message saying
+//! an integer is required rather than serde's generic type error. Almost everything is optional
+//! here: required keys are checked in `validate`, with a location, instead of failing the whole
+//! deserialisation on the first missing one.
+
+use serde::Deserialize;
+use toml::Value;
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub simulation: Option<RawSimulation>,
+    pub kubelet: Option<RawKubelet>,
+    pub runtime: Option<RawRuntime>,
+    #[serde(default)]
+    pub node_pool: Vec<RawNodePool>,
+    #[serde(default)]
+    pub registry: Vec<RawRegistry>,
+    #[serde(default)]
+    pub image: Vec<RawImage>,
+    #[serde(default)]
+    pub image_set: Vec<RawImageSet>,
+    #[serde(default)]
+    pub workload: Vec<RawWorkload>,
+    pub scheduler: Option<RawScheduler>,
+    pub sweep: Option<RawSweep>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSimulation {
+    pub name: Option<String>,
+    pub seed: Option<Value>,
+    pub until: Option<Value>,
+    pub sample_every: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubelet {
+    pub serialize_image_pulls: Option<bool>,
+    pub max_parallel_image_pulls: Option<Value>,
+    pub image_pull_backoff: Option<RawBackoff>,
+    pub image_gc_high_threshold_percent: Option<Value>,
+    pub image_gc_low_threshold_percent: Option<Value>,
+    pub image_minimum_gc_age: Option<Value>,
+    /// Extension: kubelet `imageMaximumGCAge` (0 = disabled).
+    pub image_maximum_gc_age: Option<Value>,
+    pub image_pull_credentials_verification_policy: Option<String>,
+    pub preloaded_images_verification_allowlist: Option<Vec<String>>,
+    pub registry_pull_qps: Option<Value>,
+    pub registry_burst: Option<Value>,
+    /// Extension: feature gate KubeletEnsureSecretPulledImages.
+    pub ensure_secret_pulled_images: Option<bool>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackoff {
+    pub initial: Option<Value>,
+    pub max: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRuntime {
+    pub max_concurrent_downloads: Option<Value>,
+    pub unpack_rate: Option<Value>,
+    pub container_start: Option<Value>,
+    /// Extension: runtime bookkeeping per pull attempt.
+    pub pull_overhead: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawNodePool {
+    pub name: Option<String>,
+    pub count: Option<Value>,
+    pub arch: Option<String>,
+    pub bandwidth: Option<Value>,
+    pub disk: Option<Value>,
+    pub preloaded: Option<Vec<String>>,
+    pub credentials: Option<Vec<RawCredential>>,
+    pub join: Option<RawJoin>,
+    pub kubelet: Option<RawKubelet>,
+    /// Extension: kubelet maxPods.
+    pub max_pods: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCredential {
+    #[serde(rename = "match")]
+    pub match_pattern: Option<String>,
+    pub secret: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawJoin {
+    pub at: Option<Value>,
+    pub every: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegistry {
+    pub host: Option<String>,
+    pub bandwidth: Option<Value>,
+    pub per_connection: Option<Value>,
+    pub latency: Option<Value>,
+    pub failure_rate: Option<Value>,
+    pub outages: Option<Vec<RawOutage>>,
+    pub rate_limit: Option<RawRateLimit>,
+    pub auth: Option<String>,
+    pub accepts: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutage {
+    pub from: Option<Value>,
+    pub to: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub pulls: Option<Value>,
+    pub per: Option<Value>,
+    pub scope: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawImage {
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub layers: Option<Vec<RawLayer>>,
+    pub size: Option<Value>,
+    pub layer_count: Option<Value>,
+    pub platforms: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLayer {
+    pub id: Option<String>,
+    pub size: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawImageSet {
+    pub name: Option<String>,
+    pub count: Option<Value>,
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub size: Option<Value>,
+    pub layer_count: Option<Value>,
+    pub base_layers: Option<Vec<RawLayer>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub replicas: Option<Value>,
+    pub start: Option<Value>,
+    pub rollout: Option<RawRollout>,
+    pub update: Option<RawUpdate>,
+    pub rate: Option<Value>,
+    pub count: Option<Value>,
+    pub at: Option<Value>,
+    pub image_pull_secrets: Option<Vec<String>>,
+    pub runtime_class: Option<String>,
+    pub node_pools: Option<Vec<String>>,
+    pub pod: Option<RawPod>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    pub max_surge: Option<Value>,
+    pub max_unavailable: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpdate {
+    pub at: Option<Value>,
+    pub image: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPod {
+    pub init_containers: Option<Vec<RawContainer>>,
+    pub containers: Option<Vec<RawContainer>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawContainer {
+    pub image: Option<String>,
+    pub image_set: Option<String>,
+    pub pick: Option<String>,
+    pub zipf_s: Option<Value>,
+    pub pull_policy: Option<String>,
+    pub run_for: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduler {
+    pub policy: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    pub seeds: Option<Value>,
+    /// Key order is taken from the document (a `toml::Table` sorts its keys).
+    pub grid: Option<toml::Table>,
+    pub baseline: Option<toml::Table>,
+}
