@@ -1,0 +1,139 @@
+//! The binary as a user meets it: exit codes, messages, files.
+
+use std::process::{Command, Output};
+
+fn pullsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
+}
+
+fn tmpfile(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pullsim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples/rollout-basics.toml");
+
+#[test]
+fn run_writes_the_five_contract_files_and_prints_a_summary() {
+    let out = std::env::temp_dir().join(format!("pullsim-cli-run-{}", std::process::id()));
+    let o = pullsim(&["run", EX, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("p50") && stdout.contains("events"), "{stdout}");
+    for f in ["pods.csv", "pulls.csv", "registries.csv", "timeseries.csv", "summary.json", "scenario.toml"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let pods = std::fs::read_to_string(out.join("pods.csv")).unwrap();
+    assert!(pods.starts_with(
+        "pod,workload,node,created_s,started_s,startup_s,pull_s,images_pulled,cache_hits,backoffs,status,last_error\n"
+    ));
+    let pulls = std::fs::read_to_string(out.join("pulls.csv")).unwrap();
+    assert!(
+        pulls.starts_with("node,pod,image,registry,requested_s,started_s,finished_s,bytes,attempt,result\n")
+    );
+    let regs = std::fs::read_to_string(out.join("registries.csv")).unwrap();
+    assert!(regs
+        .starts_with("registry,requests,manifest_requests,blob_bytes,peak_concurrent,throttled,failures\n"));
+    let ts = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert!(ts.starts_with(
+        "t_s,pulls_in_flight,pulls_queued,pods_running,pods_waiting,registry_egress_bytes_per_s\n"
+    ));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for k in [
+        "seed",
+        "pods",
+        "pods_running",
+        "pods_failed",
+        "startup_p50_s",
+        "startup_p90_s",
+        "startup_p99_s",
+        "startup_max_s",
+        "startup_mean_s",
+        "makespan_s",
+        "bytes_pulled",
+        "pulls",
+        "cache_hits",
+        "pull_failures",
+        "backoffs",
+        "events",
+        "sim_end_s",
+    ] {
+        assert!(summary.get(k).is_some(), "summary.json lacks {k}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn seed_flag_and_set_override() {
+    let out = std::env::temp_dir().join(format!("pullsim-cli-seed-{}", std::process::id()));
+    let o = pullsim(&[
+        "run",
+        EX,
+        "--seed",
+        "7",
+        "--set",
+        "node_pool.workers.count=1",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["seed"], 7);
+    let pods = std::fs::read_to_string(out.join("pods.csv")).unwrap();
+    assert!(pods.lines().skip(1).all(|l| l.contains(",workers-0,")), "{pods}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn validate_accepts_good_and_rejects_bad_with_line_and_exit_2() {
+    let o = pullsim(&["validate", EX]);
+    assert!(o.status.success());
+    let bad = tmpfile("bad.toml", "[simulation]\nname = \"x\"\nbogus_key = 3\n");
+    let o = pullsim(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml") && err.contains(":3") && err.contains("bogus_key"), "{err}");
+}
+
+#[test]
+fn bad_inputs_exit_2_without_panicking() {
+    let garbage = tmpfile("garbage.toml", "\u{0}\u{1}\u{2}");
+    std::fs::write(&garbage, [0xff, 0xfe, 0x00, 0x13]).unwrap();
+    for args in [
+        vec!["run", "/nonexistent/file.toml"],
+        vec!["run", garbage.to_str().unwrap()],
+        vec!["run", EX, "--set", "nokeyvalue"],
+        vec!["run", EX, "--set", "kubelet.max_parallel_image_pulls=4"],
+        vec!["validate"],
+        vec!["frobnicate"],
+    ] {
+        let o = pullsim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let o = pullsim(&["run", EX, "--set", "kubelet.max_parallel_image_pulls=4"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("maxParallelImagePulls cannot be larger than 1 unless SerializeImagePulls"),
+        "{err}"
+    );
+}
+
+#[test]
+fn failed_run_leaves_previous_results_untouched() {
+    let out = std::env::temp_dir().join(format!("pullsim-cli-keep-{}", std::process::id()));
+    assert!(pullsim(&["run", EX, "--out", out.to_str().unwrap(), "-q"]).status.success());
+    let before = std::fs::read(out.join("pods.csv")).unwrap();
+    let bad = tmpfile("bad2.toml", "[simulation]\nname = 3\n");
+    let o = pullsim(&["run", bad.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(out.join("pods.csv")).unwrap(), before);
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -1,0 +1,67 @@
+//! The one integration-test binary (one link step, shared helpers). Modules:
+//! `exact` hand-computed timings, `kubelet` kubelet behaviour through whole runs,
+//! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files.
+
+mod cli;
+mod determinism;
+mod exact;
+mod examples;
+mod kubelet;
+
+use pullsim::metrics::{MemorySink, RunOutput};
+use pullsim::model::RunOptions;
+
+/// Loads a scenario from text and runs it with invariant checks after every event.
+pub fn run_toml(text: &str) -> (RunOutput, MemorySink) {
+    run_toml_with(text, &[])
+}
+
+pub fn run_toml_with(text: &str, overrides: &[(&str, &str)]) -> (RunOutput, MemorySink) {
+    let ov: Vec<pullsim::scenario::Override> = overrides
+        .iter()
+        .map(|(k, v)| pullsim::scenario::Override { key: k.to_string(), value: v.to_string() })
+        .collect();
+    let scn =
+        pullsim::scenario::load(text, "test.toml", &ov).unwrap_or_else(|e| panic!("scenario invalid:\n{e}"));
+    let mut sink = MemorySink::default();
+    let out = pullsim::sim::run(&scn, scn.seed, &mut sink, RunOptions { check_invariants: true });
+    (out, sink)
+}
+
+/// Seconds as f64 from a SimTime.
+pub fn s(t: pullsim::time::SimTime) -> f64 {
+    t.as_secs_f64()
+}
+
+/// The shared header of small hand-computed scenarios: one registry with no latency, instant
+/// unpack and container start, no throttle.
+pub fn base(node_bw: &str, per_conn: &str, kubelet: &str) -> String {
+    format!(
+        r#"
+[simulation]
+name = "t"
+seed = 1
+
+[kubelet]
+registry_pull_qps = 0
+{kubelet}
+
+[runtime]
+max_concurrent_downloads = 3
+unpack_rate = "unlimited"
+container_start = "0s"
+
+[[node_pool]]
+name = "pool"
+count = 1
+bandwidth = "{node_bw}"
+disk = "1000GiB"
+
+[[registry]]
+host = "registry.example"
+bandwidth = "unlimited"
+per_connection = "{per_conn}"
+latency = "0s"
+"#
+    )
+}
