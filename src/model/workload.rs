@@ -15,6 +15,8 @@ pub(super) struct WorkloadState {
     pods: Vec<PodId>,
     /// Template revision; bumped by a rolling update.
     revision: u32,
+    /// The workload's start event has been handled (DaemonSets then cover joining nodes).
+    started: bool,
     /// Zipf cumulative weights per container index, built on first use.
     zipf_cdf: BTreeMap<usize, Vec<f64>>,
     rollout_started: Option<SimTime>,
@@ -32,7 +34,7 @@ impl World<'_> {
         // DaemonSets that already started get a pod on the new node.
         for w_idx in 0..self.scn.workloads.len() {
             let wl = &self.scn.workloads[w_idx];
-            let started = SimTime::ZERO.plus(wl.start) <= self.now;
+            let started = self.workloads[w_idx].started;
             let eligible = wl.node_pools.as_ref().is_none_or(|p| p.contains(&self.nodes[node.idx()].pool));
             if matches!(wl.kind, WorkloadKind::DaemonSet) && started && eligible {
                 let pod = self.create_pod(WorkloadId::from_idx(w_idx));
@@ -59,6 +61,7 @@ impl World<'_> {
     }
 
     pub(super) fn on_workload_start(&mut self, workload: WorkloadId) {
+        self.workloads[workload.idx()].started = true;
         let wl = &self.scn.workloads[workload.idx()];
         match &wl.kind {
             WorkloadKind::Deployment { replicas, .. } => {
@@ -103,7 +106,7 @@ impl World<'_> {
         }
         // The rate may be a distribution: drawn once per workload.
         let rate = rate_per_s.sample(&mut self.streams.stream("arrival-rate", &[workload.0.into()]));
-        if !(rate > 0.0) {
+        if rate.is_nan() || rate <= 0.0 {
             return;
         }
         let u: f64 = self.streams.stream("arrivals", &[workload.0.into(), k]).gen::<f64>();

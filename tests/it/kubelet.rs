@@ -292,3 +292,26 @@ containers = [ { image = "registry.example/a:v1" } ]
     assert_eq!(s(sink.pulls[1].started_s.unwrap()), 3.0);
     assert_eq!(out.summary.startup_max_s, Some(4.0));
 }
+
+#[test]
+fn daemonset_covers_every_node_once_including_late_joiners() {
+    let text = base("unlimited", "100MB/s", "")
+        .replace("count = 1\n", "count = 3\njoin = { at = \"0s\", every = \"10s\" }\n")
+        + r#"
+[[image]]
+ref = "registry.example/agent:v1"
+layers = [ { size = "10MB" } ]
+[[workload]]
+name = "agent"
+kind = "daemonset"
+[workload.pod]
+containers = [ { image = "registry.example/agent:v1" } ]
+"#;
+    let (out, _) = run_toml(&text);
+    assert_eq!(out.summary.pods, 3);
+    let mut nodes: Vec<&str> = out.pods.iter().map(|p| p.node.as_str()).collect();
+    nodes.sort();
+    assert_eq!(nodes, vec!["pool-0", "pool-1", "pool-2"]);
+    let created: Vec<f64> = out.pods.iter().map(|p| super::s(p.created_s)).collect();
+    assert_eq!(created, vec![0.0, 10.0, 20.0], "a DaemonSet pod is created when its node joins");
+}
