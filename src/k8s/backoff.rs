@@ -57,15 +57,8 @@ impl<K: Ord + Clone> Backoff<K> {
             Some(e) => self.has_expired(now, e.last_update),
         };
         let (initial, max) = (self.initial, self.max);
-        let e = self
-            .entries
-            .entry(key.clone())
-            .or_insert(Entry { backoff: initial, last_update: now });
-        e.backoff = if restart {
-            initial
-        } else {
-            SimDuration(e.backoff.0.saturating_mul(2).min(max.0))
-        };
+        let e = self.entries.entry(key.clone()).or_insert(Entry { backoff: initial, last_update: now });
+        e.backoff = if restart { initial } else { SimDuration(e.backoff.0.saturating_mul(2).min(max.0)) };
         e.last_update = now;
     }
 

@@ -121,9 +121,7 @@ fn dur_ns(d: SimDuration) -> i64 {
 /// - `imagePullCredentialsVerificationPolicy` "" → `NeverVerifyPreloadedImages`.
 pub fn set_defaults(input: &KubeletConfigInput) -> KubeletConfiguration {
     let max = input.max_parallel_image_pulls;
-    let serialize = input
-        .serialize_image_pulls
-        .unwrap_or(!matches!(max, Some(m) if m >= 2));
+    let serialize = input.serialize_image_pulls.unwrap_or(!matches!(max, Some(m) if m >= 2));
     let burst = match input.registry_burst.unwrap_or(0) {
         0 => DEFAULT_REGISTRY_BURST,
         b => b,
@@ -311,9 +309,7 @@ pub fn resolve(input: &KubeletConfigInput) -> Result<KubeletConfig, Vec<String>>
         image_pull_backoff_initial: input
             .image_pull_backoff_initial
             .unwrap_or(super::backoff::IMAGE_BACKOFF_INITIAL),
-        image_pull_backoff_max: input
-            .image_pull_backoff_max
-            .unwrap_or(super::backoff::IMAGE_BACKOFF_MAX),
+        image_pull_backoff_max: input.image_pull_backoff_max.unwrap_or(super::backoff::IMAGE_BACKOFF_MAX),
         verification_policy: VerificationPolicy::parse(&kc.image_pull_credentials_verification_policy)
             .unwrap_or(VerificationPolicy::NeverVerifyPreloadedImages),
         preloaded_images_verification_allowlist: kc.preloaded_images_verification_allowlist,

@@ -396,10 +396,7 @@ pub fn urls_match_str(glob: &str, target: &str) -> bool {
     if !target_path.starts_with(glob_path.as_str()) {
         return false;
     }
-    glob_parts
-        .iter()
-        .zip(&target_parts)
-        .all(|(g, t)| glob_match(g, t) == Ok(true))
+    glob_parts.iter().zip(&target_parts).all(|(g, t)| glob_match(g, t) == Ok(true))
 }
 
 /// Mirrors the key computation of `BasicDockerKeyring.Add` for one docker-config entry:
@@ -413,16 +410,11 @@ pub fn normalize_key(loc: &str) -> Option<String> {
         format!("https://{loc}")
     };
     // Both schemes have the same authority/path syntax; reuse the https parser on the rest.
-    let schemeless = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"))
-        .unwrap_or(&value);
+    let schemeless =
+        value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")).unwrap_or(&value);
     let (host, path) = parse_schemeless_url(schemeless)?;
-    let effective = if path.starts_with("/v2/") || path.starts_with("/v1/") {
-        &path[3..]
-    } else {
-        path.as_str()
-    };
+    let effective =
+        if path.starts_with("/v2/") || path.starts_with("/v1/") { &path[3..] } else { path.as_str() };
     if !effective.is_empty() && effective != "/" {
         Some(format!("{host}{effective}"))
     } else {
@@ -510,12 +502,8 @@ impl<C: Clone> Keyring<C> {
 
     /// The keys whose credentials `lookup(image)` returns, in the order it tries them.
     pub fn matching_keys(&self, image: &str) -> Vec<String> {
-        let keys: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(k, _)| urls_match_str(k, image))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let keys: Vec<String> =
+            self.entries.iter().filter(|(k, _)| urls_match_str(k, image)).map(|(k, _)| k.clone()).collect();
         if !keys.is_empty() {
             return keys;
         }

@@ -170,7 +170,11 @@ pub fn precheck_full(
         Ok(i) => i,
         Err(e) => {
             let message = format!("Failed to apply default image tag {q}: {e}");
-            out.events.push(ImageEvent::new(EventType::Warning, event_reason::INSPECT_FAILED, message.clone()));
+            out.events.push(ImageEvent::new(
+                EventType::Warning,
+                event_reason::INSPECT_FAILED,
+                message.clone(),
+            ));
             out.decision = PrecheckDecision::Invalid { message };
             return out;
         }
@@ -185,7 +189,11 @@ pub fn precheck_full(
     let image_ref = match get_image_ref(&image) {
         Presence::InspectError(e) => {
             let message = format!("Failed to inspect image {q}: {e}");
-            out.events.push(ImageEvent::new(EventType::Warning, event_reason::INSPECT_FAILED, message.clone()));
+            out.events.push(ImageEvent::new(
+                EventType::Warning,
+                event_reason::INSPECT_FAILED,
+                message.clone(),
+            ));
             out.decision = PrecheckDecision::InspectError { message };
             return out;
         }
@@ -229,7 +237,11 @@ pub fn precheck_full(
     }
     out.pull_required = Some(true);
     if policy == PullPolicy::Never {
-        out.events.push(ImageEvent::new(EventType::Warning, event_reason::ERR_IMAGE_NEVER_PULL, never_message.clone()));
+        out.events.push(ImageEvent::new(
+            EventType::Warning,
+            event_reason::ERR_IMAGE_NEVER_PULL,
+            never_message.clone(),
+        ));
         out.decision = PrecheckDecision::NeverPull { message: never_message };
         return out;
     }
@@ -331,7 +343,8 @@ impl<K: Ord + Clone> PullBackoffState<K> {
     pub fn gate(&mut self, key: &K, requested_image: &str, now: SimTime) -> PullGate {
         if self.backoff.is_in_backoff_since_update(key, now) {
             let event_msg = backoff_message(requested_image, None);
-            let message = backoff_message(requested_image, self.previous_failure.get(key).map(String::as_str));
+            let message =
+                backoff_message(requested_image, self.previous_failure.get(key).map(String::as_str));
             return PullGate::BackOff {
                 message,
                 event: ImageEvent::new(EventType::Normal, event_reason::BACK_OFF, event_msg),
@@ -380,7 +393,12 @@ impl<K: Ord + Clone> PullBackoffState<K> {
 }
 
 /// The `Pulled` event message of a successful pull (step 7f).
-pub fn pulled_message(requested_image: &str, pull_duration: &str, total_duration: &str, size_bytes: u64) -> String {
+pub fn pulled_message(
+    requested_image: &str,
+    pull_duration: &str,
+    total_duration: &str,
+    size_bytes: u64,
+) -> String {
     format!(
         "Successfully pulled image {} in {pull_duration} ({total_duration} including waiting). Image size: {size_bytes} bytes.",
         go_quote(requested_image)

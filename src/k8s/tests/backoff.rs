@@ -21,7 +21,12 @@ fn backoff_vectors() {
         let mut now = SimTime(1_000 * 1_000_000_000); // arbitrary non-zero start, like time.Now()
         match test {
             "TestSlowBackoff" => {
-                let want: Vec<u64> = row["expected_get_sequence"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+                let want: Vec<u64> = row["expected_get_sequence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap())
+                    .collect();
                 let mut got = Vec::new();
                 for _ in 0..10 {
                     now = now.plus(sec(1));
@@ -42,7 +47,13 @@ fn backoff_vectors() {
                     let got_in = b.is_in_backoff_since_update(&id, now);
                     f.eq(test, &format!("tick={tick}"), "in_backoff", got_in, want_in);
                     if want_in {
-                        f.eq(test, &format!("tick={tick}"), "Get", b.get(&id), sec(secs(r, "backoff_value_if_in_backoff")));
+                        f.eq(
+                            test,
+                            &format!("tick={tick}"),
+                            "Get",
+                            b.get(&id),
+                            sec(secs(r, "backoff_value_if_in_backoff")),
+                        );
                     } else {
                         b.next(&id, now);
                     }
@@ -93,9 +104,21 @@ fn backoff_vectors() {
                     b.next(&id, t);
                     f.eq(test, &input, "backoff_after", b.get(&id), sec(secs(step, "backoff_after")));
                     let next = t.plus(b.get(&id));
-                    f.eq(test, &input, "next_allowed_attempt_at", next, start.plus(sec(secs(step, "next_allowed_attempt_at"))));
+                    f.eq(
+                        test,
+                        &input,
+                        "next_allowed_attempt_at",
+                        next,
+                        start.plus(sec(secs(step, "next_allowed_attempt_at"))),
+                    );
                     // One nanosecond earlier is still in back-off.
-                    f.eq(test, &input, "in back-off just before", b.is_in_backoff_since_update(&id, SimTime(next.0 - 1)), true);
+                    f.eq(
+                        test,
+                        &input,
+                        "in back-off just before",
+                        b.is_in_backoff_since_update(&id, SimTime(next.0 - 1)),
+                        true,
+                    );
                     t = next;
                 }
             }

@@ -79,19 +79,52 @@ fn kubelet_config_validation_vectors() {
                 let v = &row["value"];
                 let t = format!("default/{field}");
                 match field {
-                    "registryPullQPS" => f.eq(&t, field, "value", defaults.registry_pull_qps, v.as_i64().unwrap()),
+                    "registryPullQPS" => {
+                        f.eq(&t, field, "value", defaults.registry_pull_qps, v.as_i64().unwrap())
+                    }
                     "registryBurst" => {
                         f.eq(&t, field, "value", defaults.registry_burst, v.as_i64().unwrap());
                         // The note: 0 → 10.
-                        let zero = set_defaults(&KubeletConfigInput { registry_burst: Some(0), ..Default::default() });
+                        let zero = set_defaults(&KubeletConfigInput {
+                            registry_burst: Some(0),
+                            ..Default::default()
+                        });
                         f.eq(&t, "registryBurst=0", "value", zero.registry_burst, v.as_i64().unwrap());
                     }
-                    "maxParallelImagePulls" => f.eq(&t, field, "value", defaults.max_parallel_image_pulls, v.as_i64()),
-                    "imageMinimumGCAge" => f.eq(&t, field, "ns", defaults.image_minimum_gc_age_ns, go_duration_ns(v.as_str().unwrap())),
-                    "imageGCHighThresholdPercent" => f.eq(&t, field, "value", defaults.image_gc_high_threshold_percent, v.as_i64().unwrap()),
-                    "imageGCLowThresholdPercent" => f.eq(&t, field, "value", defaults.image_gc_low_threshold_percent, v.as_i64().unwrap()),
-                    "runtimeRequestTimeout" => f.eq(&t, field, "ns", DEFAULT_RUNTIME_REQUEST_TIMEOUT.0 as i64, go_duration_ns(v.as_str().unwrap())),
-                    "syncFrequency" => f.eq(&t, field, "ns", DEFAULT_SYNC_FREQUENCY.0 as i64, go_duration_ns(v.as_str().unwrap())),
+                    "maxParallelImagePulls" => {
+                        f.eq(&t, field, "value", defaults.max_parallel_image_pulls, v.as_i64())
+                    }
+                    "imageMinimumGCAge" => f.eq(
+                        &t,
+                        field,
+                        "ns",
+                        defaults.image_minimum_gc_age_ns,
+                        go_duration_ns(v.as_str().unwrap()),
+                    ),
+                    "imageGCHighThresholdPercent" => f.eq(
+                        &t,
+                        field,
+                        "value",
+                        defaults.image_gc_high_threshold_percent,
+                        v.as_i64().unwrap(),
+                    ),
+                    "imageGCLowThresholdPercent" => {
+                        f.eq(&t, field, "value", defaults.image_gc_low_threshold_percent, v.as_i64().unwrap())
+                    }
+                    "runtimeRequestTimeout" => f.eq(
+                        &t,
+                        field,
+                        "ns",
+                        DEFAULT_RUNTIME_REQUEST_TIMEOUT.0 as i64,
+                        go_duration_ns(v.as_str().unwrap()),
+                    ),
+                    "syncFrequency" => f.eq(
+                        &t,
+                        field,
+                        "ns",
+                        DEFAULT_SYNC_FREQUENCY.0 as i64,
+                        go_duration_ns(v.as_str().unwrap()),
+                    ),
                     other => f.fail(&t, other, "no default modelled for this field".to_string()),
                 }
             }
@@ -117,12 +150,24 @@ fn kubelet_config_validation_vectors() {
                 let kc = base(row);
                 f.eq("validation_note", "", "successConfig serialize", kc.serialize_image_pulls, false);
                 f.eq("validation_note", "", "successConfig maxParallel", kc.max_parallel_image_pulls, None);
-                f.eq("validation_note", "", "ImageMaximumGCAge gate default", defaults.image_maximum_gc_age_gate, true);
+                f.eq(
+                    "validation_note",
+                    "",
+                    "ImageMaximumGCAge gate default",
+                    defaults.image_maximum_gc_age_gate,
+                    true,
+                );
             }
             "allowlist_pattern_validation" => {
                 let p = s(row, "pattern");
                 let got = validate_allowlist_pattern(p);
-                f.eq("allowlist_pattern_validation", p, "valid", got.is_ok(), row["valid"].as_bool().unwrap());
+                f.eq(
+                    "allowlist_pattern_validation",
+                    p,
+                    "valid",
+                    got.is_ok(),
+                    row["valid"].as_bool().unwrap(),
+                );
             }
             other => f.fail(other, "", "unknown row kind".to_string()),
         }

@@ -3,8 +3,8 @@
 
 use super::{load, s, Failures};
 use crate::k8s::verification::{
-    must_attempt_image_pull_with, requires_verification, trim_image_tag_digest, Allowlist,
-    CredentialSet, PodCredentials, PulledRecord, SecretCoords, VerificationPolicy,
+    must_attempt_image_pull_with, requires_verification, trim_image_tag_digest, Allowlist, CredentialSet,
+    PodCredentials, PulledRecord, SecretCoords, VerificationPolicy,
 };
 use serde_json::Value;
 
@@ -69,7 +69,13 @@ fn ensure_secret_pulled_images_vectors() {
                     intent,
                     &pod,
                 );
-                f.eq(&test, image, "must_attempt_pull", got, row["want_must_attempt_pull"].as_bool().unwrap());
+                f.eq(
+                    &test,
+                    image,
+                    "must_attempt_pull",
+                    got,
+                    row["want_must_attempt_pull"].as_bool().unwrap(),
+                );
             }
             "policy" | "allowlist_policy" => {
                 let policy = VerificationPolicy::parse(s(row, "policy")).unwrap();
@@ -87,7 +93,13 @@ fn ensure_secret_pulled_images_vectors() {
                 };
                 let by_kubelet = row["image_pulled_by_kubelet"].as_bool().unwrap();
                 let got = requires_verification(policy, &allow, image, by_kubelet);
-                f.eq(&test, image, "require_verification", got, row["want_require_verification"].as_bool().unwrap());
+                f.eq(
+                    &test,
+                    image,
+                    "require_verification",
+                    got,
+                    row["want_require_verification"].as_bool().unwrap(),
+                );
             }
             "trim_image_tag_digest" => {
                 let got = trim_image_tag_digest(image);

@@ -17,11 +17,23 @@ fn keyring_vectors() {
                 let (g, t) = (s(row, "glob"), s(row, "target"));
                 let want = row["expected_match"].as_bool().unwrap();
                 f.eq(&test, &format!("{g} vs {t}"), "match", urls_match_str(g, t), want);
-                f.eq(&test, &format!("{g} vs {t}"), "computed_match", want, row["computed_match"].as_bool().unwrap());
+                f.eq(
+                    &test,
+                    &format!("{g} vs {t}"),
+                    "computed_match",
+                    want,
+                    row["computed_match"].as_bool().unwrap(),
+                );
             }
             "defaultRegistry" => {
                 let image = s(row, "image");
-                f.eq(&test, image, "match", is_default_registry_match(image), row["expected_match"].as_bool().unwrap());
+                f.eq(
+                    &test,
+                    image,
+                    "match",
+                    is_default_registry_match(image),
+                    row["expected_match"].as_bool().unwrap(),
+                );
             }
             "lookup" => {
                 let image = s(row, "image");
@@ -32,13 +44,21 @@ fn keyring_vectors() {
                         f.fail(&test, image, format!("key {key:?} rejected"));
                     }
                 }
-                let want_order: Vec<&str> =
-                    row["computed_index_order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+                let want_order: Vec<&str> = row["computed_index_order"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect();
                 f.eq(&test, image, "index order", k.keys(), want_order);
                 let got = k.lookup(image);
                 f.eq(&test, image, "found", !got.is_empty(), row["expected_found"].as_bool().unwrap());
-                let want: Vec<String> =
-                    row["expected_users"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+                let want: Vec<String> = row["expected_users"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect();
                 f.eq(&test, image, "users in order", got.clone(), want);
                 let computed: Vec<String> = row["computed_users_in_order"]
                     .as_array()
