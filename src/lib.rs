@@ -4,6 +4,7 @@
 //! `report`, `experiment`, `chart` → `cli`.
 
 pub mod engine;
+pub mod explain;
 pub mod ids;
 pub mod k8s;
 pub mod scenario;
