@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod explain;
 pub mod ids;
 pub mod k8s;
 pub mod metrics;

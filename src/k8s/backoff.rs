@@ -1,13 +1,26 @@
-//! STUB: client-go `flowcontrol.Backoff` without jitter.
+//! Per-key exponential back-off, mirroring client-go `util/flowcontrol/backoff.go`
+//! (`NewBackOff`, i.e. without jitter, and the default `hasExpired` rule).
+//!
+//! The kubelet's image back-off is `NewBackOff(imageBackOffPeriod = 10 s, MaxImageBackOff =
+//! 300 s)` keyed by `<pod UID>_<image>`; see `image_manager`. Keys are generic so the simulator
+//! can use typed keys.
+
 use crate::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug)]
+/// kubelet.go `imageBackOffPeriod`.
+pub const IMAGE_BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
+/// kubelet.go `MaxImageBackOff`.
+pub const IMAGE_BACKOFF_MAX: SimDuration = SimDuration::from_secs(300);
+
+/// One `backoffEntry`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     backoff: SimDuration,
     last_update: SimTime,
 }
 
+/// Mirrors `flowcontrol.Backoff` with jitter 0 (what `NewBackOff` builds).
 #[derive(Clone, Debug)]
 pub struct Backoff<K: Ord + Clone> {
     initial: SimDuration,
@@ -16,39 +29,85 @@ pub struct Backoff<K: Ord + Clone> {
 }
 
 impl<K: Ord + Clone> Backoff<K> {
+    /// Mirrors `NewBackOff(initial, max)`.
     pub fn new(initial: SimDuration, max: SimDuration) -> Self {
         Backoff { initial, max, entries: BTreeMap::new() }
     }
-    fn expired(&self, now: SimTime, last: SimTime) -> bool {
-        now.since(last).0 > self.max.0.saturating_mul(2)
+
+    pub fn initial(&self) -> SimDuration {
+        self.initial
     }
+
+    pub fn max(&self) -> SimDuration {
+        self.max
+    }
+
+    /// Mirrors the default `hasExpired(eventTime, lastUpdate, maxDuration)`:
+    /// `eventTime - lastUpdate > 2 * max`, strictly (exactly 2×max is not expired).
+    fn has_expired(&self, event_time: SimTime, last_update: SimTime) -> bool {
+        event_time.since(last_update) > self.max.saturating_mul(2)
+    }
+
+    /// Mirrors `Backoff.Next(id, eventTime)`: a missing or expired entry restarts at `initial`;
+    /// otherwise the back-off doubles, capped at `max`. `lastUpdate` becomes the clock's now,
+    /// which the kubelet also passes as `eventTime`, so one `now` serves both.
     pub fn next(&mut self, key: &K, now: SimTime) {
+        let restart = match self.entries.get(key) {
+            None => true,
+            Some(e) => self.has_expired(now, e.last_update),
+        };
         let (initial, max) = (self.initial, self.max);
-        let expired = self.entries.get(key).map(|e| self.expired(now, e.last_update)).unwrap_or(true);
         let e = self.entries.entry(key.clone()).or_insert(Entry { backoff: initial, last_update: now });
-        e.backoff = if expired { initial } else { SimDuration((e.backoff.0.saturating_mul(2)).min(max.0)) };
+        e.backoff = if restart { initial } else { SimDuration(e.backoff.0.saturating_mul(2).min(max.0)) };
         e.last_update = now;
     }
+
+    /// Mirrors `Backoff.IsInBackOffSinceUpdate(id, eventTime)`: false for a missing or expired
+    /// entry; else `eventTime - lastUpdate < backoff` (strict: a retry exactly `backoff` after
+    /// the last failure is allowed).
     pub fn is_in_backoff_since_update(&self, key: &K, now: SimTime) -> bool {
         match self.entries.get(key) {
             None => false,
-            Some(e) if self.expired(now, e.last_update) => false,
+            Some(e) if self.has_expired(now, e.last_update) => false,
             Some(e) => now.since(e.last_update) < e.backoff,
         }
     }
+
+    /// Mirrors `Backoff.IsInBackOffSince(id, eventTime)`: expiry is judged at the clock's `now`,
+    /// and the entry is in back-off while `now - eventTime < backoff`.
+    pub fn is_in_backoff_since(&self, key: &K, event_time: SimTime, now: SimTime) -> bool {
+        match self.entries.get(key) {
+            None => false,
+            Some(e) if self.has_expired(now, e.last_update) => false,
+            Some(e) => now.since(event_time) < e.backoff,
+        }
+    }
+
+    /// Mirrors `Backoff.Get(id)`: the current back-off, zero for an unknown key.
     pub fn get(&self, key: &K) -> SimDuration {
         self.entries.get(key).map(|e| e.backoff).unwrap_or_default()
     }
-    pub fn gc(&mut self, now: SimTime) {
-        let max2 = self.max.0.saturating_mul(2);
-        self.entries.retain(|_, e| now.since(e.last_update).0 <= max2);
+
+    /// The time of the last `next` for `key` (for reporting; not an upstream accessor).
+    pub fn last_update(&self, key: &K) -> Option<SimTime> {
+        self.entries.get(key).map(|e| e.last_update)
     }
+
+    /// Mirrors `Backoff.GC()`: drops entries with `now - lastUpdate > 2 * max` (strict).
+    pub fn gc(&mut self, now: SimTime) {
+        let max2 = self.max.saturating_mul(2);
+        self.entries.retain(|_, e| now.since(e.last_update) <= max2);
+    }
+
+    /// Mirrors `Backoff.Reset(id)` (and `DeleteEntry`): forget the key.
     pub fn reset(&mut self, key: &K) {
         self.entries.remove(key);
     }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

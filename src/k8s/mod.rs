@@ -13,3 +13,6 @@ pub mod pull_policy;
 pub mod scheduling;
 pub mod throttle;
 pub mod verification;
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,20 @@
-//! STUB: KubeletEnsureSecretPulledImages records and imagePullCredentialsVerificationPolicy.
+//! `KubeletEnsureSecretPulledImages`: the pulled-image records and the
+//! `imagePullCredentialsVerificationPolicy`, mirroring `pkg/kubelet/images/pullmanager/`
+//! (`image_pull_manager.go` `MustAttemptImagePull` / record merging, `image_pull_policies.go`).
+//!
+//! Version choice: the allowlist and `trimImageTagDigest` follow the NEWEST upstream behaviour
+//! (1.36, the fix listed as #137629): the pod's image string is stripped of tag/digest *without*
+//! Docker Hub normalisation (`reference.Parse(image).Name()`), and familiar allowlist entries
+//! such as `ubuntu` are accepted. So `ubuntu:tagged` matches `ubuntu` but not
+//! `docker.io/library/ubuntu`. In 1.33–1.35 the raw image string was compared (tag included) and
+//! familiar entries were rejected at load. `MustAttemptImagePull` follows the 1.35-era logic
+//! (reference §7.2); the newest master's `Preloaded` entries are not modelled (release status
+//! unverified).
+
+use super::image_ref::{parse, parse_normalized_named};
 use std::collections::BTreeMap;
 
+/// `imagePullCredentialsVerificationPolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VerificationPolicy {
     NeverVerify,
@@ -10,6 +24,7 @@ pub enum VerificationPolicy {
 }
 
 impl VerificationPolicy {
+    /// Mirrors `NewImagePullCredentialVerificationPolicy`'s switch, with its error text.
     pub fn parse(s: &str) -> Result<VerificationPolicy, String> {
         match s {
             "NeverVerify" => Ok(Self::NeverVerify),
@@ -29,7 +44,104 @@ impl VerificationPolicy {
     }
 }
 
-/// A Kubernetes secret's coordinates plus the hash of the credential it carried.
+/// Mirrors the NEWEST `trimImageTagDigest`: the image name without tag or digest and without
+/// Docker Hub normalisation (`myimage:latest` → `myimage`, `localhost:5000/x:v1` →
+/// `localhost:5000/x`). 1.33–1.35 used `ParseImageName` here, which normalises.
+pub fn trim_image_tag_digest(image: &str) -> Result<String, String> {
+    parse(image).map(|r| r.name()).map_err(|e| e.to_string())
+}
+
+/// Mirrors `getAllowlistImagePattern` (newest): returns (pattern, is_prefix_wildcard).
+/// Rules: no leading/trailing spaces; `…/*` is a prefix wildcard (the `/` is kept); no other
+/// `*`; not empty; `/*` alone is refused; a non-wildcard entry must parse as an image name
+/// with neither tag nor digest (familiar names accepted, as of 1.36).
+pub fn allowlist_image_pattern(pattern: &str) -> Result<(String, bool), String> {
+    if pattern != pattern.trim() {
+        return Err(format!("leading/trailing spaces are not allowed: {pattern}"));
+    }
+    let (trimmed, is_wildcard) = match pattern.strip_suffix("/*") {
+        Some(_) => (&pattern[..pattern.len() - 1], true),
+        None => (pattern, false),
+    };
+    if trimmed.is_empty() {
+        return Err(format!("the supplied pattern is too short: {pattern}"));
+    }
+    if trimmed.contains('*') {
+        return Err(format!(
+            "not a valid wildcard pattern, only patterns ending with '/*' are allowed: {pattern}"
+        ));
+    }
+    if is_wildcard {
+        if trimmed.len() == 1 {
+            return Err("at least registry hostname is required".to_string());
+        }
+        return Ok((trimmed.to_string(), true));
+    }
+    let r = parse_normalized_named(trimmed).map_err(|e| format!("failed to parse as an image name: {e}"))?;
+    if !r.tag.is_empty() || !r.digest.is_empty() {
+        return Err(format!("neither tag nor digest is accepted in an image reference: {pattern}"));
+    }
+    Ok((trimmed.to_string(), false))
+}
+
+/// Mirrors `ValidateAllowlistImagesPatterns` for one pattern.
+pub fn validate_allowlist_pattern(pattern: &str) -> Result<(), String> {
+    allowlist_image_pattern(pattern).map(|_| ())
+}
+
+/// The parsed `preloadedImagesVerificationAllowlist` (`NeverVerifyAllowlistedImages` state).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Allowlist {
+    /// Exact image names (no tag/digest), sorted and de-duplicated.
+    pub exact: Vec<String>,
+    /// Prefixes from `…/*` patterns (ending in `/`), in the order given.
+    pub prefixes: Vec<String>,
+}
+
+impl Allowlist {
+    /// Mirrors `NewNeverVerifyAllowListedPullPolicy`: the first invalid pattern is the error.
+    pub fn new(patterns: &[String]) -> Result<Allowlist, String> {
+        let mut a = Allowlist::default();
+        for p in patterns {
+            let (pat, wildcard) = allowlist_image_pattern(p)?;
+            if wildcard {
+                a.prefixes.push(pat);
+            } else if let Err(i) = a.exact.binary_search(&pat) {
+                a.exact.insert(i, pat);
+            }
+        }
+        Ok(a)
+    }
+
+    /// Mirrors `imageMatches` (newest): the tag/digest-stripped image is in the exact set or
+    /// starts with a prefix. An unparsable image matches nothing (so it must be verified).
+    pub fn matches(&self, image: &str) -> bool {
+        let Ok(name) = trim_image_tag_digest(image) else {
+            return false;
+        };
+        self.exact.binary_search(&name).is_ok() || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
+    }
+}
+
+/// Mirrors the policies' `RequireCredentialVerificationForImage(image, imagePulledByKubelet)`.
+pub fn requires_verification(
+    policy: VerificationPolicy,
+    allowlist: &Allowlist,
+    image: &str,
+    image_pulled_by_kubelet: bool,
+) -> bool {
+    match policy {
+        VerificationPolicy::NeverVerify => false,
+        // Preloaded = present without any kubelet intent/pulled record: trusted.
+        VerificationPolicy::NeverVerifyPreloadedImages => image_pulled_by_kubelet,
+        // Independent of who pulled the image.
+        VerificationPolicy::NeverVerifyAllowlistedImages => !allowlist.matches(image),
+        VerificationPolicy::AlwaysVerify => true,
+    }
+}
+
+/// A Kubernetes secret's coordinates plus the hash of the credential it carried
+/// (`ImagePullSecret`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SecretCoords {
     pub uid: String,
@@ -38,11 +150,42 @@ pub struct SecretCoords {
     pub credential_hash: String,
 }
 
+impl SecretCoords {
+    fn same_coordinates(&self, other: &SecretCoords) -> bool {
+        self.uid == other.uid && self.namespace == other.namespace && self.name == other.name
+    }
+    /// `imagePullSecretLess` order: namespace, name, uid.
+    fn order_key(&self) -> (&str, &str, &str) {
+        (&self.namespace, &self.name, &self.uid)
+    }
+}
+
+/// A service account's coordinates (`ImagePullServiceAccount`), for credentials obtained by a
+/// service-account-scoped credential provider.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServiceAccountCoords {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+}
+
 /// Who may use an image pulled with some credentials (one `CredentialMapping` value).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CredentialSet {
     pub node_pods_accessible: bool,
+    /// Sorted by (namespace, name, uid), unique per coordinates.
     pub secrets: Vec<SecretCoords>,
+    /// Sorted by (namespace, name, uid), unique.
+    pub service_accounts: Vec<ServiceAccountCoords>,
+}
+
+/// The credential a successful pull used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PullCredential {
+    /// Anonymous pull, or a node-level credential without a source: any pod may use the image.
+    NodeAccessible,
+    Secret(SecretCoords),
+    ServiceAccount(ServiceAccountCoords),
 }
 
 /// Mirrors `ImagePulledRecord`: keyed by imageRef, maps image name (no tag/digest) to credentials.
@@ -54,49 +197,118 @@ pub struct PulledRecord {
 impl PulledRecord {
     /// Merge a successful pull of `image` with `used` (None = anonymous or node credentials).
     pub fn record_pull(&mut self, image: &str, used: Option<SecretCoords>) {
-        let key = image.split(['@']).next().unwrap_or(image).to_string();
+        let cred = used.map_or(PullCredential::NodeAccessible, PullCredential::Secret);
+        self.record_pull_credential(image, cred);
+    }
+
+    /// Mirrors the merge in `writePulledRecordIfChanged`: NodePodsAccessible wins and clears
+    /// the lists (and nothing is added to a node-accessible entry); secrets merge by
+    /// (ns, name, uid) keeping the newest hash; service accounts are set-merged.
+    pub fn record_pull_credential(&mut self, image: &str, used: PullCredential) {
+        // An unparsable name cannot have been pulled; keep the raw string as key regardless.
+        let key = trim_image_tag_digest(image).unwrap_or_else(|_| image.to_string());
         let e = self.credential_mapping.entry(key).or_default();
+        if e.node_pods_accessible {
+            return;
+        }
         match used {
-            None => {
+            PullCredential::NodeAccessible => {
                 e.node_pods_accessible = true;
                 e.secrets.clear();
+                e.service_accounts.clear();
             }
-            Some(s) if !e.node_pods_accessible => {
-                if !e.secrets.contains(&s) {
-                    e.secrets.push(s)
+            PullCredential::Secret(s) => {
+                if let Some(old) = e.secrets.iter_mut().find(|o| o.same_coordinates(&s)) {
+                    old.credential_hash = s.credential_hash;
+                } else {
+                    e.secrets.push(s);
+                    e.secrets.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
                 }
             }
-            Some(_) => {}
+            PullCredential::ServiceAccount(sa) => {
+                if let Err(i) = e.service_accounts.binary_search(&sa) {
+                    e.service_accounts.insert(i, sa);
+                }
+            }
         }
     }
 }
 
-/// Mirrors `MustAttemptImagePull` (1.35): does the pod have to pull (verify) a present image?
+/// The credentials a pod brings (step 6 of `MustAttemptImagePull`): the pod-secret credentials
+/// from its keyring lookup (with hashes) and the first service-account-sourced credential.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodCredentials {
+    pub secrets: Vec<SecretCoords>,
+    pub service_account: Option<ServiceAccountCoords>,
+}
+
+/// Mirrors `MustAttemptImagePull` (1.35): must the pod pull (i.e. verify its credentials for) a
+/// present image? `pull_intent_exists` = an in-flight or on-disk pull intent for `image`.
 pub fn must_attempt_image_pull(
     policy: VerificationPolicy,
-    _allowlist: &[String],
-    _image: &str,
+    allowlist: &[String],
+    image: &str,
     image_ref: &str,
     record: Option<&PulledRecord>,
     pull_intent_exists: bool,
     pod_secrets: &[SecretCoords],
 ) -> bool {
+    // An invalid allowlist was already refused by config validation; treat it as empty here.
+    let allow = Allowlist::new(allowlist).unwrap_or_default();
+    let creds = PodCredentials { secrets: pod_secrets.to_vec(), service_account: None };
+    must_attempt_image_pull_with(policy, &allow, image, image_ref, record, pull_intent_exists, &creds)
+}
+
+/// `must_attempt_image_pull` with a parsed allowlist and service-account credentials.
+pub fn must_attempt_image_pull_with(
+    policy: VerificationPolicy,
+    allowlist: &Allowlist,
+    image: &str,
+    image_ref: &str,
+    record: Option<&PulledRecord>,
+    pull_intent_exists: bool,
+    pod: &PodCredentials,
+) -> bool {
+    // 1. Not present.
     if image_ref.is_empty() {
         return true;
     }
+    // 2.–3. Preloaded (no record, no intent) images are trusted by the default policy.
     let pulled_by_kubelet = record.is_some() || pull_intent_exists;
-    let required = match policy {
-        VerificationPolicy::NeverVerify => false,
-        VerificationPolicy::NeverVerifyPreloadedImages => pulled_by_kubelet,
-        VerificationPolicy::NeverVerifyAllowlistedImages => true,
-        VerificationPolicy::AlwaysVerify => true,
-    };
-    if !required {
+    if !requires_verification(policy, allowlist, image, pulled_by_kubelet) {
         return false;
     }
+    // 4. Nothing recorded (e.g. intent only: the pull never finished) → verify.
     let Some(rec) = record else { return true };
-    rec.credential_mapping.values().next().map_or(true, |set| {
-        !(set.node_pods_accessible
-            || set.secrets.iter().any(|s| pod_secrets.iter().any(|p| p.name == s.name)))
-    })
+    let Ok(name) = trim_image_tag_digest(image) else {
+        return true;
+    };
+    // 5. The mapping for this image name.
+    let Some(set) = rec.credential_mapping.get(&name) else {
+        return true;
+    };
+    if set.node_pods_accessible {
+        return false;
+    }
+    if set.secrets.is_empty() && set.service_accounts.is_empty() {
+        return true;
+    }
+    // 7. Secrets: equal non-empty hash, or equal coordinates, suffices.
+    for p in &pod.secrets {
+        for r in &set.secrets {
+            if !r.credential_hash.is_empty() && r.credential_hash == p.credential_hash {
+                return false;
+            }
+            if r.same_coordinates(p) {
+                return false;
+            }
+        }
+    }
+    // 8. Service account.
+    if let Some(sa) = &pod.service_account {
+        if set.service_accounts.contains(sa) {
+            return false;
+        }
+    }
+    true
 }
