@@ -20,7 +20,9 @@
 //! 25%/25%; container `pick` `"sequential"`; init container `run_for` `"0s"`;
 //! `scheduler.policy` `"spread"`.
 //!
-//! Interpretations: keys that hold a fixed duration in `Scenario` (`until`, `sample_every`,
+//! Interpretations: `[kubelet]` is validated (by `k8s::config::resolve`) as merged into each
+//! pool, the only place it takes effect, so a combination that is invalid on its own but that
+//! every pool overrides is accepted (the contract's own example does this). Keys that hold a fixed duration in `Scenario` (`until`, `sample_every`,
 //! `join`, `start`, `at`, outages, `rate_limit.per`, kubelet durations) accept a number, a
 //! string or `{ dist = "constant", value = ... }`, but not a random distribution. An image set's
 //! `base_layers` entry without an `id` gets the id `image_set/<name>/base/<i>`, so it is shared
@@ -400,6 +402,8 @@ const KUBELET_FIELDS: &[(&str, &str)] = &[
     ("imagePullCredentialsVerificationPolicy", "image_pull_credentials_verification_policy"),
     ("preloadedImagesVerificationAllowlist", "preloaded_images_verification_allowlist"),
     ("ensureSecretPulledImages", "ensure_secret_pulled_images"),
+    // `VerificationPolicy::parse` words it in plain English.
+    ("credential verification policy", "image_pull_credentials_verification_policy"),
 ];
 
 /// The scenario key a kubelet message is about: the field named first in it.
@@ -480,18 +484,19 @@ impl Ctx {
         }
     }
 
-    /// Runs the kubelet's own defaulting and validation; each message is placed at the key it
-    /// names when that key is written in `here` (else in `fallback`, else at `table`).
-    /// Messages in `already` were reported elsewhere and are skipped.
+    /// Runs the kubelet's own defaulting and validation on one effective configuration. Each
+    /// message is placed at the key it names: in the pool's `kubelet` override (`here`) when it
+    /// sets that key, else in `[kubelet]` (`base`, reported once for all pools via
+    /// `reported_at_base`), else at `table`.
     fn resolve_kubelet(
         &mut self,
         input: &KubeletConfigInput,
         here: Option<(&KeyPath, &RawKubelet)>,
-        fallback: Option<(&KeyPath, &RawKubelet)>,
+        base: (&KeyPath, &RawKubelet),
         table: &KeyPath,
-        already: &[String],
-    ) -> (Option<KubeletConfig>, Vec<String>) {
-        let mut messages = match resolve(input) {
+        reported_at_base: &mut BTreeSet<String>,
+    ) -> Option<KubeletConfig> {
+        let messages = match resolve(input) {
             Ok(cfg) => {
                 // The policy string is parsed by the verification module; `resolve` may not check it.
                 match input
@@ -500,26 +505,27 @@ impl Ctx {
                     .map(VerificationPolicy::parse)
                 {
                     Some(Err(e)) => vec![e],
-                    _ => return (Some(cfg), Vec::new()),
+                    _ => return Some(cfg),
                 }
             }
             Err(m) => m,
         };
-        messages.retain(|m| !already.contains(m));
-        for m in &messages {
-            let key = kubelet_key_of(m);
-            let path = key
-                .and_then(|key| {
-                    [here, fallback]
-                        .into_iter()
-                        .flatten()
-                        .find(|(_, raw)| kubelet_is_set(raw, key))
-                        .map(|(p, _)| p.key(key))
-                })
-                .unwrap_or_else(|| here.map_or(table.clone(), |(p, _)| p.clone()));
-            self.err(&path, m.clone());
+        for m in messages {
+            let key = kubelet_key_of(&m);
+            let in_here =
+                key.and_then(|k| here.filter(|(_, raw)| kubelet_is_set(raw, k)).map(|(p, _)| p.key(k)));
+            let in_base = key.filter(|k| kubelet_is_set(base.1, k)).map(|k| base.0.key(k));
+            match (in_here, in_base) {
+                (Some(path), _) => self.err(&path, m),
+                (None, Some(path)) => {
+                    if reported_at_base.insert(m.clone()) {
+                        self.err(&path, m);
+                    }
+                }
+                (None, None) => self.err(here.map_or(table, |(p, _)| p), m),
+            }
         }
-        (None, messages)
+        None
     }
 }
 
@@ -678,8 +684,12 @@ pub fn validate(
     let default_kubelet = RawKubelet::default();
     let raw_kubelet = raw.kubelet.as_ref().unwrap_or(&default_kubelet);
     let kubelet = c.kubelet_input(&kub_path, raw_kubelet);
-    let (_, root_kubelet_errors) =
-        c.resolve_kubelet(&kubelet, Some((&kub_path, raw_kubelet)), None, &kub_path, &[]);
+    // `[kubelet]` takes effect only merged into each pool, so it is validated there (an invalid
+    // combination that every pool overrides is not an error); without pools, on its own.
+    let mut reported_at_base = BTreeSet::new();
+    if raw.node_pool.is_empty() {
+        c.resolve_kubelet(&kubelet, None, (&kub_path, raw_kubelet), &kub_path, &mut reported_at_base);
+    }
 
     // [runtime]
     let rt_path = root.key("runtime");
@@ -1081,8 +1091,7 @@ pub fn validate(
         let pool_input = c.kubelet_input(&kp, &pool_raw_kubelet);
         let merged = pool_input.merged_over(&kubelet);
         let here = np.kubelet.as_ref().map(|k| (&kp, k));
-        let (cfg, _) =
-            c.resolve_kubelet(&merged, here, Some((&kub_path, raw_kubelet)), &p, &root_kubelet_errors);
+        let cfg = c.resolve_kubelet(&merged, here, (&kub_path, raw_kubelet), &kp, &mut reported_at_base);
         pools.push((
             name,
             count,
