@@ -54,7 +54,7 @@ impl SimDuration {
     /// Rounds up to the next nanosecond, so a transfer never completes before its bytes arrive.
     /// Non-finite or negative inputs saturate (infinite → u64::MAX, negative → 0).
     pub fn from_secs_f64_ceil(s: f64) -> SimDuration {
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return SimDuration(0);
         }
         let ns = (s * NS_PER_S as f64).ceil();

@@ -92,7 +92,7 @@ impl Dist {
 
 /// Rounds to nearest and clamps; NaN becomes 0.
 pub fn to_u64(x: f64) -> u64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         0
     } else if x >= u64::MAX as f64 {
         u64::MAX

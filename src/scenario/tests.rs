@@ -306,3 +306,234 @@ fn bad_inputs_report_line_and_key() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+fn with(text: &str, sets: &[&str]) -> Result<Scenario, ScenarioError> {
+    let ovs: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+    load(text, "o.toml", &ovs)
+}
+
+/// BASE plus a second registry whose host extends the first one's, for longest-prefix selection.
+fn two_registries() -> String {
+    BASE.replacen(
+        "[[image]]",
+        "[[registry]]\nhost = \"registry.example.com\"\nlatency = \"1ms\"   # keep me\n\n[[image]]",
+        1,
+    )
+}
+
+#[test]
+fn override_forms() {
+    let s = with(BASE, &["kubelet.serialize_image_pulls=false"]).unwrap();
+    assert!(!s.node_pools[0].kubelet.serialize_image_pulls);
+    assert_eq!(s.kubelet.serialize_image_pulls, Some(false));
+
+    assert_eq!(with(BASE, &["simulation.seed=7"]).unwrap().seed, 7);
+    assert_eq!(with(BASE, &["simulation.name=\"with space\""]).unwrap().name, "with space");
+
+    let s = with(BASE, &["registry.registry.example.bandwidth=1Gbps"]).unwrap();
+    assert_eq!(s.registries[0].bandwidth_bytes_per_s, Dist::Constant(1.25e8));
+
+    let text = two_registries();
+    let s =
+        with(&text, &["registry.registry.example.com.latency=5ms", "registry.registry.example.latency=2s"])
+            .unwrap();
+    assert_eq!(s.registries[1].latency_ns, Dist::Constant(5e6));
+    assert_eq!(s.registries[0].latency_ns, Dist::Constant(2e9));
+
+    assert_eq!(with(BASE, &["node_pool.pool.count=50"]).unwrap().node_pools[0].count, 50);
+    let s = with(BASE, &["node_pool.pool.kubelet.serialize_image_pulls=false"]).unwrap();
+    assert!(!s.node_pools[0].kubelet.serialize_image_pulls);
+    assert_eq!(s.kubelet.serialize_image_pulls, Some(true), "[kubelet] itself unchanged");
+
+    assert_eq!(with(BASE, &["sweep.seeds=3"]).unwrap().sweep.unwrap().seeds, Some(3));
+    assert_eq!(with(BASE, &["image_set.fns.count=5"]).unwrap().image_sets[0].count, 5);
+    assert_eq!(
+        with(BASE, &["image.registry.example/app:v1.platforms=[\"arm64\"]"]).unwrap().images[0].platforms,
+        Some(vec!["arm64".to_string()])
+    );
+    let s = with(BASE, &["workload.web.pod.containers[0].pull_policy=Always"]).unwrap();
+    assert_eq!(s.workloads[0].pod.containers[0].pull_policy, Some(PullPolicy::Always));
+    let s = with(BASE, &["workload.web.rollout={ max_surge = 1, max_unavailable = 0 }"]).unwrap();
+    match &s.workloads[0].kind {
+        WorkloadKind::Deployment { rollout, .. } => {
+            assert_eq!(rollout.max_surge, IntOrPercent::Int(1));
+            assert_eq!(rollout.max_unavailable, IntOrPercent::Int(0));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A new key inside an existing table, and a whole new table.
+    let s = with(BASE, &["runtime.pull_overhead=50ms", "scheduler.policy=image_locality"]).unwrap();
+    assert_eq!(s.runtime.pull_overhead_ns, Dist::Constant(5e7));
+    assert_eq!(s.scheduler, SchedulerPolicy::ImageLocality);
+}
+
+#[test]
+fn override_errors() {
+    let e = with(BASE, &["node_pool.workers.count=1"]).unwrap_err();
+    assert!(
+        e.to_string().contains("available names: pool") || e.to_string().contains("available names"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("pool"), "{e}");
+
+    let e = with(BASE, &["kubelet.bogus=1"]).unwrap_err();
+    let d = &e.diagnostics[0];
+    assert_eq!(d.key.as_deref(), Some("kubelet.bogus"));
+    assert!(
+        d.message.contains("unknown field `bogus`") && d.message.contains("--set kubelet.bogus=1"),
+        "{e}"
+    );
+
+    let e = with(BASE, &["node_pool.pool.bandwidth=fast"]).unwrap_err();
+    let d = &e.diagnostics[0];
+    assert_eq!(d.key.as_deref(), Some("node_pool.pool.bandwidth"));
+    assert_eq!(d.line, None, "the bad value is not in the file");
+    assert!(d.message.contains("(value from --set node_pool.pool.bandwidth=fast)"), "{e}");
+
+    let e = with(BASE, &["simulation.seed.x=1"]).unwrap_err();
+    assert!(e.to_string().contains("not a table"), "{e}");
+    let e = with(BASE, &["workload.web.pod.containers[3].image=x"]).unwrap_err();
+    assert!(e.to_string().contains("out of range"), "{e}");
+    assert!(Override::parse("novalue").is_err());
+
+    // Lines of problems elsewhere in the file still point at the file as written, even when an
+    // override inserted a key above them.
+    let text = BASE.replacen("latency = \"10ms\"", "latency = \"10xs\"", 1);
+    let e = with(&text, &["simulation.until=2h", "kubelet.registry_burst=20"]).unwrap_err();
+    let d =
+        e.diagnostics.iter().find(|d| d.key.as_deref() == Some("registry.registry.example.latency")).unwrap();
+    assert_eq!(d.line, Some(line_of(&text, "10xs")));
+}
+
+#[test]
+fn override_keeps_comments() {
+    let text = two_registries();
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    overrides::apply(&mut doc, &Override::parse("registry.registry.example.com.latency=5ms").unwrap())
+        .unwrap();
+    assert!(doc.to_string().contains("latency = \"5ms\"   # keep me"), "{doc}");
+}
+
+#[test]
+fn all_errors_are_collected() {
+    let text = BASE
+        .replacen("seed = 1", "seed = 1\nsede = 2", 1)
+        .replacen("disk = \"100GiB\"", "disk = \"lots\"", 1)
+        .replacen("latency = \"10ms\"", "latency = \"10ms\"\nfailure_rate = 2", 1)
+        .replacen("serialize_image_pulls = true", "serialize_image_pulls = true\nregistry_bursts = 3", 1);
+    let e = load(&text, "many.toml", &[]).unwrap_err();
+    let keys: Vec<_> = e.diagnostics.iter().filter_map(|d| d.key.clone()).collect();
+    for k in [
+        "simulation.sede",
+        "kubelet.registry_bursts",
+        "node_pool.pool.disk",
+        "registry.registry.example.failure_rate",
+    ] {
+        assert!(keys.iter().any(|x| x == k), "{k} missing from:\n{e}");
+    }
+    assert!(e.diagnostics.iter().all(|d| d.line.is_some()), "{e}");
+}
+
+#[test]
+fn missing_required_parts() {
+    let e = load("[simulation]\nseed = 1\n", "m.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("m.toml:1:2: key `simulation`: missing required key `name`"), "{e}");
+    assert!(e.contains("at least one [[node_pool]]"), "{e}");
+    let e = load("[[node_pool]]\nname = \"p\"\ncount = 1\n", "m.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("missing [simulation]"), "{e}");
+    let e = load("[simulation\nname = 1", "syn.toml", &[]).unwrap_err();
+    assert_eq!(e.diagnostics[0].line, Some(1));
+    assert!(e.diagnostics[0].message.contains("TOML syntax error"), "{e}");
+}
+
+#[test]
+fn invalid_container_reference_is_kept_for_run_time() {
+    let text =
+        BASE.replacen("{ image = \"registry.example/app:v1\" }", "{ image = \"Not/A:Ref:At:All\" }", 1);
+    let s = ok(&text);
+    match &s.workloads[0].pod.containers[0].image {
+        ContainerImage::Ref { raw, image: None } => assert_eq!(raw, "Not/A:Ref:At:All"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn preloaded_only_images_without_registry() {
+    // Usable when every eligible pool preloads it and it is never pulled...
+    let text = BASE
+        .replacen("count = 2", "count = 2\npreloaded = [\"quay.io/tools/sidecar:v1\"]", 1)
+        .replacen(
+        "containers = [ { image = \"registry.example/app:v1\" } ]",
+        "containers = [ { image = \"registry.example/app:v1\" }, { image = \"quay.io/tools/sidecar:v1\" } ]",
+        1,
+    );
+    let s = ok(&text);
+    let id = s.images.len() - 1;
+    assert_eq!(s.images[id].registry, None);
+    assert!(
+        matches!(s.workloads[0].pod.containers[1].image, ContainerImage::Ref { image: Some(i), .. } if i.idx() == id)
+    );
+    // ...but not with pull_policy = "Always".
+    let text = text.replacen(
+        "{ image = \"quay.io/tools/sidecar:v1\" }",
+        "{ image = \"quay.io/tools/sidecar:v1\", pull_policy = \"Always\" }",
+        1,
+    );
+    let e = load(&text, "p.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("no [[registry]] serves \"quay.io\""), "{e}");
+}
+
+#[test]
+fn distributions_in_every_form() {
+    let text = BASE
+        .replacen(
+            "size = \"10MB\"",
+            "size = { dist = \"empirical\", values = [\"20MB\", \"80MB\", \"1.2GB\"], weights = [5, 3, 1] }",
+            1,
+        )
+        .replacen("latency = \"10ms\"", "latency = { dist = \"uniform\", min = \"10ms\", max = 0.02 }", 1)
+        .replacen("container_start = \"0s\"", "container_start = { dist = \"constant\", value = \"1s\" }", 1)
+        .replacen(
+            "bandwidth = \"10Gbps\"",
+            "bandwidth = { dist = \"lognormal\", median = \"1Gbps\", sigma = 0.5 }",
+            1,
+        );
+    let s = ok(&text);
+    assert_eq!(s.registries[0].latency_ns, Dist::Uniform { min: 1e7, max: 2e7 });
+    assert_eq!(s.runtime.container_start_ns, Dist::Constant(1e9));
+    assert_eq!(s.node_pools[0].bandwidth_bytes_per_s, Dist::LogNormal { median: 1.25e8, sigma: 0.5 });
+    match &s.images[1].layers {
+        ImageLayers::Drawn { size_bytes: Dist::Empirical { values, cum_weights }, .. } => {
+            assert_eq!(values, &vec![2e7, 8e7, 1.2e9]);
+            assert_eq!(cum_weights, &vec![5.0, 8.0, 9.0]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn workload_kinds() {
+    let text = BASE.replacen(
+        "[[workload]]",
+        "[[workload]]\nname = \"jobs\"\nkind = \"batch\"\ncount = 4\nstart = \"1m\"\n[workload.pod]\ncontainers = [ { image_set = \"fns\", pick = \"zipf\", zipf_s = 1.1 } ]\n\n\
+         [[workload]]\nname = \"arrivals\"\nkind = \"poisson\"\nrate = \"120/m\"\n[workload.pod]\ninit_containers = [ { image = \"registry.example/app:v1\", run_for = \"2s\" } ]\ncontainers = [ { image_set = \"fns\" } ]\n\n\
+         [[workload]]\nname = \"agents\"\nkind = \"daemonset\"\n[workload.pod]\ncontainers = [ { image = \"registry.example/app:v1\" } ]\n\n[[workload]]",
+        1,
+    );
+    let s = ok(&text);
+    assert!(
+        matches!(s.workloads[0].kind, WorkloadKind::Batch { count: 4, at } if at == SimDuration::from_secs(60))
+    );
+    assert!(matches!(
+        s.workloads[0].pod.containers[0].image,
+        ContainerImage::Set { pick: Pick::Zipf { s }, .. } if s == 1.1
+    ));
+    assert!(
+        matches!(&s.workloads[1].kind, WorkloadKind::Poisson { rate_per_s: Dist::Constant(r), count: None } if *r == 2.0)
+    );
+    assert!(matches!(
+        s.workloads[1].pod.containers[0].image,
+        ContainerImage::Set { pick: Pick::Sequential, .. }
+    ));
+    assert!(matches!(s.workloads[2].kind, WorkloadKind::DaemonSet));
+}
