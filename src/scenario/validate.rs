@@ -436,6 +436,9 @@ fn kubelet_is_set(k: &RawKubelet, key: &str) -> bool {
 }
 
 impl Ctx {
+    // The struct update keeps this compiling when `KubeletConfigInput` gains fields (feature
+    // gates) that the scenario does not expose; today it may be a no-op.
+    #[allow(clippy::needless_update)]
     fn kubelet_input(&mut self, path: &KeyPath, k: &RawKubelet) -> KubeletConfigInput {
         let int = |this: &mut Ctx, key: &str, v: &Option<Value>| -> Option<i64> {
             v.as_ref().and_then(|v| this.int(&path.key(key), v))
@@ -481,6 +484,8 @@ impl Ctx {
             image_pull_credentials_verification_policy: k.image_pull_credentials_verification_policy.clone(),
             preloaded_images_verification_allowlist: k.preloaded_images_verification_allowlist.clone(),
             ensure_secret_pulled_images: k.ensure_secret_pulled_images,
+            // Fields the kubelet config grows later (feature gates) stay at their defaults.
+            ..KubeletConfigInput::default()
         }
     }
 
