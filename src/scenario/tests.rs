@@ -361,6 +361,11 @@ fn override_forms() {
         }
         other => panic!("{other:?}"),
     }
+    let s = with(BASE, &["sweep.grid.\"kubelet.registry_burst\"=[1, 2]"]).unwrap();
+    assert_eq!(
+        s.sweep.unwrap().grid,
+        vec![("kubelet.registry_burst".to_string(), vec!["1".into(), "2".into()])]
+    );
     // A new key inside an existing table, and a whole new table.
     let s = with(BASE, &["runtime.pull_overhead=50ms", "scheduler.policy=image_locality"]).unwrap();
     assert_eq!(s.runtime.pull_overhead_ns, Dist::Constant(5e7));
@@ -536,4 +541,29 @@ fn workload_kinds() {
         ContainerImage::Set { pick: Pick::Sequential, .. }
     ));
     assert!(matches!(s.workloads[2].kind, WorkloadKind::DaemonSet));
+}
+
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Any edit of a valid file loads or fails with diagnostics; it never panics.
+        #[test]
+        fn mangled_files_do_not_panic(start in 0usize..BASE.len(), len in 0usize..40, insert in "[ -~\n]{0,12}") {
+            let mut text = BASE.to_string();
+            let start = (0..=start).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            let end = (start + len).min(text.len());
+            let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+            text.replace_range(start..end, &insert);
+            let _ = load(&text, "fuzz.toml", &[]);
+        }
+
+        #[test]
+        fn arbitrary_overrides_do_not_panic(key in "[a-z_.\\[\\]0-9/:]{1,40}", value in "[ -~]{0,20}") {
+            let _ = load(BASE, "fuzz.toml", &[Override { key, value }]);
+        }
+    }
 }

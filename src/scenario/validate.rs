@@ -7,26 +7,34 @@
 //! | key | default | meaning |
 //! | --- | --- | --- |
 //! | `node_pool.max_pods` | 110 | pods a node accepts (kubelet `maxPods`) |
-//! | `runtime.pull_overhead` | `"0s"` | runtime bookkeeping per pull attempt (duration, may be a distribution) |
+//! | `runtime.pull_overhead` | `"0s"` | runtime bookkeeping per pull attempt (duration or distribution) |
 //! | `kubelet.image_maximum_gc_age` | `"0s"` | kubelet `imageMaximumGCAge` (0 = disabled) |
 //! | `kubelet.ensure_secret_pulled_images` | `true` | feature gate `KubeletEnsureSecretPulledImages` |
 //!
-//! Defaults for keys the contract shows without one: `simulation.seed` 0, `runtime`
-//! `max_concurrent_downloads` 3, `unpack_rate` `"unlimited"`, `container_start` `"0s"`;
-//! `node_pool.arch` `"amd64"`, `bandwidth` `"unlimited"`, `disk` `"100GiB"`, `join.at` / `join.every`
-//! `"0s"`; `registry.bandwidth` / `per_connection` `"unlimited"`, `latency` `"0s"`,
-//! `failure_rate` 0, `auth` `"anonymous"`, `rate_limit.scope` `"node"`; `image.layer_count` /
-//! `image_set.layer_count` 1; `workload.start` `"0s"`, batch `at` = `start`, deployment `rollout`
-//! 25%/25%; container `pick` `"sequential"`; init container `run_for` `"0s"`;
-//! `scheduler.policy` `"spread"`.
+//! # Defaults for keys the contract shows without one
 //!
-//! Interpretations: `[kubelet]` is validated (by `k8s::config::resolve`) as merged into each
-//! pool, the only place it takes effect, so a combination that is invalid on its own but that
-//! every pool overrides is accepted (the contract's own example does this). Keys that hold a fixed duration in `Scenario` (`until`, `sample_every`,
-//! `join`, `start`, `at`, outages, `rate_limit.per`, kubelet durations) accept a number, a
-//! string or `{ dist = "constant", value = ... }`, but not a random distribution. An image set's
-//! `base_layers` entry without an `id` gets the id `image_set/<name>/base/<i>`, so it is shared
-//! by the members of its set (that is what "shared by every image of the set" asks for).
+//! - `simulation.seed` 0, `until` 24h, `sample_every` 1s.
+//! - `runtime.max_concurrent_downloads` 3, `unpack_rate` `"unlimited"`, `container_start` `"0s"`.
+//! - `node_pool.arch` `"amd64"`, `bandwidth` `"unlimited"`, `disk` `"100GiB"`, `join.at` and
+//!   `join.every` `"0s"`.
+//! - `registry.bandwidth` and `per_connection` `"unlimited"`, `latency` `"0s"`, `failure_rate` 0,
+//!   `auth` `"anonymous"`, `rate_limit.scope` `"node"`.
+//! - `image.layer_count` and `image_set.layer_count` 1.
+//! - `workload.start` `"0s"`; batch `at` = `start`; deployment `rollout` 25% / 25%.
+//! - container `pick` `"sequential"`; init container `run_for` `"0s"`.
+//! - `scheduler.policy` `"spread"`.
+//!
+//! # Interpretations
+//!
+//! - `[kubelet]` is validated (by `k8s::config::resolve`) as merged into each pool, the only
+//!   place it takes effect: a combination that is invalid on its own but that every pool
+//!   overrides is accepted (the contract's own example does this).
+//! - Keys held as a fixed duration in `Scenario` (`until`, `sample_every`, `join`, `start`, `at`,
+//!   outages, `rate_limit.per`, kubelet durations) accept a number, a string or
+//!   `{ dist = "constant", value = ... }`, but not a random distribution.
+//! - An image set's `base_layers` entry without an `id` gets the id `image_set/<name>/base/<i>`,
+//!   so it is shared by the members of its set ("shared by every image of the set").
+//! - An image set has at most 1,000,000 members.
 
 use super::locate::KeyPath;
 use super::raw::*;
@@ -637,6 +645,25 @@ impl Layers<'_> {
     }
 }
 
+/// A node pool before it is known whether its kubelet settings resolved.
+struct PoolDraft {
+    name: String,
+    count: u32,
+    arch: String,
+    bandwidth_bytes_per_s: Dist,
+    disk_bytes: Dist,
+    preloaded: Vec<ImageId>,
+    credentials: Vec<NodeCredential>,
+    join_at: SimDuration,
+    join_every: SimDuration,
+    kubelet: Option<KubeletConfig>,
+    max_pods: u32,
+}
+
+/// Members one image set may have: every member is an `ImageSpec`, so an absurd count would
+/// exhaust memory instead of failing with a message.
+const IMAGE_SET_COUNT_MAX: u32 = 1_000_000;
+
 /// Validates and builds the scenario. `doc` is the (overridden) document, read for key order
 /// where serde's maps lose it; `variant_check`, when given, validates each sweep variant.
 pub fn validate(
@@ -952,10 +979,14 @@ pub fn validate(
         if !name.is_empty() && set_by_name.insert(name.clone(), ImageSetId::from_idx(i)).is_some() {
             c.err(&p.key("name"), format!("duplicate image_set name {name:?}"));
         }
-        let count = match c.required(&p, "count", &s.count) {
+        let mut count = match c.required(&p, "count", &s.count) {
             Some(_) => c.count_u32(&p.key("count"), s.count.as_ref(), 1, 0),
             None => 0,
         };
+        if count > IMAGE_SET_COUNT_MAX {
+            c.err(&p.key("count"), format!("at most {IMAGE_SET_COUNT_MAX} images per set, got {count}"));
+            count = 0;
+        }
         let pattern = c.name(&p, "ref", &s.reference);
         if !pattern.is_empty() && !pattern.contains("{n}") {
             c.err(&p.key("ref"), "must contain the placeholder `{n}` (member n = 0 .. count-1)");
@@ -1097,31 +1128,31 @@ pub fn validate(
         let merged = pool_input.merged_over(&kubelet);
         let here = np.kubelet.as_ref().map(|k| (&kp, k));
         let cfg = c.resolve_kubelet(&merged, here, (&kub_path, raw_kubelet), &kp, &mut reported_at_base);
-        pools.push((
-            name,
-            count,
-            arch,
-            c.dist_or(
+        pools.push(PoolDraft {
+            bandwidth_bytes_per_s: c.dist_or(
                 &p.key("bandwidth"),
                 np.bandwidth.as_ref(),
                 Kind::Bandwidth,
                 Bound::Positive,
                 f64::INFINITY,
             ),
-            c.dist_or(
+            disk_bytes: c.dist_or(
                 &p.key("disk"),
                 np.disk.as_ref(),
                 Kind::Size,
                 Bound::Positive,
                 100.0 * (1u64 << 30) as f64,
             ),
+            max_pods: c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, 110),
+            name,
+            count,
+            arch,
             preloaded,
             credentials,
             join_at,
             join_every,
-            cfg,
-            c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, 110),
-        ));
+            kubelet: cfg,
+        });
     }
     for (path, s) in &credential_secrets {
         if !accepted.contains(s) {
@@ -1326,7 +1357,7 @@ pub fn validate(
                 }
                 let policy = ct.pull_policy.unwrap_or_else(|| default_pull_policy(raw_image));
                 let everywhere =
-                    allowed_pools.iter().all(|&pi| pools.get(pi).is_some_and(|pl| pl.5.contains(id)));
+                    allowed_pools.iter().all(|&pi| pools.get(pi).is_some_and(|pl| pl.preloaded.contains(id)));
                 if policy == PullPolicy::Always || !everywhere {
                     c.err(
                         &pp.key(list_key).index(j, None).key("image"),
@@ -1374,22 +1405,22 @@ pub fn validate(
         return Err(ctx.issues);
     }
     let mut node_pools = Vec::new();
-    for (name, count, arch, bw, disk, preloaded, credentials, join_at, join_every, cfg, max_pods) in pools {
-        let Some(kubelet) = cfg else {
+    for d in pools {
+        let Some(kubelet) = d.kubelet else {
             return Err(vec![Issue { path: None, message: "kubelet configuration did not resolve".into() }]);
         };
         node_pools.push(NodePoolSpec {
-            name,
-            count,
-            arch,
-            bandwidth_bytes_per_s: bw,
-            disk_bytes: disk,
-            preloaded,
-            credentials,
-            join_at,
-            join_every,
+            name: d.name,
+            count: d.count,
+            arch: d.arch,
+            bandwidth_bytes_per_s: d.bandwidth_bytes_per_s,
+            disk_bytes: d.disk_bytes,
+            preloaded: d.preloaded,
+            credentials: d.credentials,
+            join_at: d.join_at,
+            join_every: d.join_every,
             kubelet,
-            max_pods,
+            max_pods: d.max_pods,
         });
     }
     Ok(Scenario {
