@@ -7,24 +7,34 @@
 //! | key | default | meaning |
 //! | --- | --- | --- |
 //! | `node_pool.max_pods` | 110 | pods a node accepts (kubelet `maxPods`) |
-//! | `runtime.pull_overhead` | `"0s"` | runtime bookkeeping per pull attempt (duration, may be a distribution) |
+//! | `runtime.pull_overhead` | `"0s"` | runtime bookkeeping per pull attempt (duration or distribution) |
 //! | `kubelet.image_maximum_gc_age` | `"0s"` | kubelet `imageMaximumGCAge` (0 = disabled) |
 //! | `kubelet.ensure_secret_pulled_images` | `true` | feature gate `KubeletEnsureSecretPulledImages` |
 //!
-//! Defaults for keys the contract shows without one: `simulation.seed` 0, `runtime`
-//! `max_concurrent_downloads` 3, `unpack_rate` `"unlimited"`, `container_start` `"0s"`;
-//! `node_pool.arch` `"amd64"`, `bandwidth` `"unlimited"`, `disk` `"100GiB"`, `join.at` / `join.every`
-//! `"0s"`; `registry.bandwidth` / `per_connection` `"unlimited"`, `latency` `"0s"`,
-//! `failure_rate` 0, `auth` `"anonymous"`, `rate_limit.scope` `"node"`; `image.layer_count` /
-//! `image_set.layer_count` 1; `workload.start` `"0s"`, batch `at` = `start`, deployment `rollout`
-//! 25%/25%; container `pick` `"sequential"`; init container `run_for` `"0s"`;
-//! `scheduler.policy` `"spread"`.
+//! # Defaults for keys the contract shows without one
 //!
-//! Interpretations: keys that hold a fixed duration in `Scenario` (`until`, `sample_every`,
-//! `join`, `start`, `at`, outages, `rate_limit.per`, kubelet durations) accept a number, a
-//! string or `{ dist = "constant", value = ... }`, but not a random distribution. An image set's
-//! `base_layers` entry without an `id` gets the id `image_set/<name>/base/<i>`, so it is shared
-//! by the members of its set (that is what "shared by every image of the set" asks for).
+//! - `simulation.seed` 0, `until` 24h, `sample_every` 1s.
+//! - `runtime.max_concurrent_downloads` 3, `unpack_rate` `"unlimited"`, `container_start` `"0s"`.
+//! - `node_pool.arch` `"amd64"`, `bandwidth` `"unlimited"`, `disk` `"100GiB"`, `join.at` and
+//!   `join.every` `"0s"`.
+//! - `registry.bandwidth` and `per_connection` `"unlimited"`, `latency` `"0s"`, `failure_rate` 0,
+//!   `auth` `"anonymous"`, `rate_limit.scope` `"node"`.
+//! - `image.layer_count` and `image_set.layer_count` 1.
+//! - `workload.start` `"0s"`; batch `at` = `start`; deployment `rollout` 25% / 25%.
+//! - container `pick` `"sequential"`; init container `run_for` `"0s"`.
+//! - `scheduler.policy` `"spread"`.
+//!
+//! # Interpretations
+//!
+//! - `[kubelet]` is validated (by `k8s::config::resolve`) as merged into each pool, the only
+//!   place it takes effect: a combination that is invalid on its own but that every pool
+//!   overrides is accepted (the contract's own example does this).
+//! - Keys held as a fixed duration in `Scenario` (`until`, `sample_every`, `join`, `start`, `at`,
+//!   outages, `rate_limit.per`, kubelet durations) accept a number, a string or
+//!   `{ dist = "constant", value = ... }`, but not a random distribution.
+//! - An image set's `base_layers` entry without an `id` gets the id `image_set/<name>/base/<i>`,
+//!   so it is shared by the members of its set ("shared by every image of the set").
+//! - An image set has at most 1,000,000 members.
 
 use super::locate::KeyPath;
 use super::raw::*;
@@ -400,6 +410,8 @@ const KUBELET_FIELDS: &[(&str, &str)] = &[
     ("imagePullCredentialsVerificationPolicy", "image_pull_credentials_verification_policy"),
     ("preloadedImagesVerificationAllowlist", "preloaded_images_verification_allowlist"),
     ("ensureSecretPulledImages", "ensure_secret_pulled_images"),
+    // `VerificationPolicy::parse` words it in plain English.
+    ("credential verification policy", "image_pull_credentials_verification_policy"),
 ];
 
 /// The scenario key a kubelet message is about: the field named first in it.
@@ -432,6 +444,9 @@ fn kubelet_is_set(k: &RawKubelet, key: &str) -> bool {
 }
 
 impl Ctx {
+    // The struct update keeps this compiling when `KubeletConfigInput` gains fields (feature
+    // gates) that the scenario does not expose; today it may be a no-op.
+    #[allow(clippy::needless_update)]
     fn kubelet_input(&mut self, path: &KeyPath, k: &RawKubelet) -> KubeletConfigInput {
         let int = |this: &mut Ctx, key: &str, v: &Option<Value>| -> Option<i64> {
             v.as_ref().and_then(|v| this.int(&path.key(key), v))
@@ -477,21 +492,24 @@ impl Ctx {
             image_pull_credentials_verification_policy: k.image_pull_credentials_verification_policy.clone(),
             preloaded_images_verification_allowlist: k.preloaded_images_verification_allowlist.clone(),
             ensure_secret_pulled_images: k.ensure_secret_pulled_images,
+            // Fields the kubelet config grows later (feature gates) stay at their defaults.
+            ..KubeletConfigInput::default()
         }
     }
 
-    /// Runs the kubelet's own defaulting and validation; each message is placed at the key it
-    /// names when that key is written in `here` (else in `fallback`, else at `table`).
-    /// Messages in `already` were reported elsewhere and are skipped.
+    /// Runs the kubelet's own defaulting and validation on one effective configuration. Each
+    /// message is placed at the key it names: in the pool's `kubelet` override (`here`) when it
+    /// sets that key, else in `[kubelet]` (`base`, reported once for all pools via
+    /// `reported_at_base`), else at `table`.
     fn resolve_kubelet(
         &mut self,
         input: &KubeletConfigInput,
         here: Option<(&KeyPath, &RawKubelet)>,
-        fallback: Option<(&KeyPath, &RawKubelet)>,
+        base: (&KeyPath, &RawKubelet),
         table: &KeyPath,
-        already: &[String],
-    ) -> (Option<KubeletConfig>, Vec<String>) {
-        let mut messages = match resolve(input) {
+        reported_at_base: &mut BTreeSet<String>,
+    ) -> Option<KubeletConfig> {
+        let messages = match resolve(input) {
             Ok(cfg) => {
                 // The policy string is parsed by the verification module; `resolve` may not check it.
                 match input
@@ -500,26 +518,27 @@ impl Ctx {
                     .map(VerificationPolicy::parse)
                 {
                     Some(Err(e)) => vec![e],
-                    _ => return (Some(cfg), Vec::new()),
+                    _ => return Some(cfg),
                 }
             }
             Err(m) => m,
         };
-        messages.retain(|m| !already.contains(m));
-        for m in &messages {
-            let key = kubelet_key_of(m);
-            let path = key
-                .and_then(|key| {
-                    [here, fallback]
-                        .into_iter()
-                        .flatten()
-                        .find(|(_, raw)| kubelet_is_set(raw, key))
-                        .map(|(p, _)| p.key(key))
-                })
-                .unwrap_or_else(|| here.map_or(table.clone(), |(p, _)| p.clone()));
-            self.err(&path, m.clone());
+        for m in messages {
+            let key = kubelet_key_of(&m);
+            let in_here =
+                key.and_then(|k| here.filter(|(_, raw)| kubelet_is_set(raw, k)).map(|(p, _)| p.key(k)));
+            let in_base = key.filter(|k| kubelet_is_set(base.1, k)).map(|k| base.0.key(k));
+            match (in_here, in_base) {
+                (Some(path), _) => self.err(&path, m),
+                (None, Some(path)) => {
+                    if reported_at_base.insert(m.clone()) {
+                        self.err(&path, m);
+                    }
+                }
+                (None, None) => self.err(here.map_or(table, |(p, _)| p), m),
+            }
         }
-        (None, messages)
+        None
     }
 }
 
@@ -626,6 +645,25 @@ impl Layers<'_> {
     }
 }
 
+/// A node pool before it is known whether its kubelet settings resolved.
+struct PoolDraft {
+    name: String,
+    count: u32,
+    arch: String,
+    bandwidth_bytes_per_s: Dist,
+    disk_bytes: Dist,
+    preloaded: Vec<ImageId>,
+    credentials: Vec<NodeCredential>,
+    join_at: SimDuration,
+    join_every: SimDuration,
+    kubelet: Option<KubeletConfig>,
+    max_pods: u32,
+}
+
+/// Members one image set may have: every member is an `ImageSpec`, so an absurd count would
+/// exhaust memory instead of failing with a message.
+const IMAGE_SET_COUNT_MAX: u32 = 1_000_000;
+
 /// Validates and builds the scenario. `doc` is the (overridden) document, read for key order
 /// where serde's maps lose it; `variant_check`, when given, validates each sweep variant.
 pub fn validate(
@@ -678,8 +716,12 @@ pub fn validate(
     let default_kubelet = RawKubelet::default();
     let raw_kubelet = raw.kubelet.as_ref().unwrap_or(&default_kubelet);
     let kubelet = c.kubelet_input(&kub_path, raw_kubelet);
-    let (_, root_kubelet_errors) =
-        c.resolve_kubelet(&kubelet, Some((&kub_path, raw_kubelet)), None, &kub_path, &[]);
+    // `[kubelet]` takes effect only merged into each pool, so it is validated there (an invalid
+    // combination that every pool overrides is not an error); without pools, on its own.
+    let mut reported_at_base = BTreeSet::new();
+    if raw.node_pool.is_empty() {
+        c.resolve_kubelet(&kubelet, None, (&kub_path, raw_kubelet), &kub_path, &mut reported_at_base);
+    }
 
     // [runtime]
     let rt_path = root.key("runtime");
@@ -937,10 +979,14 @@ pub fn validate(
         if !name.is_empty() && set_by_name.insert(name.clone(), ImageSetId::from_idx(i)).is_some() {
             c.err(&p.key("name"), format!("duplicate image_set name {name:?}"));
         }
-        let count = match c.required(&p, "count", &s.count) {
+        let mut count = match c.required(&p, "count", &s.count) {
             Some(_) => c.count_u32(&p.key("count"), s.count.as_ref(), 1, 0),
             None => 0,
         };
+        if count > IMAGE_SET_COUNT_MAX {
+            c.err(&p.key("count"), format!("at most {IMAGE_SET_COUNT_MAX} images per set, got {count}"));
+            count = 0;
+        }
         let pattern = c.name(&p, "ref", &s.reference);
         if !pattern.is_empty() && !pattern.contains("{n}") {
             c.err(&p.key("ref"), "must contain the placeholder `{n}` (member n = 0 .. count-1)");
@@ -1081,33 +1127,32 @@ pub fn validate(
         let pool_input = c.kubelet_input(&kp, &pool_raw_kubelet);
         let merged = pool_input.merged_over(&kubelet);
         let here = np.kubelet.as_ref().map(|k| (&kp, k));
-        let (cfg, _) =
-            c.resolve_kubelet(&merged, here, Some((&kub_path, raw_kubelet)), &p, &root_kubelet_errors);
-        pools.push((
-            name,
-            count,
-            arch,
-            c.dist_or(
+        let cfg = c.resolve_kubelet(&merged, here, (&kub_path, raw_kubelet), &kp, &mut reported_at_base);
+        pools.push(PoolDraft {
+            bandwidth_bytes_per_s: c.dist_or(
                 &p.key("bandwidth"),
                 np.bandwidth.as_ref(),
                 Kind::Bandwidth,
                 Bound::Positive,
                 f64::INFINITY,
             ),
-            c.dist_or(
+            disk_bytes: c.dist_or(
                 &p.key("disk"),
                 np.disk.as_ref(),
                 Kind::Size,
                 Bound::Positive,
                 100.0 * (1u64 << 30) as f64,
             ),
+            max_pods: c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, 110),
+            name,
+            count,
+            arch,
             preloaded,
             credentials,
             join_at,
             join_every,
-            cfg,
-            c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, 110),
-        ));
+            kubelet: cfg,
+        });
     }
     for (path, s) in &credential_secrets {
         if !accepted.contains(s) {
@@ -1312,7 +1357,7 @@ pub fn validate(
                 }
                 let policy = ct.pull_policy.unwrap_or_else(|| default_pull_policy(raw_image));
                 let everywhere =
-                    allowed_pools.iter().all(|&pi| pools.get(pi).is_some_and(|pl| pl.5.contains(id)));
+                    allowed_pools.iter().all(|&pi| pools.get(pi).is_some_and(|pl| pl.preloaded.contains(id)));
                 if policy == PullPolicy::Always || !everywhere {
                     c.err(
                         &pp.key(list_key).index(j, None).key("image"),
@@ -1360,22 +1405,22 @@ pub fn validate(
         return Err(ctx.issues);
     }
     let mut node_pools = Vec::new();
-    for (name, count, arch, bw, disk, preloaded, credentials, join_at, join_every, cfg, max_pods) in pools {
-        let Some(kubelet) = cfg else {
+    for d in pools {
+        let Some(kubelet) = d.kubelet else {
             return Err(vec![Issue { path: None, message: "kubelet configuration did not resolve".into() }]);
         };
         node_pools.push(NodePoolSpec {
-            name,
-            count,
-            arch,
-            bandwidth_bytes_per_s: bw,
-            disk_bytes: disk,
-            preloaded,
-            credentials,
-            join_at,
-            join_every,
+            name: d.name,
+            count: d.count,
+            arch: d.arch,
+            bandwidth_bytes_per_s: d.bandwidth_bytes_per_s,
+            disk_bytes: d.disk_bytes,
+            preloaded: d.preloaded,
+            credentials: d.credentials,
+            join_at: d.join_at,
+            join_every: d.join_every,
             kubelet,
-            max_pods,
+            max_pods: d.max_pods,
         });
     }
     Ok(Scenario {
