@@ -118,7 +118,7 @@ pub fn plan_gc_with<Id: Clone>(
     if policy.max_age > SimDuration::ZERO && now.since(gc_loop_started) > policy.max_age {
         candidates.retain(|r| {
             // A zero lastUsed (never used) is older than any max age.
-            let old = r.last_used.map_or(true, |t| now.since(t) > policy.max_age);
+            let old = r.last_used.is_none_or(|t| now.since(t) > policy.max_age);
             if old {
                 plan.remove.push(r.id.clone());
                 available = available.saturating_add(r.size_bytes);

@@ -432,7 +432,7 @@ impl<T> PullSlots<T> {
     }
     /// Submit a request: `Some(req)` back if it may start now, else it waits (FIFO).
     pub fn submit(&mut self, req: T) -> Option<T> {
-        if self.limit.map_or(true, |l| self.in_flight < l) {
+        if self.limit.is_none_or(|l| self.in_flight < l) {
             self.in_flight += 1;
             Some(req)
         } else {
@@ -443,7 +443,7 @@ impl<T> PullSlots<T> {
     /// A running pull finished (PullImage + GetImageSize): the next waiter, if any, starts.
     pub fn release(&mut self) -> Option<T> {
         self.in_flight = self.in_flight.saturating_sub(1);
-        if self.limit.map_or(true, |l| self.in_flight < l) {
+        if self.limit.is_none_or(|l| self.in_flight < l) {
             if let Some(next) = self.waiting.pop_front() {
                 self.in_flight += 1;
                 return Some(next);
@@ -453,6 +453,10 @@ impl<T> PullSlots<T> {
     }
     pub fn in_flight(&self) -> u32 {
         self.in_flight
+    }
+    /// The admission limit (`None` = unlimited).
+    pub fn limit(&self) -> Option<u32> {
+        self.limit
     }
     pub fn waiting(&self) -> usize {
         self.waiting.len()

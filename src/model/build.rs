@@ -23,7 +23,11 @@ impl<'a> World<'a> {
                 let unpack =
                     scn.runtime.unpack_rate_bytes_per_s.sample(&mut streams.stream("node-unpack-rate", &key));
                 let kc = &pool.kubelet;
-                let limit = if kc.serialize_image_pulls { Some(1) } else { kc.max_parallel_image_pulls };
+                let puller = if kc.serialize_image_pulls {
+                    PullSlots::serial()
+                } else {
+                    PullSlots::parallel(kc.max_parallel_image_pulls.map(i64::from))
+                };
                 node_bw.push(positive_or_unlimited(bw));
                 nodes.push(Node {
                     name: format!("{}-{k}", pool.name),
@@ -37,10 +41,12 @@ impl<'a> World<'a> {
                     unpack_rate_bytes_per_s: positive_or_unlimited(unpack),
                     layers: BTreeMap::new(),
                     images: BTreeMap::new(),
-                    puller: Puller { limit, active: 0, waiting: VecDeque::new() },
+                    puller,
                     throttle: TokenBucket::new(kc.registry_pull_qps, kc.registry_burst),
-                    backoff: Backoff::new(kc.image_pull_backoff_initial, kc.image_pull_backoff_max),
-                    previous_failure: BTreeMap::new(),
+                    backoff: PullBackoffState::new(Backoff::new(
+                        kc.image_pull_backoff_initial,
+                        kc.image_pull_backoff_max,
+                    )),
                     pull_intents: BTreeMap::new(),
                     active_pulls: Vec::new(),
                     unpacking: None,

@@ -10,14 +10,15 @@ impl World<'_> {
         for (i, n) in self.nodes.iter().enumerate() {
             // Serialized: at most one pull in flight; bounded: at most the limit.
             let in_flight = self.pulls_started_unfinished(NodeId::from_idx(i));
-            if let Some(limit) = n.puller.limit {
+            if let Some(limit) = n.puller.limit() {
                 if in_flight > u64::from(limit) {
                     return Err(format!("node {} has {in_flight} pulls in flight, limit {limit}", n.name));
                 }
-                if n.puller.active > limit {
+                if n.puller.in_flight() > limit {
                     return Err(format!(
                         "node {} puller holds {} slots, limit {limit}",
-                        n.name, n.puller.active
+                        n.name,
+                        n.puller.in_flight()
                     ));
                 }
             }

@@ -14,7 +14,7 @@
 
 use super::*;
 use crate::k8s::credentials::Keyring;
-use crate::k8s::image_manager::{backoff_message, map_pull_error, precheck, Precheck};
+use crate::k8s::image_manager::{precheck, Precheck, PullGate};
 use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
 use rand::Rng;
 
@@ -202,15 +202,16 @@ impl World<'_> {
             }
             Precheck::Pull { .. } => {
                 let key = (pod, c.raw.clone());
-                if self.nodes[node.idx()].backoff.is_in_backoff_since_update(&key, self.now) {
-                    let prev = self.nodes[node.idx()].previous_failure.get(&key).cloned();
-                    let msg = backoff_message(&c.raw, prev.as_deref());
-                    self.pods[pod.idx()].backoffs += 1;
-                    return self.container_error(pod, idx, KubeletReason::ImagePullBackOff, msg);
+                match self.nodes[node.idx()].backoff.gate(&key, &c.raw, self.now) {
+                    PullGate::BackOff { message, .. } => {
+                        self.pods[pod.idx()].backoffs += 1;
+                        self.container_error(pod, idx, KubeletReason::ImagePullBackOff, message)
+                    }
+                    PullGate::Pull { .. } => {
+                        self.submit_pull(pod, idx);
+                        Ensure::Pulling
+                    }
                 }
-                self.nodes[node.idx()].previous_failure.remove(&key);
-                self.submit_pull(pod, idx);
-                Ensure::Pulling
             }
         }
     }
@@ -283,12 +284,8 @@ impl World<'_> {
                 *self.nodes[node.idx()].pull_intents.entry(img).or_insert(0) += 1;
             }
         }
-        let puller = &mut self.nodes[node.idx()].puller;
-        if puller.limit.is_none_or(|l| puller.active < l) {
-            puller.active += 1;
+        if let Some(pull) = self.nodes[node.idx()].puller.submit(pull) {
             self.schedule_in(SimDuration::ZERO, Event::PullStart { pull });
-        } else {
-            puller.waiting.push_back(pull);
         }
         self.pulls_queued += 1;
     }
@@ -309,10 +306,8 @@ impl World<'_> {
 
     /// Frees the puller slot of a finished pull and hands it to the next waiting pull (FIFO).
     fn release_puller_slot(&mut self, node: NodeId) {
-        let puller = &mut self.nodes[node.idx()].puller;
-        match puller.waiting.pop_front() {
-            Some(next) => self.schedule_in(SimDuration::ZERO, Event::PullStart { pull: next }),
-            None => puller.active -= 1,
+        if let Some(next) = self.nodes[node.idx()].puller.release() {
+            self.schedule_in(SimDuration::ZERO, Event::PullStart { pull: next });
         }
     }
 
@@ -405,18 +400,17 @@ impl World<'_> {
         let key = (pod, raw.clone());
         match failure {
             None => {
-                self.nodes[node.idx()].backoff.gc(self.now);
+                self.nodes[node.idx()].backoff.record_success(self.now);
                 let po = &mut self.pods[pod.idx()];
                 po.images_pulled += 1;
                 po.containers[idx].waiting = None;
                 self.start_container(pod, idx);
             }
             Some(reason) => {
-                self.nodes[node.idx()].backoff.next(&key, self.now);
                 let host = p.registry.map(|r| self.registries[r.idx()].host.clone()).unwrap_or_default();
                 let err = reason.error_text(&raw, &host);
-                let (kreason, msg) = map_pull_error(&raw, &err);
-                self.nodes[node.idx()].previous_failure.insert(key, format!("{}: {}", kreason.as_str(), msg));
+                let (kreason, msg, _event) =
+                    self.nodes[node.idx()].backoff.record_failure(&key, &raw, &err, self.now);
                 self.container_error(pod, idx, kreason, msg);
                 let po = &mut self.pods[pod.idx()];
                 po.sync_error = true;

@@ -24,7 +24,7 @@ use crate::engine::queue::EventQueue;
 use crate::engine::rng::Streams;
 use crate::ids::{ImageId, LayerId, NodeId, PodId, PullId, RegistryId, WorkloadId};
 use crate::k8s::backoff::Backoff;
-use crate::k8s::image_manager::KubeletReason;
+use crate::k8s::image_manager::{KubeletReason, PullBackoffState, PullSlots};
 use crate::k8s::pull_policy::PullPolicy;
 use crate::k8s::throttle::TokenBucket;
 use crate::k8s::verification::PulledRecord;
@@ -183,14 +183,6 @@ struct NodeImage {
     record: Option<PulledRecord>,
 }
 
-/// The kubelet's image puller: serial (limit 1) or parallel (limit N or none).
-#[derive(Clone, Debug)]
-struct Puller {
-    limit: Option<u32>,
-    active: u32,
-    waiting: VecDeque<PullId>,
-}
-
 struct Node {
     name: String,
     pool: crate::ids::PoolId,
@@ -203,12 +195,12 @@ struct Node {
     unpack_rate_bytes_per_s: f64,
     layers: BTreeMap<LayerId, LayerState>,
     images: BTreeMap<ImageId, NodeImage>,
-    puller: Puller,
+    /// The serial or parallel puller (`k8s::image_manager::PullSlots`).
+    puller: PullSlots<PullId>,
     throttle: TokenBucket,
-    /// Keyed by (pod, image string as in the spec), as the kubelet keys its image backoff.
-    backoff: Backoff<(PodId, String)>,
-    /// Previous failure text per backoff key (shown with ImagePullBackOff).
-    previous_failure: BTreeMap<(PodId, String), String>,
+    /// Image-pull back-off keyed by (pod, image string as in the spec), with the previous
+    /// failure text per key.
+    backoff: PullBackoffState<(PodId, String)>,
     /// Pull intents in flight per image (KubeletEnsureSecretPulledImages).
     pull_intents: BTreeMap<ImageId, u32>,
     /// Pulls running in the runtime, in start order.

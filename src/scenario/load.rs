@@ -164,9 +164,10 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
     };
     let Some(raw) = raw else { return Err(serde_diags) };
 
-    let check = |key: &str, value: &str| -> Vec<String> {
-        let ov = Override { key: key.to_string(), value: value.to_string() };
-        match load_inner(&current_text, std::slice::from_ref(&ov), false) {
+    let check = |combo: &[(String, String)]| -> Vec<String> {
+        let ovs: Vec<Override> =
+            combo.iter().map(|(k, v)| Override { key: k.clone(), value: v.clone() }).collect();
+        match load_inner(&current_text, &ovs, false) {
             Ok(_) => Vec::new(),
             Err(ds) => ds
                 .into_iter()

@@ -78,7 +78,7 @@ fn contract_big_example_loads() {
     assert_eq!(pool.disk_bytes, Dist::Constant(100.0 * (1u64 << 30) as f64));
     assert!(!pool.kubelet.serialize_image_pulls, "pool override wins");
     assert_eq!(pool.kubelet.max_parallel_image_pulls, Some(4));
-    assert_eq!(pool.max_pods, 110);
+    assert_eq!(pool.max_pods, u32::MAX, "no pod capacity unless max_pods is set");
     assert_eq!(
         pool.credentials,
         vec![NodeCredential {

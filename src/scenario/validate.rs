@@ -6,7 +6,7 @@
 //!
 //! | key | default | meaning |
 //! | --- | --- | --- |
-//! | `node_pool.max_pods` | 110 | pods a node accepts (kubelet `maxPods`) |
+//! | `node_pool.max_pods` | unlimited | pods a node accepts (kubelet `maxPods`; set 110 for the kubelet default) |
 //! | `runtime.pull_overhead` | `"0s"` | runtime bookkeeping per pull attempt (duration or distribution) |
 //! | `kubelet.image_maximum_gc_age` | `"0s"` | kubelet `imageMaximumGCAge` (0 = disabled) |
 //! | `kubelet.ensure_secret_pulled_images` | `true` | feature gate `KubeletEnsureSecretPulledImages` |
@@ -61,8 +61,12 @@ pub struct Issue {
     pub message: String,
 }
 
-/// Checks one sweep variant (an override) and returns its problems as text.
-pub type VariantCheck<'a> = &'a dyn Fn(&str, &str) -> Vec<String>;
+/// Checks one sweep variant (a set of overrides) and returns its problems as text.
+pub type VariantCheck<'a> = &'a dyn Fn(&[(String, String)]) -> Vec<String>;
+
+/// Grids larger than this are not checked combination by combination at load time (the sweep
+/// still validates, and skips, every variant it runs).
+const MAX_CHECKED_VARIANTS: usize = 512;
 
 /// Architectures accepted for `node_pool.arch` and `image.platforms` (GOARCH names).
 const ARCHES: &[&str] =
@@ -1143,7 +1147,7 @@ pub fn validate(
                 Bound::Positive,
                 100.0 * (1u64 << 30) as f64,
             ),
-            max_pods: c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, 110),
+            max_pods: c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, u32::MAX),
             name,
             count,
             arch,
@@ -1576,14 +1580,46 @@ fn sweep_spec(
                     continue;
                 }
             };
-            if let Some(check) = variant_check {
-                for value in &values {
-                    for m in check(&key, value) {
-                        c.err(&kp, format!("variant {key}={value}: {m}"));
+            grid.push((key, values));
+        }
+    }
+    // A grid value is an error only when every combination that contains it is invalid: a
+    // grid may legitimately cross settings that are invalid together (the contract's own
+    // example crosses serialize_image_pulls=true with max_parallel_image_pulls=4); the sweep
+    // skips such variants and says so.
+    let n_variants = grid.iter().map(|(_, v)| v.len()).product::<usize>();
+    if let (Some(check), true) = (variant_check, !grid.is_empty() && n_variants <= MAX_CHECKED_VARIANTS) {
+        let mut first_problem: BTreeMap<(usize, usize), String> = BTreeMap::new();
+        let mut ok: BTreeSet<(usize, usize)> = BTreeSet::new();
+        for v in 0..n_variants {
+            let mut rest = v;
+            let mut combo = Vec::new();
+            let mut picks = Vec::new();
+            for (axis, (key, values)) in grid.iter().enumerate().rev() {
+                let i = rest % values.len();
+                rest /= values.len();
+                combo.push((key.clone(), values[i].clone()));
+                picks.push((axis, i));
+            }
+            combo.reverse();
+            let problems = check(&combo);
+            for pick in picks {
+                if problems.is_empty() {
+                    ok.insert(pick);
+                } else {
+                    let text = combo.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+                    first_problem.entry(pick).or_insert_with(|| format!("variant {text}: {}", problems[0]));
+                }
+            }
+        }
+        for (axis, (key, values)) in grid.iter().enumerate() {
+            for (i, _) in values.iter().enumerate() {
+                if !ok.contains(&(axis, i)) {
+                    if let Some(m) = first_problem.get(&(axis, i)) {
+                        c.err(&p.key("grid").key(key), format!("no valid variant uses this value; {m}"));
                     }
                 }
             }
-            grid.push((key, values));
         }
     }
     let mut baseline = Vec::new();
