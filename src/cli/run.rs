@@ -2,6 +2,7 @@
 
 use super::args::{Cli, Command, ExplainCommand, RunArgs, ValidateArgs};
 use super::{read_scenario_file, CliError};
+use crate::k8s::pull_policy::PullPolicy;
 use crate::metrics::{MemorySink, RunOutput};
 use crate::model::RunOptions;
 use crate::report::{self, CsvSink, Staging, SummaryExtras};
@@ -195,10 +196,34 @@ fn print_summary(scn: &Scenario, out: &RunOutput, wall_s: f64, dest: &Path, stat
 fn cmd_explain(e: ExplainCommand) -> Result<(), CliError> {
     match e {
         ExplainCommand::Kubelet { file, json } => explain_kubelet(&file, json),
-        ExplainCommand::Image { .. } | ExplainCommand::Credentials { .. } => {
-            Err(CliError::Other("this command is not available in this build yet".into()))
+        ExplainCommand::Image { reference, policy, present, arch, json } => {
+            let policy = match policy.as_deref() {
+                None => None,
+                Some(p) => Some(PullPolicy::parse(p).ok_or_else(|| {
+                    CliError::BadInput(format!("--policy {p:?}: expected Always, IfNotPresent or Never"))
+                })?),
+            };
+            let e = crate::explain::explain_image(&reference, policy, present, arch.as_deref());
+            print_explanation(json, &e, e.human())
+        }
+        ExplainCommand::Credentials { image, keys, json } => {
+            let e = crate::explain::explain_credentials(&image, &keys);
+            print_explanation(json, &e, e.human())
         }
     }
+}
+
+fn print_explanation<T: serde::Serialize>(json: bool, value: &T, human: String) -> Result<(), CliError> {
+    if json {
+        let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Other(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{human}");
+        if !human.ends_with('\n') {
+            println!();
+        }
+    }
+    Ok(())
 }
 
 fn explain_kubelet(file: &Path, json: bool) -> Result<(), CliError> {

@@ -137,3 +137,77 @@ fn failed_run_leaves_previous_results_untouched() {
     assert_eq!(std::fs::read(out.join("pods.csv")).unwrap(), before);
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn explain_image_json_and_human() {
+    let o = pullsim(&["explain", "image", "nginx", "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for k in [
+        "input",
+        "valid",
+        "error",
+        "name",
+        "domain",
+        "path",
+        "tag",
+        "digest",
+        "normalized",
+        "familiar",
+        "runtime_image",
+        "default_policy",
+        "policy",
+        "decision",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(v["normalized"], "docker.io/library/nginx:latest");
+    assert_eq!(v["runtime_image"], "nginx:latest");
+    assert_eq!(v["default_policy"], "Always");
+    assert_eq!(v["decision"], "pull");
+    let o = pullsim(&["explain", "image", "nginx:1.27", "--present"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("IfNotPresent") && text.contains("use-cached"), "{text}");
+    let o = pullsim(&["explain", "image", "busybox", "--policy", "Never", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["decision"], "ErrImageNeverPull");
+    let o = pullsim(&["explain", "image", "UPPER", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["decision"], "InvalidImageName");
+    assert_eq!(pullsim(&["explain", "image", "x", "--policy", "Sometimes"]).status.code(), Some(2));
+}
+
+#[test]
+fn explain_credentials_orders_matches_like_the_keyring() {
+    let o = pullsim(&[
+        "explain",
+        "credentials",
+        "--image",
+        "my.registry.example/images/app",
+        "--key",
+        "*.registry.example",
+        "--key",
+        "my.registry.example/images",
+        "--key",
+        "other.example",
+        "--json",
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["matches"], serde_json::json!(["my.registry.example/images", "*.registry.example"]));
+    let o = pullsim(&["explain", "credentials", "--image", "nginx", "--key", "docker.io"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("docker.io"));
+}
+
+#[test]
+fn explain_kubelet_shows_effective_pool_settings() {
+    let o = pullsim(&["explain", "kubelet", EX, "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pool = &v["pools"][0];
+    assert_eq!(pool["serialize_image_pulls"], true);
+    assert_eq!(pool["registry_pull_qps"], 5);
+    assert_eq!(pool["registry_burst"], 10);
+    assert_eq!(pool["image_pull_backoff_max_s"], 300.0);
+}
