@@ -51,6 +51,7 @@ impl<'a> World<'a> {
                     active_pulls: Vec::new(),
                     unpacking: None,
                     pods: Vec::new(),
+                    n_live_pods: 0,
                     gc_scheduled: false,
                 });
             }
@@ -91,7 +92,7 @@ impl<'a> World<'a> {
             net_generation: 0,
             net_wake_at: None,
             workloads: scn.workloads.iter().map(|_| workload::WorkloadState::default()).collect(),
-            unscheduled: VecDeque::new(),
+            unscheduled: scn.workloads.iter().map(|_| VecDeque::new()).collect(),
             sched: scheduler::Index::new(scn),
             image_node_count: vec![0; n_images],
             totals: Totals::default(),

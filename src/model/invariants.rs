@@ -22,6 +22,10 @@ impl World<'_> {
                     ));
                 }
             }
+            let live = n.pods.iter().filter(|p| self.pods[p.idx()].state != PodState::Terminated).count() as u32;
+            if live != n.n_live_pods {
+                return Err(format!("node {} live pod counter {} != {live}", n.name, n.n_live_pods));
+            }
             let used: u64 = n.layers.keys().map(|l| self.layer_size_bytes[l.idx()]).sum();
             if used != n.disk_used_bytes {
                 return Err(format!(

@@ -207,6 +207,8 @@ struct Node {
     active_pulls: Vec<PullId>,
     unpacking: Option<LayerId>,
     pods: Vec<PodId>,
+    /// Pods on the node that are not terminated (scheduler capacity).
+    n_live_pods: u32,
     gc_scheduled: bool,
 }
 
@@ -321,7 +323,8 @@ pub struct World<'a> {
     net_generation: u64,
     net_wake_at: Option<SimTime>,
     workloads: Vec<workload::WorkloadState>,
-    unscheduled: VecDeque<PodId>,
+    /// Pods waiting for a node, one FIFO per workload.
+    unscheduled: Vec<VecDeque<PodId>>,
     sched: scheduler::Index,
     /// Nodes that have each image (ImageLocality's spread factor).
     image_node_count: Vec<u32>,

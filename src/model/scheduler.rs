@@ -81,11 +81,7 @@ impl World<'_> {
     }
 
     fn live_pods_on(&self, node: NodeId) -> u32 {
-        self.nodes[node.idx()]
-            .pods
-            .iter()
-            .filter(|p| self.pods[p.idx()].state != PodState::Terminated)
-            .count() as u32
+        self.nodes[node.idx()].n_live_pods
     }
 
     /// Registers a node's free slots after a change (join, bind, termination).
@@ -152,6 +148,7 @@ impl World<'_> {
         self.pods[pod.idx()].node = Some(node);
         self.pods[pod.idx()].state = PodState::Idle;
         self.nodes[node.idx()].pods.push(pod);
+        self.nodes[node.idx()].n_live_pods += 1;
         if self.nodes[node.idx()].joined {
             self.refresh_sched(node, old_free);
         }
@@ -162,21 +159,36 @@ impl World<'_> {
     pub(super) fn schedule_pod(&mut self, pod: PodId) {
         match self.pick_node(pod) {
             Some(node) => self.bind(pod, node),
-            None => self.unscheduled.push_back(pod),
+            None => {
+                let w = self.pods[pod.idx()].workload;
+                self.unscheduled[w.idx()].push_back(pod);
+            }
         }
     }
 
-    /// Retries unscheduled pods in FIFO order (after a node joins or a slot frees).
+    /// Retries unscheduled pods in creation order (after a node joins or a slot frees).
+    /// Pods wait in one FIFO per workload (a workload's pods share a node selector): once a
+    /// workload's head pod finds no node, the rest of that workload cannot either, so a pass
+    /// costs O(workloads + pods placed), not O(pods waiting).
     pub(super) fn retry_unscheduled(&mut self) {
-        let n = self.unscheduled.len();
-        for _ in 0..n {
-            let pod = self.unscheduled.pop_front().unwrap();
+        let mut blocked = vec![false; self.unscheduled.len()];
+        loop {
+            // The waiting pod created first among workloads not blocked in this pass.
+            let next = (0..self.unscheduled.len())
+                .filter(|w| !blocked[*w])
+                .filter_map(|w| self.unscheduled[w].front().map(|p| (*p, w)))
+                .min();
+            let Some((pod, w)) = next else { break };
             if self.pods[pod.idx()].state != PodState::Unscheduled {
+                self.unscheduled[w].pop_front();
                 continue;
             }
             match self.pick_node(pod) {
-                Some(node) => self.bind(pod, node),
-                None => self.unscheduled.push_back(pod),
+                Some(node) => {
+                    self.unscheduled[w].pop_front();
+                    self.bind(pod, node);
+                }
+                None => blocked[w] = true,
             }
         }
     }

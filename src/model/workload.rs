@@ -289,21 +289,18 @@ impl World<'_> {
             return;
         }
         if let Some(node) = self.pods[pod.idx()].node {
-            let free_before = self.free_slots_excluding(node, pod);
+            let free_before = self.free_slots_excluding(node);
+            self.nodes[node.idx()].n_live_pods -= 1;
             self.refresh_sched(node, Some(free_before));
             self.retry_unscheduled();
         }
     }
 
-    fn free_slots_excluding(&self, node: NodeId, terminated: PodId) -> u32 {
+    /// Free slots before the terminated pod left the node (it is still counted).
+    fn free_slots_excluding(&self, node: NodeId) -> u32 {
         let n = &self.nodes[node.idx()];
         let max = self.scn.node_pools[n.pool.idx()].max_pods;
-        let live_before = n
-            .pods
-            .iter()
-            .filter(|p| **p == terminated || self.pods[p.idx()].state != PodState::Terminated)
-            .count() as u32;
-        max.saturating_sub(live_before)
+        max.saturating_sub(n.n_live_pods)
     }
 
     /// Rollout duration of each Deployment that updated: (workload name, seconds or None).
