@@ -119,6 +119,15 @@ where
     Ok(())
 }
 
+/// Tick label: whole numbers on wide axes, one or two decimals on narrow ones.
+pub(crate) fn tick(v: f64, axis_max: f64) -> String {
+    match axis_max {
+        m if m >= 20.0 => format!("{v:.0}"),
+        m if m >= 2.0 => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
+    }
+}
+
 /// Upper end of an axis that starts at 0: a little headroom, never an empty range.
 pub(crate) fn upper(max: f64) -> f64 {
     if max.is_finite() && max > 0.0 {

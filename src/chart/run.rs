@@ -2,7 +2,7 @@
 //! `startup-cdf`, `timeseries` (pulls in flight / queued, registry egress) and `pulls-gantt`.
 
 use super::data::{ecdf, Table};
-use super::{colour, err, font, save, upper, Chart};
+use super::{colour, err, font, save, tick, upper, Chart};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -67,10 +67,12 @@ impl Chart for StartupCdf {
         chart
             .configure_mesh()
             .x_desc("startup latency: pod created → all containers started (s)")
+            .x_label_formatter(&|v| tick(*v, x_max))
+            .y_label_formatter(&|v| format!("{v:.0}%"))
             .y_desc("pods started (% of pods that ran)")
             .axis_desc_style(font(16))
             .label_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
             .draw()
             .map_err(err)?;
         for (i, (name, values)) in self.series.iter().enumerate() {
@@ -144,9 +146,11 @@ impl Chart for TimeSeries {
             .configure_mesh()
             .x_desc("simulated time (s)")
             .y_desc("pulls")
+            .x_label_formatter(&|v| tick(*v, t_max))
+            .y_label_formatter(&|v| tick(*v, y_max))
             .axis_desc_style(font(15))
             .label_style(font(13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
             .draw()
             .map_err(err)?;
         for (i, (name, ys)) in
@@ -185,9 +189,11 @@ impl Chart for TimeSeries {
             .configure_mesh()
             .x_desc("simulated time (s)")
             .y_desc("egress (Gbit/s)")
+            .x_label_formatter(&|v| tick(*v, t_max))
+            .y_label_formatter(&|v| tick(*v, e_max))
             .axis_desc_style(font(15))
             .label_style(font(13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
             .draw()
             .map_err(err)?;
         let c = colour(2);
@@ -342,6 +348,7 @@ impl Chart for Gantt {
             .configure_mesh()
             .disable_y_mesh()
             .x_desc("simulated time (s)")
+            .x_label_formatter(&|v| tick(*v, t_max))
             .axis_desc_style(font(15))
             .label_style(font(12))
             .y_labels(lanes)

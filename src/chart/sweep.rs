@@ -4,7 +4,7 @@
 
 use super::data::Table;
 use super::run::StartupCdf;
-use super::{colour, err, font, save, upper, Chart};
+use super::{colour, err, font, save, tick, upper, Chart};
 use crate::experiment::plan::Kind;
 use crate::experiment::Manifest;
 use plotters::coord::Shift;
@@ -125,6 +125,7 @@ impl Chart for P99Bars {
             .configure_mesh()
             .disable_y_mesh()
             .x_desc("p99 startup latency (s)")
+            .x_label_formatter(&|v| tick(*v, x_max))
             .axis_desc_style(font(15))
             .label_style(font(13))
             .y_labels(n)

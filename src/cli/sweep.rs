@@ -95,7 +95,14 @@ fn prepare(
         return Err(bad(format!("{file}: every variant of the sweep is invalid:\n{}", why.join("\n"))));
     }
     let valid: Vec<Variant> = scenarios.iter().map(|(v, _)| v.clone()).collect();
-    let baseline = plan::find_baseline(&axes, &valid, baseline).map_err(|e| bad(format!("{file}: {e}")))?;
+    let baseline = match plan::find_baseline(&axes, &valid, baseline) {
+        Ok(b) => b,
+        // The baseline combination exists but is invalid (skipped): compare against the first.
+        Err(e) => {
+            eprintln!("note: {e}; using {} as the baseline", valid[0].name);
+            0
+        }
+    };
     let seeds = plan::seeds(input.base.seed, n_seeds);
     let plan = Plan { kind, axes, variants: valid, skipped, baseline, seeds };
     Ok(Prepared { input, plan, scenarios })
@@ -122,8 +129,13 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
     let input = load_base(&a.file, fixed)?;
     let spec = input.base.sweep.clone().unwrap_or_default();
     let axes = plan::merge_axes(&spec.grid, cli_axes);
+    // A baseline pair whose value a `--set` axis removed no longer applies.
+    let in_grid = |k: &String, v: &String| {
+        axes.iter()
+            .any(|a| &a.key == k && a.values.iter().any(|x| plan::display_value(x) == plan::display_value(v)))
+    };
     let baseline: Vec<(String, String)> =
-        spec.baseline.iter().filter(|(k, _)| axes.iter().any(|a| &a.key == k)).cloned().collect();
+        spec.baseline.iter().filter(|(k, v)| in_grid(k, v)).cloned().collect();
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let variants = plan::grid_variants(&axes);
     let p = prepare(input, Kind::Sweep, axes, variants, &baseline, n_seeds)?;
