@@ -96,7 +96,8 @@ impl Chart for P99Bars {
         DB::ErrorType: 'static,
     {
         let n = self.names.len().max(1);
-        let x_max = upper(self.p99.iter().flatten().map(|p| p.2).fold(0.0, f64::max));
+        // Room on the right for the value labels.
+        let x_max = upper(self.p99.iter().flatten().map(|p| p.2).fold(0.0, f64::max)) * 1.1;
         let label_chars = self.names.iter().map(|s| s.chars().count()).max().unwrap_or(8) as u32;
         // Row 0 at the top: variant i is drawn at segment n - 1 - i.
         let row = |i: usize| n - 1 - i;
@@ -163,7 +164,7 @@ impl Chart for P99Bars {
                 p.map(|(_, m, hi)| {
                     Text::new(
                         format!("{m:.1} s"),
-                        (hi + x_max * 0.015, SegmentValue::CenterOf(row(i))),
+                        (hi + x_max * 0.03, SegmentValue::CenterOf(row(i))),
                         font(13).pos(plotters::style::text_anchor::Pos::new(
                             plotters::style::text_anchor::HPos::Left,
                             plotters::style::text_anchor::VPos::Center,
@@ -212,7 +213,14 @@ impl Chart for Heatmap {
         let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut chart = ChartBuilder::on(root)
-            .caption("Mean p99 pod startup (s) over the grid", font(20))
+            .caption(
+                if hi > lo {
+                    format!("Mean p99 pod startup (s); colour from {lo:.1} s (dark) to {hi:.1} s (light)")
+                } else {
+                    "Mean p99 pod startup (s) over the grid".to_string()
+                },
+                font(18),
+            )
             .margin(15)
             .x_label_area_size(60)
             .y_label_area_size(90)
