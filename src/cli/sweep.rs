@@ -198,7 +198,7 @@ fn progress_bar(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
     }
     let pb = indicatif::ProgressBar::new(total as u64);
     let style = indicatif::ProgressStyle::with_template(
-        "{bar:40.cyan/blue} {pos}/{len} runs  {per_sec:.1}  {elapsed} elapsed, {eta} left",
+        "{bar:40.cyan/blue} {pos}/{len} runs  {per_sec}  {elapsed} elapsed, {eta} left",
     )
     .expect("static template");
     pb.set_style(style);

@@ -210,3 +210,35 @@ fn run_writes_its_charts() {
     let png = read(&out, "pulls-gantt.png");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
+
+#[test]
+fn compare_overrides_pool_kubelet_settings_too() {
+    // The pool's own kubelet table says parallel with max 4; `serial` must still be serial on
+    // it (one pull in flight per node), `unlimited` must lift the pool's max.
+    let mut text = std::fs::read_to_string(EX).unwrap();
+    text = text.replace(
+        "disk = \"100GiB\"\n",
+        "disk = \"100GiB\"\nkubelet = { serialize_image_pulls = false, max_parallel_image_pulls = 4 }\n",
+    );
+    assert!(text.contains("max_parallel_image_pulls = 4"));
+    let f = tmp("pool-override").join("pool.toml");
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    std::fs::write(&f, text).unwrap();
+    let out = tmp("pool-override-out");
+    ok(&["compare", s(&f), "--seeds", "2", "--max-parallel", "2", "--out", s(&out), "--quiet"]);
+    let m: serde_json::Value = serde_json::from_slice(&read(&out, "sweep.json")).unwrap();
+    let serial = m["variants"][0]["settings"].to_string();
+    assert!(serial.contains("node_pool.workers.kubelet.serialize_image_pulls"), "{serial}");
+    let runs = String::from_utf8(read(&out, "runs.csv")).unwrap();
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let peak = header.iter().position(|h| *h == "peak_pulls_in_flight").unwrap();
+    let peaks = |variant: &str| -> Vec<u64> {
+        runs.lines()
+            .filter(|l| l.starts_with(&format!("{variant},")))
+            .map(|l| l.split(',').nth(peak).unwrap().parse().unwrap())
+            .collect()
+    };
+    // 3 nodes, 5 pods of one image: serial holds at most one pull per node.
+    assert!(peaks("serial").iter().all(|&p| p <= 3), "{:?}", peaks("serial"));
+    assert!(peaks("unlimited").iter().all(|&p| p == 5), "{:?}", peaks("unlimited"));
+}
