@@ -134,6 +134,9 @@ pub fn merge_folders(parts: Vec<SweepFolder>) -> Result<SweepFolder, String> {
     for (i, p) in parts.iter().enumerate() {
         let mut m = p.manifest.clone();
         m.shard = None;
+        // The same file may sit at different paths on different machines: the content hash,
+        // not the path, identifies the scenario.
+        m.scenario_file.clone_from(&reference.scenario_file);
         if m != reference {
             return Err(format!(
                 "folder {} is from a different sweep than folder 1 (scenario, version, overrides, grid or seeds differ)",
