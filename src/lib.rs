@@ -3,8 +3,10 @@
 //! `time`/`ids`/`units` → `k8s`, `engine` → `scenario`, `metrics` → `model` → `sim` →
 //! `report`, `experiment`, `chart` → `cli`.
 
+pub mod chart;
 pub mod cli;
 pub mod engine;
+pub mod experiment;
 pub mod explain;
 pub mod ids;
 pub mod k8s;

@@ -87,9 +87,10 @@ pub struct SweepArgs {
     /// Run only slice I of N of the plan (0-based), e.g. --shard 0/4.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Output folder (default results/<name>-sweep/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// No progress bar.
+    /// No progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -97,12 +98,22 @@ pub struct SweepArgs {
 #[derive(Args, Debug)]
 pub struct CompareArgs {
     pub file: PathBuf,
+    /// Seeds per variant (default: [sweep] seeds, else 10).
     #[arg(long)]
     pub seeds: Option<u32>,
+    /// Parallel runs (default: number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Output folder (default results/<name>-compare/).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The maxParallelImagePulls limits to compare besides serial and unlimited.
+    #[arg(long, value_name = "N1,N2,...")]
+    pub max_parallel: Option<String>,
+    /// Override a key for every variant (KEY=VALUE).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// No progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -4,6 +4,7 @@
 
 mod args;
 mod run;
+mod sweep;
 
 pub use args::Cli;
 

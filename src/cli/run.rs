@@ -15,9 +15,10 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Run(a) => cmd_run(a),
         Command::Validate(a) => cmd_validate(a),
         Command::Explain(e) => cmd_explain(e),
-        Command::Sweep(_) | Command::Compare(_) | Command::Merge(_) | Command::Chart(_) => {
-            Err(CliError::Other("this command is not available in this build yet".into()))
-        }
+        Command::Sweep(a) => super::sweep::cmd_sweep(a),
+        Command::Compare(a) => super::sweep::cmd_compare(a),
+        Command::Merge(a) => super::sweep::cmd_merge(a),
+        Command::Chart(a) => super::sweep::cmd_chart(a),
     }
 }
 
@@ -121,6 +122,8 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     report::write_run_files(staging.path(), &out, &extras_with(&out, extras), &text, &command)
         .map_err(io_err)?;
+    // Charts are drawn from the CSVs just written, exactly as `pullsim chart DIR` would.
+    crate::chart::run_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
     let dest = staging.commit().map_err(io_err)?;
     if !a.quiet {
         print_summary(&scn, &out, wall_s, &dest, a.stats);

@@ -9,6 +9,8 @@
 //! Formatting is deterministic: times are seconds with exactly three decimals from integer
 //! nanoseconds, rates are whole bytes per second, columns are in a fixed order.
 
+pub mod sweep;
+
 use crate::metrics::{PodRow, PullRow, RegistryRow, RunOutput, RunSink, SampleRow};
 use crate::time::SimTime;
 use std::fs::{self, File};

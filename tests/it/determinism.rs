@@ -38,10 +38,11 @@ fn every_example_twice_gives_identical_bytes() {
         let (fa, fb) = (files_of(&a), files_of(&b));
         assert_eq!(
             fa.len(),
-            6,
-            "five contract files + scenario.toml: {:?}",
+            12,
+            "five contract files + scenario.toml + three charts as PNG and SVG: {:?}",
             fa.iter().map(|x| &x.0).collect::<Vec<_>>()
         );
+        // Charts included: they are drawn from the CSVs with a bundled font.
         for ((n1, x), (_, y)) in fa.iter().zip(&fb) {
             assert!(x == y, "{name}: {n1} differs between two runs");
         }

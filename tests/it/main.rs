@@ -1,12 +1,14 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
 //! `exact` hand-computed timings, `kubelet` kubelet behaviour through whole runs,
-//! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files.
+//! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files,
+//! `sweep` the experiment commands (sweep, compare, merge, chart).
 
 mod cli;
 mod determinism;
 mod exact;
 mod examples;
 mod kubelet;
+mod sweep;
 
 use pullsim::metrics::{MemorySink, RunOutput};
 use pullsim::model::RunOptions;

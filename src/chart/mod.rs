@@ -1,0 +1,156 @@
+//! Charts (PNG and SVG) of a run folder or a sweep folder, drawn from the folder's CSV files
+//! alone, so `pullsim chart DIR` redraws exactly what `run`/`sweep` drew. The only module that
+//! uses plotters.
+//!
+//! - `run`: startup-latency CDF, pulls in flight and registry egress over time, and a Gantt
+//!   chart of the pulls on the busiest nodes (queued vs pulling: head-of-line blocking);
+//! - `sweep`: startup CDF per variant, p99 per variant with its 95% CI, and a heatmap of mean
+//!   p99 when the grid has two axes.
+//!
+//! Text uses DejaVu Sans, bundled (`assets/fonts`, Bitstream Vera licence) and registered
+//! with plotters' `ab_glyph` renderer, so charts look the same on any machine and need no
+//! system fonts. Colours are the Okabe–Ito palette (distinguishable with colour blindness).
+
+mod data;
+mod run;
+mod sweep;
+
+pub use run::run_charts;
+pub use sweep::sweep_charts;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The family name charts ask for; bound to the bundled font.
+pub(crate) const FAMILY: &str = "sans-serif";
+
+static REGISTER: Once = Once::new();
+
+fn register_font() {
+    REGISTER.call_once(|| {
+        // The bundled file is a valid TrueType font; a failure here is a build defect.
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            if plotters::style::register_font(FAMILY, style, FONT).is_err() {
+                panic!("the bundled font assets/fonts/DejaVuSans.ttf does not parse");
+            }
+        }
+    });
+}
+
+/// Okabe–Ito: blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow-brown,
+/// black; then repeats.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(170, 130, 0),
+    RGBColor(0, 0, 0),
+];
+
+pub(crate) fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A drawing, rendered once per backend.
+pub(crate) trait Chart {
+    /// Pixel size of the PNG (the SVG has the same size in user units).
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Any plotters error as text.
+pub(crate) fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Writes `<stem>.png` and `<stem>.svg` into `dir`.
+pub(crate) fn save(dir: &Path, stem: &str, chart: &impl Chart) -> Result<Vec<PathBuf>, String> {
+    register_font();
+    let png = dir.join(format!("{stem}.png"));
+    let svg = dir.join(format!("{stem}.svg"));
+    {
+        let root = BitMapBackend::new(&png, chart.size()).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        chart.draw(&root)?;
+        root.present().map_err(|e| format!("{}: {e}", png.display()))?;
+    }
+    {
+        let root = SVGBackend::new(&svg, chart.size()).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        chart.draw(&root)?;
+        root.present().map_err(|e| format!("{}: {e}", svg.display()))?;
+    }
+    Ok(vec![png, svg])
+}
+
+/// Text style of titles, labels and legends.
+pub(crate) fn font(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().into()
+}
+
+/// A header strip: the title, then a row of legend swatches, so a legend never hides data.
+pub(crate) fn header<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    items: &[(&str, RGBColor)],
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (w, _) = area.dim_in_pixel();
+    let centre = font(20).pos(Pos::new(HPos::Center, VPos::Top));
+    area.draw(&Text::new(title.to_string(), (w as i32 / 2, 8), centre)).map_err(err)?;
+    let mut x = 60;
+    for (label, c) in items {
+        area.draw(&Rectangle::new([(x, 42), (x + 18, 56)], c.filled())).map_err(err)?;
+        let style = font(14).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(label.to_string(), (x + 24, 49), style)).map_err(err)?;
+        x += 40 + 7 * label.chars().count() as i32;
+    }
+    Ok(())
+}
+
+/// Tick label: whole numbers on wide axes, one or two decimals on narrow ones.
+pub(crate) fn tick(v: f64, axis_max: f64) -> String {
+    match axis_max {
+        m if m >= 20.0 => format!("{v:.0}"),
+        m if m >= 2.0 => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
+    }
+}
+
+/// Upper end of an axis that starts at 0: a little headroom, never an empty range.
+pub(crate) fn upper(max: f64) -> f64 {
+    if max.is_finite() && max > 0.0 {
+        max * 1.05
+    } else {
+        1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_font_registers() {
+        register_font();
+        register_font();
+    }
+
+    #[test]
+    fn upper_never_gives_an_empty_range() {
+        assert_eq!(upper(0.0), 1.0);
+        assert_eq!(upper(f64::NAN), 1.0);
+        assert!((upper(100.0) - 105.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,396 @@
+//! Charts of one run, from `pods.csv`, `timeseries.csv` and `pulls.csv`:
+//! `startup-cdf`, `timeseries` (pulls in flight / queued, registry egress) and `pulls-gantt`.
+
+use super::data::{ecdf, Table};
+use super::{colour, err, font, save, tick, upper, Chart};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Draws every run chart that the folder's files allow; returns the files written.
+pub fn run_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut written = Vec::new();
+    let pods = Table::read(&dir.join("pods.csv"))?;
+    let c = pods.col("startup_s")?;
+    let mut startups: Vec<f64> = (0..pods.rows.len()).filter_map(|r| pods.num(r, c)).collect();
+    startups.sort_by(f64::total_cmp);
+    let cdf = StartupCdf {
+        title: format!("Pod startup latency: {} of {} pods ran", startups.len(), pods.rows.len()),
+        series: vec![("pods that ran".to_string(), startups)],
+    };
+    written.extend(save(dir, "startup-cdf", &cdf)?);
+    if dir.join("timeseries.csv").exists() {
+        written.extend(save(dir, "timeseries", &TimeSeries::read(&dir.join("timeseries.csv"))?)?);
+    }
+    if dir.join("pulls.csv").exists() {
+        written.extend(save(dir, "pulls-gantt", &Gantt::read(&dir.join("pulls.csv"))?)?);
+    }
+    Ok(written)
+}
+
+/// Empirical CDFs of startup latency on one axis (one series per run or variant).
+pub(crate) struct StartupCdf {
+    pub title: String,
+    /// (legend, sorted startups in seconds).
+    pub series: Vec<(String, Vec<f64>)>,
+}
+
+/// A CDF drawn as steps: at each value the curve jumps to its fraction.
+fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * 2 + 1);
+    let mut prev = 0.0;
+    for &(x, y) in points {
+        out.push((x, prev * 100.0));
+        out.push((x, y * 100.0));
+        prev = y;
+    }
+    out
+}
+
+impl Chart for StartupCdf {
+    fn size(&self) -> (u32, u32) {
+        (1000, 620)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let x_max = upper(self.series.iter().filter_map(|(_, v)| v.last().copied()).fold(0.0, f64::max));
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, font(22))
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max, 0.0..100.0)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("startup latency: pod created → all containers started (s)")
+            .x_label_formatter(&|v| tick(*v, x_max))
+            .y_label_formatter(&|v| format!("{v:.0}%"))
+            .y_desc("pods started (% of pods that ran)")
+            .axis_desc_style(font(16))
+            .label_style(font(14))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(err)?;
+        for (i, (name, values)) in self.series.iter().enumerate() {
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(steps(&ecdf(values, 2000)), c.stroke_width(2)))
+                .map_err(err)?
+                .label(name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .label_font(font(14))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+/// `timeseries.csv`: pulls in flight and queued (top), registry egress (bottom).
+struct TimeSeries {
+    t_s: Vec<f64>,
+    in_flight: Vec<f64>,
+    queued: Vec<f64>,
+    egress_gbit_per_s: Vec<f64>,
+}
+
+impl TimeSeries {
+    fn read(path: &Path) -> Result<TimeSeries, String> {
+        let t = Table::read(path)?;
+        let (ct, cf, cq, ce) = (
+            t.col("t_s")?,
+            t.col("pulls_in_flight")?,
+            t.col("pulls_queued")?,
+            t.col("registry_egress_bytes_per_s")?,
+        );
+        let n = t.rows.len();
+        let get =
+            |c: usize, scale: f64| (0..n).map(|r| t.num(r, c).unwrap_or(0.0) * scale).collect::<Vec<_>>();
+        Ok(TimeSeries {
+            t_s: get(ct, 1.0),
+            in_flight: get(cf, 1.0),
+            queued: get(cq, 1.0),
+            egress_gbit_per_s: get(ce, 8e-9),
+        })
+    }
+}
+
+impl Chart for TimeSeries {
+    fn size(&self) -> (u32, u32) {
+        (1000, 760)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let t_max = upper(self.t_s.last().copied().unwrap_or(0.0));
+        let (top, bottom) = root.split_vertically(380);
+        let y_max = upper(self.in_flight.iter().chain(&self.queued).copied().fold(0.0, f64::max));
+        let mut chart = ChartBuilder::on(&top)
+            .caption("Pull attempts over time (cluster total)", font(20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..t_max, 0.0..y_max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .y_desc("pulls")
+            .x_label_formatter(&|v| tick(*v, t_max))
+            .y_label_formatter(&|v| tick(*v, y_max))
+            .axis_desc_style(font(15))
+            .label_style(font(13))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(err)?;
+        for (i, (name, ys)) in
+            [("in flight (puller slot held)", &self.in_flight), ("queued (waiting for a slot)", &self.queued)]
+                .into_iter()
+                .enumerate()
+        {
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(
+                    self.t_s.iter().copied().zip(ys.iter().copied()),
+                    c.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .label_font(font(13))
+            .draw()
+            .map_err(err)?;
+
+        let e_max = upper(self.egress_gbit_per_s.iter().copied().fold(0.0, f64::max));
+        let mut chart = ChartBuilder::on(&bottom)
+            .caption("Registry egress (all registries)", font(20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..t_max, 0.0..e_max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .y_desc("egress (Gbit/s)")
+            .x_label_formatter(&|v| tick(*v, t_max))
+            .y_label_formatter(&|v| tick(*v, e_max))
+            .axis_desc_style(font(15))
+            .label_style(font(13))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(err)?;
+        let c = colour(2);
+        chart
+            .draw_series(AreaSeries::new(
+                self.t_s.iter().copied().zip(self.egress_gbit_per_s.iter().copied()),
+                0.0,
+                c.mix(0.25),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                self.t_s.iter().copied().zip(self.egress_gbit_per_s.iter().copied()),
+                c.stroke_width(2),
+            ))
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+/// How many nodes and lanes (one lane per pull attempt) the Gantt chart shows at most.
+const GANTT_MAX_NODES: usize = 12;
+const GANTT_MAX_LANES: usize = 40;
+
+/// One pull attempt in the Gantt chart.
+struct Bar {
+    requested_s: f64,
+    started_s: Option<f64>,
+    /// `None` = still in flight at the end: drawn to the end of the axis.
+    finished_s: Option<f64>,
+    failed: bool,
+    label: String,
+}
+
+/// Pulls on the busiest nodes: queued (requested → started) vs pulling (started → finished).
+struct Gantt {
+    /// (node, its pulls in request order), busiest node first.
+    nodes: Vec<(String, Vec<Bar>)>,
+    /// Nodes with pulls, in total.
+    total_nodes: usize,
+    t_max: f64,
+}
+
+impl Gantt {
+    fn read(path: &Path) -> Result<Gantt, String> {
+        let t = Table::read(path)?;
+        let (cn, cp, ci, cr, cs, cf, cres) = (
+            t.col("node")?,
+            t.col("pod")?,
+            t.col("image")?,
+            t.col("requested_s")?,
+            t.col("started_s")?,
+            t.col("finished_s")?,
+            t.col("result")?,
+        );
+        let mut t_max: f64 = 0.0;
+        let mut by_node: BTreeMap<String, Vec<Bar>> = BTreeMap::new();
+        for r in 0..t.rows.len() {
+            let Some(requested_s) = t.num(r, cr) else { continue };
+            let (started_s, finished_s) = (t.num(r, cs), t.num(r, cf));
+            t_max = t_max.max(finished_s.or(started_s).unwrap_or(requested_s));
+            let image = t.text(r, ci);
+            let short = image.rsplit('/').next().unwrap_or(image);
+            by_node.entry(t.text(r, cn).to_string()).or_default().push(Bar {
+                requested_s,
+                started_s,
+                finished_s,
+                failed: t.text(r, cres).starts_with("failed"),
+                label: format!("{} {short}", t.text(r, cp)),
+            });
+        }
+        let total_nodes = by_node.len();
+        // Busiest: most time from request to result, summed over the node's pulls.
+        let busy = |bars: &[Bar]| -> f64 {
+            bars.iter().map(|b| b.finished_s.unwrap_or(t_max) - b.requested_s).sum()
+        };
+        let mut nodes: Vec<(String, Vec<Bar>)> = by_node.into_iter().collect();
+        nodes.sort_by(|a, b| busy(&b.1).total_cmp(&busy(&a.1)).then_with(|| a.0.cmp(&b.0)));
+        let mut lanes = 0;
+        let mut keep = 0;
+        for (_, bars) in &nodes {
+            if keep >= GANTT_MAX_NODES || (keep > 0 && lanes + bars.len() > GANTT_MAX_LANES) {
+                break;
+            }
+            lanes += bars.len();
+            keep += 1;
+        }
+        nodes.truncate(keep);
+        for (_, bars) in &mut nodes {
+            bars.sort_by(|a, b| a.requested_s.total_cmp(&b.requested_s));
+            bars.truncate(GANTT_MAX_LANES);
+        }
+        Ok(Gantt { nodes, total_nodes, t_max })
+    }
+
+    fn lanes(&self) -> usize {
+        self.nodes.iter().map(|(_, b)| b.len()).sum::<usize>().max(1)
+    }
+}
+
+impl Chart for Gantt {
+    fn size(&self) -> (u32, u32) {
+        (1100, 170 + 22 * self.lanes() as u32)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let lanes = self.lanes();
+        // Lane labels: the node name on its first lane, the pod and image on every lane.
+        let mut labels = vec![String::new(); lanes];
+        let mut lane = 0;
+        let mut rows: Vec<(usize, &Bar)> = Vec::new();
+        let mut separators = Vec::new();
+        for (node, bars) in &self.nodes {
+            for (i, b) in bars.iter().enumerate() {
+                // Top to bottom: lane 0 is drawn at the top.
+                let y = lanes - 1 - lane;
+                labels[y] = if i == 0 { format!("{node}: {}", b.label) } else { b.label.clone() };
+                rows.push((y, b));
+                lane += 1;
+            }
+            separators.push(lanes - lane);
+        }
+        let label_chars = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
+        let t_max = upper(self.t_max);
+        let title = format!(
+            "Pulls on the {} busiest of {} nodes: queued for the puller vs pulling",
+            self.nodes.len(),
+            self.total_nodes
+        );
+        let queued = RGBColor(240, 190, 90);
+        let pulling = colour(0);
+        let failed = colour(3);
+        let (top, body) = root.split_vertically(66);
+        super::header(
+            &top,
+            &title,
+            &[
+                ("queued: requested, waiting for a puller slot", queued),
+                ("pulling: registry requests, download, unpack", pulling),
+                ("failed attempt", failed),
+            ],
+        )?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size((label_chars * 7 + 20).min(520))
+            .build_cartesian_2d(0.0..t_max, (0..(lanes - 1).max(1)).into_segmented())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("simulated time (s)")
+            .x_label_formatter(&|v| tick(*v, t_max))
+            .axis_desc_style(font(15))
+            .label_style(font(12))
+            .y_labels(lanes)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(err)?;
+        let rect = |y: usize, a: f64, b: f64, c: RGBColor| {
+            Rectangle::new([(a, SegmentValue::Exact(y)), (b, SegmentValue::Exact(y + 1))], c.filled())
+        };
+        let end = |b: &Bar| b.finished_s.unwrap_or(t_max);
+        chart
+            .draw_series(
+                rows.iter().map(|(y, b)| rect(*y, b.requested_s, b.started_s.unwrap_or(end(b)), queued)),
+            )
+            .map_err(err)?;
+        chart
+            .draw_series(
+                rows.iter()
+                    .filter(|(_, b)| !b.failed)
+                    .filter_map(|(y, b)| b.started_s.map(|s| rect(*y, s, end(b), pulling))),
+            )
+            .map_err(err)?;
+        chart
+            .draw_series(
+                rows.iter()
+                    .filter(|(_, b)| b.failed)
+                    .filter_map(|(y, b)| b.started_s.map(|s| rect(*y, s, end(b), failed))),
+            )
+            .map_err(err)?;
+        // Thin white gaps between lanes and a rule between nodes keep bars readable.
+        chart
+            .draw_series(separators.iter().filter(|&&y| y > 0).map(|&y| {
+                PathElement::new(
+                    vec![(0.0, SegmentValue::Exact(y)), (t_max, SegmentValue::Exact(y))],
+                    BLACK.mix(0.35).stroke_width(1),
+                )
+            }))
+            .map_err(err)?;
+        Ok(())
+    }
+}

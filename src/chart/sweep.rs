@@ -1,0 +1,301 @@
+//! Charts of a sweep folder, from `startups.csv`, `variants.csv` and `sweep.json`:
+//! `startup-cdf` (all seeds of each variant pooled), `p99` (mean p99 per variant with its 95%
+//! CI) and, when the grid has two axes, `heatmap-p99`.
+
+use super::data::Table;
+use super::run::StartupCdf;
+use super::{colour, err, font, save, tick, upper, Chart};
+use crate::experiment::plan::Kind;
+use crate::experiment::Manifest;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Draws the sweep charts into `dir`; returns the files written.
+pub fn sweep_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let manifest: Manifest = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("sweep.json")).map_err(|e| format!("sweep.json: {e}"))?,
+    )
+    .map_err(|e| format!("sweep.json: {e}"))?;
+    let plan = &manifest.plan;
+    let names: Vec<String> = plan.variants.iter().map(|v| v.name.clone()).collect();
+    let mut written = Vec::new();
+
+    let st = Table::read(&dir.join("startups.csv"))?;
+    let (cv, cs) = (st.col("variant")?, st.col("startup_s")?);
+    let mut per_variant: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for r in 0..st.rows.len() {
+        if let (Some(v), Some(x)) = (names.iter().position(|n| n == st.text(r, cv)), st.num(r, cs)) {
+            per_variant[v].push(x);
+        }
+    }
+    for v in &mut per_variant {
+        v.sort_by(f64::total_cmp);
+    }
+    let cdf = StartupCdf {
+        title: format!("Pod startup latency per variant ({} seeds pooled)", plan.seeds.len()),
+        series: names.iter().cloned().zip(per_variant).collect(),
+    };
+    written.extend(save(dir, "startup-cdf", &cdf)?);
+
+    let vt = Table::read(&dir.join("variants.csv"))?;
+    let (cm, cl, ch) = (
+        vt.col("startup_p99_s_mean")?,
+        vt.col("startup_p99_s_ci95_low")?,
+        vt.col("startup_p99_s_ci95_high")?,
+    );
+    let p99: Vec<Option<(f64, f64, f64)>> = (0..vt.rows.len())
+        .map(|r| vt.num(r, cm).map(|m| (vt.num(r, cl).unwrap_or(m), m, vt.num(r, ch).unwrap_or(m))))
+        .collect();
+    let bars = P99Bars {
+        names: (0..vt.rows.len()).map(|r| vt.text(r, 0).to_string()).collect(),
+        p99,
+        baseline: plan.baseline,
+        seeds: plan.seeds.len(),
+    };
+    written.extend(save(dir, "p99", &bars)?);
+
+    if plan.kind == Kind::Sweep && plan.axes.len() == 2 {
+        let (a, b) = (&plan.axes[0], &plan.axes[1]);
+        let shown = |v: &str| crate::experiment::plan::display_value(v);
+        let mut cells = vec![vec![None; b.values.len()]; a.values.len()];
+        for (vi, v) in plan.variants.iter().enumerate() {
+            let i = a.values.iter().position(|x| shown(x) == v.values[0]);
+            let j = b.values.iter().position(|x| shown(x) == v.values[1]);
+            if let (Some(i), Some(j), Some(Some((_, m, _)))) = (i, j, bars.p99.get(vi)) {
+                cells[i][j] = Some(*m);
+            }
+        }
+        let heat = Heatmap {
+            x_key: b.key.clone(),
+            y_key: a.key.clone(),
+            x_values: b.values.iter().map(|v| shown(v)).collect(),
+            y_values: a.values.iter().map(|v| shown(v)).collect(),
+            cells,
+        };
+        written.extend(save(dir, "heatmap-p99", &heat)?);
+    }
+    Ok(written)
+}
+
+/// Mean p99 startup per variant with its 95% CI, horizontal so long names fit.
+struct P99Bars {
+    names: Vec<String>,
+    /// (CI low, mean, CI high) per variant; `None` when no pod ran.
+    p99: Vec<Option<(f64, f64, f64)>>,
+    baseline: usize,
+    seeds: usize,
+}
+
+impl Chart for P99Bars {
+    fn size(&self) -> (u32, u32) {
+        (1000, 150 + 48 * self.names.len().max(1) as u32)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let n = self.names.len().max(1);
+        // Room on the right for the value labels.
+        let x_max = upper(self.p99.iter().flatten().map(|p| p.2).fold(0.0, f64::max)) * 1.1;
+        let label_chars = self.names.iter().map(|s| s.chars().count()).max().unwrap_or(8) as u32;
+        // Row 0 at the top: variant i is drawn at segment n - 1 - i.
+        let row = |i: usize| n - 1 - i;
+        let labels: Vec<String> = (0..n)
+            .map(|seg| {
+                let i = n - 1 - seg;
+                let name = self.names.get(i).cloned().unwrap_or_default();
+                if i == self.baseline {
+                    format!("{name} (baseline)")
+                } else {
+                    name
+                }
+            })
+            .collect();
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("p99 pod startup per variant: mean and 95% CI over {} seeds", self.seeds),
+                font(20),
+            )
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(((label_chars + 11) * 8).min(560))
+            .build_cartesian_2d(0.0..x_max, (0..(n - 1).max(1)).into_segmented())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("p99 startup latency (s)")
+            .x_label_formatter(&|v| tick(*v, x_max))
+            .axis_desc_style(font(15))
+            .label_style(font(13))
+            .y_labels(n)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(err)?;
+        let c = colour(0);
+        let base = colour(3);
+        let pick = |i: usize| if i == self.baseline { base } else { c };
+        chart
+            .draw_series(self.p99.iter().enumerate().filter_map(|(i, p)| {
+                p.map(|(lo, m, hi)| {
+                    ErrorBar::new_horizontal(
+                        SegmentValue::CenterOf(row(i)),
+                        lo,
+                        m,
+                        hi,
+                        pick(i).stroke_width(2),
+                        14,
+                    )
+                })
+            }))
+            .map_err(err)?;
+        chart
+            .draw_series(self.p99.iter().enumerate().filter_map(|(i, p)| {
+                p.map(|(_, m, _)| Circle::new((m, SegmentValue::CenterOf(row(i))), 6, pick(i).filled()))
+            }))
+            .map_err(err)?;
+        chart
+            .draw_series(self.p99.iter().enumerate().filter_map(|(i, p)| {
+                p.map(|(_, m, hi)| {
+                    Text::new(
+                        format!("{m:.1} s"),
+                        (hi + x_max * 0.03, SegmentValue::CenterOf(row(i))),
+                        font(13).pos(plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Left,
+                            plotters::style::text_anchor::VPos::Center,
+                        )),
+                    )
+                })
+            }))
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+/// Mean p99 startup over a two-axis grid; invalid (skipped) cells are grey.
+struct Heatmap {
+    x_key: String,
+    y_key: String,
+    x_values: Vec<String>,
+    y_values: Vec<String>,
+    /// [y][x] mean p99 in seconds.
+    cells: Vec<Vec<Option<f64>>>,
+}
+
+/// Viridis, sampled at five stops and interpolated: perceptually even, readable in grey.
+fn viridis(f: f64) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 5] =
+        [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
+    let f = if f.is_finite() { f.clamp(0.0, 1.0) } else { 0.0 };
+    let x = f * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let t = x - i as f64;
+    let lerp = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    RGBColor(lerp(a.0, b.0), lerp(a.1, b.1), lerp(a.2, b.2))
+}
+
+impl Chart for Heatmap {
+    fn size(&self) -> (u32, u32) {
+        ((260 + 130 * self.x_values.len() as u32).max(700), (200 + 70 * self.y_values.len() as u32).max(400))
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let (nx, ny) = (self.x_values.len().max(1), self.y_values.len().max(1));
+        let all: Vec<f64> = self.cells.iter().flatten().flatten().copied().collect();
+        let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                if hi > lo {
+                    format!("Mean p99 pod startup (s); colour from {lo:.1} s (dark) to {hi:.1} s (light)")
+                } else {
+                    "Mean p99 pod startup (s) over the grid".to_string()
+                },
+                font(18),
+            )
+            .margin(15)
+            .x_label_area_size(60)
+            .y_label_area_size(90)
+            .build_cartesian_2d((0..(nx - 1).max(1)).into_segmented(), (0..(ny - 1).max(1)).into_segmented())
+            .map_err(err)?;
+        let xs = &self.x_values;
+        let ys = &self.y_values;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(self.x_key.clone())
+            .y_desc(self.y_key.clone())
+            .axis_desc_style(font(15))
+            .label_style(font(14))
+            .x_labels(nx)
+            .y_labels(ny)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => xs.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => ys.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .draw()
+            .map_err(err)?;
+        let mut rects = Vec::new();
+        let mut texts = Vec::new();
+        for (j, row) in self.cells.iter().enumerate() {
+            for (i, cell) in row.iter().enumerate() {
+                let (fill, text) = match cell {
+                    Some(v) => {
+                        let f = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+                        (viridis(f), format!("{v:.1}"))
+                    }
+                    None => (RGBColor(200, 200, 200), "invalid".to_string()),
+                };
+                rects.push(Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), SegmentValue::Exact(j)),
+                        (SegmentValue::Exact(i + 1), SegmentValue::Exact(j + 1)),
+                    ],
+                    fill.filled(),
+                ));
+                // Dark text on the light (yellow/green) end, white on the dark end.
+                let ink: &'static RGBColor = match cell {
+                    Some(v) if hi > lo && (v - lo) / (hi - lo) > 0.6 => &BLACK,
+                    Some(_) => &WHITE,
+                    None => &BLACK,
+                };
+                texts.push(Text::new(
+                    text,
+                    (SegmentValue::CenterOf(i), SegmentValue::CenterOf(j)),
+                    font(16).color(ink).pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    )),
+                ));
+            }
+        }
+        chart.draw_series(rects).map_err(err)?;
+        chart.draw_series(texts).map_err(err)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn viridis_ends_and_clamps() {
+        assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
+        assert_eq!(viridis(1.0), RGBColor(253, 231, 37));
+        assert_eq!(viridis(2.0), viridis(1.0));
+        assert_eq!(viridis(f64::NAN), viridis(0.0));
+    }
+}

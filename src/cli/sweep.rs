@@ -1,0 +1,456 @@
+//! `sweep`, `compare`, `merge` and `chart`: build a plan, run it with a progress bar, write the
+//! folder atomically (staging then rename), draw the charts, print the comparison table.
+
+use super::args::{ChartArgs, CompareArgs, MergeArgs, SweepArgs};
+use super::{read_scenario_file, CliError};
+use crate::experiment::plan::{self, Axis, Kind, Plan, Shard, Variant};
+use crate::experiment::run::{self as xrun, RunResult};
+use crate::experiment::{self, Manifest, VariantStats, KEY_METRICS};
+use crate::report::sweep::{self as rsweep, SweepFolder, SweepTables};
+use crate::report::Staging;
+use crate::scenario::{self, Override, Scenario};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Seeds per variant when neither `--seeds` nor `[sweep] seeds` says.
+pub const DEFAULT_SEEDS: u32 = 10;
+/// `compare`'s parallel limits unless `--max-parallel` says otherwise.
+pub const DEFAULT_PARALLEL_LIMITS: [u32; 3] = [2, 4, 8];
+
+fn bad(m: impl Into<String>) -> CliError {
+    CliError::BadInput(m.into())
+}
+
+/// `--set` arguments of a sweep: `KEY=V1,V2,...` is an axis; `KEY=V` is a fixed override unless
+/// KEY is already an axis of the file's grid (then it narrows that axis to one value).
+fn split_sets(
+    set: &[String],
+    file_axes: &[(String, Vec<String>)],
+) -> Result<(Vec<Override>, Vec<Axis>), CliError> {
+    let mut fixed = Vec::new();
+    let mut axes: Vec<Axis> = Vec::new();
+    for s in set {
+        let ov = Override::parse(s).map_err(|e| bad(format!("--set: {e}")))?;
+        let values = plan::split_values(&ov.value);
+        if values.iter().any(String::is_empty) {
+            return Err(bad(format!("--set {s}: empty value in the list")));
+        }
+        if values.len() == 1 && !file_axes.iter().any(|(k, _)| *k == ov.key) {
+            fixed.push(ov);
+        } else if axes.iter().any(|a| a.key == ov.key) {
+            return Err(bad(format!("--set {}: the same key is given twice", ov.key)));
+        } else {
+            axes.push(Axis { key: ov.key, values });
+        }
+    }
+    Ok((fixed, axes))
+}
+
+fn jobs(j: Option<usize>) -> Result<usize, CliError> {
+    match j {
+        Some(0) => Err(bad("--jobs must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+    }
+}
+
+fn seed_count(flag: Option<u32>, scn: &Scenario) -> Result<u32, CliError> {
+    match flag.or(scn.sweep.as_ref().and_then(|s| s.seeds)) {
+        Some(0) => Err(bad("--seeds must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(DEFAULT_SEEDS),
+    }
+}
+
+/// The scenario as given: text, file name, the base scenario (fixed `--set`s applied).
+struct Input {
+    text: String,
+    file: String,
+    base: Scenario,
+    fixed: Vec<Override>,
+}
+
+/// Everything a sweep or compare needs to run and write.
+struct Prepared {
+    input: Input,
+    plan: Plan,
+    scenarios: Vec<(Variant, Scenario)>,
+}
+
+/// Loads the variants, drops the invalid ones (every one invalid = bad input), picks the
+/// baseline.
+fn prepare(
+    input: Input,
+    kind: Kind,
+    axes: Vec<Axis>,
+    variants: Vec<Variant>,
+    baseline: &[(String, String)],
+    n_seeds: u32,
+) -> Result<Prepared, CliError> {
+    let file = &input.file;
+    let (scenarios, skipped) = xrun::prepare(&input.text, file, &input.fixed, variants);
+    if scenarios.is_empty() {
+        let why: Vec<String> = skipped.iter().map(|s| format!("  {}: {}", s.name, s.reason)).collect();
+        return Err(bad(format!("{file}: every variant of the sweep is invalid:\n{}", why.join("\n"))));
+    }
+    let valid: Vec<Variant> = scenarios.iter().map(|(v, _)| v.clone()).collect();
+    let baseline = match plan::find_baseline(&axes, &valid, baseline) {
+        Ok(b) => b,
+        // The baseline combination exists but is invalid (skipped): compare against the first.
+        Err(e) => {
+            eprintln!("note: {e}; using {} as the baseline", valid[0].name);
+            0
+        }
+    };
+    let seeds = plan::seeds(input.base.seed, n_seeds);
+    let plan = Plan { kind, axes, variants: valid, skipped, baseline, seeds };
+    Ok(Prepared { input, plan, scenarios })
+}
+
+fn load_base(path: &Path, fixed: Vec<Override>) -> Result<Input, CliError> {
+    let text = read_scenario_file(path)?;
+    let file = path.display().to_string();
+    let base = scenario::load(&text, &file, &fixed).map_err(|e| bad(e.to_string()))?;
+    Ok(Input { text, file, base, fixed })
+}
+
+pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
+    let shard = a.shard.as_deref().map(Shard::parse).transpose().map_err(bad)?;
+    let jobs = jobs(a.jobs)?;
+    // First pass: which `--set`s are axes depends on the file's grid.
+    let text = read_scenario_file(&a.file)?;
+    let file_axes = scenario::load(&text, &a.file.display().to_string(), &[])
+        .ok()
+        .and_then(|s| s.sweep)
+        .map(|s| s.grid)
+        .unwrap_or_default();
+    let (fixed, cli_axes) = split_sets(&a.set, &file_axes)?;
+    let input = load_base(&a.file, fixed)?;
+    let spec = input.base.sweep.clone().unwrap_or_default();
+    let axes = plan::merge_axes(&spec.grid, cli_axes);
+    // A baseline pair whose value a `--set` axis removed no longer applies.
+    let in_grid = |k: &String, v: &String| {
+        axes.iter()
+            .any(|a| &a.key == k && a.values.iter().any(|x| plan::display_value(x) == plan::display_value(v)))
+    };
+    let baseline: Vec<(String, String)> =
+        spec.baseline.iter().filter(|(k, v)| in_grid(k, v)).cloned().collect();
+    let n_seeds = seed_count(a.seeds, &input.base)?;
+    let variants = plan::grid_variants(&axes);
+    let p = prepare(input, Kind::Sweep, axes, variants, &baseline, n_seeds)?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        let name = match shard {
+            Some(s) => format!("{}-sweep-shard-{}-of-{}", p.input.base.name, s.index, s.count),
+            None => format!("{}-sweep", p.input.base.name),
+        };
+        PathBuf::from("results").join(name)
+    });
+    execute(&p, shard, jobs, &out, a.quiet)
+}
+
+/// Pools whose own `kubelet` table sets a pull setting (so `compare` must set it there too).
+fn pools_overriding_pull_settings(text: &str) -> Vec<String> {
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else { return Vec::new() };
+    let Some(pools) = doc.get("node_pool").and_then(|p| p.as_array_of_tables()) else { return Vec::new() };
+    pools
+        .iter()
+        .filter(|t| {
+            t.get("kubelet").and_then(|k| k.as_table_like()).is_some_and(|k| {
+                k.contains_key("serialize_image_pulls") || k.contains_key("max_parallel_image_pulls")
+            })
+        })
+        .filter_map(|t| t.get("name").and_then(|n| n.as_str()).map(str::to_string))
+        .collect()
+}
+
+pub(super) fn cmd_compare(a: CompareArgs) -> Result<(), CliError> {
+    let jobs = jobs(a.jobs)?;
+    let limits: Vec<u32> = match &a.max_parallel {
+        None => DEFAULT_PARALLEL_LIMITS.to_vec(),
+        Some(s) => plan::split_values(s)
+            .iter()
+            .map(|v| match v.parse::<u32>() {
+                Ok(n) if n >= 2 => Ok(n),
+                _ => Err(bad(format!("--max-parallel {s}: expected integers >= 2, e.g. 2,4,8"))),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let fixed = a
+        .set
+        .iter()
+        .map(|s| Override::parse(s).map_err(|e| bad(format!("--set: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let input = load_base(&a.file, fixed)?;
+    let n_seeds = seed_count(a.seeds, &input.base)?;
+    let (axes, variants) = plan::compare_variants(&limits, &pools_overriding_pull_settings(&input.text));
+    let baseline = [(plan::SERIALIZE_KEY.to_string(), "true".to_string())];
+    let p = prepare(input, Kind::Compare, axes, variants, &baseline, n_seeds)?;
+    let name = &p.input.base.name;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-compare")));
+    execute(&p, None, jobs, &out, a.quiet)
+}
+
+/// A progress bar on stderr when it is a terminal and not `--quiet`.
+fn progress_bar(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(total as u64);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:40.cyan/blue} {pos}/{len} runs  {per_sec}  {elapsed} elapsed, {eta} left",
+    )
+    .expect("static template");
+    pb.set_style(style);
+    Some(pb)
+}
+
+fn tables_of(plan: &Plan, results: &[RunResult]) -> SweepTables {
+    SweepTables {
+        header: experiment::runs_header(plan),
+        runs: results.iter().map(|r| experiment::run_row(plan, r)).collect(),
+        startups: results
+            .iter()
+            .flat_map(|r| experiment::startup_rows(plan, r).into_iter().map(move |row| (r.run, row)))
+            .collect(),
+    }
+}
+
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+fn execute(p: &Prepared, shard: Option<Shard>, jobs: usize, out: &Path, quiet: bool) -> Result<(), CliError> {
+    let runs = p.plan.shard_runs(shard);
+    if !quiet {
+        for s in &p.plan.skipped {
+            eprintln!("note: skipping variant {}: {}", s.name, s.reason);
+        }
+    }
+    let pb = progress_bar(runs.len(), quiet);
+    let wall = Instant::now();
+    let tick = || {
+        if let Some(pb) = &pb {
+            pb.inc(1);
+        }
+    };
+    let input = &p.input;
+    let results = xrun::run_plan(&p.scenarios, &p.plan.seeds, &runs, jobs, &tick).map_err(|e| {
+        CliError::Other(format!(
+            "internal error in variant {:?} seed {}: {}; reproduce with `pullsim run {} --seed {} --check-invariants` and the variant's --set values",
+            e.variant, e.seed, e.message, input.file, e.seed
+        ))
+    })?;
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let wall_s = wall.elapsed().as_secs_f64();
+    let manifest = Manifest {
+        pullsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: input.base.name.clone(),
+        scenario_file: input.file.clone(),
+        scenario_fnv1a64: format!("{:016x}", experiment::fnv1a64(input.text.as_bytes())),
+        fixed_overrides: input.fixed.iter().map(|o| format!("{}={}", o.key, o.value)).collect(),
+        plan: p.plan.clone(),
+        runs: p.plan.runs(),
+        shard,
+    };
+    let folder =
+        SweepFolder { manifest, tables: tables_of(&p.plan, &results), scenario_text: input.text.clone() };
+    let (dest, stats) = write_folder(&folder, out)?;
+    if !quiet {
+        let what = if p.plan.kind == Kind::Compare { "compare" } else { "sweep" };
+        println!(
+            "pullsim {what}: {}, {} variants x {} seeds = {} runs{} on {jobs} threads in {wall_s:.1}s",
+            input.base.name,
+            p.plan.variants.len(),
+            p.plan.seeds.len(),
+            runs.len(),
+            shard
+                .map(|s| format!(" (shard {}/{} of {})", s.index, s.count, p.plan.runs()))
+                .unwrap_or_default(),
+        );
+        if let Some(stats) = &stats {
+            print!("{}", comparison_table(&p.plan, stats));
+        }
+        println!("results: {}", dest.display());
+    }
+    Ok(())
+}
+
+/// Writes a sweep folder atomically, with its charts when it is a whole sweep.
+fn write_folder(folder: &SweepFolder, out: &Path) -> Result<(PathBuf, Option<Vec<VariantStats>>), CliError> {
+    let staging = Staging::create(out)
+        .map_err(|e| CliError::Other(format!("{}: cannot create results folder: {e}", out.display())))?;
+    let io_err = |e: std::io::Error| CliError::Other(format!("{}: writing results: {e}", out.display()));
+    let stats = rsweep::write_sweep_files(
+        staging.path(),
+        &folder.manifest,
+        &folder.tables,
+        &folder.scenario_text,
+        &command_line(),
+    )
+    .map_err(io_err)?;
+    if stats.is_some() {
+        crate::chart::sweep_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
+    }
+    let dest = staging.commit().map_err(io_err)?;
+    Ok((dest, stats))
+}
+
+/// Scale and unit of a metric in the terminal table.
+fn unit(field: &str) -> (f64, &'static str) {
+    match field {
+        "peak_registry_egress_bytes_per_s" => (8e-9, "Gbit/s"),
+        f if f.ends_with("_s") => (1.0, "s"),
+        _ => (1.0, ""),
+    }
+}
+
+/// The metrics shown in the terminal (variants.csv has all of KEY_METRICS).
+const TABLE_METRICS: [&str; 7] = [
+    "startup_p50_s",
+    "startup_p90_s",
+    "startup_p99_s",
+    "makespan_s",
+    "peak_pulls_in_flight",
+    "peak_registry_egress_bytes_per_s",
+    "pull_failures",
+];
+
+/// Per variant: mean ± 95% CI half-width of each metric; then the paired difference against the
+/// baseline, marked `*` when its 95% CI excludes 0.
+pub fn comparison_table(plan: &Plan, stats: &[VariantStats]) -> String {
+    let cols: Vec<usize> =
+        TABLE_METRICS.iter().filter_map(|f| KEY_METRICS.iter().position(|m| m.field == *f)).collect();
+    // Mean and half-width share one precision, chosen from the larger of the two.
+    let decimals = |m: f64| match m {
+        m if m >= 1000.0 => 0,
+        m if m >= 10.0 => 1,
+        m if m >= 0.1 => 2,
+        _ => 3,
+    };
+    let cell = |e: Option<crate::experiment::stats::Estimate>, scale: f64, mark: bool| match e {
+        None => "-".to_string(),
+        Some(e) => {
+            let (m, h) = (e.mean * scale, e.half_width.map(|h| h * scale));
+            let d = decimals(m.abs().max(h.unwrap_or(0.0)));
+            let mut s = format!("{m:.d$}");
+            if let Some(h) = h {
+                s.push_str(&format!(" ± {h:.d$}"));
+            }
+            if mark && e.significant() {
+                s.push_str(" *");
+            }
+            s
+        }
+    };
+    let header: Vec<String> = std::iter::once("variant".to_string())
+        .chain(cols.iter().map(|&c| {
+            let m = KEY_METRICS[c];
+            match unit(m.field).1 {
+                "" => m.label.to_string(),
+                u => format!("{} ({u})", m.label),
+            }
+        }))
+        .collect();
+    let mut means: Vec<Vec<String>> = Vec::new();
+    let mut diffs: Vec<Vec<String>> = Vec::new();
+    for (i, (v, s)) in plan.variants.iter().zip(stats).enumerate() {
+        let mut r = vec![v.name.clone()];
+        let mut d = vec![v.name.clone()];
+        for &c in &cols {
+            let scale = unit(KEY_METRICS[c].field).0;
+            r.push(cell(s.metrics[c].estimate, scale, false));
+            d.push(cell(s.metrics[c].diff, scale, true));
+        }
+        means.push(r);
+        if i != plan.baseline {
+            diffs.push(d);
+        }
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            std::iter::once(&header)
+                .chain(&means)
+                .chain(&diffs)
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |r: &[String]| {
+        let mut s = String::new();
+        for (c, (text, w)) in r.iter().zip(&widths).enumerate() {
+            let pad = w.saturating_sub(text.chars().count());
+            if c == 0 {
+                s.push_str(&format!("{text}{}", " ".repeat(pad)));
+            } else {
+                s.push_str(&format!("   {}{text}", " ".repeat(pad)));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\nmean ± 95% confidence interval over {} seeds (Student's t)\n",
+        plan.seeds.len()
+    ));
+    out.push_str(&line(&header));
+    for r in &means {
+        out.push_str(&line(r));
+    }
+    if !diffs.is_empty() {
+        out.push_str(&format!(
+            "\npaired difference vs baseline {} over the same seeds (* = 95% CI excludes 0)\n",
+            plan.variants[plan.baseline].name
+        ));
+        out.push_str(&line(&header));
+        for r in &diffs {
+            out.push_str(&line(r));
+        }
+    }
+    if !plan.skipped.is_empty() {
+        out.push_str(&format!("\nskipped {} invalid variant(s): ", plan.skipped.len()));
+        out.push_str(&plan.skipped.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("; "));
+        out.push('\n');
+    }
+    out
+}
+
+pub(super) fn cmd_merge(a: MergeArgs) -> Result<(), CliError> {
+    let parts =
+        a.dirs.iter().map(|d| rsweep::read_sweep_folder(d).map_err(bad)).collect::<Result<Vec<_>, _>>()?;
+    let merged = rsweep::merge_folders(parts).map_err(bad)?;
+    let (dest, stats) = write_folder(&merged, &a.out)?;
+    if let Some(stats) = &stats {
+        print!("{}", comparison_table(&merged.manifest.plan, stats));
+    }
+    println!("merged {} folders: {}", a.dirs.len(), dest.display());
+    Ok(())
+}
+
+pub(super) fn cmd_chart(a: ChartArgs) -> Result<(), CliError> {
+    let dir = &a.dir;
+    if !dir.is_dir() {
+        return Err(bad(format!("{}: not a folder", dir.display())));
+    }
+    let written = if dir.join("sweep.json").exists() {
+        if !dir.join("variants.csv").exists() {
+            return Err(bad(format!("{}: a shard folder; merge the shards first", dir.display())));
+        }
+        crate::chart::sweep_charts(dir)
+    } else if dir.join("pods.csv").exists() {
+        crate::chart::run_charts(dir)
+    } else {
+        return Err(bad(format!(
+            "{}: neither a run folder (pods.csv) nor a sweep folder (sweep.json)",
+            dir.display()
+        )));
+    }
+    .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
+    for f in written {
+        println!("{}", f.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! Experiments over many runs: `sweep` (a grid of settings × seeds) and `compare` (serial vs
+//! parallel image pulls). The only module that uses rayon; pure apart from running the model.
+//!
+//! - `plan`: which variants and seeds, in which order, and shards;
+//! - `run`: load variants (skipping invalid combinations), run in parallel, collect in order;
+//! - `stats`: mean, 95% CI (Student's t), paired differences;
+//! - this file: the tables written to `runs.csv`, `startups.csv` and `variants.csv`, and the
+//!   `sweep.json` manifest, all as text cells so that a folder rebuilt by `merge` from CSVs is
+//!   byte-identical to one written straight from memory (both compute `variants.csv` from the
+//!   same `runs.csv` cells).
+
+pub mod plan;
+pub mod run;
+pub mod stats;
+
+use crate::metrics::summary::Summary;
+use plan::{Plan, Shard};
+use run::RunResult;
+use serde::{Deserialize, Serialize};
+use stats::Estimate;
+
+/// The contract's summary fields, in contract order (the `runs.csv` columns after the grid).
+pub const SUMMARY_FIELDS: [&str; 17] = [
+    "seed",
+    "pods",
+    "pods_running",
+    "pods_failed",
+    "startup_p50_s",
+    "startup_p90_s",
+    "startup_p99_s",
+    "startup_max_s",
+    "startup_mean_s",
+    "makespan_s",
+    "bytes_pulled",
+    "pulls",
+    "cache_hits",
+    "pull_failures",
+    "backoffs",
+    "events",
+    "sim_end_s",
+];
+/// Per-run peaks from the time series, after the summary fields.
+pub const PEAK_FIELDS: [&str; 2] = ["peak_pulls_in_flight", "peak_registry_egress_bytes_per_s"];
+
+/// A metric of `variants.csv` and the compare table.
+#[derive(Clone, Copy, Debug)]
+pub struct Metric {
+    /// `runs.csv` column.
+    pub field: &'static str,
+    /// Short name for the terminal table.
+    pub label: &'static str,
+}
+
+/// The key metrics: startup percentiles, makespan, peaks and failures.
+pub const KEY_METRICS: [Metric; 9] = [
+    Metric { field: "startup_p50_s", label: "startup p50" },
+    Metric { field: "startup_p90_s", label: "startup p90" },
+    Metric { field: "startup_p99_s", label: "startup p99" },
+    Metric { field: "startup_mean_s", label: "startup mean" },
+    Metric { field: "makespan_s", label: "makespan" },
+    Metric { field: "peak_pulls_in_flight", label: "peak pulls" },
+    Metric { field: "peak_registry_egress_bytes_per_s", label: "peak egress" },
+    Metric { field: "pull_failures", label: "pull failures" },
+    Metric { field: "pods_failed", label: "pods not running" },
+];
+
+/// Summary values as `runs.csv` cells: integers as integers, seconds as the shortest text
+/// that reads back to the same f64, a missing percentile (no pod ran) as empty.
+pub fn summary_cells(s: &Summary) -> Vec<String> {
+    let f = |v: f64| format!("{v}");
+    let o = |v: Option<f64>| v.map(f).unwrap_or_default();
+    vec![
+        s.seed.to_string(),
+        s.pods.to_string(),
+        s.pods_running.to_string(),
+        s.pods_failed.to_string(),
+        o(s.startup_p50_s),
+        o(s.startup_p90_s),
+        o(s.startup_p99_s),
+        o(s.startup_max_s),
+        o(s.startup_mean_s),
+        f(s.makespan_s),
+        s.bytes_pulled.to_string(),
+        s.pulls.to_string(),
+        s.cache_hits.to_string(),
+        s.pull_failures.to_string(),
+        s.backoffs.to_string(),
+        s.events.to_string(),
+        f(s.sim_end_s),
+    ]
+}
+
+/// `runs.csv` header: `variant`, the axis keys, the summary fields, the peaks.
+pub fn runs_header(plan: &Plan) -> Vec<String> {
+    let mut h = vec!["variant".to_string()];
+    h.extend(plan.axes.iter().map(|a| a.key.clone()));
+    h.extend(SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS).map(|s| s.to_string()));
+    h
+}
+
+/// One `runs.csv` row with its plan run index (rows are written in run order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRow {
+    pub run: usize,
+    pub cells: Vec<String>,
+}
+
+pub fn run_row(plan: &Plan, r: &RunResult) -> RunRow {
+    let (v, _) = plan.run_at(r.run);
+    let variant = &plan.variants[v];
+    let mut cells = vec![variant.name.clone()];
+    cells.extend(variant.values.iter().cloned());
+    cells.extend(summary_cells(&r.summary));
+    cells.push(r.peak_pulls_in_flight.to_string());
+    cells.push(format!("{}", r.peak_registry_egress_bytes_per_s));
+    RunRow { run: r.run, cells }
+}
+
+pub const STARTUPS_HEADER: [&str; 3] = ["variant", "seed", "startup_s"];
+
+/// `startups.csv` rows of one run: one per pod that ran.
+pub fn startup_rows(plan: &Plan, r: &RunResult) -> Vec<[String; 3]> {
+    let (v, s) = plan.run_at(r.run);
+    let (name, seed) = (&plan.variants[v].name, plan.seeds[s].to_string());
+    r.startups_s.iter().map(|x| [name.clone(), seed.clone(), format!("{x}")]).collect()
+}
+
+/// The statistics of one metric for one variant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MetricStats {
+    pub estimate: Option<Estimate>,
+    /// Paired difference against the baseline over the same seeds.
+    pub diff: Option<Estimate>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VariantStats {
+    pub runs: usize,
+    /// One per `KEY_METRICS` entry.
+    pub metrics: Vec<MetricStats>,
+}
+
+/// The values of one `runs.csv` column for one variant, in seed order.
+fn column(rows: &[RunRow], col: usize) -> Result<Vec<Option<f64>>, String> {
+    rows.iter()
+        .map(|r| {
+            let c = r.cells.get(col).map(String::as_str).unwrap_or("");
+            if c.is_empty() {
+                Ok(None)
+            } else {
+                c.parse::<f64>().map(Some).map_err(|_| format!("runs.csv: not a number: {c:?}"))
+            }
+        })
+        .collect()
+}
+
+/// Statistics per variant from complete `runs.csv` rows in plan order.
+pub fn variant_stats(plan: &Plan, header: &[String], rows: &[RunRow]) -> Result<Vec<VariantStats>, String> {
+    let n = plan.seeds.len();
+    if rows.len() != plan.runs() {
+        return Err(format!("{} runs in runs.csv, the plan has {}", rows.len(), plan.runs()));
+    }
+    let cols: Vec<usize> = KEY_METRICS
+        .iter()
+        .map(|m| {
+            header.iter().position(|h| h == m.field).ok_or_else(|| format!("runs.csv: no column {}", m.field))
+        })
+        .collect::<Result<_, _>>()?;
+    let per_variant = |v: usize, col: usize| column(&rows[v * n..(v + 1) * n], col);
+    let mut out = Vec::with_capacity(plan.variants.len());
+    for v in 0..plan.variants.len() {
+        let mut metrics = Vec::with_capacity(cols.len());
+        for &col in &cols {
+            let xs = per_variant(v, col)?;
+            let base = per_variant(plan.baseline, col)?;
+            let present: Vec<f64> = xs.iter().flatten().copied().collect();
+            metrics.push(MetricStats {
+                estimate: stats::estimate(&present),
+                diff: stats::paired_difference(&xs, &base),
+            });
+        }
+        out.push(VariantStats { runs: n, metrics });
+    }
+    Ok(out)
+}
+
+/// `variants.csv` header: variant, axes, baseline flag, runs, then per key metric its mean and
+/// CI and the paired difference against the baseline with its CI and significance.
+pub fn variants_header(plan: &Plan) -> Vec<String> {
+    let mut h = vec!["variant".to_string()];
+    h.extend(plan.axes.iter().map(|a| a.key.clone()));
+    h.push("baseline".into());
+    h.push("seeds".into());
+    for m in KEY_METRICS {
+        for suffix in [
+            "mean",
+            "ci95_low",
+            "ci95_high",
+            "diff_mean",
+            "diff_ci95_low",
+            "diff_ci95_high",
+            "diff_significant",
+        ] {
+            h.push(format!("{}_{suffix}", m.field));
+        }
+    }
+    h
+}
+
+/// Three decimals (the output precision of times), empty when undefined.
+fn fixed3(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_default()
+}
+
+pub fn variants_rows(plan: &Plan, stats: &[VariantStats]) -> Vec<Vec<String>> {
+    plan.variants
+        .iter()
+        .zip(stats)
+        .enumerate()
+        .map(|(i, (v, s))| {
+            let mut r = vec![v.name.clone()];
+            r.extend(v.values.iter().cloned());
+            r.push((i == plan.baseline).to_string());
+            r.push(s.runs.to_string());
+            for m in &s.metrics {
+                let e = m.estimate;
+                r.push(fixed3(e.map(|e| e.mean)));
+                r.push(fixed3(e.and_then(|e| e.low())));
+                r.push(fixed3(e.and_then(|e| e.high())));
+                let d = m.diff;
+                r.push(fixed3(d.map(|d| d.mean)));
+                r.push(fixed3(d.and_then(|d| d.low())));
+                r.push(fixed3(d.and_then(|d| d.high())));
+                r.push(d.map(|d| d.significant().to_string()).unwrap_or_default());
+            }
+            r
+        })
+        .collect()
+}
+
+/// `sweep.json`: what a result folder holds and how it was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub pullsim_version: String,
+    /// `[simulation] name`.
+    pub scenario: String,
+    /// The file as given on the command line.
+    pub scenario_file: String,
+    /// FNV-1a 64 of the scenario text, hex: identifies the input without storing it twice
+    /// (`scenario.toml` in the folder is the text itself).
+    pub scenario_fnv1a64: String,
+    /// `--set KEY=VALUE` applied to every variant.
+    pub fixed_overrides: Vec<String>,
+    #[serde(flatten)]
+    pub plan: Plan,
+    pub runs: usize,
+    /// Set in the folder of one shard; `null` for a whole sweep (also after `merge`).
+    pub shard: Option<Shard>,
+}
+
+/// FNV-1a, 64 bits: a stable, dependency-free fingerprint (not a security hash).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan::{grid_variants, seeds, Axis, Kind};
+    use super::*;
+
+    #[test]
+    fn fnv1a64_reference_values() {
+        assert_eq!(fnv1a64(b""), 0xcbf29ce484222325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x85944171f73967e8);
+    }
+
+    fn plan2() -> Plan {
+        let axes = vec![Axis { key: "k".into(), values: vec!["1".into(), "2".into()] }];
+        Plan {
+            kind: Kind::Sweep,
+            variants: grid_variants(&axes),
+            axes,
+            skipped: vec![],
+            baseline: 0,
+            seeds: seeds(7, 3),
+        }
+    }
+
+    fn row(run: usize, name: &str, p99: &str, makespan: &str) -> RunRow {
+        let mut cells = vec![name.to_string(), "x".into()];
+        for f in SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS) {
+            cells.push(match *f {
+                "startup_p99_s" => p99.into(),
+                "makespan_s" => makespan.into(),
+                _ => "0".into(),
+            });
+        }
+        RunRow { run, cells }
+    }
+
+    #[test]
+    fn variant_stats_pair_by_seed_against_the_baseline() {
+        let plan = plan2();
+        let header = runs_header(&plan);
+        // Baseline p99 10, 20, 30; variant 2: 8, 17, 29 → differences -2, -3, -1: mean -2,
+        // s = 1, half-width = 4.3027 / √3 = 2.48417 → [-4.484, 0.484], not significant.
+        let rows = vec![
+            row(0, "k=1", "10", "100"),
+            row(1, "k=1", "20", "100"),
+            row(2, "k=1", "30", "100"),
+            row(3, "k=2", "8", "90"),
+            row(4, "k=2", "17", "91"),
+            row(5, "k=2", "29", ""),
+        ];
+        let st = variant_stats(&plan, &header, &rows).unwrap();
+        let p99 = KEY_METRICS.iter().position(|m| m.field == "startup_p99_s").unwrap();
+        let d = st[1].metrics[p99].diff.unwrap();
+        assert_eq!(d.mean, -2.0);
+        assert!((d.half_width.unwrap() - 2.48417).abs() < 1e-5);
+        assert!(!d.significant());
+        // Makespan: the third seed is missing in the variant, so two pairs: -10, -9.
+        let mk = KEY_METRICS.iter().position(|m| m.field == "makespan_s").unwrap();
+        assert_eq!(st[1].metrics[mk].diff.unwrap().n, 2);
+        assert_eq!(st[1].metrics[mk].estimate.unwrap().mean, 90.5);
+        let table = variants_rows(&plan, &st);
+        let h = variants_header(&plan);
+        let at = |name: &str| h.iter().position(|x| x == name).unwrap();
+        assert_eq!(table[1][at("startup_p99_s_diff_mean")], "-2.000");
+        assert_eq!(table[1][at("startup_p99_s_diff_ci95_low")], "-4.484");
+        assert_eq!(table[1][at("startup_p99_s_diff_significant")], "false");
+        assert_eq!(table[0][at("baseline")], "true");
+        assert_eq!(table[0][at("startup_p99_s_mean")], "20.000");
+        assert_eq!(h.len(), table[0].len());
+        // Incomplete tables are refused.
+        assert!(variant_stats(&plan, &header, &rows[..5]).is_err());
+    }
+}

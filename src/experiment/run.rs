@@ -1,0 +1,214 @@
+//! Running a plan: load each variant once (skipping the ones the scenario rejects), then run
+//! (variant, seed) pairs in parallel on a rayon pool of `jobs` threads and collect the results
+//! in plan order, so the output does not depend on `jobs` or on scheduling.
+//!
+//! A run keeps only what the sweep files need: its summary, two peaks from the time series
+//! (taken by a sink that stores no rows) and its pods' startup times. Memory is therefore
+//! O(pods) per run, not O(pull attempts + samples).
+
+use super::plan::{Setting, Skipped, Variant};
+use crate::metrics::summary::{secs_ms, Summary};
+use crate::metrics::{PullRow, RunSink, SampleRow};
+use crate::model::RunOptions;
+use crate::scenario::{self, Override, Scenario};
+use rayon::prelude::*;
+use toml_edit::{DocumentMut, Item};
+
+/// What one run of the plan produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunResult {
+    /// Plan run index (variant-major, seed-minor).
+    pub run: usize,
+    pub summary: Summary,
+    /// Most pull attempts in flight at any sample.
+    pub peak_pulls_in_flight: u64,
+    /// Highest total registry egress at any sample, bytes per second.
+    pub peak_registry_egress_bytes_per_s: f64,
+    /// Startup of every pod that ran, seconds (ms precision), in pod order.
+    pub startups_s: Vec<f64>,
+}
+
+/// Tracks the time-series peaks without keeping rows.
+#[derive(Default)]
+struct PeakSink {
+    pulls_in_flight: u64,
+    egress_bytes_per_s: f64,
+}
+
+impl RunSink for PeakSink {
+    fn pull(&mut self, _row: &PullRow) {}
+    fn sample(&mut self, row: &SampleRow) {
+        self.pulls_in_flight = self.pulls_in_flight.max(row.pulls_in_flight);
+        // Rounded like timeseries.csv, so the peak equals the file's maximum.
+        self.egress_bytes_per_s = self.egress_bytes_per_s.max(row.registry_egress_bytes_per_s.round());
+    }
+}
+
+/// Removes a key that a variant unsets. Supported paths: `kubelet.KEY` and
+/// `node_pool.NAME.kubelet.KEY` (what `compare` needs); anything else is an error.
+fn unset(doc: &mut DocumentMut, key: &str) -> Result<(), String> {
+    let (table_path, leaf) = key.rsplit_once('.').ok_or_else(|| format!("cannot unset `{key}`"))?;
+    let table = if table_path == "kubelet" {
+        doc.get_mut("kubelet")
+    } else if let Some(pool) = table_path.strip_prefix("node_pool.").and_then(|r| r.strip_suffix(".kubelet"))
+    {
+        let name_is = |t: &dyn toml_edit::TableLike| t.get("name").and_then(|n| n.as_str()) == Some(pool);
+        match doc.get_mut("node_pool") {
+            Some(Item::ArrayOfTables(a)) => {
+                a.iter_mut().find(|t| name_is(*t)).and_then(|t| t.get_mut("kubelet"))
+            }
+            _ => None,
+        }
+    } else {
+        return Err(format!("cannot unset `{key}`: only kubelet keys can be unset"));
+    };
+    if let Some(t) = table.and_then(Item::as_table_like_mut) {
+        t.remove(leaf);
+    }
+    Ok(())
+}
+
+/// The scenario of one variant: the fixed `--set`s, then the variant's settings.
+pub fn load_variant(
+    text: &str,
+    file: &str,
+    fixed: &[Override],
+    variant: &Variant,
+) -> Result<Scenario, scenario::ScenarioError> {
+    let mut overrides = fixed.to_vec();
+    let mut unsets = Vec::new();
+    for s in &variant.settings {
+        match s {
+            Setting::Set { key, value } => {
+                overrides.push(Override { key: key.clone(), value: value.clone() })
+            }
+            Setting::Unset { key } => unsets.push(key.as_str()),
+        }
+    }
+    if unsets.is_empty() {
+        return scenario::load(text, file, &overrides);
+    }
+    // Unsetting edits the text; a syntax error surfaces from `load` of the original text.
+    let Ok(mut doc) = text.parse::<DocumentMut>() else { return scenario::load(text, file, &overrides) };
+    for key in unsets {
+        if let Err(message) = unset(&mut doc, key) {
+            return Err(scenario::ScenarioError {
+                file: file.to_string(),
+                diagnostics: vec![scenario::Diagnostic { line: None, column: None, key: None, message }],
+            });
+        }
+    }
+    scenario::load(&doc.to_string(), file, &overrides)
+}
+
+/// Loads every variant; the ones the scenario rejects are returned as skipped with the first
+/// problem (a grid may cross settings that are invalid together).
+pub fn prepare(
+    text: &str,
+    file: &str,
+    fixed: &[Override],
+    variants: Vec<Variant>,
+) -> (Vec<(Variant, Scenario)>, Vec<Skipped>) {
+    let mut ok = Vec::new();
+    let mut skipped = Vec::new();
+    for v in variants {
+        match load_variant(text, file, fixed, &v) {
+            Ok(s) => ok.push((v, s)),
+            Err(e) => {
+                let reason = e
+                    .diagnostics
+                    .first()
+                    .map(|d| match &d.key {
+                        Some(k) if !d.message.starts_with("--set") => format!("key `{k}`: {}", d.message),
+                        _ => d.message.clone(),
+                    })
+                    .unwrap_or_else(|| "invalid".into());
+                skipped.push(Skipped { name: v.name.clone(), reason });
+            }
+        }
+    }
+    (ok, skipped)
+}
+
+/// A run that panicked (a model bug): which one, so it can be reproduced with `pullsim run`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunPanic {
+    pub variant: String,
+    pub seed: u64,
+    pub message: String,
+}
+
+/// Runs `runs` (plan indices) of `scenarios` × `seeds` on `jobs` threads; results in the order
+/// of `runs`. `progress` is called once per finished run (from any thread).
+pub fn run_plan(
+    scenarios: &[(Variant, Scenario)],
+    seeds: &[u64],
+    runs: &[usize],
+    jobs: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<RunResult>, RunPanic> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| RunPanic {
+        variant: String::new(),
+        seed: 0,
+        message: e.to_string(),
+    })?;
+    let one = |&k: &usize| -> Result<RunResult, RunPanic> {
+        let (v, s) = (k / seeds.len(), k % seeds.len());
+        let (variant, scn) = &scenarios[v];
+        let seed = seeds[s];
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut sink = PeakSink::default();
+            let out = crate::sim::run(scn, seed, &mut sink, RunOptions::default());
+            let startups_s = out.pods.iter().filter_map(|p| p.startup()).map(secs_ms).collect();
+            RunResult {
+                run: k,
+                summary: out.summary,
+                peak_pulls_in_flight: sink.pulls_in_flight,
+                peak_registry_egress_bytes_per_s: sink.egress_bytes_per_s,
+                startups_s,
+            }
+        }));
+        progress();
+        res.map_err(|p| RunPanic {
+            variant: variant.name.clone(),
+            seed,
+            message: p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default(),
+        })
+    };
+    pool.install(|| runs.par_iter().map(one).collect::<Vec<_>>()).into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POOLS: &str = r#"
+[kubelet]
+serialize_image_pulls = false
+max_parallel_image_pulls = 4
+
+[[node_pool]]
+name = "a"
+kubelet = { max_parallel_image_pulls = 2 }
+
+[[node_pool]]
+name = "b"
+"#;
+
+    #[test]
+    fn unset_removes_kubelet_and_pool_keys_only() {
+        let mut doc: DocumentMut = POOLS.parse().unwrap();
+        unset(&mut doc, "kubelet.max_parallel_image_pulls").unwrap();
+        unset(&mut doc, "node_pool.a.kubelet.max_parallel_image_pulls").unwrap();
+        // A pool without a kubelet table, or a key not present: nothing to do.
+        unset(&mut doc, "node_pool.b.kubelet.max_parallel_image_pulls").unwrap();
+        let text = doc.to_string();
+        assert!(!text.contains("max_parallel_image_pulls"), "{text}");
+        assert!(text.contains("serialize_image_pulls = false"));
+        assert!(unset(&mut doc, "registry.x.bandwidth").is_err());
+    }
+}
