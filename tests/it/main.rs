@@ -1,9 +1,10 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
-//! `exact` hand-computed timings, `kubelet` kubelet behaviour through whole runs,
+//! `exact` hand-computed timings, `dynamics` rollouts, GC, node joins and moving tags, `kubelet` kubelet behaviour through whole runs,
 //! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files.
 
 mod cli;
 mod determinism;
+mod dynamics;
 mod exact;
 mod examples;
 mod kubelet;
