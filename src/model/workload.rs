@@ -45,15 +45,18 @@ impl World<'_> {
         self.maybe_schedule_gc(node);
     }
 
+    /// A preloaded image is the digest its tag points to when the node joins.
     fn install_preloaded(&mut self, node: NodeId, img: ImageId) {
+        let version = self.current_version(img, self.now);
+        let layers = self.version_layers(img, version).to_vec();
         let n = &mut self.nodes[node.idx()];
-        for &l in &self.images[img.idx()].layers {
+        for l in layers {
             if n.layers.insert(l, LayerState::Present).is_none() {
                 n.disk_used_bytes += self.layer_size_bytes[l.idx()];
             }
         }
         if n.images
-            .insert(img, NodeImage { first_detected: self.now, last_used: None, record: None })
+            .insert(img, NodeImage { version, first_detected: self.now, last_used: None, record: None })
             .is_none()
         {
             self.image_node_count[img.idx()] += 1;
@@ -145,6 +148,7 @@ impl World<'_> {
                 raw,
                 image,
                 policy,
+                version: 0,
                 started: false,
                 init_done: false,
                 waiting: None,

@@ -288,3 +288,169 @@ containers = [ { image = "registry.example/app:v1" } ]
         ]
     );
 }
+
+/// One node; `app:stable` is 80 MB of shared base plus a 20 MB top layer; at 100 s a new
+/// digest is pushed that keeps the base and has a 25 MB top layer. `web` runs it from 0 s;
+/// `job` (one pod, `policy`) starts at 200 s.
+fn moving_tag(policy: &str) -> String {
+    base("unlimited", "100MB/s", "serialize_image_pulls = false")
+        + &format!(
+            r#"
+[[image]]
+ref = "registry.example/app:stable"
+layers = [ {{ id = "base", size = "80MB" }}, {{ size = "20MB" }} ]
+pushes = [ {{ at = "100s", layers = [ {{ id = "base" }}, {{ size = "25MB" }} ] }} ]
+
+[[workload]]
+name = "web"
+kind = "deployment"
+replicas = 1
+[workload.pod]
+containers = [ {{ image = "registry.example/app:stable" }} ]
+
+[[workload]]
+name = "job"
+kind = "batch"
+count = 1
+at = "200s"
+[workload.pod]
+containers = [ {{ image = "registry.example/app:stable", pull_policy = "{policy}" }} ]
+"#
+        )
+}
+
+#[test]
+fn moved_tag_if_not_present_keeps_the_old_digest() {
+    // web pulls digest 0 (100 MB, 0-1 s, two connections at 100 MB/s: the 80 MB base ends at
+    // 0.8 s, the 20 MB top at 0.2 s). At 200 s the tag points to digest 1, but the node has
+    // the tag: IfNotPresent is a cache hit and job runs digest 0 too. Both pods are stale.
+    let (out, sink) = run_toml(&moving_tag("IfNotPresent"));
+    assert_eq!(sink.pulls.len(), 1);
+    assert_eq!(out.pods_stale_digest(), 2);
+    assert_eq!(out.summary.cache_hits, 1);
+    assert_eq!(out.summary.sim_end_s, 200.0);
+}
+
+#[test]
+fn moved_tag_always_pulls_only_the_changed_layers() {
+    // job's Always pull resolves the tag to digest 1: the base is present, only the new 25 MB
+    // top layer crosses the network: 200-200.25 s. web still runs digest 0: one stale pod.
+    let (out, sink) = run_toml(&moving_tag("Always"));
+    assert_eq!(sink.pulls.len(), 2);
+    let job = &sink.pulls[1];
+    assert_eq!(job.bytes, 25_000_000);
+    assert_eq!((s(job.started_s.unwrap()), s(job.finished_s.unwrap())), (200.0, 200.25));
+    assert_eq!(out.pods_stale_digest(), 1);
+    assert!(out.pods.iter().find(|p| p.pod == "web-0").unwrap().stale_digest);
+    assert!(!out.pods.iter().find(|p| p.pod == "job-0").unwrap().stale_digest);
+    // An Always pull of the digest the node already has moves no bytes: a second job pod on
+    // the same node after the push pulls 0 bytes.
+    let text = moving_tag("Always").replace("count = 1\nat", "count = 2\nat");
+    let (out, sink) = run_toml(&text);
+    let bytes: Vec<u64> = sink.pulls.iter().map(|p| p.bytes).collect();
+    assert_eq!(bytes, vec![100_000_000, 25_000_000, 0]);
+    assert_eq!(out.pods_stale_digest(), 1);
+}
+
+#[test]
+fn a_pull_before_the_push_gets_the_old_digest_and_a_new_node_gets_the_new_one() {
+    // A second node joins at 150 s (after the push): web-1 placed there pulls digest 1
+    // (105 MB); web-0 on the first node keeps digest 0.
+    let text = moving_tag("IfNotPresent")
+        .replace(
+            "count = 1\nbandwidth",
+            "count = 2\njoin = { at = \"0s\", every = \"150s\" }\nmax_pods = 1\nbandwidth",
+        )
+        .replace("replicas = 1", "replicas = 2")
+        .replace("count = 1\nat = \"200s\"", "count = 0\nat = \"200s\"");
+    let (out, sink) = run_toml(&text);
+    let bytes: Vec<(String, u64)> = sink.pulls.iter().map(|p| (p.node.clone(), p.bytes)).collect();
+    assert_eq!(bytes, vec![("pool-0".into(), 100_000_000), ("pool-1".into(), 105_000_000)]);
+    assert_eq!(out.pods_stale_digest(), 1);
+}
+
+#[test]
+fn gc_collects_a_superseded_digest_once_unused() {
+    // web runs digest 0 (100 MB). The tag moves at 100 s; at 120 s web is updated to the same
+    // tag (like `kubectl rollout restart`): the new pod's Always pull gets digest 1, only the
+    // new 25 MB top layer (120-120.25 s), and the old pod is deleted. Disk 145 MB: 125 MB
+    // used is 100 - floor(20*100/145) = 87 % >= 85 % → GC at the 300 s tick.
+    let text = base("unlimited", "100MB/s", "serialize_image_pulls = false")
+        .replace("disk = \"1000GiB\"", "disk = \"145MB\"")
+        + r#"
+[[image]]
+ref = "registry.example/app:stable"
+layers = [ { id = "base", size = "80MB" }, { size = "20MB" } ]
+pushes = [ { at = "100s", layers = [ { id = "base" }, { size = "25MB" } ] } ]
+
+[[workload]]
+name = "web"
+kind = "deployment"
+replicas = 1
+rollout = { max_surge = 1, max_unavailable = 0 }
+update = { at = "120s", image = "registry.example/app:stable" }
+[workload.pod]
+containers = [ { image = "registry.example/app:stable", pull_policy = "Always" } ]
+"#;
+    let (out, _) = run_toml(&text);
+    // At 300 s: digest 0 is no longer used (its pod was deleted at 120.25 s); toFree =
+    // 145*20/100 - 20 = 9 MB; removing digest 0 frees its own 20 MB top layer (the base is
+    // shared with digest 1 and stays).
+    assert_eq!(out.gc_images_removed, 1);
+    assert_eq!(out.gc_bytes_freed, 20_000_000);
+    assert_eq!(out.pods_stale_digest(), 0);
+}
+
+#[test]
+fn pushes_are_validated() {
+    let load = |text: &str| pullsim::scenario::load(text, "p.toml", &[]);
+    let ok = moving_tag("Always");
+    let scn = load(&ok).expect("valid");
+    assert_eq!(scn.images[0].pushes.len(), 1);
+    assert_eq!(scn.images[0].pushes[0].layers[0].shared_id.as_deref(), Some("base"));
+    let cases = [
+        // A digest reference names one manifest.
+        (
+            ok.replace(
+                "ref = \"registry.example/app:stable\"",
+                &format!("ref = \"registry.example/app@sha256:{}\"", "a".repeat(64)),
+            )
+            .replace(
+                "image = \"registry.example/app:stable\"",
+                &format!("image = \"registry.example/app@sha256:{}\"", "a".repeat(64)),
+            ),
+            "app@sha256:",
+            "cannot move",
+        ),
+        (
+            ok.replace(
+                "{ at = \"100s\", layers",
+                "{ at = \"100s\", layers = [ { size = \"1MB\" } ] }, { at = \"50s\", layers",
+            ),
+            "pushes[1].at",
+            "strictly increasing",
+        ),
+        (
+            ok.replace("{ id = \"base\" }, { size = \"25MB\" }", "{ id = \"nope\" }"),
+            "pushes[0].layers[0]",
+            "missing required key `size`",
+        ),
+        (ok.replace("at = \"100s\", ", ""), "pushes[0]", "missing required key `at`"),
+        (ok.replace("{ id = \"base\" }, { size = \"25MB\" }", ""), "pushes[0].layers", "at least one layer"),
+        (
+            ok.replace("{ id = \"base\" }", "{ id = \"base\", size = \"81MB\" }"),
+            "pushes[0].layers[0].size",
+            "one size",
+        ),
+        (ok.replace("pushes = [ {", "pushes = [ { bogus = 1, "), "pushes[0]", "unknown field `bogus`"),
+    ];
+    for (text, key, fragment) in cases {
+        let err = load(&text).err().unwrap_or_else(|| panic!("{key}: loaded"));
+        let hit = err.diagnostics.iter().any(|d| {
+            d.key.as_deref().is_some_and(|k| k.contains(key))
+                && d.message.contains(fragment)
+                && d.line.is_some()
+        });
+        assert!(hit, "{key} / {fragment}:\n{err}");
+    }
+}
