@@ -135,6 +135,7 @@ fn extras_with(out: &RunOutput, mut extras: SummaryExtras) -> SummaryExtras {
     extras.gc_images_removed = out.gc_images_removed;
     extras.gc_bytes_freed = out.gc_bytes_freed;
     extras.rollouts = out.rollouts.clone();
+    extras.pods_stale_digest = out.pods_stale_digest();
     extras
 }
 

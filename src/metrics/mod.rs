@@ -57,6 +57,8 @@ pub struct PodRow {
     /// `Running` or the kubelet's waiting reason.
     pub status: String,
     pub last_error: String,
+    /// Running an older digest of a tag that moved (`image.pushes`); not a pods.csv column.
+    pub stale_digest: bool,
 }
 
 impl PodRow {
@@ -134,4 +136,11 @@ pub struct RunOutput {
     pub gc_bytes_freed: u64,
     /// Deployment rolling updates: workload and duration in seconds (`None` if unfinished).
     pub rollouts: Vec<(String, Option<f64>)>,
+}
+
+impl RunOutput {
+    /// Pods running an older digest of a moved tag at the end (summary `pods_stale_digest`).
+    pub fn pods_stale_digest(&self) -> u64 {
+        self.pods.iter().filter(|p| p.stale_digest).count() as u64
+    }
 }

@@ -41,6 +41,7 @@ impl<'a> World<'a> {
                     unpack_rate_bytes_per_s: positive_or_unlimited(unpack),
                     layers: BTreeMap::new(),
                     images: BTreeMap::new(),
+                    superseded: Vec::new(),
                     puller,
                     throttle: TokenBucket::new(kc.registry_pull_qps, kc.registry_burst),
                     backoff: PullBackoffState::new(Backoff::new(
@@ -129,6 +130,11 @@ impl<'a> World<'a> {
                 w.schedule(SimTime::ZERO.plus(u.at), Event::RolloutStart { workload });
             }
         }
+        for (i_idx, img) in scn.images.iter().enumerate() {
+            for push in &img.pushes {
+                w.schedule(SimTime::ZERO.plus(push.at), Event::TagPush { image: ImageId::from_idx(i_idx) });
+            }
+        }
         w
     }
 
@@ -214,7 +220,21 @@ fn materialize_images(scn: &Scenario, streams: &Streams) -> (Vec<Image>, Vec<u64
             ImageLayers::Unknown => {}
         }
         let size_bytes = layers.iter().map(|l| layer_size_bytes[l.idx()]).sum();
-        images.push(Image { layers, size_bytes });
+        // Pushed digests: a layer keyed by (image, 2_000_000 + push, layer) when unique.
+        let mut pushes = Vec::new();
+        for (k, push) in img.pushes.iter().enumerate() {
+            let layers: Vec<LayerId> = push
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(l_idx, spec)| {
+                    intern(spec, &[i_idx as u64, 2_000_000 + k as u64, l_idx as u64], &mut layer_size_bytes)
+                })
+                .collect();
+            let size_bytes = layers.iter().map(|l| layer_size_bytes[l.idx()]).sum();
+            pushes.push(ImageVersion { at: SimTime::ZERO.plus(push.at), layers, size_bytes });
+        }
+        images.push(Image { layers, size_bytes, pushes });
         let _ = ImageId::from_idx(i_idx);
     }
     (images, layer_size_bytes)

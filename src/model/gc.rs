@@ -5,7 +5,8 @@
 //! still drain so the run ends when nothing else can change).
 //!
 //! Removing an image frees its layers that no other image on the node and no pull in progress
-//! uses (containerd's leases keep in-flight content).
+//! uses (containerd's leases keep in-flight content). An older digest of a moved tag is an
+//! image of its own (upstream keys records by image ID), collected like any other.
 
 use super::*;
 use crate::k8s::gc::{plan_gc, usage_percent, GcPolicy, ImageRecord};
@@ -47,30 +48,35 @@ impl World<'_> {
         self.schedule(next.max(self.now), Event::GcRun { node });
     }
 
-    fn image_in_use(&self, node: NodeId, img: ImageId) -> bool {
+    /// In use: a live pod on the node has a container of this digest started or starting.
+    fn image_in_use(&self, node: NodeId, img: ImageId, version: u32) -> bool {
         self.nodes[node.idx()].pods.iter().any(|p| {
             let pod = &self.pods[p.idx()];
             pod.state != PodState::Terminated
-                && pod
-                    .containers
-                    .iter()
-                    .enumerate()
-                    .any(|(i, c)| c.image == Some(img) && (c.started || pod.state == PodState::Starting(i)))
+                && pod.containers.iter().enumerate().any(|(i, c)| {
+                    c.image == Some(img)
+                        && c.version == version
+                        && (c.started || pod.state == PodState::Starting(i))
+                })
         })
     }
 
     pub(super) fn on_gc_run(&mut self, node: NodeId) {
         self.nodes[node.idx()].gc_scheduled = false;
         let policy = self.gc_policy(node);
-        let records: Vec<ImageRecord<ImageId>> = self.nodes[node.idx()]
+        // Every image on the node, keyed by (image, digest version): what each tag points to,
+        // then the superseded digests of moved tags.
+        let n = &self.nodes[node.idx()];
+        let records: Vec<ImageRecord<(ImageId, u32)>> = n
             .images
             .iter()
+            .chain(n.superseded.iter().map(|(i, o)| (i, o)))
             .map(|(img, ni)| ImageRecord {
-                id: *img,
-                size_bytes: self.images[img.idx()].size_bytes,
+                id: (*img, ni.version),
+                size_bytes: self.version_size_bytes(*img, ni.version),
                 first_detected: ni.first_detected,
                 last_used: ni.last_used,
-                in_use: self.image_in_use(node, *img),
+                in_use: self.image_in_use(node, *img, ni.version),
                 pinned: false,
             })
             .collect();
@@ -99,20 +105,29 @@ impl World<'_> {
         }
     }
 
-    fn remove_image(&mut self, node: NodeId, img: ImageId) {
-        if self.nodes[node.idx()].images.remove(&img).is_none() {
+    fn remove_image(&mut self, node: NodeId, (img, version): (ImageId, u32)) {
+        let n = &mut self.nodes[node.idx()];
+        if n.images.get(&img).is_some_and(|ni| ni.version == version) {
+            n.images.remove(&img);
+            self.image_node_count[img.idx()] -= 1;
+        } else if let Some(k) = n.superseded.iter().position(|(i, o)| *i == img && o.version == version) {
+            n.superseded.remove(k);
+        } else {
             return;
         }
-        self.image_node_count[img.idx()] -= 1;
         self.gc_images_removed += 1;
         let needed = |w: &World, l: LayerId| {
             let n = &w.nodes[node.idx()];
-            n.images.keys().any(|i| w.images[i.idx()].layers.contains(&l))
-                || n.active_pulls
-                    .iter()
-                    .any(|p| w.pulls[p.idx()].image.is_some_and(|i| w.images[i.idx()].layers.contains(&l)))
+            n.images
+                .iter()
+                .chain(n.superseded.iter().map(|(i, o)| (i, o)))
+                .any(|(i, ni)| w.version_layers(*i, ni.version).contains(&l))
+                || n.active_pulls.iter().any(|p| {
+                    let p = &w.pulls[p.idx()];
+                    p.image.is_some_and(|i| w.version_layers(i, p.version).contains(&l))
+                })
         };
-        for &layer in &self.images[img.idx()].layers {
+        for layer in self.version_layers(img, version).to_vec() {
             if self.nodes[node.idx()].layers.get(&layer) == Some(&LayerState::Present) && !needed(self, layer)
             {
                 let size = self.layer_size_bytes[layer.idx()];

@@ -37,10 +37,13 @@ impl World<'_> {
             if unpacking > 1 || (unpacking == 1) != n.unpacking.is_some() {
                 return Err(format!("node {} unpacks {unpacking} layers at once", n.name));
             }
-            for img in n.images.keys() {
-                for l in &self.images[img.idx()].layers {
+            for (img, ni) in n.images.iter().chain(n.superseded.iter().map(|(i, o)| (i, o))) {
+                for l in self.version_layers(*img, ni.version) {
                     if n.layers.get(l) != Some(&LayerState::Present) {
-                        return Err(format!("node {} has image {} without its layer {}", n.name, img.0, l.0));
+                        return Err(format!(
+                            "node {} has image {} (digest {}) without its layer {}",
+                            n.name, img.0, ni.version, l.0
+                        ));
                     }
                 }
             }

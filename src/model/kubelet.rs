@@ -112,6 +112,13 @@ impl World<'_> {
     }
 
     fn start_container(&mut self, pod: PodId, idx: usize) {
+        let node = self.pods[pod.idx()].node.expect("bound");
+        if let Some(img) = self.pods[pod.idx()].containers[idx].image {
+            // The container runs whatever digest the node's tag points to.
+            if let Some(ni) = self.nodes[node.idx()].images.get(&img) {
+                self.pods[pod.idx()].containers[idx].version = ni.version;
+            }
+        }
         self.pods[pod.idx()].state = PodState::Starting(idx);
         let d = self
             .scn
@@ -126,9 +133,11 @@ impl World<'_> {
             return; // terminated meanwhile
         }
         let node = self.pods[pod.idx()].node.expect("bound");
-        if let Some(img) = self.pods[pod.idx()].containers[idx].image {
-            if let Some(ni) = self.nodes[node.idx()].images.get_mut(&img) {
-                ni.last_used = Some(self.now);
+        let c = &self.pods[pod.idx()].containers[idx];
+        if let Some(img) = c.image {
+            let now = self.now;
+            if let Some(ni) = self.node_image_mut(node, img, c.version) {
+                ni.last_used = Some(now);
             }
         }
         let p = &mut self.pods[pod.idx()];
@@ -264,6 +273,7 @@ impl World<'_> {
             pod,
             container: idx,
             image,
+            version: 0,
             registry: image.and_then(|i| self.scn.images[i.idx()].registry),
             requested: self.now,
             started: None,
@@ -345,18 +355,51 @@ impl World<'_> {
         let pod = p.pod;
         let raw = self.pods[pod.idx()].containers[p.container].raw.clone();
         let used = p.credential.as_deref().map(secret_coords);
-        let now = self.now;
-        let n = &mut self.nodes[node.idx()];
-        if !n.images.contains_key(&img) {
-            self.image_node_count[img.idx()] += 1;
-        }
-        let entry = n.images.entry(img).or_insert_with(|| NodeImage {
-            first_detected: now,
-            last_used: None,
-            record: None,
-        });
+        let version = p.version;
+        self.install_version(node, img, version);
+        let entry = self.node_image_mut(node, img, version).expect("just installed");
         entry.record.get_or_insert_with(PulledRecord::default).record_pull(&raw, used);
         self.maybe_schedule_gc(node);
+    }
+
+    /// The node now has digest `version` of `img`. The newest digest pulled is what the tag
+    /// points to on the node; the other one stays on disk, untagged, until image GC.
+    fn install_version(&mut self, node: NodeId, img: ImageId, version: u32) {
+        let now = self.now;
+        let fresh = NodeImage { version, first_detected: now, last_used: None, record: None };
+        let n = &mut self.nodes[node.idx()];
+        let keep_superseded = |n: &mut Node, old: NodeImage| {
+            if !n.superseded.iter().any(|(i, o)| *i == img && o.version == old.version) {
+                n.superseded.push((img, old));
+            }
+        };
+        match n.images.get(&img).map(|ni| ni.version) {
+            None => {
+                n.images.insert(img, fresh);
+                self.image_node_count[img.idx()] += 1;
+            }
+            Some(v) if v == version => {}
+            Some(v) if v < version => {
+                let old = n.images.insert(img, fresh).expect("present");
+                n.superseded.retain(|(i, o)| !(*i == img && o.version == version));
+                keep_superseded(n, old);
+            }
+            Some(_) => keep_superseded(n, fresh),
+        }
+    }
+
+    /// The node's copy of digest `version` of `img`, tagged or superseded.
+    pub(super) fn node_image_mut(
+        &mut self,
+        node: NodeId,
+        img: ImageId,
+        version: u32,
+    ) -> Option<&mut NodeImage> {
+        let n = &mut self.nodes[node.idx()];
+        match n.images.get_mut(&img) {
+            Some(ni) if ni.version == version => Some(ni),
+            _ => n.superseded.iter_mut().find(|(i, o)| *i == img && o.version == version).map(|(_, o)| o),
+        }
     }
 
     fn record_pull(&mut self, pull: PullId, failure: Option<FailReason>) {
@@ -453,6 +496,7 @@ impl World<'_> {
                     backoffs: p.backoffs,
                     status,
                     last_error: p.last_error.clone(),
+                    stale_digest: self.runs_stale_digest(p),
                 }
             })
             .collect()

@@ -92,6 +92,11 @@ pub enum Event {
     RolloutStart {
         workload: WorkloadId,
     },
+    /// A new digest of the image's tag is pushed (`image.pushes`). Pulls read the version from
+    /// the clock, so nothing changes here; the event keeps the run going until the push.
+    TagPush {
+        image: ImageId,
+    },
 }
 
 /// Options that do not change results.
@@ -176,6 +181,8 @@ enum LayerState {
 /// An image the node's runtime has (all layers present).
 #[derive(Clone, Debug)]
 struct NodeImage {
+    /// Which digest of the tag this is (0 = as declared, k = after the k-th push).
+    version: u32,
     first_detected: SimTime,
     last_used: Option<SimTime>,
     /// KubeletEnsureSecretPulledImages pulled record; `None` = not pulled by the kubelet
@@ -194,7 +201,11 @@ struct Node {
     /// Bytes/s; infinite = instant.
     unpack_rate_bytes_per_s: f64,
     layers: BTreeMap<LayerId, LayerState>,
+    /// What each tag points to on the node (the newest digest pulled).
     images: BTreeMap<ImageId, NodeImage>,
+    /// Older digests of moved tags still on disk (containerd keeps the untagged image until
+    /// image GC removes it; containers may still run it).
+    superseded: Vec<(ImageId, NodeImage)>,
     /// The serial or parallel puller (`k8s::image_manager::PullSlots`).
     puller: PullSlots<PullId>,
     throttle: TokenBucket,
@@ -225,6 +236,8 @@ struct Pull {
     pod: PodId,
     container: usize,
     image: Option<ImageId>,
+    /// The digest version the manifest GET resolved the tag to (set when the runtime starts).
+    version: u32,
     registry: Option<RegistryId>,
     requested: SimTime,
     started: Option<SimTime>,
@@ -263,6 +276,8 @@ struct PodContainer {
     raw: String,
     image: Option<ImageId>,
     policy: PullPolicy,
+    /// Digest version of the node's image when the container was started.
+    version: u32,
     started: bool,
     init_done: bool,
     waiting: Option<(KubeletReason, String)>,
@@ -291,7 +306,15 @@ struct Pod {
 }
 
 struct Image {
-    /// Bottom first.
+    /// Bottom first (the digest as declared: version 0).
+    layers: Vec<LayerId>,
+    size_bytes: u64,
+    /// Later digests of the tag (`image.pushes`): version k is `pushes[k - 1]`.
+    pushes: Vec<ImageVersion>,
+}
+
+struct ImageVersion {
+    at: SimTime,
     layers: Vec<LayerId>,
     size_bytes: u64,
 }
@@ -390,6 +413,7 @@ impl<'a> World<'a> {
             Event::OutageStart { registry } => self.on_outage_start(registry),
             Event::GcRun { node } => self.on_gc_run(node),
             Event::RolloutStart { workload } => self.on_rollout_start(workload),
+            Event::TagPush { image: _ } => {}
         }
         if self.opts.check_invariants {
             if let Err(e) = self.check_invariants() {
@@ -433,5 +457,36 @@ impl<'a> World<'a> {
 
     pub fn scenario(&self) -> &Scenario {
         self.scn
+    }
+
+    /// The layers of digest `version` of `img`, bottom first.
+    fn version_layers(&self, img: ImageId, version: u32) -> &[LayerId] {
+        let im = &self.images[img.idx()];
+        match version {
+            0 => &im.layers,
+            v => &im.pushes[v as usize - 1].layers,
+        }
+    }
+
+    fn version_size_bytes(&self, img: ImageId, version: u32) -> u64 {
+        let im = &self.images[img.idx()];
+        match version {
+            0 => im.size_bytes,
+            v => im.pushes[v as usize - 1].size_bytes,
+        }
+    }
+
+    /// The digest the tag of `img` points to at `t` (pushes at or before `t` count).
+    fn current_version(&self, img: ImageId, t: SimTime) -> u32 {
+        self.images[img.idx()].pushes.iter().filter(|p| p.at <= t).count() as u32
+    }
+
+    /// Whether the pod runs a container whose image is an older digest than the one its tag
+    /// points to now (`IfNotPresent` kept a moved tag's old digest).
+    fn runs_stale_digest(&self, pod: &Pod) -> bool {
+        pod.state == PodState::Running
+            && pod.containers[pod.n_init..]
+                .iter()
+                .any(|c| c.image.is_some_and(|img| c.version < self.current_version(img, self.now)))
     }
 }

@@ -32,6 +32,9 @@ impl World<'_> {
             self.schedule_in(SimDuration(overhead), Event::PullPrelude { pull });
             return;
         };
+        // The manifest GET resolves the tag to the digest it points to now.
+        let img = self.pulls[pull.idx()].image.expect("checked above");
+        self.pulls[pull.idx()].version = self.current_version(img, self.now);
         let pre = self.prelude(pull, registry);
         let p = &mut self.pulls[pull.idx()];
         p.prelude_failure = pre.failure;
@@ -68,7 +71,7 @@ impl World<'_> {
             if p.phase != PullPhase::Layers {
                 continue;
             }
-            let n_layers = self.images[p.image.expect("layers phase has an image").idx()].layers.len();
+            let n_layers = self.version_layers(p.image.expect("layers phase has an image"), p.version).len();
             if p.next_unpack == n_layers {
                 debug_assert_eq!(p.downloads_in_flight, 0, "a complete pull has no download in flight");
                 self.finish_pull(pull, None);
@@ -80,11 +83,11 @@ impl World<'_> {
     fn schedule_downloads(&mut self, pull: PullId) {
         let scn = self.scn;
         let p = &self.pulls[pull.idx()];
-        let (node, img) = (p.node, p.image.expect("layers phase has an image"));
+        let (node, img, version) = (p.node, p.image.expect("layers phase has an image"), p.version);
         let max = scn.runtime.max_concurrent_downloads.max(1);
         loop {
             let p = &self.pulls[pull.idx()];
-            let layers = &self.images[img.idx()].layers;
+            let layers = self.version_layers(img, version);
             if p.scan >= layers.len() || p.downloads_in_flight >= max {
                 return;
             }
@@ -175,7 +178,7 @@ impl World<'_> {
             if p.phase != PullPhase::Layers {
                 continue;
             }
-            let layers = &self.images[p.image.expect("image").idx()].layers;
+            let layers = self.version_layers(p.image.expect("image"), p.version);
             let mut i = p.next_unpack;
             while i < layers.len()
                 && self.nodes[node.idx()].layers.get(&layers[i]) == Some(&LayerState::Present)
@@ -192,7 +195,7 @@ impl World<'_> {
             if p.phase != PullPhase::Layers {
                 continue;
             }
-            let layers = &self.images[p.image.expect("image").idx()].layers;
+            let layers = self.version_layers(p.image.expect("image"), p.version);
             let Some(&layer) = layers.get(p.next_unpack) else { continue };
             if self.nodes[node.idx()].layers.get(&layer) == Some(&LayerState::Fetched) {
                 let n = &mut self.nodes[node.idx()];

@@ -45,15 +45,18 @@ impl World<'_> {
         self.maybe_schedule_gc(node);
     }
 
+    /// A preloaded image is the digest its tag points to when the node joins.
     fn install_preloaded(&mut self, node: NodeId, img: ImageId) {
+        let version = self.current_version(img, self.now);
+        let layers = self.version_layers(img, version).to_vec();
         let n = &mut self.nodes[node.idx()];
-        for &l in &self.images[img.idx()].layers {
+        for l in layers {
             if n.layers.insert(l, LayerState::Present).is_none() {
                 n.disk_used_bytes += self.layer_size_bytes[l.idx()];
             }
         }
         if n.images
-            .insert(img, NodeImage { first_detected: self.now, last_used: None, record: None })
+            .insert(img, NodeImage { version, first_detected: self.now, last_used: None, record: None })
             .is_none()
         {
             self.image_node_count[img.idx()] += 1;
@@ -127,10 +130,15 @@ impl World<'_> {
         let mut containers = Vec::new();
         let specs: Vec<&ContainerSpec> = wl.pod.init_containers.iter().chain(&wl.pod.containers).collect();
         let n_init = wl.pod.init_containers.len();
-        for (c_idx, spec) in specs.iter().enumerate() {
-            let (mut raw, mut image) = self.resolve_image(workload, index, c_idx, &spec.image);
-            if let Some(u) = update_image {
-                if c_idx >= n_init && replaces(&raw, &u.image, c_idx - n_init) {
+        let resolved: Vec<(String, Option<ImageId>)> = specs
+            .iter()
+            .enumerate()
+            .map(|(c_idx, spec)| self.resolve_image(workload, index, c_idx, &spec.image))
+            .collect();
+        let replaced = update_image.and_then(|u| updated_container(&resolved[n_init..], &u.image));
+        for (c_idx, (spec, (mut raw, mut image))) in specs.iter().zip(resolved).enumerate() {
+            if let (Some(u), Some(app_idx)) = (update_image, replaced) {
+                if c_idx == n_init + app_idx {
                     raw = u.image.clone();
                     image = u.image_id;
                 }
@@ -140,6 +148,7 @@ impl World<'_> {
                 raw,
                 image,
                 policy,
+                version: 0,
                 started: false,
                 init_done: false,
                 waiting: None,
@@ -245,17 +254,26 @@ impl World<'_> {
                 self.schedule_pod(pod);
                 changed = true;
             } else if n_old > 0 {
-                // Unavailable old pods go first; available ones only within the budget.
-                let old_unready = live
-                    .iter()
-                    .copied()
-                    .find(|p| !is_new(self, *p) && self.pods[p.idx()].state != PodState::Running);
+                // `reconcileOldReplicaSets`: unhealthy old pods may go while
+                // allPods - minAvailable - newUnavailable > 0 (`cleanupUnhealthyReplicas`), then
+                // old pods while more than minAvailable are available
+                // (`scaleDownOldReplicaSetsForRollingUpdate`). The ReplicaSet deletes a not-ready
+                // pod before a ready one (`getPodsToDelete` ranking).
+                let running = |w: &World, p: PodId| w.pods[p.idx()].state == PodState::Running;
+                let old_unready = live.iter().copied().find(|p| !is_new(self, *p) && !running(self, *p));
+                let new_unavailable =
+                    live.iter().filter(|p| is_new(self, **p) && !running(self, **p)).count() as u32;
                 let min_available = replicas.saturating_sub(unavailable);
-                if let Some(p) = old_unready {
-                    self.terminate_pod(p);
-                    changed = true;
-                } else if available > min_available {
-                    let p = live.iter().copied().find(|p| !is_new(self, *p)).expect("n_old > 0");
+                let max_scaled_down =
+                    i64::from(n_new + n_old) - i64::from(min_available) - i64::from(new_unavailable);
+                let victim = match old_unready {
+                    Some(p) if max_scaled_down > 0 => Some(p),
+                    _ if available > min_available => {
+                        old_unready.or_else(|| live.iter().copied().find(|p| !is_new(self, *p)))
+                    }
+                    _ => None,
+                };
+                if let Some(p) = victim {
                     self.terminate_pod(p);
                     changed = true;
                 }
@@ -316,14 +334,13 @@ impl World<'_> {
     }
 }
 
-/// Whether an update to `new_image` replaces app container `app_idx` whose image is `raw`:
-/// the container with the same repository, or the first container when none matches.
-fn replaces(raw: &str, new_image: &str, app_idx: usize) -> bool {
+/// Which app container an update to `new_image` replaces: the first whose image has the same
+/// repository (`ParseImageName(..).repo`), or the first app container when none has.
+fn updated_container(app: &[(String, Option<ImageId>)], new_image: &str) -> Option<usize> {
     let repo = |s: &str| crate::k8s::image_ref::parse_image_name(s).map(|n| n.repo).ok();
-    match (repo(raw), repo(new_image)) {
-        (Some(a), Some(b)) => a == b,
-        _ => app_idx == 0,
-    }
+    let new_repo = repo(new_image);
+    let same = app.iter().position(|(raw, _)| new_repo.is_some() && repo(raw) == new_repo);
+    same.or((!app.is_empty()).then_some(0))
 }
 
 /// Deployment controller rounding (`intstr.GetScaledValueFromIntOrPercent`).
@@ -356,6 +373,15 @@ mod tests {
         assert_eq!(resolve_int_or_percent(IntOrPercent::Percent(25), 10, true), 3);
         assert_eq!(resolve_int_or_percent(IntOrPercent::Percent(25), 10, false), 2);
         assert_eq!(resolve_int_or_percent(IntOrPercent::Int(1), 10, false), 1);
+    }
+
+    #[test]
+    fn update_replaces_the_same_repository_else_the_first_app_container() {
+        let app = vec![("nginx:1.27".to_string(), None), ("envoyproxy/envoy:v1.31".to_string(), None)];
+        assert_eq!(updated_container(&app, "envoyproxy/envoy:v1.32"), Some(1));
+        assert_eq!(updated_container(&app, "docker.io/library/nginx:1.28"), Some(0));
+        assert_eq!(updated_container(&app, "registry.example/other:v2"), Some(0));
+        assert_eq!(updated_container(&[], "nginx"), None);
     }
 
     #[test]

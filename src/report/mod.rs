@@ -248,6 +248,8 @@ pub struct SummaryExtras {
     pub gc_bytes_freed: u64,
     /// Deployment rolling updates: workload and duration in seconds (null if unfinished).
     pub rollouts: Vec<(String, Option<f64>)>,
+    /// Pods running an older digest of a tag that moved (`image.pushes`) at the end.
+    pub pods_stale_digest: u64,
 }
 
 /// `summary.json`: the contract's fields in contract order, then the extras.

@@ -138,6 +138,16 @@ pub struct ImageSpec {
     pub layers: ImageLayers,
     /// Architectures with a manifest; `None` = every architecture.
     pub platforms: Option<Vec<String>>,
+    /// Extension: later digests of the tag, in time order (version k+1 from `pushes[k].at`).
+    pub pushes: Vec<PushSpec>,
+}
+
+/// A new digest pushed for a tag (extension `image.pushes`): from `at` on, a pull of the tag
+/// gets these layers. Layers with the same `id` as earlier ones are the same blobs.
+#[derive(Clone, Debug)]
+pub struct PushSpec {
+    pub at: SimDuration,
+    pub layers: Vec<LayerSpec>,
 }
 
 #[derive(Clone, Debug)]

@@ -146,6 +146,16 @@ pub struct RawImage {
     pub size: Option<Value>,
     pub layer_count: Option<Value>,
     pub platforms: Option<Vec<String>>,
+    /// Extension: the tag moves to a new digest at these times.
+    pub pushes: Option<Vec<RawPush>>,
+}
+
+/// Extension: one push of a new digest for an image's tag.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPush {
+    pub at: Option<Value>,
+    pub layers: Option<Vec<RawLayer>>,
 }
 
 #[derive(Deserialize, Debug, Default)]

@@ -10,6 +10,7 @@
 //! | `runtime.pull_overhead` | `"0s"` | runtime bookkeeping per pull attempt (duration or distribution) |
 //! | `kubelet.image_maximum_gc_age` | `"0s"` | kubelet `imageMaximumGCAge` (0 = disabled) |
 //! | `kubelet.ensure_secret_pulled_images` | `true` | feature gate `KubeletEnsureSecretPulledImages` |
+//! | `image.pushes` | none | the tag moves to a new digest at `at` (`{ at, layers }`; see `validate_pushes`) |
 //!
 //! # Defaults for keys the contract shows without one
 //!
@@ -40,8 +41,8 @@ use super::locate::KeyPath;
 use super::raw::*;
 use super::{
     ContainerImage, ContainerSpec, ImageLayers, ImageSetSpec, ImageSpec, IntOrPercent, LayerSpec,
-    NodeCredential, NodePoolSpec, Pick, PodTemplate, RateLimit, RateLimitScope, RegistrySpec, Rollout,
-    RuntimeSpec, Scenario, SchedulerPolicy, SweepSpec, Update, WorkloadKind, WorkloadSpec,
+    NodeCredential, NodePoolSpec, Pick, PodTemplate, PushSpec, RateLimit, RateLimitScope, RegistrySpec,
+    Rollout, RuntimeSpec, Scenario, SchedulerPolicy, SweepSpec, Update, WorkloadKind, WorkloadSpec,
 };
 use crate::engine::dist::Dist;
 use crate::ids::{ImageId, ImageSetId, PoolId, RegistryId};
@@ -649,6 +650,53 @@ impl Layers<'_> {
     }
 }
 
+/// `image.pushes` (extension): fixed, strictly increasing times; each push lists the new
+/// digest's layers bottom first, and a layer may name an `id` defined earlier without its size
+/// (the same blob: not downloaded again by a node that has it). A digest reference cannot move.
+fn validate_pushes(
+    c: &mut Ctx,
+    p: &KeyPath,
+    im: &RawImage,
+    layers: &mut Layers<'_>,
+    pinned_by_digest: bool,
+) -> Vec<PushSpec> {
+    let Some(ps) = &im.pushes else { return Vec::new() };
+    if pinned_by_digest {
+        c.err(&p.key("pushes"), "a reference with a digest names one manifest: it cannot move");
+    }
+    let mut out = Vec::new();
+    let mut last: Option<SimDuration> = None;
+    for (j, push) in ps.iter().enumerate() {
+        let pp = p.key("pushes").index(j, None);
+        let at = match c.required(&pp, "at", &push.at) {
+            Some(_) => c.duration(&pp.key("at"), push.at.as_ref(), SimDuration::ZERO),
+            None => SimDuration::ZERO,
+        };
+        if last.is_some_and(|l| at <= l) {
+            c.err(&pp.key("at"), "pushes must be in strictly increasing `at` order");
+        }
+        last = Some(at);
+        let mut specs = Vec::new();
+        if let Some(ls) = c.required(&pp, "layers", &push.layers) {
+            if ls.is_empty() {
+                c.err(&pp.key("layers"), "a pushed image needs at least one layer");
+            }
+            for (k, l) in ls.iter().enumerate() {
+                let lp = pp.key("layers").index(k, None);
+                let known = l.id.as_ref().and_then(|id| layers.shared.get(id).map(|(d, _)| (id, d)));
+                match (known, &l.size) {
+                    (Some((id, size)), None) => {
+                        specs.push(LayerSpec { shared_id: Some(id.clone()), size_bytes: size.clone() })
+                    }
+                    _ => specs.push(layers.layer(c, &lp, l, None)),
+                }
+            }
+        }
+        out.push(PushSpec { at, layers: specs });
+    }
+    out
+}
+
 /// A node pool before it is known whether its kubelet settings resolved.
 struct PoolDraft {
     name: String,
@@ -952,6 +1000,8 @@ pub fn validate(
             }
             ps.clone()
         });
+        let pushes =
+            validate_pushes(c, &p, im, &mut layers, parsed.as_ref().is_some_and(|r| !r.digest.is_empty()));
         let Some(r) = parsed else { continue };
         let normalized = r.string();
         if let Some(prev) = image_index.get(&normalized) {
@@ -971,6 +1021,7 @@ pub fn validate(
             registry,
             layers: image_layers,
             platforms,
+            pushes,
         });
     }
 
@@ -1053,6 +1104,7 @@ pub fn validate(
                     registry,
                     layers: ImageLayers::Drawn { size_bytes: size.clone(), layer_count, base: base.clone() },
                     platforms: None,
+                    pushes: Vec::new(),
                 });
             }
         }
@@ -1099,6 +1151,7 @@ pub fn validate(
                                 registry: registry_by_host.get(&r.domain).copied(),
                                 layers: ImageLayers::Unknown,
                                 platforms: None,
+                                pushes: Vec::new(),
                             });
                             id
                         }

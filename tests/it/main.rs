@@ -1,10 +1,11 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
-//! `exact` hand-computed timings, `kubelet` kubelet behaviour through whole runs,
-//! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files,
-//! `sweep` the experiment commands (sweep, compare, merge, chart).
+//! `exact` hand-computed timings, `dynamics` rollouts, GC, node joins and moving tags,
+//! `kubelet` kubelet behaviour through whole runs, `examples` the contract examples and
+//! scenarios/, `determinism`, `cli` exit codes and files, `sweep` the experiment commands.
 
 mod cli;
 mod determinism;
+mod dynamics;
 mod exact;
 mod examples;
 mod kubelet;
