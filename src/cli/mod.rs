@@ -69,7 +69,14 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match run::dispatch(cli) {
+    install_broken_pipe_hook();
+    let res = match std::panic::catch_unwind(|| run::dispatch(cli)) {
+        Ok(r) => r,
+        // `pullsim ... | head`: the reader left; like other Unix tools, stop quietly.
+        Err(p) if is_broken_pipe(p.as_ref()) => return ExitCode::SUCCESS,
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::BadInput(m)) => {
             eprintln!("error: {m}");
@@ -80,4 +87,24 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `println!` panics when stdout is a closed pipe; such a panic is not a bug.
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    text.contains("Broken pipe") || text.contains("failed printing to stdout")
+}
+
+/// Keeps the default panic report for real bugs and silences the closed-pipe one.
+fn install_broken_pipe_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default(info);
+        }
+    }));
 }

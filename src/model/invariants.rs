@@ -22,7 +22,8 @@ impl World<'_> {
                     ));
                 }
             }
-            let live = n.pods.iter().filter(|p| self.pods[p.idx()].state != PodState::Terminated).count() as u32;
+            let live =
+                n.pods.iter().filter(|p| self.pods[p.idx()].state != PodState::Terminated).count() as u32;
             if live != n.n_live_pods {
                 return Err(format!("node {} live pod counter {} != {live}", n.name, n.n_live_pods));
             }

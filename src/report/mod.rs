@@ -254,13 +254,16 @@ pub struct SummaryExtras {
 
 /// `summary.json`: the contract's fields in contract order, then the extras.
 pub fn summary_json(out: &RunOutput, extras: &SummaryExtras) -> String {
-    let mut v = serde_json::to_value(&out.summary).expect("summary serialises");
-    let obj = v.as_object_mut().expect("summary is an object");
-    let ex = serde_json::to_value(extras).expect("extras serialise");
-    for (k, val) in ex.as_object().expect("object") {
-        obj.insert(k.clone(), val.clone());
+    /// Serialised directly (not through `serde_json::Value`, whose map sorts keys), so the
+    /// fields come out in declaration order.
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        #[serde(flatten)]
+        summary: &'a crate::metrics::summary::Summary,
+        #[serde(flatten)]
+        extras: &'a SummaryExtras,
     }
-    let mut s = serde_json::to_string_pretty(&v).expect("json");
+    let mut s = serde_json::to_string_pretty(&Doc { summary: &out.summary, extras }).expect("json");
     s.push('\n');
     s
 }

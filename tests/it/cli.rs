@@ -211,3 +211,46 @@ fn explain_kubelet_shows_effective_pool_settings() {
     assert_eq!(pool["registry_burst"], 10);
     assert_eq!(pool["image_pull_backoff_max_s"], 300.0);
 }
+
+#[test]
+fn summary_json_fields_come_in_contract_order() {
+    let out = std::env::temp_dir().join(format!("pullsim-cli-order-{}", std::process::id()));
+    assert!(pullsim(&["run", EX, "--out", out.to_str().unwrap(), "-q"]).status.success());
+    let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let contract = [
+        "seed",
+        "pods",
+        "pods_running",
+        "pods_failed",
+        "startup_p50_s",
+        "startup_p90_s",
+        "startup_p99_s",
+        "startup_max_s",
+        "startup_mean_s",
+        "makespan_s",
+        "bytes_pulled",
+        "pulls",
+        "cache_hits",
+        "pull_failures",
+        "backoffs",
+        "events",
+        "sim_end_s",
+    ];
+    let positions: Vec<usize> = contract.iter().map(|k| text.find(&format!("\"{k}\":")).expect(k)).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pullsim"))
+        .args(["explain", "image", "nginx"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, as with `| head -0`
+    let out = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
