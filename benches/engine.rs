@@ -1,0 +1,131 @@
+//! Performance benchmarks (issue 6). Run with `cargo bench`; each group reports time per
+//! iteration, and the throughput line gives elements (events, operations) per second.
+//!
+//! - `queue`: one push + one pop per event with 1,000 and 100,000 events pending.
+//! - `network`: bandwidth sharing under churn (a flow ends, a new one starts) with a registry
+//!   shared by many nodes.
+//! - `run`: whole runs of the small (contract example), medium (rollout-300 shrunk to 100
+//!   nodes) and large-shrunk scenarios; throughput is in simulation events.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use pullsim::engine::queue::EventQueue;
+use pullsim::ids::{LayerId, PullId};
+use pullsim::metrics::NullSink;
+use pullsim::model::network::{FlowOwner, Network};
+use pullsim::model::RunOptions;
+use pullsim::scenario::{load, Override};
+use pullsim::time::SimTime;
+
+fn queue(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue");
+    for pending in [1_000u64, 100_000] {
+        g.throughput(Throughput::Elements(1));
+        g.bench_with_input(BenchmarkId::new("push_pop", pending), &pending, |b, &pending| {
+            let mut q = EventQueue::new();
+            let mut x: u64 = 0x9e37_79b9;
+            for i in 0..pending {
+                q.push(SimTime(i * 1000), i);
+            }
+            let mut now = 0u64;
+            b.iter(|| {
+                // xorshift: a pseudo-random future offset, so the heap really reorders.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let (t, e) = q.pop().unwrap();
+                now = t.0;
+                q.push(SimTime(now + (x % 1_000_000)), black_box(e));
+            });
+        });
+    }
+    g.finish();
+}
+
+fn network(c: &mut Criterion) {
+    let mut g = c.benchmark_group("network_churn");
+    for n_nodes in [100usize, 1000] {
+        g.throughput(Throughput::Elements(1));
+        g.bench_with_input(BenchmarkId::new("nodes_x3_flows", n_nodes), &n_nodes, |b, &n_nodes| {
+            let node_bw = vec![1.25e9; n_nodes];
+            let mut net = Network::new(&node_bw, &[5e9, 2.5e9]);
+            let mut now = SimTime::ZERO;
+            let owner = |i: usize| FlowOwner { pull: PullId(i as u32), layer: LayerId(i as u32) };
+            for i in 0..n_nodes * 3 {
+                net.add_flow(
+                    now,
+                    i % n_nodes,
+                    i % 2,
+                    1.25e8,
+                    500_000_000 + (i as u64 * 7919) % 100_000_000,
+                    owner(i),
+                );
+            }
+            let mut i = n_nodes * 3;
+            b.iter(|| {
+                // The next completion ends, and a new download starts on the same node.
+                now = net.next_completion().unwrap();
+                let done = net.take_completed(now);
+                for d in done {
+                    i += 1;
+                    net.add_flow(
+                        now,
+                        i % n_nodes,
+                        i % 2,
+                        1.25e8,
+                        200_000_000 + (i as u64 * 7919) % 100_000_000,
+                        d.owner,
+                    );
+                }
+            });
+        });
+    }
+    g.finish();
+}
+
+fn scenario(path: &str, sets: &[(&str, &str)]) -> pullsim::scenario::Scenario {
+    let text = std::fs::read_to_string(path).unwrap();
+    let ov: Vec<Override> =
+        sets.iter().map(|(k, v)| Override { key: k.to_string(), value: v.to_string() }).collect();
+    load(&text, path, &ov).unwrap()
+}
+
+fn runs(c: &mut Criterion) {
+    let mut g = c.benchmark_group("run");
+    g.sample_size(10);
+    let cases: Vec<(&str, pullsim::scenario::Scenario)> = vec![
+        (
+            "small",
+            scenario(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples/rollout-basics.toml"), &[]),
+        ),
+        (
+            "medium",
+            scenario(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/rollout-300.toml"),
+                &[("node_pool.workers.count", "100"), ("workload.web.replicas", "100")],
+            ),
+        ),
+        (
+            "large_1pct",
+            scenario(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/benches/scenarios/large.toml"),
+                &[
+                    ("node_pool.workers.count", "50"),
+                    ("workload.apps-a.replicas", "600"),
+                    ("workload.apps-b.replicas", "500"),
+                    ("workload.apps-c.replicas", "350"),
+                ],
+            ),
+        ),
+    ];
+    for (name, scn) in &cases {
+        let events = pullsim::sim::run(scn, scn.seed, &mut NullSink, RunOptions::default()).stats.events;
+        g.throughput(Throughput::Elements(events));
+        g.bench_function(*name, |b| {
+            b.iter(|| pullsim::sim::run(scn, scn.seed, &mut NullSink, RunOptions::default()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, queue, network, runs);
+criterion_main!(benches);
