@@ -296,7 +296,9 @@ impl Network {
         let mut heap = BinaryHeap::new();
         for &l in &comp_links {
             let link = &self.links[l];
-            if link.n_unfrozen > 0 {
+            // An unlimited link never saturates: it never enters the heap (and `inf - inf`
+            // never turns into a NaN share).
+            if link.n_unfrozen > 0 && link.capacity_bytes_per_s.is_finite() {
                 heap.push(Sat {
                     level: link.capacity_bytes_per_s / link.n_unfrozen as f64,
                     link: l,
@@ -347,7 +349,7 @@ impl Network {
                     link.frozen_sum += level;
                     link.n_unfrozen -= 1;
                     link.version += 1;
-                    if link.n_unfrozen > 0 {
+                    if link.n_unfrozen > 0 && link.capacity_bytes_per_s.is_finite() {
                         let remaining = (link.capacity_bytes_per_s - link.frozen_sum).max(0.0);
                         heap.push(Sat {
                             level: remaining / link.n_unfrozen as f64,
@@ -477,6 +479,18 @@ mod tests {
         let d = n.abort(SimTime(500_000_000), a);
         assert_eq!(d.bytes, 50 * MB);
         assert_eq!(n.next_completion(), None);
+    }
+
+    #[test]
+    fn two_unlimited_flows_both_get_infinite_rates() {
+        // Regression (swarm seed 1454): the second flow on an unlimited link used to get a
+        // NaN-clamped zero share.
+        let mut n = Network::new(&[f64::INFINITY], &[f64::INFINITY]);
+        let a = n.add_flow(secs(1), 0, 0, f64::INFINITY, 10 * MB, owner(0));
+        let b = n.add_flow(secs(1), 0, 0, f64::INFINITY, 10 * MB, owner(1));
+        assert_eq!(n.rate_of(a), Some(f64::INFINITY));
+        assert_eq!(n.rate_of(b), Some(f64::INFINITY));
+        assert_eq!(n.take_completed(secs(1)).len(), 2);
     }
 
     #[test]
