@@ -1,8 +1,10 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
 //! `exact` hand-computed timings, `kubelet` kubelet behaviour through whole runs,
-//! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files.
+//! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files,
+//! `corpus` bad inputs.
 
 mod cli;
+mod corpus;
 mod determinism;
 mod exact;
 mod examples;
