@@ -1,7 +1,7 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
 //! `exact` hand-computed timings, `kubelet` kubelet behaviour through whole runs,
 //! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files,
-//! `corpus` bad inputs.
+//! `corpus` bad inputs, `swarm` random scenarios under every pull setting.
 
 mod cli;
 mod corpus;
@@ -9,6 +9,7 @@ mod determinism;
 mod exact;
 mod examples;
 mod kubelet;
+mod swarm;
 
 use pullsim::metrics::{MemorySink, RunOutput};
 use pullsim::model::RunOptions;
