@@ -1,13 +1,16 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
 //! `exact` hand-computed timings, `kubelet` kubelet behaviour through whole runs,
 //! `examples` the contract examples and scenarios/, `determinism`, `cli` exit codes and files,
-//! `corpus` bad inputs, `swarm` random scenarios under every pull setting.
+//! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz` proptest-driven fuzzing,
+//! `kill` SIGKILL mid-run.
 
 mod cli;
 mod corpus;
 mod determinism;
 mod exact;
 mod examples;
+mod fuzz;
+mod kill;
 mod kubelet;
 mod swarm;
 
