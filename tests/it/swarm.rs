@@ -571,6 +571,22 @@ fn swarm_random_scenarios_keep_every_invariant() {
     assert!(failures.is_empty(), "{} swarm failures; the first:\n{}", failures.len(), failures[0]);
 }
 
+/// Seeds that once failed, run on every `cargo test` whatever `PULLSIM_SWARM_SEEDS` says.
+/// 1454, 2321, 2615: a flow that got its (infinite) rate while a network wake-up was being
+/// handled was never completed; the next wake-up was scheduled in the past (panic).
+const REGRESSION_SEEDS: &[u64] = &[1454, 2321, 2615];
+
+#[test]
+fn swarm_regression_seeds() {
+    for &seed in REGRESSION_SEEDS {
+        for setting in SETTINGS {
+            if let Err(e) = run_one(seed, setting) {
+                panic!("{e}");
+            }
+        }
+    }
+}
+
 #[test]
 fn swarm_generator_is_deterministic_and_varied() {
     assert_eq!(generate(5, Setting::Serial).text, generate(5, Setting::Serial).text);
