@@ -535,7 +535,20 @@ pub fn run_one(seed: u64, setting: Setting) -> Result<(), String> {
             .unwrap_or_else(|| "panic".into());
         fail(format!("panicked: {msg}"))
     })?;
-    check_outputs(&g, setting, &out, &sink).map_err(fail)
+    check_outputs(&g, setting, &out, &sink).map_err(fail)?;
+    // Every fifth seed runs a second time: same scenario and seed, same outputs.
+    if seed % 5 == 0 {
+        let mut sink2 = MemorySink::default();
+        let out2 = pullsim::sim::run(&scn, seed, &mut sink2, RunOptions::default());
+        if out2.pods != out.pods
+            || out2.summary != out.summary
+            || sink2.pulls != sink.pulls
+            || sink2.samples != sink.samples
+        {
+            return Err(fail("a second run of the same seed gave different outputs".into()));
+        }
+    }
+    Ok(())
 }
 
 /// The seeds to run: `PULLSIM_SWARM_SEEDS` = N (0..N), A..B, or one seed with PULLSIM_SWARM_ONE.
