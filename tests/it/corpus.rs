@@ -203,3 +203,39 @@ fn limits_can_be_raised_from_the_file_or_the_command_line() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The absurd scenarios are refused with little memory: under a 200 MB address-space limit
+/// (set by the shell's `ulimit -v`, so no libc binding is needed), `validate` and `run` still
+/// exit 2 with the limit message instead of aborting on a failed allocation.
+#[test]
+fn absurd_scenarios_are_refused_within_200_mb() {
+    let out = std::env::temp_dir().join(format!("pullsim-absurd-{}", std::process::id()));
+    let mut n = 0;
+    for e in std::fs::read_dir(corpus_dir()).unwrap() {
+        let f = e.unwrap().path();
+        if !f.file_name().unwrap().to_string_lossy().starts_with("absurd-") {
+            continue;
+        }
+        let runs: [Vec<&std::ffi::OsStr>; 2] = [
+            vec!["validate".as_ref(), f.as_os_str()],
+            vec!["run".as_ref(), f.as_os_str(), "--out".as_ref(), out.as_os_str()],
+        ];
+        for args in runs {
+            let o = Command::new("sh")
+                .arg("-c")
+                .arg("ulimit -v 200000 && exec \"$@\"")
+                .arg("sh")
+                .arg(env!("CARGO_BIN_EXE_pullsim"))
+                .args(&args)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{} {:?}: {stderr}", f.display(), args[0]);
+            assert!(stderr.contains("above the limit") || stderr.contains("expected a size"), "{stderr}");
+            assert!(!stderr.contains("panicked") && !stderr.contains("memory allocation"), "{stderr}");
+        }
+        n += 1;
+    }
+    assert!(n >= 8, "expected the absurd-* corpus files, found {n}");
+    assert!(!out.exists(), "a refused run created its results folder");
+}
