@@ -52,13 +52,13 @@ fn fuzz<S: Strategy>(
     });
     let n = count.load(Ordering::Relaxed);
     let total = FUZZED.fetch_add(n, Ordering::Relaxed) + n;
+    if let Err(e) = result {
+        panic!("fuzz {name} failed after {n} inputs (PULLSIM_FUZZ_SEED={}): {e}", seed());
+    }
     println!(
-        "fuzz {name}: {n} inputs, no failure (process total so far {total}; {} accepted scenarios run)",
+        "fuzz {name}: {n} inputs, no failure (process total so far {total}; {} accepted scenarios run so far)",
         RAN.load(Ordering::Relaxed)
     );
-    if let Err(e) = result {
-        panic!("fuzz {name} failed (PULLSIM_FUZZ_SEED={}): {e}", seed());
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,4 +475,19 @@ fn fuzz_grammar_references_are_accepted() {
         prop_assert_eq!(r.unwrap().string(), s);
         Ok(())
     });
+}
+
+/// Inputs that once failed, kept as plain tests.
+#[test]
+fn fuzz_regressions() {
+    // A latency of 6148914692 s (195 years, accepted) overflowed the sum of a pull's request
+    // round trips (u64 nanoseconds) in the model: `attempt to add with overflow`.
+    let base = super::swarm::generate(1, super::swarm::SETTINGS[1]).text;
+    let ov = [pullsim::scenario::Override {
+        key: "registry.reg0.example.latency".into(),
+        value: "6148914692".into(),
+    }];
+    if let Err(e) = load_and_maybe_run(&base, &ov) {
+        panic!("{e}");
+    }
 }
