@@ -36,7 +36,8 @@ impl World<'_> {
         let p = &mut self.pulls[pull.idx()];
         p.prelude_failure = pre.failure;
         p.credential = pre.credential;
-        self.schedule_in(SimDuration(overhead + pre.duration.0), Event::PullPrelude { pull });
+        // Saturating: absurd (accepted) durations are u64::MAX ns, and the sum must not wrap.
+        self.schedule_in(SimDuration(overhead.saturating_add(pre.duration.0)), Event::PullPrelude { pull });
     }
 
     pub(super) fn on_pull_prelude(&mut self, pull: PullId) {

@@ -87,6 +87,8 @@ const NASTY_VALUES: &[&str] = &[
     "-0.0",
     "1e308",
     "1e309",
+    "1e-300",
+    "6148914692",
     "nan",
     "inf",
     "-inf",
@@ -487,6 +489,11 @@ fn fuzz_regressions() {
         key: "registry.reg0.example.latency".into(),
         value: "6148914692".into(),
     }];
+    if let Err(e) = load_and_maybe_run(&base, &ov) {
+        panic!("{e}");
+    }
+    // Same in the runtime: pull_overhead + prelude duration.
+    let ov = [pullsim::scenario::Override { key: "runtime.pull_overhead".into(), value: "1e300".into() }];
     if let Err(e) = load_and_maybe_run(&base, &ov) {
         panic!("{e}");
     }
