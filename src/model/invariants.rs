@@ -7,9 +7,17 @@ impl World<'_> {
     /// Returns the first violated invariant, if any.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.net.check_capacities()?;
+        // Pulls granted a slot but still queued, per node: one pass over the pulls (this runs
+        // after every event, so a pass per node made swarm runs quadratic in nodes × pulls).
+        let mut granted_queued = vec![0u64; self.nodes.len()];
+        for p in &self.pulls {
+            if p.phase == PullPhase::Queued && p.started.is_some() {
+                granted_queued[p.node.idx()] += 1;
+            }
+        }
         for (i, n) in self.nodes.iter().enumerate() {
             // Serialized: at most one pull in flight; bounded: at most the limit.
-            let in_flight = self.pulls_started_unfinished(NodeId::from_idx(i));
+            let in_flight = n.active_pulls.len() as u64 + granted_queued[i];
             if let Some(limit) = n.puller.limit() {
                 if in_flight > u64::from(limit) {
                     return Err(format!("node {} has {in_flight} pulls in flight, limit {limit}", n.name));
@@ -82,14 +90,5 @@ impl World<'_> {
             return Err(format!("pods_running counter {} != {running}", self.pods_running));
         }
         Ok(())
-    }
-
-    fn pulls_started_unfinished(&self, node: NodeId) -> u64 {
-        self.nodes[node.idx()].active_pulls.len() as u64
-            + self
-                .pulls
-                .iter()
-                .filter(|p| p.node == node && p.phase == PullPhase::Queued && p.started.is_some())
-                .count() as u64
     }
 }

@@ -48,7 +48,8 @@ impl World<'_> {
         let mut duration = SimDuration::ZERO;
         let mut req = 0u64;
         let mut rt = |w: &mut World, d: &mut SimDuration| {
-            *d = SimDuration(d.0 + w.round_trip(registry, pull, req).0);
+            // Saturating: a latency given as an absurd number (1e308 seconds) is u64::MAX ns.
+            *d = SimDuration(d.0.saturating_add(w.round_trip(registry, pull, req).0));
             req += 1;
         };
         let fail = |duration, reason| Prelude { duration, failure: Some(reason), credential: None };

@@ -39,7 +39,8 @@ impl World<'_> {
         let p = &mut self.pulls[pull.idx()];
         p.prelude_failure = pre.failure;
         p.credential = pre.credential;
-        self.schedule_in(SimDuration(overhead + pre.duration.0), Event::PullPrelude { pull });
+        // Saturating: absurd (accepted) durations are u64::MAX ns, and the sum must not wrap.
+        self.schedule_in(SimDuration(overhead.saturating_add(pre.duration.0)), Event::PullPrelude { pull });
     }
 
     pub(super) fn on_pull_prelude(&mut self, pull: PullId) {
@@ -142,6 +143,13 @@ impl World<'_> {
     }
 
     pub(super) fn on_network_wake(&mut self) {
+        // The wake-up scheduled for `net_wake_at` is this one: it is consumed. Without this, a
+        // flow whose completion moves to `now` while the completed flows are taken out (a flow
+        // held at rate 0 beside an infinite-rate flow on an unlimited link gets rate infinity
+        // when that flow leaves) made `sync_network_wake` see `next == net_wake_at` and
+        // schedule nothing: the flow was never completed and the next wake-up was scheduled
+        // in the past (found by the swarm tests, seed 1454).
+        self.net_wake_at = None;
         let done = self.net.take_completed(self.now);
         let mut touched: Vec<NodeId> = Vec::new();
         for d in done {

@@ -103,19 +103,35 @@ impl Drop for Staging {
 }
 
 /// Removes `.NAME.tmp-*` / `.NAME.old-*` folders whose process is gone.
+///
+/// A run killed inside `commit`, between moving the destination aside and moving the staging
+/// folder in, leaves no destination and the previous results in `.NAME.old-PID`: those are
+/// complete, so they are put back instead of being deleted.
 fn remove_stale_staging(parent: &Path, name: &str) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     let tmp_prefix = format!(".{name}.tmp-");
     let old_prefix = format!(".{name}.old-");
+    let dest = parent.join(name);
+    let mut stale: Vec<(bool, PathBuf)> = Vec::new();
     for e in entries.flatten() {
         let f = e.file_name().to_string_lossy().to_string();
-        let pid = f.strip_prefix(&tmp_prefix).or_else(|| f.strip_prefix(&old_prefix));
-        if let Some(pid) = pid {
-            let alive = Path::new("/proc").join(pid).exists() && pid != std::process::id().to_string();
-            if !alive {
-                let _ = fs::remove_dir_all(e.path());
-            }
+        let (is_old, pid) = match (f.strip_prefix(&tmp_prefix), f.strip_prefix(&old_prefix)) {
+            (Some(pid), _) => (false, pid),
+            (None, Some(pid)) => (true, pid),
+            (None, None) => continue,
+        };
+        let alive = Path::new("/proc").join(pid).exists() && pid != std::process::id().to_string();
+        if !alive {
+            stale.push((is_old, e.path()));
         }
+    }
+    // Sorted for a deterministic choice when several old folders exist.
+    stale.sort();
+    for (is_old, path) in stale {
+        if is_old && !dest.exists() && fs::rename(&path, &dest).is_ok() {
+            continue;
+        }
+        let _ = fs::remove_dir_all(path);
     }
 }
 

@@ -82,6 +82,10 @@ pub fn load(text: &str, file: &str, overrides: &[Override]) -> Result<Scenario, 
 /// How many unknown keys one load reports before giving up (each costs a re-deserialisation).
 const MAX_SERDE_ERRORS: usize = 50;
 
+/// Bytes of text the unknown-key retries may re-deserialise in total: on a multi-megabyte file
+/// fifty retries took over a minute, so big files report fewer unknown keys at once.
+const SERDE_RETRY_BUDGET_BYTES: usize = 8 * 1024 * 1024;
+
 fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<Scenario, Vec<Diagnostic>> {
     let original = Locator::new(text);
     let mut doc: DocumentMut = match text.parse() {
@@ -126,6 +130,7 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
     let mut current = doc.clone();
     let mut current_text = if overrides.is_empty() { text.to_string() } else { current.to_string() };
     let mut serde_diags = Vec::new();
+    let max_errors = (SERDE_RETRY_BUDGET_BYTES / text.len().max(1)).clamp(1, MAX_SERDE_ERRORS);
     let raw: Option<RawScenario> = loop {
         match toml::from_str::<RawScenario>(&current_text) {
             Ok(raw) => break Some(raw),
@@ -150,7 +155,7 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
                     }
                 }
                 serde_diags.push(d);
-                if !removable || serde_diags.len() >= MAX_SERDE_ERRORS {
+                if !removable || serde_diags.len() >= max_errors {
                     break None;
                 }
                 if let Some(p) = &path {

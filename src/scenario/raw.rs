@@ -30,6 +30,8 @@ pub struct RawScenario {
     pub workload: Vec<RawWorkload>,
     pub scheduler: Option<RawScheduler>,
     pub sweep: Option<RawSweep>,
+    /// Extension: work limits (`scenario::limits`).
+    pub limits: Option<RawLimits>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -240,4 +242,15 @@ pub struct RawSweep {
     /// Key order is taken from the document (a `toml::Table` sorts its keys).
     pub grid: Option<toml::Table>,
     pub baseline: Option<toml::Table>,
+}
+
+/// Extension: `[limits]`, raising (or lowering) the up-front work limits of `scenario::limits`.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub nodes: Option<Value>,
+    pub pods: Option<Value>,
+    pub images: Option<Value>,
+    pub layers: Option<Value>,
+    pub samples: Option<Value>,
 }

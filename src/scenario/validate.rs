@@ -723,7 +723,9 @@ pub fn validate(
     doc: &toml_edit::DocumentMut,
     variant_check: Option<VariantCheck<'_>>,
 ) -> Result<Scenario, Vec<Issue>> {
-    let mut ctx = Ctx { issues: Vec::new() };
+    // The work estimate comes first: it decides whether image sets may be expanded at all.
+    let work = super::limits::check(raw);
+    let mut ctx = Ctx { issues: work.issues };
     let root = KeyPath::root();
     let c = &mut ctx;
 
@@ -1067,7 +1069,7 @@ pub fn validate(
             })
             .collect();
         let first_image = ImageId::from_idx(images.len());
-        if pattern.contains("{n}") {
+        if pattern.contains("{n}") && !work.too_many_images {
             let mut registry_checked = false;
             for n in 0..count {
                 let raw_ref = pattern.replace("{n}", &n.to_string());

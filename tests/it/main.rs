@@ -1,14 +1,20 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
 //! `exact` hand-computed timings, `dynamics` rollouts, GC, node joins and moving tags,
 //! `kubelet` kubelet behaviour through whole runs, `examples` the contract examples and
-//! scenarios/, `determinism`, `cli` exit codes and files, `sweep` the experiment commands.
+//! scenarios/, `determinism`, `cli` exit codes and files, `sweep` the experiment commands,
+//! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
+//! proptest-driven fuzzing, `kill` SIGKILL mid-run.
 
 mod cli;
+mod corpus;
 mod determinism;
 mod dynamics;
 mod exact;
 mod examples;
+mod fuzz;
+mod kill;
 mod kubelet;
+mod swarm;
 mod sweep;
 
 use pullsim::metrics::{MemorySink, RunOutput};
