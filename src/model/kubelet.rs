@@ -402,10 +402,11 @@ impl World<'_> {
         }
     }
 
-    fn record_pull(&mut self, pull: PullId, failure: Option<FailReason>) {
+    /// The pulls.csv row of a pull attempt (`finished_s` empty while it is in flight).
+    fn pull_row(&self, pull: PullId, result: String) -> crate::metrics::PullRow {
         let p = &self.pulls[pull.idx()];
         let pod = &self.pods[p.pod.idx()];
-        let row = crate::metrics::PullRow {
+        crate::metrics::PullRow {
             node: self.nodes[p.node.idx()].name.clone(),
             pod: pod.name.clone(),
             image: pod.containers[p.container].raw.clone(),
@@ -415,15 +416,20 @@ impl World<'_> {
             finished_s: p.finished,
             bytes: p.bytes,
             attempt: p.attempt,
-            result: match failure {
-                None => "ok".to_string(),
-                Some(r) => format!("failed:{}", r.as_str()),
-            },
+            result,
+        }
+    }
+
+    fn record_pull(&mut self, pull: PullId, failure: Option<FailReason>) {
+        let result = match failure {
+            None => "ok".to_string(),
+            Some(r) => format!("failed:{}", r.as_str()),
         };
+        let row = self.pull_row(pull, result);
         self.totals.pulls += 1;
         if failure.is_some() {
             self.totals.pull_failures += 1;
-            if let Some(r) = p.registry {
+            if let Some(r) = self.pulls[pull.idx()].registry {
                 self.registries[r.idx()].row.failures += 1;
             }
         }
@@ -505,23 +511,10 @@ impl World<'_> {
     /// Pull attempts still in flight at the end (rows with `in_progress`).
     pub fn flush_unfinished_pulls(&mut self) {
         for i in 0..self.pulls.len() {
-            let p = &self.pulls[i];
-            if p.phase == PullPhase::Done {
+            if self.pulls[i].phase == PullPhase::Done {
                 continue;
             }
-            let pod = &self.pods[p.pod.idx()];
-            let row = crate::metrics::PullRow {
-                node: self.nodes[p.node.idx()].name.clone(),
-                pod: pod.name.clone(),
-                image: pod.containers[p.container].raw.clone(),
-                registry: p.registry.map(|r| self.registries[r.idx()].host.clone()).unwrap_or_default(),
-                requested_s: p.requested,
-                started_s: p.started,
-                finished_s: None,
-                bytes: p.bytes,
-                attempt: p.attempt,
-                result: "in_progress".to_string(),
-            };
+            let row = self.pull_row(PullId::from_idx(i), "in_progress".to_string());
             self.totals.pulls += 1;
             self.sink.pull(&row);
         }
