@@ -10,8 +10,9 @@ use serde::Serialize;
 pub struct Summary {
     pub seed: u64,
     pub pods: u64,
+    /// Pods Running at the end.
     pub pods_running: u64,
-    /// Pods not Running at the end (waiting on an error or still Pending).
+    /// Pods neither Running nor Terminated at the end (waiting on an error, or Pending).
     pub pods_failed: u64,
     pub startup_p50_s: Option<f64>,
     pub startup_p90_s: Option<f64>,
@@ -62,7 +63,10 @@ pub fn summarize(
 ) -> Summary {
     let mut startups: Vec<SimDuration> = pods.iter().filter_map(PodRow::startup).collect();
     startups.sort_unstable();
-    let running = startups.len() as u64;
+    // Status at the end: a pod deleted by a rolling update ran, but is not running now, and
+    // did not fail either.
+    let running = pods.iter().filter(|p| p.status == "Running").count() as u64;
+    let terminated = pods.iter().filter(|p| p.status == "Terminated").count() as u64;
     let mean = if startups.is_empty() {
         None
     } else {
@@ -74,7 +78,7 @@ pub fn summarize(
         seed,
         pods: pods.len() as u64,
         pods_running: running,
-        pods_failed: pods.len() as u64 - running,
+        pods_failed: pods.len() as u64 - running - terminated,
         startup_p50_s: nearest_rank(&startups, 50).map(secs_ms),
         startup_p90_s: nearest_rank(&startups, 90).map(secs_ms),
         startup_p99_s: nearest_rank(&startups, 99).map(secs_ms),

@@ -389,15 +389,21 @@ fn check_outputs(g: &Generated, setting: Setting, out: &RunOutput, sink: &Memory
             _ => {}
         }
     }
-    // The summary's `pods_running` counts pods that ran (a pod replaced by a rollout after it
-    // ran included): the pods whose startup time the percentiles are over.
-    let ran = out.pods.iter().filter(|p| p.started_s.is_some()).count() as u64;
-    if ran != s.pods_running || out.pods.len() as u64 != s.pods {
+    // The summary's `pods_running` counts pods Running at the end; `pods_failed` the pods
+    // neither Running nor Terminated (deleted by a rollout).
+    let running = out.pods.iter().filter(|p| p.status == "Running").count() as u64;
+    let terminated = out.pods.iter().filter(|p| p.status == "Terminated").count() as u64;
+    if running != s.pods_running
+        || out.pods.len() as u64 != s.pods
+        || s.pods_failed != s.pods - running - terminated
+    {
         return Err(format!(
-            "summary counts pods {}/{} ran, rows say {}/{ran}",
+            "summary counts pods {}/{} running/{} failed, rows say {}/{running}/{}",
             s.pods,
             s.pods_running,
-            out.pods.len()
+            s.pods_failed,
+            out.pods.len(),
+            s.pods - running - terminated
         ));
     }
     let pulled: u64 = sink.pulls.iter().map(|r| r.bytes).sum();
