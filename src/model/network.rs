@@ -15,7 +15,8 @@
 use crate::ids::FlowId;
 use crate::time::{SimDuration, SimTime};
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// Relative tolerance for "this link is full" and "this rate did not change".
 const EPS: f64 = 1e-9;
@@ -37,6 +38,10 @@ struct Flow {
     last_update: SimTime,
     finish_at: SimTime,
     owner: FlowOwner,
+    /// Distinguishes this flow from earlier flows that used the same slot (stale heap entries).
+    generation: u64,
+    /// Fill scratch: equals the recompute's epoch once the flow's rate is fixed.
+    frozen_epoch: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -68,11 +73,27 @@ pub struct Network {
     free: Vec<FlowId>,
     links: Vec<Link>,
     n_nodes: usize,
-    completions: BTreeSet<(SimTime, FlowId)>,
+    /// Completion times as a min-heap with lazy deletion: an entry is live only while its flow
+    /// (same slot and generation) still finishes at that time.
+    completions: BinaryHeap<Reverse<(SimTime, FlowId, u64)>>,
+    next_generation: u64,
     mark_epoch: u64,
+    /// Buffers reused by every recompute (no allocation per network change).
+    scratch: Scratch,
     n_active: usize,
     /// Flows touched by the last recompute (for the cost counter in `--stats`).
     pub flows_recomputed_total: u64,
+}
+
+#[derive(Default)]
+struct Scratch {
+    comp_links: Vec<usize>,
+    comp_flows: Vec<FlowId>,
+    stack: Vec<usize>,
+    by_cap: Vec<(f64, FlowId)>,
+    new_rate: Vec<(FlowId, f64)>,
+    to_freeze: Vec<FlowId>,
+    heap: BinaryHeap<Sat>,
 }
 
 #[derive(PartialEq)]
@@ -107,8 +128,10 @@ impl Network {
             free: Vec::new(),
             links,
             n_nodes: node_bw.len(),
-            completions: BTreeSet::new(),
+            completions: BinaryHeap::new(),
+            next_generation: 0,
             mark_epoch: 0,
+            scratch: Scratch::default(),
             n_active: 0,
             flows_recomputed_total: 0,
         }
@@ -138,8 +161,32 @@ impl Network {
     }
 
     /// Earliest completion among active flows.
-    pub fn next_completion(&self) -> Option<SimTime> {
-        self.completions.first().map(|(t, _)| *t)
+    pub fn next_completion(&mut self) -> Option<SimTime> {
+        while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
+            if self.is_live(t, id, generation) {
+                return Some(t);
+            }
+            self.completions.pop();
+        }
+        None
+    }
+
+    fn is_live(&self, t: SimTime, id: FlowId, generation: u64) -> bool {
+        matches!(&self.flows[id.idx()], Some(f) if f.generation == generation && f.finish_at == t)
+    }
+
+    /// Drops stale heap entries when they outnumber live ones (bounds memory under churn).
+    fn compact_completions(&mut self) {
+        if self.completions.len() > 2 * self.n_active + 1024 {
+            let live: Vec<Reverse<(SimTime, FlowId, u64)>> = self
+                .flows
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| f.as_ref().map(|f| Reverse((f.finish_at, FlowId::from_idx(i), f.generation))))
+                .filter(|Reverse((t, _, _))| *t != SimTime::MAX)
+                .collect();
+            self.completions = BinaryHeap::from(live);
+        }
     }
 
     /// Starts a download of `size_bytes` from `registry` to `node`.
@@ -163,7 +210,10 @@ impl Network {
             last_update: now,
             finish_at: SimTime::MAX,
             owner,
+            generation: self.next_generation,
+            frozen_epoch: 0,
         };
+        self.next_generation += 1;
         let id = match self.free.pop() {
             Some(id) => {
                 self.flows[id.idx()] = Some(flow);
@@ -186,11 +236,15 @@ impl Network {
     pub fn take_completed(&mut self, now: SimTime) -> Vec<FlowDone> {
         let mut done = Vec::new();
         let mut touched = Vec::new();
-        while let Some(&(t, id)) = self.completions.first() {
+        while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
+            if !self.is_live(t, id, generation) {
+                self.completions.pop();
+                continue;
+            }
             if t > now {
                 break;
             }
-            self.completions.pop_first();
+            self.completions.pop();
             let f = self.detach(id);
             touched.extend_from_slice(&f.links);
             done.push(FlowDone { flow: id, owner: f.owner, bytes: f.size_bytes });
@@ -207,15 +261,13 @@ impl Network {
     pub fn abort(&mut self, now: SimTime, id: FlowId) -> FlowDone {
         let rate = self.flows[id.idx()].as_ref().expect("abort of a live flow").rate_bytes_per_s;
         let f = self.flows[id.idx()].as_ref().unwrap();
-        let finish = f.finish_at;
         let moved = if rate.is_infinite() {
             f.size_bytes as f64
         } else {
             (f.size_bytes as f64 - (f.remaining_bytes - rate * now.since(f.last_update).as_secs_f64()))
                 .clamp(0.0, f.size_bytes as f64)
         };
-        self.completions.remove(&(finish, id));
-        let f = self.detach(id);
+        let f = self.detach(id); // its heap entry is now stale
         self.recompute_component(now, &f.links);
         FlowDone { flow: id, owner: f.owner, bytes: moved.round() as u64 }
     }
@@ -238,9 +290,11 @@ impl Network {
         self.mark_epoch += 1;
         let epoch = self.mark_epoch;
         // Collect the component: links reachable through shared flows.
-        let mut comp_links: Vec<usize> = Vec::new();
-        let mut comp_flows: Vec<FlowId> = Vec::new();
-        let mut stack: Vec<usize> = Vec::new();
+        let mut sc = std::mem::take(&mut self.scratch);
+        let Scratch { comp_links, comp_flows, stack, by_cap, new_rate, to_freeze, heap } = &mut sc;
+        comp_links.clear();
+        comp_flows.clear();
+        stack.clear();
         for &l in seeds {
             if self.links[l].mark != epoch {
                 self.links[l].mark = epoch;
@@ -267,7 +321,7 @@ impl Network {
         self.flows_recomputed_total += comp_flows.len() as u64;
 
         // Settle: bytes moved at the old rates since each flow's last update.
-        for &fid in &comp_flows {
+        for &fid in comp_flows.iter() {
             let f = self.flows[fid.idx()].as_mut().unwrap();
             let dt = now.since(f.last_update).as_secs_f64();
             if f.rate_bytes_per_s.is_finite() {
@@ -278,23 +332,19 @@ impl Network {
             f.last_update = now;
         }
 
-        // Progressive filling.
-        for &l in &comp_links {
+        // Progressive filling. A flow is frozen once its `frozen_epoch` is this epoch.
+        for &l in comp_links.iter() {
             let link = &mut self.links[l];
             link.frozen_sum = 0.0;
             link.n_unfrozen = link.flows.len() as u32;
             link.version += 1;
         }
-        let mut new_rate: Vec<(FlowId, f64)> = Vec::with_capacity(comp_flows.len());
-        let mut by_cap: Vec<(f64, FlowId)> = comp_flows
-            .iter()
-            .map(|&fid| (self.flows[fid.idx()].as_ref().unwrap().cap_bytes_per_s, fid))
-            .collect();
+        new_rate.clear();
+        by_cap.clear();
+        by_cap.extend(comp_flows.iter().map(|&fid| (self.flows[fid.idx()].as_ref().unwrap().cap_bytes_per_s, fid)));
         by_cap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut frozen = vec![false; comp_flows.len()];
-        let pos_of = |fid: FlowId, comp: &Vec<FlowId>| comp.binary_search(&fid).unwrap();
-        let mut heap = BinaryHeap::new();
-        for &l in &comp_links {
+        heap.clear();
+        for &l in comp_links.iter() {
             let link = &self.links[l];
             // An unlimited link never saturates: it never enters the heap (and `inf - inf`
             // never turns into a NaN share).
@@ -306,6 +356,7 @@ impl Network {
                 });
             }
         }
+        let is_frozen = |flows: &Vec<Option<Flow>>, fid: FlowId| flows[fid.idx()].as_ref().unwrap().frozen_epoch == epoch;
         let mut cap_idx = 0;
         let mut n_frozen = 0;
         while n_frozen < comp_flows.len() {
@@ -317,33 +368,31 @@ impl Network {
                     break;
                 }
             }
-            while cap_idx < by_cap.len() && frozen[pos_of(by_cap[cap_idx].1, &comp_flows)] {
+            while cap_idx < by_cap.len() && is_frozen(&self.flows, by_cap[cap_idx].1) {
                 cap_idx += 1;
             }
             let link_level = heap.peek().map(|s| s.level).unwrap_or(f64::INFINITY);
             let cap_level = by_cap.get(cap_idx).map(|c| c.0).unwrap_or(f64::INFINITY);
             // Flows to freeze at this level, and the level itself.
-            let (level, to_freeze): (f64, Vec<FlowId>) = if cap_level <= link_level {
-                (cap_level, vec![by_cap[cap_idx].1])
+            to_freeze.clear();
+            let level = if cap_level <= link_level {
+                to_freeze.push(by_cap[cap_idx].1);
+                cap_level
             } else {
-                let s = heap.pop().unwrap();
-                let fl: Vec<FlowId> = self.links[s.link]
-                    .flows
-                    .iter()
-                    .copied()
-                    .filter(|fid| !frozen[pos_of(*fid, &comp_flows)])
-                    .collect();
-                (s.level, fl)
+                let sat = heap.pop().unwrap();
+                let flows = &self.flows;
+                to_freeze.extend(self.links[sat.link].flows.iter().copied().filter(|fid| !is_frozen(flows, *fid)));
+                sat.level
             };
-            for fid in to_freeze {
-                let p = pos_of(fid, &comp_flows);
-                if frozen[p] {
+            for &fid in to_freeze.iter() {
+                let f = self.flows[fid.idx()].as_mut().unwrap();
+                if f.frozen_epoch == epoch {
                     continue;
                 }
-                frozen[p] = true;
+                f.frozen_epoch = epoch;
+                let links = f.links;
                 n_frozen += 1;
                 new_rate.push((fid, level));
-                let links = self.flows[fid.idx()].as_ref().unwrap().links;
                 for l in links {
                     let link = &mut self.links[l];
                     link.frozen_sum += level;
@@ -362,10 +411,10 @@ impl Network {
         }
 
         // Apply rates and completion times.
-        for &l in &comp_links {
+        for &l in comp_links.iter() {
             self.links[l].rate_sum_bytes_per_s = 0.0;
         }
-        for (fid, rate) in new_rate {
+        for &(fid, rate) in new_rate.iter() {
             let f = self.flows[fid.idx()].as_mut().unwrap();
             for l in f.links {
                 self.links[l].rate_sum_bytes_per_s += rate;
@@ -382,11 +431,12 @@ impl Network {
                 now.plus(SimDuration::from_secs_f64_ceil(f.remaining_bytes / rate))
             };
             if finish != f.finish_at {
-                self.completions.remove(&(f.finish_at, fid));
                 f.finish_at = finish;
-                self.completions.insert((finish, fid));
+                self.completions.push(Reverse((finish, fid, f.generation)));
             }
         }
+        self.scratch = sc;
+        self.compact_completions();
         debug_assert!(self.check_capacities().is_ok(), "{:?}", self.check_capacities());
     }
 
