@@ -182,7 +182,9 @@ impl Network {
                 .flows
                 .iter()
                 .enumerate()
-                .filter_map(|(i, f)| f.as_ref().map(|f| Reverse((f.finish_at, FlowId::from_idx(i), f.generation))))
+                .filter_map(|(i, f)| {
+                    f.as_ref().map(|f| Reverse((f.finish_at, FlowId::from_idx(i), f.generation)))
+                })
                 .filter(|Reverse((t, _, _))| *t != SimTime::MAX)
                 .collect();
             self.completions = BinaryHeap::from(live);
@@ -341,7 +343,9 @@ impl Network {
         }
         new_rate.clear();
         by_cap.clear();
-        by_cap.extend(comp_flows.iter().map(|&fid| (self.flows[fid.idx()].as_ref().unwrap().cap_bytes_per_s, fid)));
+        by_cap.extend(
+            comp_flows.iter().map(|&fid| (self.flows[fid.idx()].as_ref().unwrap().cap_bytes_per_s, fid)),
+        );
         by_cap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         heap.clear();
         for &l in comp_links.iter() {
@@ -356,7 +360,8 @@ impl Network {
                 });
             }
         }
-        let is_frozen = |flows: &Vec<Option<Flow>>, fid: FlowId| flows[fid.idx()].as_ref().unwrap().frozen_epoch == epoch;
+        let is_frozen =
+            |flows: &Vec<Option<Flow>>, fid: FlowId| flows[fid.idx()].as_ref().unwrap().frozen_epoch == epoch;
         let mut cap_idx = 0;
         let mut n_frozen = 0;
         while n_frozen < comp_flows.len() {
@@ -381,7 +386,8 @@ impl Network {
             } else {
                 let sat = heap.pop().unwrap();
                 let flows = &self.flows;
-                to_freeze.extend(self.links[sat.link].flows.iter().copied().filter(|fid| !is_frozen(flows, *fid)));
+                to_freeze
+                    .extend(self.links[sat.link].flows.iter().copied().filter(|fid| !is_frozen(flows, *fid)));
                 sat.level
             };
             for &fid in to_freeze.iter() {
