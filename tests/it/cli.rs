@@ -14,6 +14,33 @@ fn tmpfile(name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// The contract's `summary.json` fields, in contract order, written out independently of the
+/// code (scenario-format.md) so the tests below check the code against the contract.
+const CONTRACT_SUMMARY_FIELDS: [&str; 17] = [
+    "seed",
+    "pods",
+    "pods_running",
+    "pods_failed",
+    "startup_p50_s",
+    "startup_p90_s",
+    "startup_p99_s",
+    "startup_max_s",
+    "startup_mean_s",
+    "makespan_s",
+    "bytes_pulled",
+    "pulls",
+    "cache_hits",
+    "pull_failures",
+    "backoffs",
+    "events",
+    "sim_end_s",
+];
+
+#[test]
+fn runs_csv_uses_the_contract_summary_fields() {
+    assert_eq!(pullsim::experiment::SUMMARY_FIELDS, CONTRACT_SUMMARY_FIELDS);
+}
+
 const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples/rollout-basics.toml");
 
 #[test]
@@ -43,25 +70,7 @@ fn run_writes_the_five_contract_files_and_prints_a_summary() {
     ));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    for k in [
-        "seed",
-        "pods",
-        "pods_running",
-        "pods_failed",
-        "startup_p50_s",
-        "startup_p90_s",
-        "startup_p99_s",
-        "startup_max_s",
-        "startup_mean_s",
-        "makespan_s",
-        "bytes_pulled",
-        "pulls",
-        "cache_hits",
-        "pull_failures",
-        "backoffs",
-        "events",
-        "sim_end_s",
-    ] {
+    for k in CONTRACT_SUMMARY_FIELDS {
         assert!(summary.get(k).is_some(), "summary.json lacks {k}");
     }
     let _ = std::fs::remove_dir_all(&out);
@@ -217,25 +226,7 @@ fn summary_json_fields_come_in_contract_order() {
     let out = std::env::temp_dir().join(format!("pullsim-cli-order-{}", std::process::id()));
     assert!(pullsim(&["run", EX, "--out", out.to_str().unwrap(), "-q"]).status.success());
     let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    let contract = [
-        "seed",
-        "pods",
-        "pods_running",
-        "pods_failed",
-        "startup_p50_s",
-        "startup_p90_s",
-        "startup_p99_s",
-        "startup_max_s",
-        "startup_mean_s",
-        "makespan_s",
-        "bytes_pulled",
-        "pulls",
-        "cache_hits",
-        "pull_failures",
-        "backoffs",
-        "events",
-        "sim_end_s",
-    ];
+    let contract = CONTRACT_SUMMARY_FIELDS;
     let positions: Vec<usize> = contract.iter().map(|k| text.find(&format!("\"{k}\":")).expect(k)).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
     let _ = std::fs::remove_dir_all(&out);
