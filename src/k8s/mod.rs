@@ -6,9 +6,11 @@
 pub mod backoff;
 pub mod config;
 pub mod credentials;
+pub mod deployment;
 pub mod gc;
 pub mod image_manager;
 pub mod image_ref;
+pub mod pod_worker;
 pub mod pull_policy;
 pub mod scheduling;
 pub mod throttle;

@@ -18,9 +18,6 @@ use crate::k8s::image_manager::{precheck, Precheck, PullGate};
 use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
 use rand::Rng;
 
-/// `backOffPeriod` (10 s) and jitter factor 0.5 of the pod worker's requeue after an error.
-const POD_RETRY_BASE: SimDuration = SimDuration::from_secs(10);
-
 /// What `EnsureImageExists` returned to the sync loop.
 enum Ensure {
     Ready,
@@ -86,7 +83,7 @@ impl World<'_> {
         self.pods[pod.idx()].state = PodState::Idle;
         let n = self.pods[pod.idx()].n_syncs;
         let u: f64 = self.streams.stream("pod-worker-jitter", &[u64::from(pod.0), n]).gen::<f64>();
-        let delay = SimDuration(POD_RETRY_BASE.0 + (POD_RETRY_BASE.0 as f64 * 0.5 * u) as u64);
+        let delay = crate::k8s::pod_worker::retry_after_error(u);
         self.schedule_in(delay, Event::PodSync { pod });
     }
 

@@ -3,8 +3,9 @@
 //! joins (preloaded images, DaemonSet pods, retry of pods waiting for a node).
 
 use super::*;
+use crate::k8s::deployment::{resolve_fenceposts, rolling_update_step, RolloutCounts, RolloutStep};
 use crate::k8s::pull_policy::default_pull_policy;
-use crate::scenario::{ContainerImage, ContainerSpec, IntOrPercent, Pick, WorkloadKind};
+use crate::scenario::{ContainerImage, ContainerSpec, Pick, WorkloadKind};
 use rand::Rng;
 
 #[derive(Default)]
@@ -235,51 +236,35 @@ impl World<'_> {
         }
         let replicas = *replicas;
         let revision = st.revision;
-        // Deployment rounding: surge rounds up, unavailable rounds down; both zero → 1 unavailable.
-        let surge = resolve_int_or_percent(rollout.max_surge, replicas, true);
-        let mut unavailable = resolve_int_or_percent(rollout.max_unavailable, replicas, false);
-        if surge == 0 && unavailable == 0 {
-            unavailable = 1;
-        }
+        let (surge, unavailable) = resolve_fenceposts(rollout.max_surge, rollout.max_unavailable, replicas);
         loop {
-            let live: Vec<PodId> = self.workloads[workload.idx()].pods.clone();
-            let is_new = |w: &World, p: PodId| w.pods[p.idx()].revision == revision;
-            let n_new = live.iter().filter(|p| is_new(self, **p)).count() as u32;
-            let n_old = live.len() as u32 - n_new;
-            let available =
-                live.iter().filter(|p| self.pods[p.idx()].state == PodState::Running).count() as u32;
-            let mut changed = false;
-            if n_new < replicas && n_new + n_old < replicas + surge {
-                let pod = self.create_pod(workload);
-                self.schedule_pod(pod);
-                changed = true;
-            } else if n_old > 0 {
-                // `reconcileOldReplicaSets`: unhealthy old pods may go while
-                // allPods - minAvailable - newUnavailable > 0 (`cleanupUnhealthyReplicas`), then
-                // old pods while more than minAvailable are available
-                // (`scaleDownOldReplicaSetsForRollingUpdate`). The ReplicaSet deletes a not-ready
-                // pod before a ready one (`getPodsToDelete` ranking).
-                let running = |w: &World, p: PodId| w.pods[p.idx()].state == PodState::Running;
-                let old_unready = live.iter().copied().find(|p| !is_new(self, *p) && !running(self, *p));
-                let new_unavailable =
-                    live.iter().filter(|p| is_new(self, **p) && !running(self, **p)).count() as u32;
-                let min_available = replicas.saturating_sub(unavailable);
-                let max_scaled_down =
-                    i64::from(n_new + n_old) - i64::from(min_available) - i64::from(new_unavailable);
-                let victim = match old_unready {
-                    Some(p) if max_scaled_down > 0 => Some(p),
-                    _ if available > min_available => {
-                        old_unready.or_else(|| live.iter().copied().find(|p| !is_new(self, *p)))
-                    }
-                    _ => None,
-                };
-                if let Some(p) = victim {
-                    self.terminate_pod(p);
-                    changed = true;
+            let live = &self.workloads[workload.idx()].pods;
+            let is_new = |p: &PodId| self.pods[p.idx()].revision == revision;
+            let running = |p: &PodId| self.pods[p.idx()].state == PodState::Running;
+            let counts = RolloutCounts {
+                replicas,
+                new: live.iter().filter(|p| is_new(p)).count() as u32,
+                old: live.iter().filter(|p| !is_new(p)).count() as u32,
+                available: live.iter().filter(|p| running(p)).count() as u32,
+                new_unavailable: live.iter().filter(|p| is_new(p) && !running(p)).count() as u32,
+                old_unavailable_exists: live.iter().any(|p| !is_new(p) && !running(p)),
+            };
+            match rolling_update_step(&counts, surge, unavailable) {
+                RolloutStep::CreateNew => {
+                    let pod = self.create_pod(workload);
+                    self.schedule_pod(pod);
                 }
-            }
-            if !changed {
-                break;
+                RolloutStep::DeleteOld => {
+                    // A not-Running old pod first, else the oldest old pod.
+                    let victim = live
+                        .iter()
+                        .copied()
+                        .find(|p| !is_new(p) && !running(p))
+                        .or_else(|| live.iter().copied().find(|p| !is_new(p)))
+                        .expect("DeleteOld only with old pods");
+                    self.terminate_pod(victim);
+                }
+                RolloutStep::Wait => break,
             }
         }
         let live = &self.workloads[workload.idx()].pods;
@@ -343,17 +328,6 @@ fn updated_container(app: &[(String, Option<ImageId>)], new_image: &str) -> Opti
     same.or((!app.is_empty()).then_some(0))
 }
 
-/// Deployment controller rounding (`intstr.GetScaledValueFromIntOrPercent`).
-pub(super) fn resolve_int_or_percent(v: IntOrPercent, total: u32, round_up: bool) -> u32 {
-    match v {
-        IntOrPercent::Int(n) => n,
-        IntOrPercent::Percent(p) => {
-            let x = u64::from(p) * u64::from(total);
-            (if round_up { x.div_ceil(100) } else { x / 100 }) as u32
-        }
-    }
-}
-
 fn zipf_cdf(count: u64, s: f64) -> Vec<f64> {
     let mut acc = 0.0;
     (1..=count)
@@ -367,13 +341,6 @@ fn zipf_cdf(count: u64, s: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deployment_rounding() {
-        assert_eq!(resolve_int_or_percent(IntOrPercent::Percent(25), 10, true), 3);
-        assert_eq!(resolve_int_or_percent(IntOrPercent::Percent(25), 10, false), 2);
-        assert_eq!(resolve_int_or_percent(IntOrPercent::Int(1), 10, false), 1);
-    }
 
     #[test]
     fn update_replaces_the_same_repository_else_the_first_app_container() {

@@ -212,11 +212,8 @@ impl Default for Rollout {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IntOrPercent {
-    Int(u32),
-    Percent(u32),
-}
+/// Defined with the Deployment rules it feeds.
+pub use crate::k8s::deployment::IntOrPercent;
 
 #[derive(Clone, Debug)]
 pub struct Update {
