@@ -4,6 +4,9 @@
 
 use crate::time::{SimDuration, SimTime};
 
+/// `ImageGCPeriod` in pkg/kubelet/kubelet.go: how often the kubelet runs `GarbageCollect`.
+pub const IMAGE_GC_PERIOD: SimDuration = SimDuration::from_secs(300);
+
 /// `ImageGCPolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GcPolicy {

@@ -95,6 +95,9 @@ impl<'a> World<'a> {
             workloads: scn.workloads.iter().map(|_| workload::WorkloadState::default()).collect(),
             unscheduled: scn.workloads.iter().map(|_| VecDeque::new()).collect(),
             sched: scheduler::Index::new(scn),
+            pod_keyrings: scn.workloads.iter().map(|wl| pod_keyring(scn, &wl.image_pull_secrets)).collect(),
+            node_keyrings: scn.node_pools.iter().map(|p| node_keyring(&p.credentials)).collect(),
+            pull_snapshots: Vec::new(),
             image_node_count: vec![0; n_images],
             totals: Totals::default(),
             pulls_in_flight: 0,
@@ -154,6 +157,27 @@ impl<'a> World<'a> {
     pub fn flows_recomputed(&self) -> u64 {
         self.net.flows_recomputed_total
     }
+}
+
+/// Pod pull secrets as a keyring: a secret holds an entry for every registry that accepts it
+/// (what a working dockerconfigjson for that registry would contain).
+fn pod_keyring(scn: &Scenario, secrets: &[String]) -> Keyring<Credential> {
+    let mut k = Keyring::new();
+    for s in secrets {
+        for r in scn.registries.iter().filter(|r| r.accepts.contains(s)) {
+            k.add(&r.host, Credential { secret: s.clone(), from_pod: true });
+        }
+    }
+    k
+}
+
+/// A pool's docker-config entries (`match` patterns) as a keyring.
+fn node_keyring(creds: &[crate::scenario::NodeCredential]) -> Keyring<Credential> {
+    let mut k = Keyring::new();
+    for c in creds {
+        k.add(&c.match_pattern, Credential { secret: c.secret.clone(), from_pod: false });
+    }
+    k
 }
 
 /// Bandwidths and rates: non-positive or NaN draws are treated as the smallest positive rate
@@ -235,7 +259,6 @@ fn materialize_images(scn: &Scenario, streams: &Streams) -> (Vec<Image>, Vec<u64
             pushes.push(ImageVersion { at: SimTime::ZERO.plus(push.at), layers, size_bytes });
         }
         images.push(Image { layers, size_bytes, pushes });
-        let _ = ImageId::from_idx(i_idx);
     }
     (images, layer_size_bytes)
 }

@@ -9,10 +9,7 @@
 //! image of its own (upstream keys records by image ID), collected like any other.
 
 use super::*;
-use crate::k8s::gc::{plan_gc, usage_percent, GcPolicy, ImageRecord};
-
-/// `ImageGCPeriod` in pkg/kubelet/kubelet.go.
-const IMAGE_GC_PERIOD: SimDuration = SimDuration::from_secs(300);
+use crate::k8s::gc::{plan_gc, usage_percent, GcPolicy, ImageRecord, IMAGE_GC_PERIOD};
 
 impl World<'_> {
     fn gc_policy(&self, node: NodeId) -> GcPolicy {

@@ -73,15 +73,11 @@ impl World<'_> {
             if waiting && live_pulls != 1 {
                 return Err(format!("pod {} waits for a pull that is not running", pod.name));
             }
+            // Image presence when the pod starts is asserted in `mark_running`.
             if pod.state == PodState::Running {
-                let node = pod.node.ok_or("running pod without node")?;
-                for c in &pod.containers {
-                    if !c.started {
-                        return Err(format!("pod {} Running with a container not started", pod.name));
-                    }
-                    if let Some(img) = c.image {
-                        let _ = (node, img); // presence at start is asserted in mark_running
-                    }
+                pod.node.ok_or("running pod without node")?;
+                if let Some(c) = pod.containers.iter().find(|c| !c.started) {
+                    return Err(format!("pod {} Running with container {} not started", pod.name, c.raw));
                 }
             }
         }

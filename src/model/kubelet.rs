@@ -13,7 +13,6 @@
 //! what `Puller` keeps.
 
 use super::*;
-use crate::k8s::credentials::Keyring;
 use crate::k8s::image_manager::{precheck, Precheck, PullGate};
 use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
 use rand::Rng;
@@ -231,26 +230,11 @@ impl World<'_> {
 
     /// Coordinates of the pod's pull secrets that the keyring would use for `img`.
     fn pod_secret_coords(&self, pod: PodId, img: ImageId) -> Vec<SecretCoords> {
-        self.pod_keyring(pod)
+        self.pod_keyrings[self.pods[pod.idx()].workload.idx()]
             .lookup(&self.scn.images[img.idx()].repo)
             .into_iter()
-            .map(|s| secret_coords(&s))
+            .map(|c| secret_coords(&c.secret))
             .collect()
-    }
-
-    /// Pod pull secrets as a keyring: each secret holds an entry for every registry that
-    /// accepts it (what a working dockerconfigjson for that registry would contain).
-    pub(super) fn pod_keyring(&self, pod: PodId) -> Keyring<String> {
-        let wl = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
-        let mut k = Keyring::new();
-        for s in &wl.image_pull_secrets {
-            for r in &self.scn.registries {
-                if r.accepts.iter().any(|a| a == s) {
-                    k.add(&r.host, s.clone());
-                }
-            }
-        }
-        k
     }
 
     /// Hands a pull to the node's puller (`pullImage` → serial or parallel puller).

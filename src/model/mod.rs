@@ -24,6 +24,7 @@ use crate::engine::queue::EventQueue;
 use crate::engine::rng::Streams;
 use crate::ids::{ImageId, LayerId, NodeId, PodId, PullId, RegistryId, WorkloadId};
 use crate::k8s::backoff::Backoff;
+use crate::k8s::credentials::Keyring;
 use crate::k8s::image_manager::{KubeletReason, PullBackoffState, PullSlots};
 use crate::k8s::pull_policy::PullPolicy;
 use crate::k8s::throttle::TokenBucket;
@@ -319,6 +320,14 @@ struct ImageVersion {
     size_bytes: u64,
 }
 
+/// A credential candidate in a keyring: the scenario secret that holds it, and whether it came
+/// from the pod's pull secrets (tracked by KubeletEnsureSecretPulledImages) or the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Credential {
+    secret: String,
+    from_pod: bool,
+}
+
 /// Per-registry state: counters and rate-limit windows.
 struct RegistryState {
     host: String,
@@ -349,6 +358,13 @@ pub struct World<'a> {
     /// Pods waiting for a node, one FIFO per workload.
     unscheduled: Vec<VecDeque<PodId>>,
     sched: scheduler::Index,
+    /// Pod pull secrets per workload as a keyring (`MakeDockerKeyring`'s pod part): each
+    /// secret holds an entry for every registry that accepts it.
+    pod_keyrings: Vec<Keyring<Credential>>,
+    /// Node docker-config credentials per pool.
+    node_keyrings: Vec<Keyring<Credential>>,
+    /// Reused buffers for snapshots of a node's active pulls (`runtime::kick_node`).
+    pull_snapshots: Vec<Vec<PullId>>,
     /// Nodes that have each image (ImageLocality's spread factor).
     image_node_count: Vec<u32>,
     totals: Totals,

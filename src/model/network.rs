@@ -238,7 +238,7 @@ impl Network {
     /// Current total rate into a node, bytes/s.
     pub fn node_ingress_bytes_per_s(&self, node: usize) -> f64 {
         match &self.fast {
-            Some(_) => self.node_load(node, &self.node_k[node]),
+            Some(_) => self.node_load(&self.node_k[node]),
             None => self.links[node].rate_sum_bytes_per_s,
         }
     }
@@ -259,7 +259,7 @@ impl Network {
     }
 
     /// Node load at closed-form rates for flows-per-registry `k`.
-    fn node_load(&self, _node: usize, k: &[u32]) -> f64 {
+    fn node_load(&self, k: &[u32]) -> f64 {
         (0..self.n_registries).filter(|r| k[*r] > 0).map(|r| f64::from(k[r]) * self.closed_form_rate(r)).sum()
     }
 
@@ -279,9 +279,7 @@ impl Network {
                 return false;
             }
         }
-        self.classes
-            .keys()
-            .all(|(cap_bits, k)| Self::load_fits(self.node_load(0, k), f64::from_bits(*cap_bits)))
+        self.classes.keys().all(|(cap_bits, k)| Self::load_fits(self.node_load(k), f64::from_bits(*cap_bits)))
     }
 
     fn class_key(&self, node: usize) -> Option<(u64, Vec<u32>)> {
@@ -532,10 +530,8 @@ impl Network {
         if self.fast.is_some() {
             self.fast_join(now, id, registry);
             // Only this registry's rate fell, and only this node gained a flow.
-            let node_ok = Self::load_fits(
-                self.node_load(node, &self.node_k[node]),
-                self.links[node].capacity_bytes_per_s,
-            );
+            let node_ok =
+                Self::load_fits(self.node_load(&self.node_k[node]), self.links[node].capacity_bytes_per_s);
             let rate = self.closed_form_rate(registry);
             if node_ok && self.reg_cap_mismatch[registry] == 0 && rate.is_finite() && rate > 0.0 {
                 return id;

@@ -8,7 +8,7 @@
 //! applied when the last of them is answered.
 
 use super::*;
-use crate::k8s::credentials::Keyring;
+use crate::k8s::credentials::lookup_union;
 use crate::scenario::RateLimitScope;
 
 /// The requests a pull makes before its first layer, and how they end.
@@ -61,14 +61,10 @@ impl World<'_> {
 
         // Credentials: pod secrets first, then the node's docker config (keyring order).
         let repo = &self.scn.images[img.idx()].repo;
-        let mut candidates: Vec<(String, bool)> =
-            self.pod_keyring(pod).lookup(repo).into_iter().map(|s| (s, true)).collect();
-        let pool = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()];
-        let mut node_ring = Keyring::new();
-        for c in &pool.credentials {
-            node_ring.add(&c.match_pattern, c.secret.clone());
-        }
-        candidates.extend(node_ring.lookup(repo).into_iter().map(|s| (s, false)));
+        let workload = self.pods[pod.idx()].workload;
+        let pool = self.nodes[node.idx()].pool;
+        let candidates: Vec<Credential> =
+            lookup_union(&[&self.pod_keyrings[workload.idx()], &self.node_keyrings[pool.idx()]], repo);
         let mut credential = None;
         if spec.auth_required {
             // One token request per credential tried; no anonymous fallback after them.
@@ -76,19 +72,19 @@ impl World<'_> {
             if candidates.is_empty() {
                 rt(self, &mut duration);
             }
-            for (secret, from_pod) in &candidates {
+            for c in &candidates {
                 rt(self, &mut duration);
-                if spec.accepts.iter().any(|a| a == secret) {
+                if spec.accepts.contains(&c.secret) {
                     ok = true;
-                    credential = from_pod.then(|| secret.clone());
+                    credential = c.from_pod.then(|| c.secret.clone());
                     break;
                 }
             }
             if !ok {
                 return fail(duration, FailReason::Unauthorized);
             }
-        } else if let Some((secret, from_pod)) = candidates.first() {
-            credential = from_pod.then(|| secret.clone());
+        } else if let Some(c) = candidates.first() {
+            credential = c.from_pod.then(|| c.secret.clone());
         }
 
         // The manifest (or image index) GET: counted by rate limits.

@@ -59,15 +59,17 @@ impl World<'_> {
     /// Starts downloads and unpacks that became possible on `node`, and completes pulls whose
     /// layers are all present. Cheap: a node runs few pulls at once.
     pub(super) fn kick_node(&mut self, node: NodeId) {
-        let active = self.nodes[node.idx()].active_pulls.clone();
-        for pull in active {
+        // Snapshots of the active list: finishing a pull removes it (and may recurse here).
+        let active = self.snapshot_active_pulls(node);
+        for &pull in &active {
             if self.pulls[pull.idx()].phase == PullPhase::Layers {
                 self.schedule_downloads(pull);
             }
         }
+        self.recycle_snapshot(active);
         self.advance_unpack(node);
-        let active = self.nodes[node.idx()].active_pulls.clone();
-        for pull in active {
+        let active = self.snapshot_active_pulls(node);
+        for &pull in &active {
             let p = &self.pulls[pull.idx()];
             if p.phase != PullPhase::Layers {
                 continue;
@@ -78,6 +80,19 @@ impl World<'_> {
                 self.finish_pull(pull, None);
             }
         }
+        self.recycle_snapshot(active);
+    }
+
+    /// A copy of the node's active pulls in a reused buffer (this runs on every layer event).
+    fn snapshot_active_pulls(&mut self, node: NodeId) -> Vec<PullId> {
+        let mut v = self.pull_snapshots.pop().unwrap_or_default();
+        v.clear();
+        v.extend_from_slice(&self.nodes[node.idx()].active_pulls);
+        v
+    }
+
+    fn recycle_snapshot(&mut self, v: Vec<PullId>) {
+        self.pull_snapshots.push(v);
     }
 
     /// Walks the pull's layers from its scan pointer, starting downloads while slots allow.
@@ -180,7 +195,7 @@ impl World<'_> {
     /// whose lowest missing layer is fetched.
     fn advance_unpack(&mut self, node: NodeId) {
         // Every active pull moves its unpack pointer past layers already present.
-        let active = self.nodes[node.idx()].active_pulls.clone();
+        let active = self.snapshot_active_pulls(node);
         for &pull in &active {
             let p = &self.pulls[pull.idx()];
             if p.phase != PullPhase::Layers {
@@ -195,24 +210,25 @@ impl World<'_> {
             }
             self.pulls[pull.idx()].next_unpack = i;
         }
-        if self.nodes[node.idx()].unpacking.is_some() {
-            return;
-        }
-        for &pull in &active {
-            let p = &self.pulls[pull.idx()];
-            if p.phase != PullPhase::Layers {
-                continue;
-            }
-            let layers = self.version_layers(p.image.expect("image"), p.version);
-            let Some(&layer) = layers.get(p.next_unpack) else { continue };
-            if self.nodes[node.idx()].layers.get(&layer) == Some(&LayerState::Fetched) {
-                let n = &mut self.nodes[node.idx()];
-                n.layers.insert(layer, LayerState::Unpacking);
-                n.unpacking = Some(layer);
-                let secs = self.layer_size_bytes[layer.idx()] as f64 / n.unpack_rate_bytes_per_s;
-                self.schedule_in(SimDuration::from_secs_f64_ceil(secs), Event::UnpackDone { node, layer });
-                return;
-            }
+        let next = if self.nodes[node.idx()].unpacking.is_some() {
+            None
+        } else {
+            active.iter().find_map(|&pull| {
+                let p = &self.pulls[pull.idx()];
+                if p.phase != PullPhase::Layers {
+                    return None;
+                }
+                let layer = *self.version_layers(p.image.expect("image"), p.version).get(p.next_unpack)?;
+                (self.nodes[node.idx()].layers.get(&layer) == Some(&LayerState::Fetched)).then_some(layer)
+            })
+        };
+        self.recycle_snapshot(active);
+        if let Some(layer) = next {
+            let n = &mut self.nodes[node.idx()];
+            n.layers.insert(layer, LayerState::Unpacking);
+            n.unpacking = Some(layer);
+            let secs = self.layer_size_bytes[layer.idx()] as f64 / n.unpack_rate_bytes_per_s;
+            self.schedule_in(SimDuration::from_secs_f64_ceil(secs), Event::UnpackDone { node, layer });
         }
     }
 

@@ -74,14 +74,10 @@ impl Index {
 }
 
 impl World<'_> {
-    fn free_slots(&self, node: NodeId) -> u32 {
+    pub(super) fn free_slots(&self, node: NodeId) -> u32 {
         let n = &self.nodes[node.idx()];
         let max = self.scn.node_pools[n.pool.idx()].max_pods;
-        max.saturating_sub(self.live_pods_on(node))
-    }
-
-    fn live_pods_on(&self, node: NodeId) -> u32 {
-        self.nodes[node.idx()].n_live_pods
+        max.saturating_sub(self.nodes[node.idx()].n_live_pods)
     }
 
     /// Registers a node's free slots after a change (join, bind, termination).

@@ -292,18 +292,11 @@ impl World<'_> {
             return;
         }
         if let Some(node) = self.pods[pod.idx()].node {
-            let free_before = self.free_slots_excluding(node);
+            let free_before = self.free_slots(node);
             self.nodes[node.idx()].n_live_pods -= 1;
             self.refresh_sched(node, Some(free_before));
             self.retry_unscheduled();
         }
-    }
-
-    /// Free slots before the terminated pod left the node (it is still counted).
-    fn free_slots_excluding(&self, node: NodeId) -> u32 {
-        let n = &self.nodes[node.idx()];
-        let max = self.scn.node_pools[n.pool.idx()].max_pods;
-        max.saturating_sub(n.n_live_pods)
     }
 
     /// Rollout duration of each Deployment that updated: (workload name, seconds or None).
