@@ -521,3 +521,58 @@ impl<C: Clone> Keyring<C> {
 pub fn lookup_union<C: Clone>(keyrings: &[&Keyring<C>], image: &str) -> Vec<C> {
     keyrings.iter().flat_map(|k| k.lookup(image)).collect()
 }
+
+/// What happened when the kubelet tried credentials for one pull attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialAttempts<C> {
+    /// CRI PullImage calls made (each one a round of registry authentication).
+    pub attempts: usize,
+    /// The credential that worked (`None` when anonymous worked, or nothing did).
+    pub used: Option<C>,
+    pub succeeded: bool,
+}
+
+/// Mirrors the credential loop of `PullImage` in pkg/kubelet/kuberuntime/kuberuntime_image.go:
+/// with no candidates, one anonymous PullImage; otherwise one PullImage per candidate, in
+/// keyring order, until one succeeds. There is no anonymous fallback after every candidate
+/// failed. `pull_with(None)` is the anonymous attempt.
+pub fn try_credentials<C: Clone>(
+    candidates: &[C],
+    mut pull_with: impl FnMut(Option<&C>) -> bool,
+) -> CredentialAttempts<C> {
+    if candidates.is_empty() {
+        let ok = pull_with(None);
+        return CredentialAttempts { attempts: 1, used: None, succeeded: ok };
+    }
+    for (i, c) in candidates.iter().enumerate() {
+        if pull_with(Some(c)) {
+            return CredentialAttempts { attempts: i + 1, used: Some(c.clone()), succeeded: true };
+        }
+    }
+    CredentialAttempts { attempts: candidates.len(), used: None, succeeded: false }
+}
+
+#[cfg(test)]
+mod try_credentials_tests {
+    use super::*;
+
+    #[test]
+    fn anonymous_once_then_each_candidate_in_order_without_fallback() {
+        let none: [&str; 0] = [];
+        assert_eq!(
+            try_credentials(&none, |c| c.is_none()),
+            CredentialAttempts { attempts: 1, used: None, succeeded: true }
+        );
+        let creds = ["a", "b", "c"];
+        let r = try_credentials(&creds, |c| c == Some(&"b"));
+        assert_eq!(r, CredentialAttempts { attempts: 2, used: Some("b"), succeeded: true });
+        // All fail: three attempts, and the anonymous attempt is never made.
+        let mut anonymous_tried = false;
+        let r = try_credentials(&creds, |c| {
+            anonymous_tried |= c.is_none();
+            false
+        });
+        assert_eq!(r, CredentialAttempts { attempts: 3, used: None, succeeded: false });
+        assert!(!anonymous_tried);
+    }
+}

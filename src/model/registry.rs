@@ -8,7 +8,7 @@
 //! applied when the last of them is answered.
 
 use super::*;
-use crate::k8s::credentials::lookup_union;
+use crate::k8s::credentials::{lookup_union, try_credentials};
 use crate::scenario::RateLimitScope;
 
 /// The requests a pull makes before its first layer, and how they end.
@@ -65,27 +65,20 @@ impl World<'_> {
         let pool = self.nodes[node.idx()].pool;
         let candidates: Vec<Credential> =
             lookup_union(&[&self.pod_keyrings[workload.idx()], &self.node_keyrings[pool.idx()]], repo);
-        let mut credential = None;
+        // The registry accepts anonymous pulls, or a secret it lists.
+        let tried = try_credentials(&candidates, |c| {
+            !spec.auth_required || c.is_some_and(|c| spec.accepts.contains(&c.secret))
+        });
         if spec.auth_required {
-            // One token request per credential tried; no anonymous fallback after them.
-            let mut ok = false;
-            if candidates.is_empty() {
+            // Each attempt authenticates: one token round trip.
+            for _ in 0..tried.attempts {
                 rt(self, &mut duration);
             }
-            for c in &candidates {
-                rt(self, &mut duration);
-                if spec.accepts.contains(&c.secret) {
-                    ok = true;
-                    credential = c.from_pod.then(|| c.secret.clone());
-                    break;
-                }
-            }
-            if !ok {
-                return fail(duration, FailReason::Unauthorized);
-            }
-        } else if let Some(c) = candidates.first() {
-            credential = c.from_pod.then(|| c.secret.clone());
         }
+        if !tried.succeeded {
+            return fail(duration, FailReason::Unauthorized);
+        }
+        let credential = tried.used.filter(|c| c.from_pod).map(|c| c.secret);
 
         // The manifest (or image index) GET: counted by rate limits.
         rt(self, &mut duration);
