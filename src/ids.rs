@@ -38,3 +38,5 @@ id_type!(/// One kubelet pull attempt (one row of pulls.csv).
     PullId);
 id_type!(/// One active blob download in the network model.
     FlowId);
+id_type!(/// A distinct image string as pods write it (interned: `model::raw_image`).
+    RawImageId);

@@ -80,8 +80,16 @@ impl SimDuration {
 
 /// `1234567890` ns → `"1.235"` (round half up to the millisecond).
 pub fn fmt_ns_as_secs_ms(ns: u64) -> String {
+    let mut s = String::new();
+    write_ns_as_secs_ms(&mut s, ns);
+    s
+}
+
+/// `fmt_ns_as_secs_ms` appended to `out` (streamed CSV rows reuse one buffer).
+pub fn write_ns_as_secs_ms(out: &mut String, ns: u64) {
+    use std::fmt::Write;
     let ms = (ns as u128 + 500_000) / 1_000_000;
-    format!("{}.{:03}", ms / 1000, ms % 1000)
+    write!(out, "{}.{:03}", ms / 1000, ms % 1000).expect("writing to a String cannot fail");
 }
 
 impl fmt::Display for SimTime {

@@ -8,7 +8,7 @@
 
 use super::plan::{Setting, Skipped, Variant};
 use crate::metrics::summary::{secs_ms, Summary};
-use crate::metrics::{PullRow, RunSink, SampleRow};
+use crate::metrics::{PullRecord, RunSink, SampleRow};
 use crate::model::RunOptions;
 use crate::scenario::{self, Override, Scenario};
 use rayon::prelude::*;
@@ -36,7 +36,7 @@ struct PeakSink {
 }
 
 impl RunSink for PeakSink {
-    fn pull(&mut self, _row: &PullRow) {}
+    fn pull(&mut self, _row: &PullRecord<'_>) {}
     fn sample(&mut self, row: &SampleRow) {
         self.pulls_in_flight = self.pulls_in_flight.max(row.pulls_in_flight);
         // Rounded like timeseries.csv, so the peak equals the file's maximum.

@@ -70,19 +70,6 @@ impl ImageEvent {
     }
 }
 
-/// Result of `EnsureImageExists` steps 1–5 (before backoff and pulling).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Precheck {
-    /// Step 1 failed: `InvalidImageName`, with the message.
-    Invalid { message: String },
-    /// `ErrImageNeverPull`, with the event message.
-    NeverPull { message: String },
-    /// Present and usable: no pull.
-    UsePresent,
-    /// A pull is required; `image` is the defaulted image string handed to the runtime.
-    Pull { image: String },
-}
-
 /// The runtime's answer to `GetImageRef` (CRI `ImageStatus`) for the defaulted image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Presence {
@@ -144,13 +131,78 @@ pub fn metric_bool(v: Option<bool>) -> &'static str {
     }
 }
 
-/// Mirrors steps 1–5 of `EnsureImageExists`:
-/// 1. `applyDefaultImageTag` (error → `InspectFailed` event, `InvalidImageName`, no CRI call);
-/// 2. `Always` skips the presence check; otherwise `GetImageRef` (error → `InspectFailed`,
-///    `ImageInspectError`; absent + `Never` → `ErrImageNeverPull`);
-/// 3. present: gate off → use it; gate on → `must_attempt_pull(image_ref)`
-///    (`MustAttemptImagePull`) decides; a required pull under `Never` is reported exactly like a
-///    missing image (so presence is not revealed).
+/// The runtime's answer to `GetImageRef` without its texts (what `precheck_verdict` needs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresenceKind {
+    Present,
+    Absent,
+    InspectError,
+}
+
+/// The decision of steps 1–5 of `EnsureImageExists` without any text: the rule itself, shared
+/// by `precheck_full` (which adds the messages, events and metric labels upstream emits) and
+/// the simulator's hot path (which renders a message only when it keeps one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// `applyDefaultImageTag` failed: `InvalidImageName`, `GetImageRef` not called.
+    Invalid,
+    /// `GetImageRef` failed: `ImageInspectError`.
+    InspectError,
+    /// `ErrImageNeverPull`; `present` says whether the image was there (a pull required by
+    /// `MustAttemptImagePull` under `Never` is reported exactly like a missing image).
+    NeverPull { present: bool },
+    /// Use the present image; `access_checked` = the KubeletEnsureSecretPulledImages gate was on
+    /// and `MustAttemptImagePull` said no pull is needed.
+    UsePresent { access_checked: bool },
+    /// Pull; `present` is `None` under `Always` (presence not checked).
+    Pull { present: Option<bool> },
+}
+
+/// Mirrors the decisions of steps 1–5 of `EnsureImageExists`:
+/// 1. `applyDefaultImageTag` failed (`tag_ok == false`) → invalid, no CRI call;
+/// 2. `Always` skips the presence check; otherwise `GetImageRef` (error → inspect error;
+///    absent + `Never` → never pull; absent → pull);
+/// 3. present: gate off → use it; gate on → `must_attempt_pull()` (`MustAttemptImagePull`)
+///    decides; a required pull under `Never` is a never-pull.
+pub fn precheck_verdict(
+    tag_ok: bool,
+    policy: PullPolicy,
+    ensure_secret_pulled_images: bool,
+    get_image_ref: impl FnOnce() -> PresenceKind,
+    must_attempt_pull: impl FnOnce() -> bool,
+) -> Verdict {
+    if !tag_ok {
+        return Verdict::Invalid;
+    }
+    if policy == PullPolicy::Always {
+        return Verdict::Pull { present: None };
+    }
+    match get_image_ref() {
+        PresenceKind::InspectError => Verdict::InspectError,
+        PresenceKind::Absent if policy == PullPolicy::Never => Verdict::NeverPull { present: false },
+        PresenceKind::Absent => Verdict::Pull { present: Some(false) },
+        PresenceKind::Present if !ensure_secret_pulled_images => {
+            Verdict::UsePresent { access_checked: false }
+        }
+        PresenceKind::Present if !must_attempt_pull() => Verdict::UsePresent { access_checked: true },
+        PresenceKind::Present if policy == PullPolicy::Never => Verdict::NeverPull { present: true },
+        PresenceKind::Present => Verdict::Pull { present: Some(true) },
+    }
+}
+
+/// The `ErrImageNeverPull` message for a quoted (`go_quote`) image string.
+pub fn never_pull_message(quoted_image: &str) -> String {
+    format!("Container image {quoted_image} is not present with pull policy of Never")
+}
+
+/// The `InvalidImageName` message (and `InspectFailed` event) for a quoted image string and the
+/// parse error of `applyDefaultImageTag`.
+pub fn invalid_image_message(quoted_image: &str, err: &str) -> String {
+    format!("Failed to apply default image tag {quoted_image}: {err}")
+}
+
+/// Steps 1–5 of `EnsureImageExists` with everything upstream observes: `precheck_verdict` plus
+/// the messages, events and metric labels of each branch.
 pub fn precheck_full(
     requested_image: &str,
     policy: PullPolicy,
@@ -159,126 +211,72 @@ pub fn precheck_full(
     must_attempt_pull: impl FnOnce(&str) -> bool,
 ) -> PrecheckOutcome {
     let q = go_quote(requested_image);
-    let mut out = PrecheckOutcome {
-        decision: PrecheckDecision::Pull { image: String::new() },
-        called_get_image_ref: false,
-        events: Vec::new(),
-        present_locally: None,
-        pull_required: None,
-    };
-    let image = match apply_default_image_tag(requested_image) {
-        Ok(i) => i,
-        Err(e) => {
-            let message = format!("Failed to apply default image tag {q}: {e}");
-            out.events.push(ImageEvent::new(
-                EventType::Warning,
-                event_reason::INSPECT_FAILED,
-                message.clone(),
-            ));
-            out.decision = PrecheckDecision::Invalid { message };
-            return out;
-        }
-    };
-    let never_message = format!("Container image {q} is not present with pull policy of Never");
-    if policy == PullPolicy::Always {
-        out.pull_required = Some(true);
-        out.decision = PrecheckDecision::Pull { image };
-        return out;
-    }
-    out.called_get_image_ref = true;
-    let image_ref = match get_image_ref(&image) {
-        Presence::InspectError(e) => {
-            let message = format!("Failed to inspect image {q}: {e}");
-            out.events.push(ImageEvent::new(
-                EventType::Warning,
-                event_reason::INSPECT_FAILED,
-                message.clone(),
-            ));
-            out.decision = PrecheckDecision::InspectError { message };
-            return out;
-        }
-        Presence::Absent => {
-            out.present_locally = Some(false);
-            if policy == PullPolicy::Never {
-                out.events.push(ImageEvent::new(
-                    EventType::Warning,
-                    event_reason::ERR_IMAGE_NEVER_PULL,
-                    never_message.clone(),
-                ));
-                out.decision = PrecheckDecision::NeverPull { message: never_message };
-            } else {
-                out.pull_required = Some(true);
-                out.decision = PrecheckDecision::Pull { image };
-            }
-            return out;
-        }
-        Presence::Present(r) => r,
-    };
-    out.present_locally = Some(true);
-    if !ensure_secret_pulled_images {
-        out.pull_required = Some(false);
-        out.events.push(ImageEvent::new(
-            EventType::Normal,
-            event_reason::PULLED,
-            format!("Container image {q} already present on machine"),
-        ));
-        out.decision = PrecheckDecision::UsePresent { image_ref };
-        return out;
-    }
-    if !must_attempt_pull(&image_ref) {
-        out.pull_required = Some(false);
-        out.events.push(ImageEvent::new(
-            EventType::Normal,
-            event_reason::PULLED,
-            format!("Container image {q} already present on machine and can be accessed by the pod"),
-        ));
-        out.decision = PrecheckDecision::UsePresent { image_ref };
-        return out;
-    }
-    out.pull_required = Some(true);
-    if policy == PullPolicy::Never {
-        out.events.push(ImageEvent::new(
-            EventType::Warning,
-            event_reason::ERR_IMAGE_NEVER_PULL,
-            never_message.clone(),
-        ));
-        out.decision = PrecheckDecision::NeverPull { message: never_message };
-        return out;
-    }
-    out.decision = PrecheckDecision::Pull { image };
-    out
-}
-
-/// Steps 1–5 of `EnsureImageExists`. `is_present(image)` answers `GetImageRef` for the defaulted
-/// image; `must_attempt_pull()` is `MustAttemptImagePull` (only called when present and gate on).
-/// Inspect errors cannot be expressed here; use `precheck_full` for them.
-pub fn precheck(
-    requested_image: &str,
-    policy: PullPolicy,
-    ensure_secret_pulled_images: bool,
-    is_present: impl FnOnce(&str) -> bool,
-    must_attempt_pull: impl FnOnce() -> bool,
-) -> Precheck {
-    let out = precheck_full(
-        requested_image,
+    let defaulted = apply_default_image_tag(requested_image);
+    let image = defaulted.as_ref().cloned().unwrap_or_default();
+    // Both callbacks see the CRI answer: the second runs only after the first.
+    let presence = std::cell::RefCell::new(None);
+    let verdict = precheck_verdict(
+        defaulted.is_ok(),
         policy,
         ensure_secret_pulled_images,
-        |image| {
-            if is_present(image) {
-                Presence::Present(image.to_string())
-            } else {
-                Presence::Absent
-            }
+        || {
+            let p = get_image_ref(&image);
+            let kind = match &p {
+                Presence::Present(_) => PresenceKind::Present,
+                Presence::Absent => PresenceKind::Absent,
+                Presence::InspectError(_) => PresenceKind::InspectError,
+            };
+            *presence.borrow_mut() = Some(p);
+            kind
         },
-        |_| must_attempt_pull(),
+        || {
+            let Some(Presence::Present(r)) = &*presence.borrow() else {
+                unreachable!("asked only when present")
+            };
+            must_attempt_pull(r)
+        },
     );
-    match out.decision {
-        PrecheckDecision::Invalid { message } | PrecheckDecision::InspectError { message } => {
-            Precheck::Invalid { message }
+    let presence = presence.into_inner();
+    let image_ref = match &presence {
+        Some(Presence::Present(r)) => r.clone(),
+        _ => String::new(),
+    };
+    let event = |event_type, reason, message: &str| ImageEvent::new(event_type, reason, message.to_string());
+    let (decision, events, present_locally, pull_required) = match verdict {
+        Verdict::Invalid => {
+            let e = defaulted.as_ref().err().expect("invalid has an error");
+            let message = invalid_image_message(&q, e);
+            let ev = event(EventType::Warning, event_reason::INSPECT_FAILED, &message);
+            (PrecheckDecision::Invalid { message }, vec![ev], None, None)
         }
-        PrecheckDecision::NeverPull { message } => Precheck::NeverPull { message },
-        PrecheckDecision::UsePresent { .. } => Precheck::UsePresent,
-        PrecheckDecision::Pull { image } => Precheck::Pull { image },
+        Verdict::InspectError => {
+            let Some(Presence::InspectError(e)) = &presence else { unreachable!("inspect error") };
+            let message = format!("Failed to inspect image {q}: {e}");
+            let ev = event(EventType::Warning, event_reason::INSPECT_FAILED, &message);
+            (PrecheckDecision::InspectError { message }, vec![ev], None, None)
+        }
+        Verdict::NeverPull { present } => {
+            let message = never_pull_message(&q);
+            let ev = event(EventType::Warning, event_reason::ERR_IMAGE_NEVER_PULL, &message);
+            (PrecheckDecision::NeverPull { message }, vec![ev], Some(present), present.then_some(true))
+        }
+        Verdict::UsePresent { access_checked } => {
+            let message = if access_checked {
+                format!("Container image {q} already present on machine and can be accessed by the pod")
+            } else {
+                format!("Container image {q} already present on machine")
+            };
+            let ev = event(EventType::Normal, event_reason::PULLED, &message);
+            (PrecheckDecision::UsePresent { image_ref }, vec![ev], Some(true), Some(false))
+        }
+        Verdict::Pull { present } => (PrecheckDecision::Pull { image }, Vec::new(), present, Some(true)),
+    };
+    PrecheckOutcome {
+        decision,
+        called_get_image_ref: presence.is_some(),
+        events,
+        present_locally,
+        pull_required,
     }
 }
 
@@ -290,12 +288,43 @@ pub fn backoff_key(pod_uid: &str, requested_image: &str) -> String {
 
 /// The message returned with `ErrImagePullBackOff` (step 7b).
 pub fn backoff_message(requested_image: &str, previous_failure: Option<&str>) -> String {
-    let mut m = format!("Back-off pulling image {}", go_quote(requested_image));
-    if let Some(p) = previous_failure {
-        m.push_str(": ");
-        m.push_str(p);
-    }
+    let mut m = String::new();
+    write_backoff_message(&mut m, &go_quote(requested_image), previous_failure);
     m
+}
+
+/// Appends the `ErrImagePullBackOff` message for an already quoted image string to `out`
+/// (the simulator renders it into a reused buffer on every back-off).
+pub fn write_backoff_message(out: &mut String, quoted_image: &str, previous_failure: Option<&str>) {
+    out.push_str("Back-off pulling image ");
+    out.push_str(quoted_image);
+    if let Some(p) = previous_failure {
+        out.push_str(": ");
+        out.push_str(p);
+    }
+}
+
+/// The `BackOff` event of step 7b.
+pub fn backoff_event(requested_image: &str) -> ImageEvent {
+    ImageEvent::new(EventType::Normal, event_reason::BACK_OFF, backoff_message(requested_image, None))
+}
+
+/// The `Pulling` event of step 7c.
+pub fn pulling_event(requested_image: &str) -> ImageEvent {
+    ImageEvent::new(
+        EventType::Normal,
+        event_reason::PULLING,
+        format!("Pulling image {}", go_quote(requested_image)),
+    )
+}
+
+/// The `Failed` event of step 7e for the puller's error text.
+pub fn failed_event(requested_image: &str, err: &str) -> ImageEvent {
+    ImageEvent::new(
+        EventType::Warning,
+        event_reason::FAILED,
+        format!("Failed to pull image {}: {err}", go_quote(requested_image)),
+    )
 }
 
 /// Mirrors `evalCRIPullErr` (step 7e): map a puller error text to the waiting reason and message.
@@ -323,13 +352,15 @@ pub struct PullBackoffState<K: Ord + Clone> {
     previous_failure: BTreeMap<K, String>,
 }
 
-/// Step 7b's verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Step 7b's verdict. The texts are separate (`write_backoff_message` with
+/// `previous_failure`, `backoff_event`, `pulling_event`) so that deciding costs no allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PullGate {
-    /// In back-off: `ImagePullBackOff` with this message and a `BackOff` event; no pull.
-    BackOff { message: String, event: ImageEvent },
-    /// Go ahead: the previous failure text was cleared; emit this `Pulling` event.
-    Pull { event: ImageEvent },
+    /// In back-off: `ImagePullBackOff` (message: `write_backoff_message` with the stored
+    /// previous failure) and a `BackOff` event; no pull.
+    BackOff,
+    /// Go ahead: the previous failure text was cleared; a `Pulling` event.
+    Pull,
 }
 
 impl<K: Ord + Clone> PullBackoffState<K> {
@@ -337,48 +368,30 @@ impl<K: Ord + Clone> PullBackoffState<K> {
         PullBackoffState { backoff, previous_failure: BTreeMap::new() }
     }
 
-    /// Steps 7b–c: in back-off (`IsInBackOffSinceUpdate(key, now)`) → `BackOff` with the
-    /// message `Back-off pulling image "<img>"[: <previous failure>]`; else clear the stored
-    /// failure (so the map cannot grow) and allow the pull.
-    pub fn gate(&mut self, key: &K, requested_image: &str, now: SimTime) -> PullGate {
+    /// Steps 7b–c: in back-off (`IsInBackOffSinceUpdate(key, now)`) → `BackOff`; else clear the
+    /// stored failure (so the map cannot grow) and allow the pull.
+    pub fn gate(&mut self, key: &K, now: SimTime) -> PullGate {
         if self.backoff.is_in_backoff_since_update(key, now) {
-            let event_msg = backoff_message(requested_image, None);
-            let message =
-                backoff_message(requested_image, self.previous_failure.get(key).map(String::as_str));
-            return PullGate::BackOff {
-                message,
-                event: ImageEvent::new(EventType::Normal, event_reason::BACK_OFF, event_msg),
-            };
+            return PullGate::BackOff;
         }
         self.previous_failure.remove(key);
-        PullGate::Pull {
-            event: ImageEvent::new(
-                EventType::Normal,
-                event_reason::PULLING,
-                format!("Pulling image {}", go_quote(requested_image)),
-            ),
-        }
+        PullGate::Pull
     }
 
     /// Step 7e: a failed pull advances the back-off (`Next(key, now)`), maps the error, and
-    /// stores `"<reason>: <message>"` for later back-off messages. Returns (reason, message,
-    /// `Failed` event).
+    /// stores `"<reason>: <message>"` for later back-off messages. Returns (reason, message);
+    /// the `Failed` event is `failed_event`.
     pub fn record_failure(
         &mut self,
         key: &K,
         requested_image: &str,
         err: &str,
         now: SimTime,
-    ) -> (KubeletReason, String, ImageEvent) {
-        let event = ImageEvent::new(
-            EventType::Warning,
-            event_reason::FAILED,
-            format!("Failed to pull image {}: {err}", go_quote(requested_image)),
-        );
+    ) -> (KubeletReason, String) {
         self.backoff.next(key, now);
         let (reason, message) = map_pull_error(requested_image, err);
         self.previous_failure.insert(key.clone(), format!("{}: {message}", reason.as_str()));
-        (reason, message, event)
+        (reason, message)
     }
 
     /// Step 7f: a successful pull garbage-collects stale back-off entries (`backOff.GC()`).

@@ -28,6 +28,57 @@ pub struct PullRow {
     pub result: String,
 }
 
+impl PullRow {
+    /// The borrowed form the sinks take.
+    pub fn record(&self) -> PullRecord<'_> {
+        PullRecord {
+            node: &self.node,
+            pod: &self.pod,
+            image: &self.image,
+            registry: &self.registry,
+            requested_s: self.requested_s,
+            started_s: self.started_s,
+            finished_s: self.finished_s,
+            bytes: self.bytes,
+            attempt: self.attempt,
+            result: &self.result,
+        }
+    }
+}
+
+/// A pull attempt as the model streams it: the fields of `PullRow`, borrowed from the run's
+/// state, so that streaming a row allocates nothing (a large run streams hundreds of thousands).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PullRecord<'a> {
+    pub node: &'a str,
+    pub pod: &'a str,
+    pub image: &'a str,
+    pub registry: &'a str,
+    pub requested_s: SimTime,
+    pub started_s: Option<SimTime>,
+    pub finished_s: Option<SimTime>,
+    pub bytes: u64,
+    pub attempt: u32,
+    pub result: &'a str,
+}
+
+impl PullRecord<'_> {
+    pub fn to_row(&self) -> PullRow {
+        PullRow {
+            node: self.node.to_string(),
+            pod: self.pod.to_string(),
+            image: self.image.to_string(),
+            registry: self.registry.to_string(),
+            requested_s: self.requested_s,
+            started_s: self.started_s,
+            finished_s: self.finished_s,
+            bytes: self.bytes,
+            attempt: self.attempt,
+            result: self.result.to_string(),
+        }
+    }
+}
+
 /// One time-series sample (a row of `timeseries.csv`): the state after every event at or
 /// before `t_s`.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,7 +136,7 @@ pub struct RegistryRow {
 
 /// Receives streamed records. Implemented by the CSV writer and by in-memory collectors.
 pub trait RunSink {
-    fn pull(&mut self, row: &PullRow);
+    fn pull(&mut self, row: &PullRecord<'_>);
     fn sample(&mut self, row: &SampleRow);
 }
 
@@ -97,8 +148,8 @@ pub struct MemorySink {
 }
 
 impl RunSink for MemorySink {
-    fn pull(&mut self, row: &PullRow) {
-        self.pulls.push(row.clone());
+    fn pull(&mut self, row: &PullRecord<'_>) {
+        self.pulls.push(row.to_row());
     }
     fn sample(&mut self, row: &SampleRow) {
         self.samples.push(row.clone());
@@ -110,7 +161,7 @@ impl RunSink for MemorySink {
 pub struct NullSink;
 
 impl RunSink for NullSink {
-    fn pull(&mut self, _row: &PullRow) {}
+    fn pull(&mut self, _row: &PullRecord<'_>) {}
     fn sample(&mut self, _row: &SampleRow) {}
 }
 

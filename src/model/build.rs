@@ -76,6 +76,13 @@ impl<'a> World<'a> {
         }
 
         let n_images = images.len();
+        let mut raw_images = raw_image::RawImages::default();
+        let image_raw: Vec<RawImageId> = scn
+            .images
+            .iter()
+            .enumerate()
+            .map(|(i, im)| raw_images.intern(&im.raw_ref, Some(ImageId::from_idx(i))))
+            .collect();
         let mut w = World {
             scn,
             sink,
@@ -97,6 +104,8 @@ impl<'a> World<'a> {
             sched: scheduler::Index::new(scn),
             pod_keyrings: scn.workloads.iter().map(|wl| pod_keyring(scn, &wl.image_pull_secrets)).collect(),
             node_keyrings: scn.node_pools.iter().map(|p| node_keyring(&p.credentials)).collect(),
+            raw_images,
+            image_raw,
             pull_snapshots: Vec::new(),
             image_node_count: vec![0; n_images],
             totals: Totals::default(),

@@ -77,7 +77,11 @@ impl World<'_> {
             if pod.state == PodState::Running {
                 pod.node.ok_or("running pod without node")?;
                 if let Some(c) = pod.containers.iter().find(|c| !c.started) {
-                    return Err(format!("pod {} Running with container {} not started", pod.name, c.raw));
+                    return Err(format!(
+                        "pod {} Running with container {} not started",
+                        pod.name,
+                        self.raw_images.get(c.raw).text
+                    ));
                 }
             }
         }

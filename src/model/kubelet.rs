@@ -13,7 +13,10 @@
 //! what `Puller` keeps.
 
 use super::*;
-use crate::k8s::image_manager::{precheck, Precheck, PullGate};
+use crate::k8s::image_manager::{
+    invalid_image_message, never_pull_message, precheck_verdict, write_backoff_message, PresenceKind,
+    PullGate, Verdict,
+};
 use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
 use rand::Rng;
 
@@ -95,7 +98,7 @@ impl World<'_> {
                     self.nodes[node.idx()].images.contains_key(&img) || !c.started,
                     "pod {} runs without image {}",
                     self.pods[pod.idx()].name,
-                    c.raw
+                    self.raw_images.get(c.raw).text
                 );
             }
         }
@@ -167,25 +170,31 @@ impl World<'_> {
         self.continue_sync(pod);
     }
 
-    /// Mirrors `EnsureImageExists` (pkg/kubelet/images/image_manager.go).
+    /// Mirrors `EnsureImageExists` (pkg/kubelet/images/image_manager.go): the decision is
+    /// `k8s::image_manager::precheck_verdict`; messages are rendered only into the pod's
+    /// last-error buffer (the image string was parsed and quoted once, `raw_images`).
     fn ensure_image_exists(&mut self, pod: PodId, idx: usize) -> Ensure {
         let node = self.pods[pod.idx()].node.expect("bound");
-        let c = self.pods[pod.idx()].containers[idx].clone();
+        let c = &self.pods[pod.idx()].containers[idx];
+        let (raw_id, image, policy) = (c.raw, c.image, c.policy);
+        let raw = self.raw_images.get(raw_id);
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         let n = &self.nodes[node.idx()];
-        let present = c.image.is_some_and(|img| n.images.contains_key(&img));
-        let decision = precheck(
-            &c.raw,
-            c.policy,
+        let verdict = precheck_verdict(
+            raw.tag_error.is_none(),
+            policy,
             kc.ensure_secret_pulled_images,
-            |_defaulted| present,
+            || match image {
+                Some(img) if n.images.contains_key(&img) => PresenceKind::Present,
+                _ => PresenceKind::Absent,
+            },
             || {
-                let img = c.image.expect("present implies known");
+                let img = image.expect("present implies known");
                 let coords = self.pod_secret_coords(pod, img);
                 must_attempt_image_pull(
                     kc.verification_policy,
                     &kc.preloaded_images_verification_allowlist,
-                    &c.raw,
+                    &raw.text,
                     &self.scn.images[img.idx()].normalized,
                     n.images.get(&img).and_then(|ni| ni.record.as_ref()),
                     n.pull_intents.get(&img).is_some_and(|k| *k > 0),
@@ -193,26 +202,36 @@ impl World<'_> {
                 )
             },
         );
-        match decision {
-            Precheck::Invalid { message } => {
-                self.container_error(pod, idx, KubeletReason::InvalidImageName, message)
+        match verdict {
+            Verdict::Invalid => {
+                let msg = invalid_image_message(&raw.quoted, raw.tag_error.as_deref().unwrap_or_default());
+                self.container_error(pod, idx, KubeletReason::InvalidImageName, |out| out.push_str(&msg))
             }
-            Precheck::NeverPull { message } => {
-                self.container_error(pod, idx, KubeletReason::ErrImageNeverPull, message)
+            Verdict::InspectError => unreachable!("the simulated runtime always answers GetImageRef"),
+            Verdict::NeverPull { .. } => {
+                let msg = never_pull_message(&raw.quoted);
+                self.container_error(pod, idx, KubeletReason::ErrImageNeverPull, |out| out.push_str(&msg))
             }
-            Precheck::UsePresent => {
+            Verdict::UsePresent { .. } => {
                 self.pods[pod.idx()].cache_hits += 1;
                 self.pods[pod.idx()].containers[idx].waiting = None;
                 Ensure::Ready
             }
-            Precheck::Pull { .. } => {
-                let key = (pod, c.raw.clone());
-                match self.nodes[node.idx()].backoff.gate(&key, &c.raw, self.now) {
-                    PullGate::BackOff { message, .. } => {
+            Verdict::Pull { .. } => {
+                let key = (pod, raw_id);
+                match self.nodes[node.idx()].backoff.gate(&key, self.now) {
+                    PullGate::BackOff => {
                         self.pods[pod.idx()].backoffs += 1;
-                        self.container_error(pod, idx, KubeletReason::ImagePullBackOff, message)
+                        let World { pods, nodes, raw_images, .. } = self;
+                        let previous = nodes[node.idx()].backoff.previous_failure(&key);
+                        set_container_error(
+                            &mut pods[pod.idx()],
+                            idx,
+                            KubeletReason::ImagePullBackOff,
+                            |out| write_backoff_message(out, &raw_images.get(raw_id).quoted, previous),
+                        )
                     }
-                    PullGate::Pull { .. } => {
+                    PullGate::Pull => {
                         self.submit_pull(pod, idx);
                         Ensure::Pulling
                     }
@@ -221,11 +240,14 @@ impl World<'_> {
         }
     }
 
-    fn container_error(&mut self, pod: PodId, idx: usize, reason: KubeletReason, message: String) -> Ensure {
-        let p = &mut self.pods[pod.idx()];
-        p.last_error = format!("{}: {}", reason.as_str(), message);
-        p.containers[idx].waiting = Some((reason, message));
-        Ensure::Failed
+    fn container_error(
+        &mut self,
+        pod: PodId,
+        idx: usize,
+        reason: KubeletReason,
+        write_message: impl FnOnce(&mut String),
+    ) -> Ensure {
+        set_container_error(&mut self.pods[pod.idx()], idx, reason, write_message)
     }
 
     /// Coordinates of the pod's pull secrets that the keyring would use for `img`.
@@ -241,12 +263,17 @@ impl World<'_> {
     fn submit_pull(&mut self, pod: PodId, idx: usize) {
         let node = self.pods[pod.idx()].node.expect("bound");
         let c = &self.pods[pod.idx()].containers[idx];
-        let raw = c.raw.clone();
-        let image = c.image;
-        let attempt = {
-            let a = self.pods[pod.idx()].attempts.entry(raw).or_insert(0);
-            *a += 1;
-            *a
+        let (raw, image) = (c.raw, c.image);
+        let attempts = &mut self.pods[pod.idx()].attempts;
+        let attempt = match attempts.iter_mut().find(|(r, _)| *r == raw) {
+            Some((_, a)) => {
+                *a += 1;
+                *a
+            }
+            None => {
+                attempts.push((raw, 1));
+                1
+            }
         };
         let pull = PullId::from_idx(self.pulls.len());
         self.pulls.push(Pull {
@@ -334,12 +361,13 @@ impl World<'_> {
         let p = &self.pulls[pull.idx()];
         let (node, img) = (p.node, p.image.expect("a successful pull has an image"));
         let pod = p.pod;
-        let raw = self.pods[pod.idx()].containers[p.container].raw.clone();
+        let raw = self.pods[pod.idx()].containers[p.container].raw;
         let used = p.credential.as_deref().map(secret_coords);
         let version = p.version;
         self.install_version(node, img, version);
+        let text = self.raw_images.get(raw).text.clone();
         let entry = self.node_image_mut(node, img, version).expect("just installed");
-        entry.record.get_or_insert_with(PulledRecord::default).record_pull(&raw, used);
+        entry.record.get_or_insert_with(PulledRecord::default).record_pull(&text, used);
         self.maybe_schedule_gc(node);
     }
 
@@ -383,38 +411,35 @@ impl World<'_> {
         }
     }
 
-    /// The pulls.csv row of a pull attempt (`finished_s` empty while it is in flight).
-    fn pull_row(&self, pull: PullId, result: String) -> crate::metrics::PullRow {
+    /// Streams the pulls.csv row of a pull attempt (`finished_s` empty while in flight),
+    /// borrowing every text from the world's state.
+    fn emit_pull_record(&mut self, pull: PullId, result: &str) {
         let p = &self.pulls[pull.idx()];
         let pod = &self.pods[p.pod.idx()];
-        crate::metrics::PullRow {
-            node: self.nodes[p.node.idx()].name.clone(),
-            pod: pod.name.clone(),
-            image: pod.containers[p.container].raw.clone(),
-            registry: p.registry.map(|r| self.registries[r.idx()].host.clone()).unwrap_or_default(),
+        let record = crate::metrics::PullRecord {
+            node: &self.nodes[p.node.idx()].name,
+            pod: &pod.name,
+            image: &self.raw_images.get(pod.containers[p.container].raw).text,
+            registry: p.registry.map_or("", |r| self.registries[r.idx()].host.as_str()),
             requested_s: p.requested,
             started_s: p.started,
             finished_s: p.finished,
             bytes: p.bytes,
             attempt: p.attempt,
             result,
-        }
+        };
+        self.sink.pull(&record);
+        self.totals.pulls += 1;
     }
 
     fn record_pull(&mut self, pull: PullId, failure: Option<FailReason>) {
-        let result = match failure {
-            None => "ok".to_string(),
-            Some(r) => format!("failed:{}", r.as_str()),
-        };
-        let row = self.pull_row(pull, result);
-        self.totals.pulls += 1;
+        self.emit_pull_record(pull, failure.map_or("ok", FailReason::result));
         if failure.is_some() {
             self.totals.pull_failures += 1;
             if let Some(r) = self.pulls[pull.idx()].registry {
                 self.registries[r.idx()].row.failures += 1;
             }
         }
-        self.sink.pull(&row);
     }
 
     /// The pod worker's `EnsureImageExists` returns with the pull's result.
@@ -426,8 +451,8 @@ impl World<'_> {
         if self.pods[pod.idx()].state != PodState::WaitingPull(pull) {
             return; // the pod was deleted while its pull ran; the runtime kept the image
         }
-        let raw = self.pods[pod.idx()].containers[idx].raw.clone();
-        let key = (pod, raw.clone());
+        let raw_id = self.pods[pod.idx()].containers[idx].raw;
+        let key = (pod, raw_id);
         match failure {
             None => {
                 self.nodes[node.idx()].backoff.record_success(self.now);
@@ -437,11 +462,11 @@ impl World<'_> {
                 self.start_container(pod, idx);
             }
             Some(reason) => {
-                let host = p.registry.map(|r| self.registries[r.idx()].host.clone()).unwrap_or_default();
-                let err = reason.error_text(&raw, &host);
-                let (kreason, msg, _event) =
-                    self.nodes[node.idx()].backoff.record_failure(&key, &raw, &err, self.now);
-                self.container_error(pod, idx, kreason, msg);
+                let host = p.registry.map_or("", |r| self.registries[r.idx()].host.as_str());
+                let raw = &self.raw_images.get(raw_id).text;
+                let err = reason.error_text(raw, host);
+                let (kreason, msg) = self.nodes[node.idx()].backoff.record_failure(&key, raw, &err, self.now);
+                self.container_error(pod, idx, kreason, |out| out.push_str(&msg));
                 let po = &mut self.pods[pod.idx()];
                 po.sync_error = true;
                 if idx >= po.n_init {
@@ -468,7 +493,7 @@ impl World<'_> {
                         .iter()
                         .enumerate()
                         .find(|(i, c)| if *i < p.n_init { !c.init_done } else { !c.started })
-                        .and_then(|(_, c)| c.waiting.as_ref().map(|(r, _)| r.as_str().to_string()))
+                        .and_then(|(_, c)| c.waiting.map(|r| r.as_str().to_string()))
                         .unwrap_or_else(|| "Pending".to_string()),
                 };
                 crate::metrics::PodRow {
@@ -495,11 +520,25 @@ impl World<'_> {
             if self.pulls[i].phase == PullPhase::Done {
                 continue;
             }
-            let row = self.pull_row(PullId::from_idx(i), "in_progress".to_string());
-            self.totals.pulls += 1;
-            self.sink.pull(&row);
+            self.emit_pull_record(PullId::from_idx(i), "in_progress");
         }
     }
+}
+
+/// Records a container's waiting reason and the pod's last error, `"<reason>: <message>"`,
+/// written into the pod's reused buffer.
+fn set_container_error(
+    p: &mut Pod,
+    idx: usize,
+    reason: KubeletReason,
+    write_message: impl FnOnce(&mut String),
+) -> Ensure {
+    p.last_error.clear();
+    p.last_error.push_str(reason.as_str());
+    p.last_error.push_str(": ");
+    write_message(&mut p.last_error);
+    p.containers[idx].waiting = Some(reason);
+    Ensure::Failed
 }
 
 /// Synthetic coordinates for a scenario secret name (namespace `default`, uid and hash derived

@@ -15,6 +15,7 @@ mod gc;
 pub mod invariants;
 mod kubelet;
 pub mod network;
+mod raw_image;
 mod registry;
 mod runtime;
 mod scheduler;
@@ -22,7 +23,7 @@ mod workload;
 
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Streams;
-use crate::ids::{ImageId, LayerId, NodeId, PodId, PullId, RegistryId, WorkloadId};
+use crate::ids::{ImageId, LayerId, NodeId, PodId, PullId, RawImageId, RegistryId, WorkloadId};
 use crate::k8s::backoff::Backoff;
 use crate::k8s::credentials::Keyring;
 use crate::k8s::image_manager::{KubeletReason, PullBackoffState, PullSlots};
@@ -136,6 +137,20 @@ impl FailReason {
         }
     }
 
+    /// The pulls.csv `result` of a pull that failed for this reason.
+    pub fn result(self) -> &'static str {
+        match self {
+            FailReason::Transient => "failed:transient",
+            FailReason::Outage => "failed:outage",
+            FailReason::RateLimited => "failed:rate_limited",
+            FailReason::Unauthorized => "failed:unauthorized",
+            FailReason::Qps => "failed:qps",
+            FailReason::Platform => "failed:platform",
+            FailReason::DiskFull => "failed:disk_full",
+            FailReason::NotFound => "failed:not_found",
+        }
+    }
+
     /// The error text the runtime (or the kubelet's throttle) returns for this failure.
     fn error_text(self, image: &str, host: &str) -> String {
         match self {
@@ -211,8 +226,8 @@ struct Node {
     puller: PullSlots<PullId>,
     throttle: TokenBucket,
     /// Image-pull back-off keyed by (pod, image string as in the spec), with the previous
-    /// failure text per key.
-    backoff: PullBackoffState<(PodId, String)>,
+    /// failure text per key. Equal strings have equal `RawImageId`s.
+    backoff: PullBackoffState<(PodId, RawImageId)>,
     /// Pull intents in flight per image (KubeletEnsureSecretPulledImages).
     pull_intents: BTreeMap<ImageId, u32>,
     /// Pulls running in the runtime, in start order.
@@ -274,14 +289,16 @@ enum PodState {
 
 #[derive(Clone, Debug)]
 struct PodContainer {
-    raw: String,
+    /// The image string as the spec wrote it (`raw_images`).
+    raw: RawImageId,
     image: Option<ImageId>,
     policy: PullPolicy,
     /// Digest version of the node's image when the container was started.
     version: u32,
     started: bool,
     init_done: bool,
-    waiting: Option<(KubeletReason, String)>,
+    /// The waiting reason of the last error (pods.csv `status`).
+    waiting: Option<KubeletReason>,
 }
 
 struct Pod {
@@ -298,7 +315,8 @@ struct Pod {
     sync_error: bool,
     n_syncs: u64,
     state: PodState,
-    attempts: BTreeMap<String, u32>,
+    /// Pull attempts per image string (1-based numbering of pulls.csv `attempt`).
+    attempts: Vec<(RawImageId, u32)>,
     pull_ns: u64,
     images_pulled: u32,
     cache_hits: u32,
@@ -363,6 +381,10 @@ pub struct World<'a> {
     pod_keyrings: Vec<Keyring<Credential>>,
     /// Node docker-config credentials per pool.
     node_keyrings: Vec<Keyring<Credential>>,
+    /// Every image string pods write, parsed once.
+    raw_images: raw_image::RawImages,
+    /// Per declared image: the id of its `raw_ref` (image-set members).
+    image_raw: Vec<RawImageId>,
     /// Reused buffers for snapshots of a node's active pulls (`runtime::kick_node`).
     pull_snapshots: Vec<Vec<PullId>>,
     /// Nodes that have each image (ImageLocality's spread factor).

@@ -4,7 +4,6 @@
 
 use super::*;
 use crate::k8s::deployment::{resolve_fenceposts, rolling_update_step, RolloutCounts, RolloutStep};
-use crate::k8s::pull_policy::default_pull_policy;
 use crate::scenario::{ContainerImage, ContainerSpec, Pick, WorkloadKind};
 use rand::Rng;
 
@@ -131,24 +130,27 @@ impl World<'_> {
         let mut containers = Vec::new();
         let specs: Vec<&ContainerSpec> = wl.pod.init_containers.iter().chain(&wl.pod.containers).collect();
         let n_init = wl.pod.init_containers.len();
-        let resolved: Vec<(String, Option<ImageId>)> = specs
+        let resolved: Vec<RawImageId> = specs
             .iter()
             .enumerate()
             .map(|(c_idx, spec)| self.resolve_image(workload, index, c_idx, &spec.image))
             .collect();
-        let replaced = update_image.and_then(|u| updated_container(&resolved[n_init..], &u.image));
-        for (c_idx, (spec, (mut raw, mut image))) in specs.iter().zip(resolved).enumerate() {
+        let replaced = update_image.and_then(|u| {
+            let app: Vec<&str> =
+                resolved[n_init..].iter().map(|r| self.raw_images.get(*r).text.as_str()).collect();
+            updated_container(&app, &u.image)
+        });
+        for (c_idx, (spec, mut raw)) in specs.iter().zip(resolved).enumerate() {
             if let (Some(u), Some(app_idx)) = (update_image, replaced) {
                 if c_idx == n_init + app_idx {
-                    raw = u.image.clone();
-                    image = u.image_id;
+                    raw = self.raw_images.intern(&u.image, u.image_id);
                 }
             }
-            let policy = spec.pull_policy.unwrap_or_else(|| default_pull_policy(&raw));
+            let r = self.raw_images.get(raw);
             containers.push(PodContainer {
                 raw,
-                image,
-                policy,
+                image: r.image,
+                policy: spec.pull_policy.unwrap_or(r.default_policy),
                 version: 0,
                 started: false,
                 init_done: false,
@@ -169,7 +171,7 @@ impl World<'_> {
             sync_error: false,
             n_syncs: 0,
             state: PodState::Unscheduled,
-            attempts: BTreeMap::new(),
+            attempts: Vec::new(),
             pull_ns: 0,
             images_pulled: 0,
             cache_hits: 0,
@@ -187,9 +189,9 @@ impl World<'_> {
         pod_index: u64,
         c_idx: usize,
         img: &ContainerImage,
-    ) -> (String, Option<ImageId>) {
+    ) -> RawImageId {
         match img {
-            ContainerImage::Ref { raw, image } => (raw.clone(), *image),
+            ContainerImage::Ref { raw, image } => self.raw_images.intern(raw, *image),
             ContainerImage::Set { set, pick } => {
                 let s = &self.scn.image_sets[set.idx()];
                 let count = u64::from(s.count.max(1));
@@ -207,8 +209,7 @@ impl World<'_> {
                         cdf.partition_point(|c| *c <= u).min(cdf.len() - 1) as u64
                     }
                 };
-                let id = ImageId(s.first_image.0 + member as u32);
-                (self.scn.images[id.idx()].raw_ref.clone(), Some(id))
+                self.image_raw[s.first_image.idx() + member as usize]
             }
         }
     }
@@ -314,10 +315,10 @@ impl World<'_> {
 
 /// Which app container an update to `new_image` replaces: the first whose image has the same
 /// repository (`ParseImageName(..).repo`), or the first app container when none has.
-fn updated_container(app: &[(String, Option<ImageId>)], new_image: &str) -> Option<usize> {
+fn updated_container(app: &[&str], new_image: &str) -> Option<usize> {
     let repo = |s: &str| crate::k8s::image_ref::parse_image_name(s).map(|n| n.repo).ok();
     let new_repo = repo(new_image);
-    let same = app.iter().position(|(raw, _)| new_repo.is_some() && repo(raw) == new_repo);
+    let same = app.iter().position(|raw| new_repo.is_some() && repo(raw) == new_repo);
     same.or((!app.is_empty()).then_some(0))
 }
 
@@ -337,7 +338,7 @@ mod tests {
 
     #[test]
     fn update_replaces_the_same_repository_else_the_first_app_container() {
-        let app = vec![("nginx:1.27".to_string(), None), ("envoyproxy/envoy:v1.31".to_string(), None)];
+        let app = vec!["nginx:1.27", "envoyproxy/envoy:v1.31"];
         assert_eq!(updated_container(&app, "envoyproxy/envoy:v1.32"), Some(1));
         assert_eq!(updated_container(&app, "docker.io/library/nginx:1.28"), Some(0));
         assert_eq!(updated_container(&app, "registry.example/other:v2"), Some(0));

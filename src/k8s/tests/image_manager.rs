@@ -6,8 +6,8 @@ use super::{load, s, Failures};
 use crate::k8s::backoff::Backoff;
 use crate::k8s::credentials::{lookup_union, Keyring};
 use crate::k8s::image_manager::{
-    backoff_key, map_pull_error, metric_bool, precheck_full, PrecheckDecision, Presence, PullBackoffState,
-    PullGate, PullSlots,
+    backoff_event, backoff_key, backoff_message, failed_event, map_pull_error, metric_bool, precheck_full,
+    pulling_event, PrecheckDecision, Presence, PullBackoffState, PullGate, PullSlots,
 };
 use crate::k8s::image_ref::{apply_default_image_tag, parse_image_name};
 use crate::k8s::pull_policy::PullPolicy;
@@ -155,15 +155,15 @@ fn run_sequence(row: &Value, serialized: bool) -> (Vec<CallResult>, (String, Str
         }
         if let PrecheckDecision::Pull { image: spec_image } = &out.decision {
             let key = backoff_key(POD_UID, image);
-            match state.gate(&key, image, now) {
-                PullGate::BackOff { message, event } => {
-                    r.events.push(event.reason);
+            match state.gate(&key, now) {
+                PullGate::BackOff => {
+                    r.events.push(backoff_event(image).reason);
                     r.error = Some("ImagePullBackOff".to_string());
-                    r.message = message;
+                    r.message = backoff_message(image, state.previous_failure(&key));
                 }
-                PullGate::Pull { event } => {
+                PullGate::Pull => {
                     r.started = true;
-                    r.events.push(event.reason);
+                    r.events.push(pulling_event(image).reason);
                     // The puller: admission, then the throttle, then the CRI.
                     assert!(slots.submit(()).is_some(), "a lone request is admitted at once");
                     let result: Result<(), String> = if throttle.as_mut().is_some_and(|t| !t.try_accept(now))
@@ -190,8 +190,8 @@ fn run_sequence(row: &Value, serialized: bool) -> (Vec<CallResult>, (String, Str
                             state.record_success(now);
                         }
                         Err(e) => {
-                            let (reason, message, event) = state.record_failure(&key, image, &e, now);
-                            r.events.push(event.reason);
+                            let (reason, message) = state.record_failure(&key, image, &e, now);
+                            r.events.push(failed_event(image, &e).reason);
                             r.error = Some(reason.as_str().to_string());
                             r.message = message;
                         }

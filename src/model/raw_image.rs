@@ -1,0 +1,72 @@
+//! The image strings pods write, interned. The kubelet keys its back-off by (pod, image
+//! string) and parses the string on every sync (`applyDefaultImageTag`); a string's parse never
+//! changes, so each distinct string is parsed and quoted once here and pods carry a
+//! `RawImageId`. Ids are assigned in first-use order, which is the deterministic event order.
+
+use crate::ids::{ImageId, RawImageId};
+use crate::k8s::image_ref::{apply_default_image_tag, go_quote};
+use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
+use std::collections::BTreeMap;
+
+/// One distinct image string and what the kubelet derives from it alone.
+pub(super) struct RawImage {
+    /// As written in the pod spec (what pulls.csv and every message show).
+    pub text: String,
+    /// `go_quote(text)`: how upstream's messages print it.
+    pub quoted: String,
+    /// The error of `applyDefaultImageTag`; `None` when the string is a valid reference.
+    pub tag_error: Option<String>,
+    /// `SetDefaults_Container`'s policy for a container that names none.
+    pub default_policy: PullPolicy,
+    /// The declared image the string names (`None`: unknown or invalid).
+    pub image: Option<ImageId>,
+}
+
+#[derive(Default)]
+pub(super) struct RawImages {
+    list: Vec<RawImage>,
+    index: BTreeMap<String, RawImageId>,
+}
+
+impl RawImages {
+    /// The id of `text`, interning it on first use.
+    pub fn intern(&mut self, text: &str, image: Option<ImageId>) -> RawImageId {
+        if let Some(id) = self.index.get(text) {
+            return *id;
+        }
+        let id = RawImageId::from_idx(self.list.len());
+        self.list.push(RawImage {
+            text: text.to_string(),
+            quoted: go_quote(text),
+            tag_error: apply_default_image_tag(text).err(),
+            default_policy: default_pull_policy(text),
+            image,
+        });
+        self.index.insert(text.to_string(), id);
+        id
+    }
+
+    pub fn get(&self, id: RawImageId) -> &RawImage {
+        &self.list[id.idx()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_is_interned_once_with_its_parse() {
+        let mut r = RawImages::default();
+        let a = r.intern("nginx", None);
+        let b = r.intern("nginx:1.25", None);
+        assert_eq!(r.intern("nginx", None), a);
+        assert_ne!(a, b);
+        assert_eq!(r.get(a).quoted, "\"nginx\"");
+        assert_eq!(r.get(a).default_policy, PullPolicy::Always);
+        assert_eq!(r.get(b).default_policy, PullPolicy::IfNotPresent);
+        let bad = r.intern("Bad Image", None);
+        assert!(r.get(bad).tag_error.is_some());
+        assert!(r.get(a).tag_error.is_none());
+    }
+}
