@@ -244,7 +244,7 @@ pub fn precheck_full(
     let event = |event_type, reason, message: &str| ImageEvent::new(event_type, reason, message.to_string());
     let (decision, events, present_locally, pull_required) = match verdict {
         Verdict::Invalid => {
-            let e = defaulted.as_ref().err().expect("invalid has an error");
+            let e = defaulted.as_ref().expect_err("invalid has an error");
             let message = invalid_image_message(&q, e);
             let ev = event(EventType::Warning, event_reason::INSPECT_FAILED, &message);
             (PrecheckDecision::Invalid { message }, vec![ev], None, None)
