@@ -349,7 +349,8 @@ pub fn map_pull_error(requested_image: &str, err: &str) -> (KubeletReason, Strin
 #[derive(Clone, Debug)]
 pub struct PullBackoffState<K: Ord + Clone> {
     pub backoff: Backoff<K>,
-    previous_failure: BTreeMap<K, String>,
+    /// Shared text: a back-off message quotes it on every sync until the next pull.
+    previous_failure: BTreeMap<K, std::sync::Arc<str>>,
 }
 
 /// Step 7b's verdict. The texts are separate (`write_backoff_message` with
@@ -390,7 +391,7 @@ impl<K: Ord + Clone> PullBackoffState<K> {
     ) -> (KubeletReason, String) {
         self.backoff.next(key, now);
         let (reason, message) = map_pull_error(requested_image, err);
-        self.previous_failure.insert(key.clone(), format!("{}: {message}", reason.as_str()));
+        self.previous_failure.insert(key.clone(), format!("{}: {message}", reason.as_str()).into());
         (reason, message)
     }
 
@@ -401,7 +402,12 @@ impl<K: Ord + Clone> PullBackoffState<K> {
 
     /// The stored previous failure text for `key`, if any.
     pub fn previous_failure(&self, key: &K) -> Option<&str> {
-        self.previous_failure.get(key).map(String::as_str)
+        self.previous_failure.get(key).map(|s| &**s)
+    }
+
+    /// The stored previous failure text for `key`, shared (no copy).
+    pub fn previous_failure_shared(&self, key: &K) -> Option<std::sync::Arc<str>> {
+        self.previous_failure.get(key).cloned()
     }
 }
 

@@ -83,6 +83,7 @@ impl<'a> World<'a> {
             .enumerate()
             .map(|(i, im)| raw_images.intern(&im.raw_ref, Some(ImageId::from_idx(i))))
             .collect();
+        let labels = HotLabels::new(&streams);
         let mut w = World {
             scn,
             sink,
@@ -104,6 +105,7 @@ impl<'a> World<'a> {
             sched: scheduler::Index::new(scn),
             pod_keyrings: scn.workloads.iter().map(|wl| pod_keyring(scn, &wl.image_pull_secrets)).collect(),
             node_keyrings: scn.node_pools.iter().map(|p| node_keyring(&p.credentials)).collect(),
+            labels,
             raw_images,
             image_raw,
             pull_snapshots: Vec::new(),

@@ -84,7 +84,7 @@ impl World<'_> {
         }
         self.pods[pod.idx()].state = PodState::Idle;
         let n = self.pods[pod.idx()].n_syncs;
-        let u: f64 = self.streams.stream("pod-worker-jitter", &[u64::from(pod.0), n]).gen::<f64>();
+        let u: f64 = self.streams.keyed(self.labels.pod_worker_jitter, &[u64::from(pod.0), n]).gen::<f64>();
         let delay = crate::k8s::pod_worker::retry_after_error(u);
         self.schedule_in(delay, Event::PodSync { pod });
     }
@@ -119,11 +119,12 @@ impl World<'_> {
             }
         }
         self.pods[pod.idx()].state = PodState::Starting(idx);
+        let (streams, label) = (&self.streams, self.labels.container_start);
         let d = self
             .scn
             .runtime
             .container_start_ns
-            .sample_u64(&mut self.streams.stream("container-start", &[u64::from(pod.0), idx as u64]));
+            .sample_u64_with(|| streams.keyed(label, &[u64::from(pod.0), idx as u64]));
         self.schedule_in(SimDuration(d), Event::ContainerStarted { pod, container: idx });
     }
 
@@ -144,9 +145,11 @@ impl World<'_> {
         if idx < p.n_init {
             p.state = PodState::InitRunning(idx);
             let spec = &self.scn.workloads[p.workload.idx()].pod.init_containers[idx];
-            let run = spec.run_for_ns.as_ref().map_or(0, |d| {
-                d.sample_u64(&mut self.streams.stream("init-run-for", &[u64::from(pod.0), idx as u64]))
-            });
+            let (streams, label) = (&self.streams, self.labels.init_run_for);
+            let run = spec
+                .run_for_ns
+                .as_ref()
+                .map_or(0, |d| d.sample_u64_with(|| streams.keyed(label, &[u64::from(pod.0), idx as u64])));
             self.schedule_in(SimDuration(run), Event::InitDone { pod, container: idx });
         } else {
             p.cursor += 1;
@@ -205,12 +208,12 @@ impl World<'_> {
         match verdict {
             Verdict::Invalid => {
                 let msg = invalid_image_message(&raw.quoted, raw.tag_error.as_deref().unwrap_or_default());
-                self.container_error(pod, idx, KubeletReason::InvalidImageName, |out| out.push_str(&msg))
+                self.container_error(pod, idx, KubeletReason::InvalidImageName, msg)
             }
             Verdict::InspectError => unreachable!("the simulated runtime always answers GetImageRef"),
             Verdict::NeverPull { .. } => {
                 let msg = never_pull_message(&raw.quoted);
-                self.container_error(pod, idx, KubeletReason::ErrImageNeverPull, |out| out.push_str(&msg))
+                self.container_error(pod, idx, KubeletReason::ErrImageNeverPull, msg)
             }
             Verdict::UsePresent { .. } => {
                 self.pods[pod.idx()].cache_hits += 1;
@@ -222,14 +225,11 @@ impl World<'_> {
                 match self.nodes[node.idx()].backoff.gate(&key, self.now) {
                     PullGate::BackOff => {
                         self.pods[pod.idx()].backoffs += 1;
-                        let World { pods, nodes, raw_images, .. } = self;
-                        let previous = nodes[node.idx()].backoff.previous_failure(&key);
-                        set_container_error(
-                            &mut pods[pod.idx()],
-                            idx,
-                            KubeletReason::ImagePullBackOff,
-                            |out| write_backoff_message(out, &raw_images.get(raw_id).quoted, previous),
-                        )
+                        let previous = self.nodes[node.idx()].backoff.previous_failure_shared(&key);
+                        let p = &mut self.pods[pod.idx()];
+                        p.last_error = LastError::BackOff(raw_id, previous);
+                        p.containers[idx].waiting = Some(KubeletReason::ImagePullBackOff);
+                        Ensure::Failed
                     }
                     PullGate::Pull => {
                         self.submit_pull(pod, idx);
@@ -240,14 +240,24 @@ impl World<'_> {
         }
     }
 
-    fn container_error(
-        &mut self,
-        pod: PodId,
-        idx: usize,
-        reason: KubeletReason,
-        write_message: impl FnOnce(&mut String),
-    ) -> Ensure {
-        set_container_error(&mut self.pods[pod.idx()], idx, reason, write_message)
+    fn container_error(&mut self, pod: PodId, idx: usize, reason: KubeletReason, message: String) -> Ensure {
+        let p = &mut self.pods[pod.idx()];
+        p.last_error = LastError::Text(reason, message);
+        p.containers[idx].waiting = Some(reason);
+        Ensure::Failed
+    }
+
+    /// pods.csv `last_error`: `"<reason>: <message>"`.
+    fn render_last_error(&self, e: &LastError) -> String {
+        match e {
+            LastError::None => String::new(),
+            LastError::Text(reason, message) => format!("{}: {message}", reason.as_str()),
+            LastError::BackOff(raw, previous) => {
+                let mut s = format!("{}: ", KubeletReason::ImagePullBackOff.as_str());
+                write_backoff_message(&mut s, &self.raw_images.get(*raw).quoted, previous.as_deref());
+                s
+            }
+        }
     }
 
     /// Coordinates of the pod's pull secrets that the keyring would use for `img`.
@@ -466,7 +476,7 @@ impl World<'_> {
                 let raw = &self.raw_images.get(raw_id).text;
                 let err = reason.error_text(raw, host);
                 let (kreason, msg) = self.nodes[node.idx()].backoff.record_failure(&key, raw, &err, self.now);
-                self.container_error(pod, idx, kreason, |out| out.push_str(&msg));
+                self.container_error(pod, idx, kreason, msg);
                 let po = &mut self.pods[pod.idx()];
                 po.sync_error = true;
                 if idx >= po.n_init {
@@ -507,7 +517,7 @@ impl World<'_> {
                     cache_hits: p.cache_hits,
                     backoffs: p.backoffs,
                     status,
-                    last_error: p.last_error.clone(),
+                    last_error: self.render_last_error(&p.last_error),
                     stale_digest: self.runs_stale_digest(p),
                 }
             })
@@ -523,22 +533,6 @@ impl World<'_> {
             self.emit_pull_record(PullId::from_idx(i), "in_progress");
         }
     }
-}
-
-/// Records a container's waiting reason and the pod's last error, `"<reason>: <message>"`,
-/// written into the pod's reused buffer.
-fn set_container_error(
-    p: &mut Pod,
-    idx: usize,
-    reason: KubeletReason,
-    write_message: impl FnOnce(&mut String),
-) -> Ensure {
-    p.last_error.clear();
-    p.last_error.push_str(reason.as_str());
-    p.last_error.push_str(": ");
-    write_message(&mut p.last_error);
-    p.containers[idx].waiting = Some(reason);
-    Ensure::Failed
 }
 
 /// Synthetic coordinates for a scenario secret name (namespace `default`, uid and hash derived

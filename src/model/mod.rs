@@ -321,7 +321,18 @@ struct Pod {
     images_pulled: u32,
     cache_hits: u32,
     backoffs: u32,
-    last_error: String,
+    last_error: LastError,
+}
+
+/// A pod's last error (pods.csv `last_error`, `"<reason>: <message>"`). A back-off repeats on
+/// every sync of a waiting pod, so its message is kept as its parts and rendered at the end.
+#[derive(Clone, Debug, Default)]
+enum LastError {
+    #[default]
+    None,
+    Text(KubeletReason, String),
+    /// `ImagePullBackOff` for the image string, quoting the stored previous failure.
+    BackOff(RawImageId, Option<std::sync::Arc<str>>),
 }
 
 struct Image {
@@ -355,6 +366,29 @@ struct RegistryState {
     windows: BTreeMap<u32, VecDeque<SimTime>>,
 }
 
+/// The labels of the streams drawn on every pull, request or sync.
+struct HotLabels {
+    pod_worker_jitter: crate::engine::rng::Label,
+    container_start: crate::engine::rng::Label,
+    init_run_for: crate::engine::rng::Label,
+    pull_overhead: crate::engine::rng::Label,
+    latency: crate::engine::rng::Label,
+    registry_failure: crate::engine::rng::Label,
+}
+
+impl HotLabels {
+    fn new(streams: &Streams) -> HotLabels {
+        HotLabels {
+            pod_worker_jitter: streams.label("pod-worker-jitter"),
+            container_start: streams.label("container-start"),
+            init_run_for: streams.label("init-run-for"),
+            pull_overhead: streams.label("pull-overhead"),
+            latency: streams.label("latency"),
+            registry_failure: streams.label("registry-failure"),
+        }
+    }
+}
+
 /// The state of one run.
 pub struct World<'a> {
     scn: &'a Scenario,
@@ -381,6 +415,8 @@ pub struct World<'a> {
     pod_keyrings: Vec<Keyring<Credential>>,
     /// Node docker-config credentials per pool.
     node_keyrings: Vec<Keyring<Credential>>,
+    /// Stream labels of the per-event draws, prepared once (`Streams::label`).
+    labels: HotLabels,
     /// Every image string pods write, parsed once.
     raw_images: raw_image::RawImages,
     /// Per declared image: the id of its `raw_ref` (image-set members).

@@ -10,6 +10,7 @@
 use super::*;
 use crate::k8s::credentials::{lookup_union, try_credentials};
 use crate::scenario::RateLimitScope;
+use rand::Rng;
 
 /// The requests a pull makes before its first layer, and how they end.
 pub(super) struct Prelude {
@@ -33,10 +34,9 @@ impl World<'_> {
         let key =
             [u64::from(registry.0), u64::from(p.pod.0), p.container as u64, u64::from(p.attempt), request_no];
         self.registries[registry.idx()].row.requests += 1;
+        let (streams, label) = (&self.streams, self.labels.latency);
         SimDuration(
-            self.scn.registries[registry.idx()]
-                .latency_ns
-                .sample_u64(&mut self.streams.stream("latency", &key)),
+            self.scn.registries[registry.idx()].latency_ns.sample_u64_with(|| streams.keyed(label, &key)),
         )
     }
 
@@ -101,7 +101,9 @@ impl World<'_> {
         }
         let p = &self.pulls[pull.idx()];
         let key = [u64::from(registry.0), u64::from(p.pod.0), p.container as u64, u64::from(p.attempt)];
-        if spec.failure_rate > 0.0 && self.streams.unit("registry-failure", &key) < spec.failure_rate {
+        if spec.failure_rate > 0.0
+            && self.streams.keyed(self.labels.registry_failure, &key).gen::<f64>() < spec.failure_rate
+        {
             return fail(duration, FailReason::Transient);
         }
         let image = &self.scn.images[img.idx()];

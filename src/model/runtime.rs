@@ -19,11 +19,10 @@ impl World<'_> {
         let scn = self.scn;
         let p = &self.pulls[pull.idx()];
         let node = p.node;
-        let overhead = scn.runtime.pull_overhead_ns.sample_u64(
-            &mut self
-                .streams
-                .stream("pull-overhead", &[u64::from(p.pod.0), p.container as u64, u64::from(p.attempt)]),
-        );
+        let (streams, label) = (&self.streams, self.labels.pull_overhead);
+        let overhead = scn.runtime.pull_overhead_ns.sample_u64_with(|| {
+            streams.keyed(label, &[u64::from(p.pod.0), p.container as u64, u64::from(p.attempt)])
+        });
         self.pulls[pull.idx()].phase = PullPhase::Prelude;
         self.nodes[node.idx()].active_pulls.push(pull);
         let (Some(_), Some(registry)) = (self.pulls[pull.idx()].image, self.pulls[pull.idx()].registry)

@@ -176,7 +176,7 @@ impl World<'_> {
             images_pulled: 0,
             cache_hits: 0,
             backoffs: 0,
-            last_error: String::new(),
+            last_error: LastError::None,
         });
         self.workloads[workload.idx()].pods.push(pod);
         self.pods_live += 1;
