@@ -1,38 +1,24 @@
-//! The event queue: a binary heap ordered by (time, sequence). The sequence number is assigned
+//! The event queue: a 4-ary min-heap ordered by (time, sequence). The sequence number is assigned
 //! at scheduling time and increases monotonically, so events at equal times pop in the order
 //! they were scheduled (FIFO), which makes the run order fully defined.
 
 use crate::time::SimTime;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
+/// One pending event. `key` packs (time, sequence) so that one integer comparison orders
+/// entries: time in the high 64 bits, the FIFO sequence in the low 64.
 struct Entry<E> {
-    at: SimTime,
-    seq: u64,
+    key: u128,
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.at == other.at && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    /// Reversed: `BinaryHeap` is a max-heap and we want the earliest (time, seq) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
-    }
-}
+/// Children per heap node. A 4-ary heap is half as deep as a binary one and a node's children
+/// sit side by side in memory, so a pop touches about half as many cache lines: the queue of a
+/// large run holds ~10^5 events, far beyond the L1/L2 caches.
+const ARITY: usize = 4;
 
 /// A min-queue of events keyed by (time, FIFO sequence).
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: Vec<Entry<E>>,
     next_seq: u64,
 }
 
@@ -44,25 +30,72 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::new(), next_seq: 0 }
+        EventQueue { heap: Vec::new(), next_seq: 0 }
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(n), next_seq: 0 }
+        EventQueue { heap: Vec::with_capacity(n), next_seq: 0 }
     }
 
     pub fn push(&mut self, at: SimTime, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { at, seq, event });
+        let key = (u128::from(at.0) << 64) | u128::from(seq);
+        self.heap.push(Entry { key, event });
+        // Sift up.
+        let mut i = self.heap.len() - 1;
+        while i > 0 {
+            let parent = (i - 1) / ARITY;
+            if self.heap[parent].key <= key {
+                break;
+            }
+            self.heap.swap(i, parent);
+            i = parent;
+        }
     }
 
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|e| (e.at, e.event))
+        let last = self.heap.pop()?;
+        let top = if self.heap.is_empty() {
+            last
+        } else {
+            let top = std::mem::replace(&mut self.heap[0], last);
+            self.sift_down_root();
+            top
+        };
+        Some((SimTime((top.key >> 64) as u64), top.event))
+    }
+
+    /// Restores the heap order after the root was replaced.
+    fn sift_down_root(&mut self) {
+        let n = self.heap.len();
+        let key = self.heap[0].key;
+        let mut i = 0;
+        loop {
+            let first = ARITY * i + 1;
+            if first >= n {
+                break;
+            }
+            let end = (first + ARITY).min(n);
+            let mut min = first;
+            let mut min_key = self.heap[first].key;
+            for c in first + 1..end {
+                let k = self.heap[c].key;
+                if k < min_key {
+                    min = c;
+                    min_key = k;
+                }
+            }
+            if min_key >= key {
+                break;
+            }
+            self.heap.swap(i, min);
+            i = min;
+        }
     }
 
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| e.at)
+        self.heap.first().map(|e| SimTime((e.key >> 64) as u64))
     }
 
     pub fn len(&self) -> usize {
@@ -99,7 +132,7 @@ mod tests {
     proptest! {
         /// Shadow model: a BTreeMap keyed by (time, seq) must agree with the heap on every pop.
         #[test]
-        fn matches_btreemap_shadow(ops in proptest::collection::vec((any::<bool>(), 0u64..50), 1..400)) {
+        fn matches_btreemap_shadow(ops in proptest::collection::vec((any::<bool>(), 0u64..50), 1..600)) {
             let mut q = EventQueue::new();
             let mut shadow: BTreeMap<(u64, u64), u64> = BTreeMap::new();
             let mut seq = 0u64;

@@ -98,6 +98,8 @@ impl<'a> World<'a> {
             layer_size_bytes,
             pods: Vec::new(),
             pulls: Vec::new(),
+            free_pulls: Vec::new(),
+            pulls_created: 0,
             net_generation: 0,
             net_wake_at: None,
             workloads: scn.workloads.iter().map(|_| workload::WorkloadState::default()).collect(),

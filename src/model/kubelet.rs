@@ -285,8 +285,11 @@ impl World<'_> {
                 1
             }
         };
-        let pull = PullId::from_idx(self.pulls.len());
-        self.pulls.push(Pull {
+        let seq = self.pulls_created;
+        self.pulls_created += 1;
+        let mut attempt_state = Pull {
+            generation: 0,
+            seq,
             node,
             pod,
             container: idx,
@@ -304,7 +307,18 @@ impl World<'_> {
             next_unpack: 0,
             scan: 0,
             downloads_in_flight: 0,
-        });
+        };
+        let pull = match self.free_pulls.pop() {
+            Some(slot) => {
+                attempt_state.generation = self.pulls[slot.idx()].generation.wrapping_add(1);
+                self.pulls[slot.idx()] = attempt_state;
+                slot
+            }
+            None => {
+                self.pulls.push(attempt_state);
+                PullId::from_idx(self.pulls.len() - 1)
+            }
+        };
         self.pods[pod.idx()].state = PodState::WaitingPull(pull);
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         if kc.ensure_secret_pulled_images {
@@ -364,6 +378,9 @@ impl World<'_> {
         self.record_pull(pull, failure);
         self.on_pull_done(pull, failure);
         self.kick_node(node);
+        // Nothing refers to the attempt any more but stale events, which its next generation
+        // tells apart: the slot can serve a new attempt.
+        self.free_pulls.push(pull);
     }
 
     /// The runtime now has the image: presence, pulled record, GC trigger.
@@ -375,9 +392,15 @@ impl World<'_> {
         let used = p.credential.as_deref().map(secret_coords);
         let version = p.version;
         self.install_version(node, img, version);
-        let text = self.raw_images.get(raw).text.clone();
-        let entry = self.node_image_mut(node, img, version).expect("just installed");
-        entry.record.get_or_insert_with(PulledRecord::default).record_pull(&text, used);
+        // The kubelet writes pulled records only with KubeletEnsureSecretPulledImages on
+        // (otherwise the kubelet runs `pullmanager.NoopImagePullManager`), and only that gate
+        // reads them.
+        let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
+        if kc.ensure_secret_pulled_images {
+            let text = self.raw_images.get(raw).text.clone();
+            let entry = self.node_image_mut(node, img, version).expect("just installed");
+            entry.record.get_or_insert_with(PulledRecord::default).record_pull(&text, used);
+        }
         self.maybe_schedule_gc(node);
     }
 
@@ -526,11 +549,14 @@ impl World<'_> {
 
     /// Pull attempts still in flight at the end (rows with `in_progress`).
     pub fn flush_unfinished_pulls(&mut self) {
-        for i in 0..self.pulls.len() {
-            if self.pulls[i].phase == PullPhase::Done {
-                continue;
-            }
-            self.emit_pull_record(PullId::from_idx(i), "in_progress");
+        // In creation order (slots are reused, so slot order is not creation order).
+        let mut live: Vec<(u64, PullId)> = (0..self.pulls.len())
+            .filter(|i| self.pulls[*i].phase != PullPhase::Done)
+            .map(|i| (self.pulls[i].seq, PullId::from_idx(i)))
+            .collect();
+        live.sort_unstable();
+        for (_, pull) in live {
+            self.emit_pull_record(pull, "in_progress");
         }
     }
 }

@@ -70,11 +70,15 @@ pub enum Event {
     /// The requests before the first layer (token, manifests, config) are answered.
     PullPrelude {
         pull: PullId,
+        /// The pull slot's generation when scheduled (slots are reused; see `World::pulls`).
+        generation: u32,
     },
     /// The blob request round trip for a layer is answered: bytes start to flow.
     BlobRequest {
         pull: PullId,
         layer: LayerId,
+        /// The pull slot's generation when scheduled (a failed pull's requests go stale).
+        generation: u32,
     },
     /// The earliest flow completion; stale when `generation` is not the network's current one.
     NetworkWake {
@@ -248,6 +252,10 @@ enum PullPhase {
 }
 
 struct Pull {
+    /// Bumped each time the slot is reused, so events of an earlier attempt are recognised.
+    generation: u32,
+    /// Creation order over the run (slots are reused, ids are not in creation order).
+    seq: u64,
     node: NodeId,
     pod: PodId,
     container: usize,
@@ -402,7 +410,14 @@ pub struct World<'a> {
     images: Vec<Image>,
     layer_size_bytes: Vec<u64>,
     pods: Vec<Pod>,
+    /// Pull attempts in flight (and free slots, phase `Done`). A finished attempt's row is
+    /// streamed and its slot reused, so this holds the live attempts only: a long run with
+    /// hundreds of thousands of retries keeps a small, cache-friendly table.
     pulls: Vec<Pull>,
+    /// Free slots of `pulls`, reused last-in first-out.
+    free_pulls: Vec<PullId>,
+    /// Pull attempts created so far (`Pull::seq`).
+    pulls_created: u64,
     net: Network,
     net_generation: u64,
     net_wake_at: Option<SimTime>,
@@ -476,8 +491,16 @@ impl<'a> World<'a> {
             Event::ContainerStarted { pod, container } => self.on_container_started(pod, container),
             Event::InitDone { pod, container } => self.on_init_done(pod, container),
             Event::PullStart { pull } => self.on_pull_start(pull),
-            Event::PullPrelude { pull } => self.on_pull_prelude(pull),
-            Event::BlobRequest { pull, layer } => self.on_blob_request(pull, layer),
+            Event::PullPrelude { pull, generation } => {
+                if self.pulls[pull.idx()].generation == generation {
+                    self.on_pull_prelude(pull)
+                }
+            }
+            Event::BlobRequest { pull, layer, generation } => {
+                if self.pulls[pull.idx()].generation == generation {
+                    self.on_blob_request(pull, layer)
+                }
+            }
             Event::NetworkWake { generation } => {
                 if generation == self.net_generation {
                     self.on_network_wake()

@@ -28,7 +28,8 @@ impl World<'_> {
         let (Some(_), Some(registry)) = (self.pulls[pull.idx()].image, self.pulls[pull.idx()].registry)
         else {
             self.pulls[pull.idx()].prelude_failure = Some(FailReason::NotFound);
-            self.schedule_in(SimDuration(overhead), Event::PullPrelude { pull });
+            let generation = self.pulls[pull.idx()].generation;
+            self.schedule_in(SimDuration(overhead), Event::PullPrelude { pull, generation });
             return;
         };
         // The manifest GET resolves the tag to the digest it points to now.
@@ -39,7 +40,11 @@ impl World<'_> {
         p.prelude_failure = pre.failure;
         p.credential = pre.credential;
         // Saturating: absurd (accepted) durations are u64::MAX ns, and the sum must not wrap.
-        self.schedule_in(SimDuration(overhead.saturating_add(pre.duration.0)), Event::PullPrelude { pull });
+        let generation = p.generation;
+        self.schedule_in(
+            SimDuration(overhead.saturating_add(pre.duration.0)),
+            Event::PullPrelude { pull, generation },
+        );
     }
 
     pub(super) fn on_pull_prelude(&mut self, pull: PullId) {
@@ -123,7 +128,8 @@ impl World<'_> {
                     let p = &mut self.pulls[pull.idx()];
                     p.downloads_in_flight += 1;
                     p.scan += 1;
-                    self.schedule_in(rtt, Event::BlobRequest { pull, layer });
+                    let generation = p.generation;
+                    self.schedule_in(rtt, Event::BlobRequest { pull, layer, generation });
                 }
                 Some(LayerState::Requesting { owner } | LayerState::Downloading { owner, .. })
                     if owner != pull =>

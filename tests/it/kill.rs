@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const SCENARIO: &str = r#"# A scenario that is quick as written and slow with `--set node_pool.workers.count=2000
-# --set workload.web.replicas=20000` (tens of seconds in a debug build).
+const SCENARIO: &str = r#"# A scenario that is quick as written and slow with `--set node_pool.workers.count=20000
+# --set workload.web.replicas=400000` (about 3 s in a release build, far longer in debug).
 [simulation]
 name = "kill"
 seed = 3
@@ -36,7 +36,9 @@ replicas = 4
 containers = [ { image = "registry.example/app:v1" } ]
 "#;
 
-const SLOW: [&str; 4] = ["--set", "node_pool.workers.count=2000", "--set", "workload.web.replicas=20000"];
+/// Big enough that even a release build is still running when the last kill comes (900 ms):
+/// the simulator got fast enough that 2,000 nodes finished within 400 ms.
+const SLOW: [&str; 4] = ["--set", "node_pool.workers.count=20000", "--set", "workload.web.replicas=400000"];
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("pullsim-kill-{}-{name}", std::process::id()));
