@@ -254,14 +254,19 @@ impl World<'_> {
         if !failed || self.pulls[pull.idx()].phase != PullPhase::Layers {
             return;
         }
-        let owned: Vec<(LayerId, LayerState)> = self.nodes[node.idx()]
-            .layers
+        // The layers this attempt requested and still owns, in layer-id order (the order the
+        // aborts reach the network in). Only its own layers are looked at, not the node's.
+        let p = &self.pulls[pull.idx()];
+        let layers = self.version_layers(p.image.expect("layers phase has an image"), p.version);
+        let mut owned: Vec<(LayerId, LayerState)> = layers[..p.scan]
             .iter()
+            .filter_map(|l| self.nodes[node.idx()].layers.get(l).map(|s| (*l, *s)))
             .filter(|(_, s)| {
                 matches!(s, LayerState::Requesting { owner } | LayerState::Downloading { owner, .. } if *owner == pull)
             })
-            .map(|(l, s)| (*l, *s))
             .collect();
+        owned.sort_unstable_by_key(|(l, _)| *l);
+        owned.dedup_by_key(|(l, _)| *l);
         let mut net_changed = false;
         for (layer, st) in owned {
             if let LayerState::Downloading { flow, .. } = st {
