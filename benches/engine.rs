@@ -2,8 +2,9 @@
 //! iteration, and the throughput line gives elements (events, operations) per second.
 //!
 //! - `queue`: one push + one pop per event with 1,000 and 100,000 events pending.
-//! - `network`: bandwidth sharing under churn (a flow ends, a new one starts) with a registry
-//!   shared by many nodes.
+//! - `network_churn`: bandwidth sharing under churn (a flow ends, a new one starts):
+//!   `nodes_x3_flows`, registries shared by many nodes and binding (closed form), and
+//!   `node_bound`, node links binding and registries not (node-local regime).
 //! - `run`: whole runs of the small (contract example), medium (rollout-300 shrunk to 100
 //!   nodes) and large-shrunk scenarios; throughput is in simulation events.
 
@@ -75,6 +76,38 @@ fn network(c: &mut Criterion) {
                         200_000_000 + (i as u64 * 7919) % 100_000_000,
                         d.owner,
                     );
+                }
+            });
+        });
+    }
+    // Node links are the bottleneck: 1 Gbps nodes with 12 flows each capped at 1 Gbps, and
+    // 40 Gbps registries, one per 25 nodes (25 Gbps of demand each), so none binds. The
+    // 12 flows of a node go to 12 different registries, so one component spans the network.
+    for n_nodes in [100usize, 1000] {
+        g.throughput(Throughput::Elements(1));
+        g.bench_with_input(BenchmarkId::new("node_bound", n_nodes), &n_nodes, |b, &n_nodes| {
+            const PER_NODE: usize = 12;
+            let node_bw = vec![1.25e8; n_nodes];
+            let n_registries = n_nodes / 25;
+            let mut net = Network::new(&node_bw, &vec![5e9; n_registries]);
+            let mut now = SimTime::ZERO;
+            // The owner's pull id carries the node, so a finished flow is replaced on its node.
+            let owner =
+                |node: usize, i: usize| FlowOwner { pull: PullId(node as u32), layer: LayerId(i as u32) };
+            let size = |i: usize| 20_000_000 + (i as u64 * 7919) % 100_000_000;
+            let mut i = 0;
+            for node in 0..n_nodes {
+                for _ in 0..PER_NODE {
+                    net.add_flow(now, node, i % n_registries, 1.25e8, size(i), owner(node, i));
+                    i += 1;
+                }
+            }
+            b.iter(|| {
+                now = net.next_completion().unwrap();
+                for d in net.take_completed(now) {
+                    i += 1;
+                    let node = d.owner.pull.0 as usize;
+                    net.add_flow(now, node, i % n_registries, 1.25e8, size(i), owner(node, i));
                 }
             });
         });
