@@ -72,22 +72,28 @@ pub(crate) fn err<E: std::fmt::Display>(e: E) -> String {
 }
 
 /// Writes `<stem>.png` and `<stem>.svg` into `dir`.
-pub(crate) fn save(dir: &Path, stem: &str, chart: &impl Chart) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn save(dir: &Path, stem: &str, chart: &(impl Chart + Sync)) -> Result<Vec<PathBuf>, String> {
     register_font();
     let png = dir.join(format!("{stem}.png"));
     let svg = dir.join(format!("{stem}.svg"));
-    {
-        let root = BitMapBackend::new(&png, chart.size()).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        chart.draw(&root)?;
-        root.present().map_err(|e| format!("{}: {e}", png.display()))?;
-    }
-    {
-        let root = SVGBackend::new(&svg, chart.size()).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        chart.draw(&root)?;
-        root.present().map_err(|e| format!("{}: {e}", svg.display()))?;
-    }
+    // The two files are drawn at once on the current rayon pool (the command's `--jobs`):
+    // rendering is a serial tail after a sweep's parallel runs.
+    let (png_done, svg_done) = rayon::join(
+        || -> Result<(), String> {
+            let root = BitMapBackend::new(&png, chart.size()).into_drawing_area();
+            root.fill(&WHITE).map_err(err)?;
+            chart.draw(&root)?;
+            root.present().map_err(|e| format!("{}: {e}", png.display()))
+        },
+        || -> Result<(), String> {
+            let root = SVGBackend::new(&svg, chart.size()).into_drawing_area();
+            root.fill(&WHITE).map_err(err)?;
+            chart.draw(&root)?;
+            root.present().map_err(|e| format!("{}: {e}", svg.display()))
+        },
+    );
+    png_done?;
+    svg_done?;
     Ok(vec![png, svg])
 }
 

@@ -257,7 +257,9 @@ fn execute(p: &Prepared, shard: Option<Shard>, jobs: usize, out: &Path, quiet: b
     };
     let folder =
         SweepFolder { manifest, tables: tables_of(&p.plan, &results), scenario_text: input.text.clone() };
-    let (dest, stats) = write_folder(&folder, out)?;
+    // Files and charts on a pool of the same size as the runs' (charts render in parallel).
+    let (dest, stats) = xrun::on_pool(jobs, || write_folder(&folder, out))
+        .map_err(|e| CliError::Other(format!("thread pool: {e}")))??;
     if !quiet {
         let what = if p.plan.kind == Kind::Compare { "compare" } else { "sweep" };
         println!(

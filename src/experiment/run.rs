@@ -130,6 +130,13 @@ pub fn prepare(
     (ok, skipped)
 }
 
+/// Runs `f` on a rayon pool of `jobs` threads: what a command does after its runs (writing
+/// files, drawing charts) gets the same parallelism as the runs.
+pub fn on_pool<T: Send>(jobs: usize, f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| e.to_string())?;
+    Ok(pool.install(f))
+}
+
 /// A run that panicked (a model bug): which one, so it can be reproduced with `pullsim run`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunPanic {

@@ -92,7 +92,7 @@ impl World<'_> {
     fn mark_running(&mut self, pod: PodId) {
         let node = self.pods[pod.idx()].node.expect("a running pod is bound");
         // A pod never runs before every one of its images is present on its node.
-        for c in &self.pods[pod.idx()].containers {
+        for c in self.pods[pod.idx()].containers.iter() {
             if let Some(img) = c.image {
                 assert!(
                     self.nodes[node.idx()].images.contains_key(&img) || !c.started,

@@ -165,7 +165,7 @@ impl World<'_> {
             node: None,
             created: self.now,
             started: None,
-            containers,
+            containers: containers.into(),
             n_init,
             cursor: 0,
             sync_error: false,
