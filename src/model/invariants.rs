@@ -89,6 +89,7 @@ impl World<'_> {
         if running != self.pods_running {
             return Err(format!("pods_running counter {} != {running}", self.pods_running));
         }
+        self.check_rollout_counters()?;
         Ok(())
     }
 }

@@ -107,6 +107,7 @@ impl World<'_> {
         p.started = Some(self.now);
         self.pods_running += 1;
         let w = p.workload;
+        self.note_pod_running(pod);
         self.reconcile_rollout(w);
     }
 

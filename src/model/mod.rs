@@ -35,7 +35,7 @@ use crate::metrics::{RegistryRow, RunSink, SampleRow};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use network::Network;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Everything that can happen in a run. Closed on purpose.
 #[derive(Clone, Debug, PartialEq)]

@@ -11,10 +11,19 @@ use rand::Rng;
 pub(super) struct WorkloadState {
     /// Pods created so far (the next pod's index).
     created: u64,
-    /// Live pods of the workload, in creation order.
-    pods: Vec<PodId>,
+    /// Live pods of the workload (pod ids grow with creation, so this is creation order).
+    live: BTreeSet<PodId>,
     /// Template revision; bumped by a rolling update.
     revision: u32,
+    /// Rolling-update bookkeeping, kept as pods are created, start and are deleted so that a
+    /// controller step costs O(log pods), not a pass over every pod (a rollout would be
+    /// quadratic): live and Running pods of the current revision, Running older pods, and
+    /// the older pods in creation order (all, and those not Running).
+    new_live: u32,
+    new_running: u32,
+    old_running: u32,
+    old_live: BTreeSet<PodId>,
+    old_not_running: BTreeSet<PodId>,
     /// The workload's start event has been handled (DaemonSets then cover joining nodes).
     started: bool,
     /// Zipf cumulative weights per container index, built on first use.
@@ -178,7 +187,9 @@ impl World<'_> {
             backoffs: 0,
             last_error: LastError::None,
         });
-        self.workloads[workload.idx()].pods.push(pod);
+        let st = &mut self.workloads[workload.idx()];
+        st.live.insert(pod);
+        st.new_live += 1; // created from the current template
         self.pods_live += 1;
         pod
     }
@@ -220,7 +231,51 @@ impl World<'_> {
         let st = &mut self.workloads[workload.idx()];
         st.revision += 1;
         st.rollout_started = Some(self.now);
+        // Every live pod now runs an older template.
+        st.old_live = st.live.clone();
+        st.old_not_running =
+            st.live.iter().copied().filter(|p| self.pods[p.idx()].state != PodState::Running).collect();
+        st.old_running = st.new_running;
+        st.new_live = 0;
+        st.new_running = 0;
         self.reconcile_rollout(workload);
+    }
+
+    /// The rollout bookkeeping recounted from the pods (`check_invariants`).
+    pub(super) fn check_rollout_counters(&self) -> Result<(), String> {
+        for (w, st) in self.workloads.iter().enumerate() {
+            let live: Vec<&Pod> = st.live.iter().map(|p| &self.pods[p.idx()]).collect();
+            let is_new = |p: &&Pod| p.revision == st.revision;
+            let running = |p: &&Pod| p.state == PodState::Running;
+            let want = (
+                live.iter().filter(|p| is_new(p)).count() as u32,
+                live.iter().filter(|p| is_new(p) && running(p)).count() as u32,
+                live.iter().filter(|p| !is_new(p) && running(p)).count() as u32,
+                live.iter().filter(|p| !is_new(p)).count(),
+                live.iter().filter(|p| !is_new(p) && !running(p)).count(),
+            );
+            let got =
+                (st.new_live, st.new_running, st.old_running, st.old_live.len(), st.old_not_running.len());
+            if want != got {
+                return Err(format!("workload {w}: rollout counters {got:?} != recount {want:?}"));
+            }
+            if live.iter().any(|p| p.state == PodState::Terminated) {
+                return Err(format!("workload {w}: a terminated pod is live"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A pod of the workload became Running (rollout bookkeeping).
+    pub(super) fn note_pod_running(&mut self, pod: PodId) {
+        let p = &self.pods[pod.idx()];
+        let st = &mut self.workloads[p.workload.idx()];
+        if p.revision == st.revision {
+            st.new_running += 1;
+        } else {
+            st.old_running += 1;
+            st.old_not_running.remove(&pod);
+        }
     }
 
     /// The Deployment controller's rolling-update step: scale the new revision up within
@@ -236,19 +291,16 @@ impl World<'_> {
             return;
         }
         let replicas = *replicas;
-        let revision = st.revision;
         let (surge, unavailable) = resolve_fenceposts(rollout.max_surge, rollout.max_unavailable, replicas);
         loop {
-            let live = &self.workloads[workload.idx()].pods;
-            let is_new = |p: &PodId| self.pods[p.idx()].revision == revision;
-            let running = |p: &PodId| self.pods[p.idx()].state == PodState::Running;
+            let st = &self.workloads[workload.idx()];
             let counts = RolloutCounts {
                 replicas,
-                new: live.iter().filter(|p| is_new(p)).count() as u32,
-                old: live.iter().filter(|p| !is_new(p)).count() as u32,
-                available: live.iter().filter(|p| running(p)).count() as u32,
-                new_unavailable: live.iter().filter(|p| is_new(p) && !running(p)).count() as u32,
-                old_unavailable_exists: live.iter().any(|p| !is_new(p) && !running(p)),
+                new: st.new_live,
+                old: st.old_live.len() as u32,
+                available: st.new_running + st.old_running,
+                new_unavailable: st.new_live - st.new_running,
+                old_unavailable_exists: !st.old_not_running.is_empty(),
             };
             match rolling_update_step(&counts, surge, unavailable) {
                 RolloutStep::CreateNew => {
@@ -257,22 +309,19 @@ impl World<'_> {
                 }
                 RolloutStep::DeleteOld => {
                     // A not-Running old pod first, else the oldest old pod.
-                    let victim = live
-                        .iter()
+                    let victim = st
+                        .old_not_running
+                        .first()
+                        .or_else(|| st.old_live.first())
                         .copied()
-                        .find(|p| !is_new(p) && !running(p))
-                        .or_else(|| live.iter().copied().find(|p| !is_new(p)))
                         .expect("DeleteOld only with old pods");
                     self.terminate_pod(victim);
                 }
                 RolloutStep::Wait => break,
             }
         }
-        let live = &self.workloads[workload.idx()].pods;
-        let done = live.len() as u32 == replicas
-            && live.iter().all(|p| {
-                self.pods[p.idx()].revision == revision && self.pods[p.idx()].state == PodState::Running
-            });
+        let st = &self.workloads[workload.idx()];
+        let done = st.new_live == replicas && st.old_live.is_empty() && st.new_running == st.new_live;
         if done {
             self.workloads[workload.idx()].rollout_finished = Some(self.now);
         }
@@ -283,8 +332,21 @@ impl World<'_> {
         let was_running = p.state == PodState::Running;
         let old_state = p.state;
         p.state = PodState::Terminated;
-        let w = p.workload;
-        self.workloads[w.idx()].pods.retain(|x| *x != pod);
+        let (w, revision) = (p.workload, p.revision);
+        let st = &mut self.workloads[w.idx()];
+        st.live.remove(&pod);
+        if revision == st.revision {
+            st.new_live -= 1;
+            if was_running {
+                st.new_running -= 1;
+            }
+        } else {
+            st.old_live.remove(&pod);
+            st.old_not_running.remove(&pod);
+            if was_running {
+                st.old_running -= 1;
+            }
+        }
         self.pods_live -= 1;
         if was_running {
             self.pods_running -= 1;
