@@ -476,6 +476,8 @@ pub struct World<'a> {
     image_raw: Vec<RawImageId>,
     /// Reused buffers for snapshots of a node's active pulls (`runtime::kick_node`).
     pull_snapshots: Vec<Vec<PullId>>,
+    /// Nodes that have joined the cluster (ImageLocality's total node count).
+    nodes_joined: u32,
     /// Nodes that have each image (ImageLocality's spread factor).
     image_node_count: Vec<u32>,
     totals: Totals,

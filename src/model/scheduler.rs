@@ -47,6 +47,13 @@ impl Index {
         }
     }
 
+    /// The joined nodes of `pool` with room, most free slots first, then lowest index
+    /// (spread and image-locality keys only).
+    fn most_free_first(&self, pool: PoolId) -> impl Iterator<Item = (u32, NodeId)> + '_ {
+        debug_assert!(self.policy != SchedulerPolicy::Binpack);
+        self.per_pool[pool.idx()].iter().rev().take_while(|k| k.0 > 0).map(|&k| (k.0, self.decode(k)))
+    }
+
     /// Best node among `pools` for spread/binpack.
     fn pick_ordered(&self, pools: &[PoolId]) -> Option<NodeId> {
         let mut best: Option<(u32, u32)> = None;
@@ -104,17 +111,64 @@ impl World<'_> {
         }
     }
 
+    /// The node with the best ImageLocality + spread score (ties: lowest index), exactly as a
+    /// scan of every joined node would find it, but visiting nodes from the most free slots
+    /// down and stopping once even a node holding all the pod's images could not reach the best
+    /// score found (the locality score only grows with the images present). A placement costs
+    /// the nodes within one locality score of the best spread, not the whole cluster.
     fn pick_image_locality(&self, pod: PodId, pools: &[PoolId]) -> Option<NodeId> {
         let p = &self.pods[pod.idx()];
-        let n_joined = self.nodes.iter().filter(|n| n.joined).count() as u32;
+        let n_joined = self.nodes_joined;
+        let present_on = |n: &Node| -> Vec<PresentImage> {
+            p.containers
+                .iter()
+                .filter_map(|c| c.image)
+                .filter(|img| n.images.contains_key(img))
+                .map(|img| PresentImage {
+                    size_bytes: self.images[img.idx()].size_bytes,
+                    n_nodes_with_image: self.image_node_count[img.idx()],
+                })
+                .collect()
+        };
+        let all_present: Vec<PresentImage> = p
+            .containers
+            .iter()
+            .filter_map(|c| c.image)
+            .map(|img| PresentImage {
+                size_bytes: self.images[img.idx()].size_bytes,
+                n_nodes_with_image: self.image_node_count[img.idx()],
+            })
+            .collect();
+        let max_locality = image_locality_score(&all_present, n_joined, p.containers.len());
+        let mut best: Option<(i64, NodeId)> = None;
+        for &pool in pools {
+            let max_pods = i64::from(self.scn.node_pools[pool.idx()].max_pods.max(1));
+            for (free, node) in self.sched.most_free_first(pool) {
+                let spread = 100 * i64::from(free) / max_pods;
+                if best.is_some_and(|(s, _)| spread + max_locality < s) {
+                    break; // no later node of this pool can reach the best score
+                }
+                let n = &self.nodes[node.idx()];
+                let score = image_locality_score(&present_on(n), n_joined, p.containers.len()) + spread;
+                if best.is_none_or(|(s, b)| score > s || (score == s && node < b)) {
+                    best = Some((score, node));
+                }
+            }
+        }
+        let picked = best.map(|(_, n)| n);
+        debug_assert_eq!(picked, self.pick_image_locality_by_scan(pod, pools), "pruned scan differs");
+        picked
+    }
+
+    /// The definition: score every joined eligible node with room (checked against the pruned
+    /// search in debug builds, i.e. in every test run).
+    fn pick_image_locality_by_scan(&self, pod: PodId, pools: &[PoolId]) -> Option<NodeId> {
+        let p = &self.pods[pod.idx()];
         let mut best: Option<(i64, NodeId)> = None;
         for (i, n) in self.nodes.iter().enumerate() {
             let node = NodeId::from_idx(i);
-            if !n.joined || !pools.contains(&n.pool) {
-                continue;
-            }
             let free = self.free_slots(node);
-            if free == 0 {
+            if !n.joined || !pools.contains(&n.pool) || free == 0 {
                 continue;
             }
             let present: Vec<PresentImage> = p
@@ -127,10 +181,9 @@ impl World<'_> {
                     n_nodes_with_image: self.image_node_count[img.idx()],
                 })
                 .collect();
-            let locality = image_locality_score(&present, n_joined, p.containers.len());
             let max_pods = i64::from(self.scn.node_pools[n.pool.idx()].max_pods.max(1));
-            let spread = 100 * i64::from(free) / max_pods;
-            let score = locality + spread;
+            let score = image_locality_score(&present, self.nodes_joined, p.containers.len())
+                + 100 * i64::from(free) / max_pods;
             if best.is_none_or(|(s, _)| score > s) {
                 best = Some((score, node));
             }

@@ -36,6 +36,7 @@ impl World<'_> {
     pub(super) fn on_node_join(&mut self, node: NodeId) {
         let pool_idx = self.nodes[node.idx()].pool.idx();
         self.nodes[node.idx()].joined = true;
+        self.nodes_joined += 1;
         for &img in &self.scn.node_pools[pool_idx].preloaded {
             self.install_preloaded(node, img);
         }
