@@ -6,8 +6,10 @@
 //!   flows of each registry share one cap, so every flow of registry r runs at
 //!   `min(cap_r, C_r / N_r)`. Each registry keeps a clock of bytes delivered per flow and a
 //!   heap of the clock readings at which its flows finish: a start or end costs O(log flows +
-//!   node classes), whatever the number of flows. Nodes are checked against their capacity by
-//!   class (capacity, flows per registry), not one by one.
+//!   registries), whatever the number of flows. Nodes are checked against their capacity by a
+//!   bound on every node's load at once (the most flows on any node, per registry and in all,
+//!   against the smallest capacity among nodes with flows), and only when the bound does not
+//!   fit by class (capacity, flows per registry), not one by one.
 //! - **Node-local** (`node_local`), when node links are the bottleneck: no registry link binds
 //!   (each registry's rate sum is below `C_r × (1 − EPS)`), so the max-min allocation splits
 //!   per node: the flows of node n get the water-fill of `B_n` under their caps,
@@ -126,6 +128,11 @@ pub struct Network {
     /// Nodes with flows grouped by (node capacity bits, flows per registry): the node-capacity
     /// check of the closed-form regime costs O(classes), not O(nodes).
     classes: BTreeMap<(u64, Vec<u32>), u32>,
+    /// Flows per node (all registries), and the most flows on any node (`NodeMax`), overall
+    /// and per registry: a sufficient check of the closed-form regime in O(registries).
+    node_total: Vec<u32>,
+    total_max: NodeMax,
+    reg_max: Vec<NodeMax>,
     /// Per registry: the connection cap of its flows and how many flows have another cap.
     reg_cap: Vec<f64>,
     reg_cap_mismatch: Vec<u32>,
@@ -176,6 +183,34 @@ impl PartialOrd for OrdBytes {
 impl Ord for OrdBytes {
     fn cmp(&self, other: &Self) -> Ordering {
         self.0.total_cmp(&other.0)
+    }
+}
+
+/// The largest per-node count (flows on a node, of one registry or of all): a histogram of
+/// nodes by count, so the maximum is O(1) amortized as counts move by one.
+#[derive(Clone, Debug, Default)]
+struct NodeMax {
+    /// `nodes[k]`: nodes whose count is k (k ≥ 1; index 0 unused).
+    nodes: Vec<u32>,
+    max: u32,
+}
+
+impl NodeMax {
+    /// A node's count moved from `from` to `to`.
+    fn moved(&mut self, from: u32, to: u32) {
+        if from > 0 {
+            self.nodes[from as usize] -= 1;
+        }
+        if to > 0 {
+            if self.nodes.len() <= to as usize {
+                self.nodes.resize(to as usize + 1, 0);
+            }
+            self.nodes[to as usize] += 1;
+            self.max = self.max.max(to);
+        }
+        while self.max > 0 && self.nodes[self.max as usize] == 0 {
+            self.max -= 1;
+        }
     }
 }
 
@@ -338,6 +373,9 @@ impl Network {
             }),
             node_k: vec![vec![0; registry_bw.len()]; node_bw.len()],
             classes: BTreeMap::new(),
+            node_total: vec![0; node_bw.len()],
+            total_max: NodeMax::default(),
+            reg_max: vec![NodeMax::default(); registry_bw.len()],
             reg_cap: vec![f64::NAN; registry_bw.len()],
             reg_cap_mismatch: vec![0; registry_bw.len()],
             n_registries: registry_bw.len(),
@@ -426,8 +464,17 @@ impl Network {
     }
 
     /// The closed-form regime holds for the current flows: uniform caps per registry, finite
-    /// positive rates, and no node above its capacity.
+    /// positive rates, and no node above its capacity. The node check first tries a bound on
+    /// every node's load at once, in O(registries): with `K_r` the most flows of registry r on
+    /// any node and `K` the most flows on any node, a node's load is at most
+    /// `Σ_r K_r × rate_r` (computed in the same order as `node_load`, so the bound holds in
+    /// floating point too: rounding is monotone and the terms are non-negative) and at most
+    /// `K × max_r rate_r` (given a relative margin for the rounding of `node_load`'s sum);
+    /// if the bound fits the smallest capacity among nodes with flows, every node fits.
+    /// Otherwise it scans the node classes, O(classes × registries).
     fn regime_holds(&self) -> bool {
+        let mut max_rate: f64 = 0.0;
+        let mut reg_bound = 0.0;
         for r in 0..self.n_registries {
             if self.registry_flows(r) == 0 {
                 continue;
@@ -436,7 +483,23 @@ impl Network {
             if self.reg_cap_mismatch[r] > 0 || !rate.is_finite() || rate <= 0.0 {
                 return false;
             }
+            max_rate = max_rate.max(rate);
+            reg_bound += f64::from(self.reg_max[r].max) * rate;
         }
+        let Some(((min_cap_bits, _), _)) = self.classes.first_key_value() else { return true };
+        // Capacities are positive, so their bit patterns order like their values.
+        let min_cap = f64::from_bits(*min_cap_bits);
+        let margin = 1.0 + 4.0 * (self.n_registries as f64 + 2.0) * f64::EPSILON;
+        let total_bound = f64::from(self.total_max.max) * max_rate * margin;
+        if Self::load_fits(reg_bound.min(total_bound), min_cap) {
+            debug_assert!(self.classes_fit());
+            return true;
+        }
+        self.classes_fit()
+    }
+
+    /// Every node class fits its capacity at the closed-form rates.
+    fn classes_fit(&self) -> bool {
         self.classes.keys().all(|(cap_bits, k)| Self::load_fits(self.node_load(k), f64::from_bits(*cap_bits)))
     }
 
@@ -456,6 +519,11 @@ impl Network {
         }
         // The flow is not linked here (not yet, or no longer): these are the registry's others.
         let n_others = self.registry_flows(registry);
+        let (k, total) = (self.node_k[node][registry], self.node_total[node]);
+        let (k_to, total_to) = if joining { (k + 1, total + 1) } else { (k - 1, total - 1) };
+        self.reg_max[registry].moved(k, k_to);
+        self.total_max.moved(total, total_to);
+        self.node_total[node] = total_to;
         if joining {
             self.node_k[node][registry] += 1;
             if n_others == 0 {
@@ -1180,6 +1248,23 @@ mod tests {
     }
     fn secs(s: u64) -> SimTime {
         SimTime(s * 1_000_000_000)
+    }
+
+    #[test]
+    fn node_max_follows_moves() {
+        let mut m = NodeMax::default();
+        m.moved(0, 1);
+        m.moved(0, 1);
+        m.moved(1, 2);
+        m.moved(2, 3);
+        assert_eq!(m.max, 3);
+        m.moved(3, 2);
+        assert_eq!(m.max, 2);
+        m.moved(2, 1);
+        assert_eq!(m.max, 1);
+        m.moved(1, 0);
+        m.moved(1, 0);
+        assert_eq!(m.max, 0);
     }
 
     #[test]
