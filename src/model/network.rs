@@ -237,6 +237,9 @@ struct Mixed {
     rate: Vec<f64>,
     frozen: Vec<bool>,
     heap: BinaryHeap<Sat>,
+    to_freeze: Vec<usize>,
+    touched: Vec<bool>,
+    touched_nodes: Vec<usize>,
 }
 
 /// An item of the reduced fill: a flow of a node in S, or a registry's bundle (`flow` None,
@@ -778,14 +781,26 @@ impl Network {
         m.by_cap.clear();
         m.by_cap.extend(m.items.iter().enumerate().map(|(i, it)| (it.cap, i)));
         m.by_cap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Registry links (few) are scanned for their level; node links are in a heap, where a
+        // batch of freezes pushes one entry per node it touched.
+        let level_of = |m: &Mixed, l: usize| {
+            if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
+                (m.link_cap[l] - m.link_frozen[l]).max(0.0) / m.link_unfrozen[l] as f64
+            } else {
+                f64::INFINITY
+            }
+        };
         m.heap.clear();
-        for l in 0..n_links {
+        for l in n_regs..n_links {
             if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
                 m.heap.push(Sat { level: m.link_cap[l] / m.link_unfrozen[l] as f64, link: l, version: 0 });
             }
         }
+        m.touched.clear();
+        m.touched.resize(n_links, false);
         let (mut cap_idx, mut n_frozen) = (0, 0);
-        let mut to_freeze = Vec::new();
+        let mut to_freeze = std::mem::take(&mut m.to_freeze);
+        let mut touched_nodes = std::mem::take(&mut m.touched_nodes);
         while n_frozen < m.items.len() {
             while let Some(top) = m.heap.peek() {
                 if top.version != m.link_version[top.link] || m.link_unfrozen[top.link] == 0 {
@@ -797,17 +812,28 @@ impl Network {
             while cap_idx < m.by_cap.len() && m.frozen[m.by_cap[cap_idx].1] {
                 cap_idx += 1;
             }
-            let link_level = m.heap.peek().map(|s| s.level).unwrap_or(f64::INFINITY);
+            // The lowest link level, ties to the lower local id (registries first).
+            let mut sat: Option<(f64, usize)> = m.heap.peek().map(|s| (s.level, s.link));
+            for r in 0..n_regs {
+                let level = level_of(&m, r);
+                if level.is_finite() && sat.is_none_or(|(l, link)| level < l || (level == l && r < link)) {
+                    sat = Some((level, r));
+                }
+            }
+            let link_level = sat.map(|s| s.0).unwrap_or(f64::INFINITY);
             let cap_level = m.by_cap.get(cap_idx).map(|c| c.0).unwrap_or(f64::INFINITY);
             to_freeze.clear();
             let level = if cap_level <= link_level {
                 to_freeze.push(m.by_cap[cap_idx].1);
                 cap_level
             } else {
-                let sat = m.heap.pop().expect("a link saturates");
-                let items = &m.link_items[m.link_start[sat.link]..m.link_start[sat.link + 1]];
+                let (level, link) = sat.expect("a link saturates");
+                if link >= n_regs {
+                    m.heap.pop();
+                }
+                let items = &m.link_items[m.link_start[link]..m.link_start[link + 1]];
                 to_freeze.extend(items.iter().copied().filter(|&i| !m.frozen[i]));
-                sat.level
+                level
             };
             for &i in &to_freeze {
                 if m.frozen[i] {
@@ -821,17 +847,23 @@ impl Network {
                     m.link_frozen[l] += it.mult as f64 * level;
                     m.link_unfrozen[l] -= it.mult;
                     m.link_version[l] += 1;
-                    if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
-                        let remaining = (m.link_cap[l] - m.link_frozen[l]).max(0.0);
-                        m.heap.push(Sat {
-                            level: remaining / m.link_unfrozen[l] as f64,
-                            link: l,
-                            version: m.link_version[l],
-                        });
+                    if l >= n_regs && !m.touched[l] {
+                        m.touched[l] = true;
+                        touched_nodes.push(l);
                     }
                 }
             }
+            for &l in &touched_nodes {
+                m.touched[l] = false;
+                if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
+                    let level = level_of(&m, l);
+                    m.heap.push(Sat { level, link: l, version: m.link_version[l] });
+                }
+            }
+            touched_nodes.clear();
         }
+        m.to_freeze = to_freeze;
+        m.touched_nodes = touched_nodes;
         // Apply: registry clocks, then the flows of S (and their nodes' rate sums).
         for r in 0..n_regs {
             self.settle_clock(r, now);
