@@ -257,7 +257,7 @@ struct Item {
 /// margin, so a small rise of the registry rates does not at once make a node outside S bind).
 const MIXED_NODE_SHARE: f64 = 0.95;
 /// ... and is entered only while at most this share of the flows are at nodes in S.
-const MIXED_MAX_FLOW_SHARE: f64 = 0.6;
+const MIXED_MAX_FLOW_SHARE: f64 = 0.8;
 
 /// The largest per-node count (flows on a node, of one registry or of all): a histogram of
 /// nodes by count, so the maximum is O(1) amortized as counts move by one.
