@@ -1035,7 +1035,14 @@ impl Network {
         if self.fast.is_some() || self.node_local || !self.regimes_enabled {
             return;
         }
-        if (0..self.n_registries).any(|r| self.reg_cap_mismatch[r] > 0) {
+        // One cap per registry, and a finite rate for every bundle (an unlimited registry with
+        // unlimited flows would fail the check after the solve, on every change).
+        if (0..self.n_registries).any(|r| {
+            self.registry_flows(r) > 0
+                && (self.reg_cap_mismatch[r] > 0
+                    || (self.reg_cap[r].is_infinite()
+                        && self.links[self.registry_link(r)].capacity_bytes_per_s.is_infinite()))
+        }) {
             return;
         }
         // The candidates are the nodes of the last general recompute, if it covered every flow
