@@ -1,6 +1,6 @@
 //! Fluid bandwidth sharing: every blob download is a flow through two links (the registry's
 //! egress and the node's ingress) and under its own per-connection cap. Rates are max-min fair
-//! and change only when a flow starts or ends. Three exact representations, chosen per change:
+//! and change only when a flow starts or ends. Four exact representations, chosen per change:
 //!
 //! - **Closed form** (`Fast`), the usual case of a large rollout: no node link binds and the
 //!   flows of each registry share one cap, so every flow of registry r runs at
