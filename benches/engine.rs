@@ -4,7 +4,8 @@
 //! - `queue`: one push + one pop per event with 1,000 and 100,000 events pending.
 //! - `network_churn`: bandwidth sharing under churn (a flow ends, a new one starts):
 //!   `nodes_x3_flows`, registries shared by many nodes and binding (closed form), and
-//!   `node_bound`, node links binding and registries not (node-local regime).
+//!   `node_bound`, node links binding and registries not (node-local regime), and `mixed`,
+//!   registries and every tenth node binding (mixed regime).
 //! - `run`: whole runs of the small (contract example), medium (rollout-300 shrunk to 100
 //!   nodes) and large-shrunk scenarios; throughput is in simulation events.
 
@@ -108,6 +109,38 @@ fn network(c: &mut Criterion) {
                     i += 1;
                     let node = d.owner.pull.0 as usize;
                     net.add_flow(now, node, i % n_registries, 1.25e8, size(i), owner(node, i));
+                }
+            });
+        });
+    }
+    // Registries and a few nodes bind (mixed regime): 3 registries of 40 Gbps shared by 12
+    // flows per node capped at 1 Gbps; nodes have 10 Gbps except every tenth, which has
+    // 100 Mbps and binds (its 12 flows get less than the registries' share).
+    for n_nodes in [100usize, 1000] {
+        g.throughput(Throughput::Elements(1));
+        g.bench_with_input(BenchmarkId::new("mixed", n_nodes), &n_nodes, |b, &n_nodes| {
+            const PER_NODE: usize = 12;
+            let node_bw: Vec<f64> = (0..n_nodes).map(|n| if n % 10 == 0 { 1.25e7 } else { 1.25e9 }).collect();
+            let reg_bw = 5e9 * n_nodes as f64 / 1000.0;
+            let mut net = Network::new(&node_bw, &[reg_bw, reg_bw, reg_bw]);
+            let mut now = SimTime::ZERO;
+            let owner =
+                |node: usize, i: usize| FlowOwner { pull: PullId(node as u32), layer: LayerId(i as u32) };
+            let size = |i: usize| 20_000_000 + (i as u64 * 7919) % 100_000_000;
+            let mut i = 0;
+            for node in 0..n_nodes {
+                for _ in 0..PER_NODE {
+                    net.add_flow(now, node, i % 3, 1.25e8, size(i), owner(node, i));
+                    i += 1;
+                }
+            }
+            assert!(net.is_mixed(), "the case is in the mixed regime");
+            b.iter(|| {
+                now = net.next_completion().unwrap();
+                for d in net.take_completed(now) {
+                    i += 1;
+                    let node = d.owner.pull.0 as usize;
+                    net.add_flow(now, node, i % 3, 1.25e8, size(i), owner(node, i));
                 }
             });
         });

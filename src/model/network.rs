@@ -1,6 +1,6 @@
 //! Fluid bandwidth sharing: every blob download is a flow through two links (the registry's
 //! egress and the node's ingress) and under its own per-connection cap. Rates are max-min fair
-//! and change only when a flow starts or ends. Three exact representations, chosen per change:
+//! and change only when a flow starts or ends. Four exact representations, chosen per change:
 //!
 //! - **Closed form** (`Fast`), the usual case of a large rollout: no node link binds and the
 //!   flows of each registry share one cap, so every flow of registry r runs at
@@ -26,17 +26,30 @@
 //!   level`, a flow freezes when the level reaches its cap; a heap of per-link saturation
 //!   levels (lazily invalidated) finds the next event. Every registry reaches every node, so
 //!   the component is usually everything: O(all flows) per change.
+//! - **Mixed** (`Mixed`), when registries bind and a few nodes too: the closed form's clocks for
+//!   the flows of every node outside a set S of (near-)binding nodes, whose flows of registry r
+//!   all run at one rate ρ_r, and the general representation for the flows of S. A change
+//!   re-solves a reduced problem by progressive filling (the links of S and of the registries,
+//!   the flows of S, one bundled flow of multiplicity m_r per registry), in O((flows in S +
+//!   registries) log), then checks the nodes outside S at the new ρ as the closed form does.
+//!   Its rates are the max-min rates up to rounding (a bundle adds `m_r × level` to its
+//!   registry's frozen sum where the general fill adds `level` m_r times).
 //!
 //! Switching: the closed form is left (for the general fill over every flow) when a change
 //! makes a node bind or a registry's caps differ; the node-local regime is left the same way
 //! when a change makes a registry's rate sum reach `C_r × (1 − EPS)`. After every general
 //! recompute the network enters the closed form if it holds, else the node-local regime if it
-//! holds, else stays general. While node-local, it stays node-local even if the closed form
+//! holds, else the mixed regime if every registry has one cap and at most
+//! `MIXED_MAX_FLOW_SHARE` of the flows are at nodes loaded to `MIXED_NODE_SHARE` of their
+//! capacity (S), else stays general. The mixed regime is left for the general fill when a node
+//! outside S would bind or a registry's caps differ, and becomes the closed form when S has no
+//! flows left. While node-local, it stays node-local even if the closed form
 //! would hold (both are cheap; switching costs O(flows)). All give the same (unique) max-min
 //! allocation, so results do not depend on which one ran.
 //!
 //! Completion times are integers (`SimTime`), rounded up from `remaining / rate`; in the general
-//! fill and the node-local regime a flow's `finish_at` is authoritative and is left untouched
+//! fill, the node-local regime and for the flows of S in the mixed regime a flow's `finish_at`
+//! is authoritative and is left untouched
 //! when a recompute leaves its rate unchanged, so unrelated churn never moves it. Bytes are
 //! settled at the old rate before a rate changes. The general fill settles every flow of the
 //! component at every change, the node-local regime only the flows of the changed node (and
@@ -145,6 +158,8 @@ pub struct Network {
     node_local: bool,
     /// Per registry: its rate sum, kept while the node-local regime is in force.
     reg_sums: Vec<RegSum>,
+    /// The mixed regime's binding nodes (see `Mixed`); empty outside it.
+    mixed: Mixed,
     /// False only for the reference network of the tests, which always runs the general fill.
     regimes_enabled: bool,
     n_active: usize,
@@ -185,6 +200,64 @@ impl Ord for OrdBytes {
         self.0.total_cmp(&other.0)
     }
 }
+
+/// The mixed regime: the closed form's registry clocks (`Fast`) for the flows of every node
+/// outside a set S of nodes, and the general representation (rate, remaining bytes,
+/// authoritative `finish_at`) for the flows of the nodes in S. Its preconditions: every flow of
+/// a registry has the same cap, and no node outside S binds. Then all flows of registry r
+/// outside S have the same rate ρ_r, and the max-min allocation is that of a reduced problem:
+/// the links of S and of the registries, the flows of S one by one, and per registry one
+/// bundled flow of multiplicity m_r (its flows outside S) through the registry link only. (The
+/// reduced problem drops the constraints of the nodes outside S: its max-min allocation, if
+/// feasible for them, is the max-min allocation of the whole problem, which is unique.) A
+/// change costs one fill of the reduced problem, O((flows in S + registries) log), and a check
+/// of the nodes outside S at the new ρ (the O(registries) bound, else the class scan); a
+/// failing check leaves for the general fill. S is chosen when entering (after a general
+/// fill): the nodes loaded to at least `MIXED_NODE_SHARE` of their capacity; it is not changed
+/// while the regime lasts (a node in S that stops binding is still solved exactly).
+#[derive(Default)]
+struct Mixed {
+    /// The nodes in S, and membership per node.
+    nodes: Vec<usize>,
+    in_s: Vec<bool>,
+    /// Flows per registry at nodes in S.
+    s_k: Vec<u32>,
+    /// Scratch: the nodes considered for S on entry.
+    candidates: Vec<usize>,
+    /// Reduced-fill scratch: items (flow or bundle), their links (local link ids: registries
+    /// first, then the nodes of S in `nodes` order) and per-link item lists.
+    items: Vec<Item>,
+    by_cap: Vec<(f64, usize)>,
+    link_cap: Vec<f64>,
+    link_frozen: Vec<f64>,
+    link_unfrozen: Vec<u64>,
+    link_version: Vec<u64>,
+    link_start: Vec<usize>,
+    link_items: Vec<usize>,
+    rate: Vec<f64>,
+    frozen: Vec<bool>,
+    heap: BinaryHeap<Sat>,
+    to_freeze: Vec<usize>,
+    touched: Vec<bool>,
+    touched_nodes: Vec<usize>,
+}
+
+/// An item of the reduced fill: a flow of a node in S, or a registry's bundle (`flow` None,
+/// multiplicity `mult`, through the registry link only).
+#[derive(Clone, Copy)]
+struct Item {
+    cap: f64,
+    links: [usize; 2],
+    n_links: usize,
+    mult: u64,
+    flow: Option<FlowId>,
+}
+
+/// The mixed regime takes as S the nodes loaded to at least this share of their capacity (a
+/// margin, so a small rise of the registry rates does not at once make a node outside S bind).
+const MIXED_NODE_SHARE: f64 = 0.95;
+/// ... and is entered only while at most this share of the flows are at nodes in S.
+const MIXED_MAX_FLOW_SHARE: f64 = 0.8;
 
 /// The largest per-node count (flows on a node, of one registry or of all): a histogram of
 /// nodes by count, so the maximum is O(1) amortized as counts move by one.
@@ -383,6 +456,11 @@ impl Network {
             last_now: SimTime::ZERO,
             node_local: false,
             reg_sums: vec![RegSum::default(); registry_bw.len()],
+            mixed: Mixed {
+                in_s: vec![false; node_bw.len()],
+                s_k: vec![0; registry_bw.len()],
+                ..Mixed::default()
+            },
             regimes_enabled: true,
             n_active: 0,
             flows_recomputed_total: 0,
@@ -408,6 +486,19 @@ impl Network {
 
     /// Current total rate out of a registry, bytes/s.
     pub fn registry_egress_bytes_per_s(&self, registry: usize) -> f64 {
+        if self.is_mixed() {
+            let bundle = self.bundle_flows(registry);
+            let mut sum = if bundle > 0 { bundle as f64 * self.outside_rate(registry) } else { 0.0 };
+            for &node in &self.mixed.nodes {
+                for id in &self.links[node].flows {
+                    let f = self.flows[id.idx()].as_ref().unwrap();
+                    if f.links[1] == self.registry_link(registry) {
+                        sum += f.rate_bytes_per_s;
+                    }
+                }
+            }
+            return sum;
+        }
         match &self.fast {
             Some(f) if self.registry_flows(registry) > 0 => {
                 self.registry_flows(registry) as f64 * f.regs[registry].rate_bytes_per_s
@@ -429,14 +520,14 @@ impl Network {
     /// Current total rate into a node, bytes/s.
     pub fn node_ingress_bytes_per_s(&self, node: usize) -> f64 {
         match &self.fast {
-            Some(_) => self.node_load(&self.node_k[node]),
-            None => self.links[node].rate_sum_bytes_per_s,
+            Some(_) if !self.mixed.in_s[node] => self.node_load(&self.node_k[node]),
+            _ => self.links[node].rate_sum_bytes_per_s,
         }
     }
 
     /// Whether the closed-form regime is in force (tests, `--stats`).
     pub fn is_closed_form(&self) -> bool {
-        self.fast.is_some()
+        self.fast.is_some() && self.mixed.nodes.is_empty()
     }
 
     /// Whether the node-local regime is in force (tests).
@@ -456,7 +547,7 @@ impl Network {
 
     /// Node load at closed-form rates for flows-per-registry `k`.
     fn node_load(&self, k: &[u32]) -> f64 {
-        (0..self.n_registries).filter(|r| k[*r] > 0).map(|r| f64::from(k[r]) * self.closed_form_rate(r)).sum()
+        (0..self.n_registries).filter(|r| k[*r] > 0).map(|r| f64::from(k[r]) * self.outside_rate(r)).sum()
     }
 
     fn load_fits(load: f64, capacity: f64) -> bool {
@@ -476,10 +567,10 @@ impl Network {
         let mut max_rate: f64 = 0.0;
         let mut reg_bound = 0.0;
         for r in 0..self.n_registries {
-            if self.registry_flows(r) == 0 {
+            if self.bundle_flows(r) == 0 {
                 continue;
             }
-            let rate = self.closed_form_rate(r);
+            let rate = self.outside_rate(r);
             if self.reg_cap_mismatch[r] > 0 || !rate.is_finite() || rate <= 0.0 {
                 return false;
             }
@@ -510,19 +601,23 @@ impl Network {
 
     /// Bookkeeping for every mode when a flow joins or leaves; called while it is unlinked.
     fn track(&mut self, node: usize, registry: usize, cap_bytes_per_s: f64, joining: bool) {
-        if let Some(key) = self.class_key(node) {
-            let c = self.classes.get_mut(&key).expect("class of a node with flows");
-            *c -= 1;
-            if *c == 0 {
-                self.classes.remove(&key);
-            }
+        // Nodes in the mixed regime's S are not in the classes nor the histograms.
+        let indexed = !self.mixed.in_s[node];
+        if indexed {
+            self.class_remove(node);
         }
         // The flow is not linked here (not yet, or no longer): these are the registry's others.
         let n_others = self.registry_flows(registry);
         let (k, total) = (self.node_k[node][registry], self.node_total[node]);
         let (k_to, total_to) = if joining { (k + 1, total + 1) } else { (k - 1, total - 1) };
-        self.reg_max[registry].moved(k, k_to);
-        self.total_max.moved(total, total_to);
+        if indexed {
+            self.reg_max[registry].moved(k, k_to);
+            self.total_max.moved(total, total_to);
+        } else if joining {
+            self.mixed.s_k[registry] += 1;
+        } else {
+            self.mixed.s_k[registry] -= 1;
+        }
         self.node_total[node] = total_to;
         if joining {
             self.node_k[node][registry] += 1;
@@ -542,9 +637,289 @@ impl Network {
                 self.reg_cap_mismatch[registry] = 0;
             }
         }
+        if indexed {
+            self.class_add(node);
+        }
+    }
+
+    fn class_remove(&mut self, node: usize) {
+        if let Some(key) = self.class_key(node) {
+            let c = self.classes.get_mut(&key).expect("class of a node with flows");
+            *c -= 1;
+            if *c == 0 {
+                self.classes.remove(&key);
+            }
+        }
+    }
+
+    fn class_add(&mut self, node: usize) {
         if let Some(key) = self.class_key(node) {
             *self.classes.entry(key).or_insert(0) += 1;
         }
+    }
+
+    /// Puts node `node` into the mixed regime's S: out of the classes and histograms.
+    fn s_insert(&mut self, node: usize) {
+        self.class_remove(node);
+        for r in 0..self.n_registries {
+            let k = self.node_k[node][r];
+            self.reg_max[r].moved(k, 0);
+            self.mixed.s_k[r] += k;
+        }
+        self.total_max.moved(self.node_total[node], 0);
+        self.mixed.in_s[node] = true;
+        self.mixed.nodes.push(node);
+    }
+
+    /// Empties S: its nodes go back into the classes and histograms.
+    fn s_clear(&mut self) {
+        let nodes = std::mem::take(&mut self.mixed.nodes);
+        for &node in &nodes {
+            self.mixed.in_s[node] = false;
+            for r in 0..self.n_registries {
+                let k = self.node_k[node][r];
+                self.reg_max[r].moved(0, k);
+                self.mixed.s_k[r] -= k;
+            }
+            self.total_max.moved(0, self.node_total[node]);
+            self.class_add(node);
+        }
+        self.mixed.nodes = nodes;
+        self.mixed.nodes.clear();
+    }
+
+    /// Whether the mixed regime is in force (the closed-form clocks with a non-empty S).
+    pub fn is_mixed(&self) -> bool {
+        self.fast.is_some() && !self.mixed.nodes.is_empty()
+    }
+
+    /// Flows of registry `registry` at nodes outside S (its bundle in the mixed regime).
+    fn bundle_flows(&self, registry: usize) -> usize {
+        self.registry_flows(registry) - self.mixed.s_k[registry] as usize
+    }
+
+    /// The rate of registry r's flows at nodes outside S: the closed form's when S is empty,
+    /// else the mixed regime's last reduced fill.
+    fn outside_rate(&self, registry: usize) -> f64 {
+        if self.mixed.nodes.is_empty() {
+            self.closed_form_rate(registry)
+        } else {
+            self.fast.as_ref().expect("mixed regime").regs[registry].rate_bytes_per_s
+        }
+    }
+
+    /// Mixed regime: the reduced fill (see `Mixed`). Sets every registry's clock rate to its
+    /// bundle's rate and applies the rates of the flows in S (settled first), as the general
+    /// fill does. The caller checks the nodes outside S afterwards (`regime_holds`).
+    fn mixed_solve(&mut self, now: SimTime) {
+        let mut m = std::mem::take(&mut self.mixed);
+        let n_regs = self.n_registries;
+        let n_links = n_regs + m.nodes.len();
+        m.items.clear();
+        for r in 0..n_regs {
+            let mult = (self.registry_flows(r) - m.s_k[r] as usize) as u64;
+            if mult > 0 {
+                m.items.push(Item {
+                    cap: self.reg_cap[r],
+                    links: [r, usize::MAX],
+                    n_links: 1,
+                    mult,
+                    flow: None,
+                });
+            }
+        }
+        for (j, &node) in m.nodes.iter().enumerate() {
+            for &id in &self.links[node].flows {
+                let f = self.flows[id.idx()].as_ref().expect("linked flow is live");
+                m.items.push(Item {
+                    cap: f.cap_bytes_per_s,
+                    links: [f.links[1] - self.n_nodes, n_regs + j],
+                    n_links: 2,
+                    mult: 1,
+                    flow: Some(id),
+                });
+            }
+        }
+        self.flows_recomputed_total += m.items.len() as u64;
+        // Per-link item lists (counting sort by link).
+        m.link_cap.clear();
+        m.link_cap.extend((0..n_regs).map(|r| self.links[self.registry_link(r)].capacity_bytes_per_s));
+        m.link_cap.extend(m.nodes.iter().map(|&n| self.links[n].capacity_bytes_per_s));
+        m.link_frozen.clear();
+        m.link_frozen.resize(n_links, 0.0);
+        m.link_unfrozen.clear();
+        m.link_unfrozen.resize(n_links, 0);
+        m.link_version.clear();
+        m.link_version.resize(n_links, 0);
+        m.link_start.clear();
+        m.link_start.resize(n_links + 1, 0);
+        for it in &m.items {
+            for &l in &it.links[..it.n_links] {
+                m.link_start[l + 1] += 1;
+                m.link_unfrozen[l] += it.mult;
+            }
+        }
+        for l in 0..n_links {
+            m.link_start[l + 1] += m.link_start[l];
+        }
+        m.link_items.clear();
+        m.link_items.resize(m.link_start[n_links], 0);
+        {
+            let mut fill = m.link_start.clone();
+            for (i, it) in m.items.iter().enumerate() {
+                for &l in &it.links[..it.n_links] {
+                    m.link_items[fill[l]] = i;
+                    fill[l] += 1;
+                }
+            }
+        }
+        // Progressive filling, as `recompute_component` (multiplicities count as flows).
+        m.rate.clear();
+        m.rate.resize(m.items.len(), 0.0);
+        m.frozen.clear();
+        m.frozen.resize(m.items.len(), false);
+        m.by_cap.clear();
+        m.by_cap.extend(m.items.iter().enumerate().map(|(i, it)| (it.cap, i)));
+        m.by_cap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Registry links (few) are scanned for their level; node links are in a heap, where a
+        // batch of freezes pushes one entry per node it touched.
+        let level_of = |m: &Mixed, l: usize| {
+            if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
+                (m.link_cap[l] - m.link_frozen[l]).max(0.0) / m.link_unfrozen[l] as f64
+            } else {
+                f64::INFINITY
+            }
+        };
+        m.heap.clear();
+        for l in n_regs..n_links {
+            if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
+                m.heap.push(Sat { level: m.link_cap[l] / m.link_unfrozen[l] as f64, link: l, version: 0 });
+            }
+        }
+        m.touched.clear();
+        m.touched.resize(n_links, false);
+        let (mut cap_idx, mut n_frozen) = (0, 0);
+        let mut to_freeze = std::mem::take(&mut m.to_freeze);
+        let mut touched_nodes = std::mem::take(&mut m.touched_nodes);
+        while n_frozen < m.items.len() {
+            while let Some(top) = m.heap.peek() {
+                if top.version != m.link_version[top.link] || m.link_unfrozen[top.link] == 0 {
+                    m.heap.pop();
+                } else {
+                    break;
+                }
+            }
+            while cap_idx < m.by_cap.len() && m.frozen[m.by_cap[cap_idx].1] {
+                cap_idx += 1;
+            }
+            // The lowest link level, ties to the lower local id (registries first).
+            let mut sat: Option<(f64, usize)> = m.heap.peek().map(|s| (s.level, s.link));
+            for r in 0..n_regs {
+                let level = level_of(&m, r);
+                if level.is_finite() && sat.is_none_or(|(l, link)| level < l || (level == l && r < link)) {
+                    sat = Some((level, r));
+                }
+            }
+            let link_level = sat.map(|s| s.0).unwrap_or(f64::INFINITY);
+            let cap_level = m.by_cap.get(cap_idx).map(|c| c.0).unwrap_or(f64::INFINITY);
+            to_freeze.clear();
+            let level = if cap_level <= link_level {
+                to_freeze.push(m.by_cap[cap_idx].1);
+                cap_level
+            } else {
+                let (level, link) = sat.expect("a link saturates");
+                if link >= n_regs {
+                    m.heap.pop();
+                }
+                let items = &m.link_items[m.link_start[link]..m.link_start[link + 1]];
+                to_freeze.extend(items.iter().copied().filter(|&i| !m.frozen[i]));
+                level
+            };
+            for &i in &to_freeze {
+                if m.frozen[i] {
+                    continue;
+                }
+                m.frozen[i] = true;
+                m.rate[i] = level;
+                n_frozen += 1;
+                let it = m.items[i];
+                for &l in &it.links[..it.n_links] {
+                    m.link_frozen[l] += it.mult as f64 * level;
+                    m.link_unfrozen[l] -= it.mult;
+                    m.link_version[l] += 1;
+                    if l >= n_regs && !m.touched[l] {
+                        m.touched[l] = true;
+                        touched_nodes.push(l);
+                    }
+                }
+            }
+            for &l in &touched_nodes {
+                m.touched[l] = false;
+                if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
+                    let level = level_of(&m, l);
+                    m.heap.push(Sat { level, link: l, version: m.link_version[l] });
+                }
+            }
+            touched_nodes.clear();
+        }
+        m.to_freeze = to_freeze;
+        m.touched_nodes = touched_nodes;
+        // Apply: registry clocks, then the flows of S (and their nodes' rate sums).
+        for r in 0..n_regs {
+            self.settle_clock(r, now);
+            self.fast.as_mut().expect("mixed regime").regs[r].rate_bytes_per_s = 0.0;
+        }
+        for &node in &m.nodes {
+            self.links[node].rate_sum_bytes_per_s = 0.0;
+        }
+        for (i, it) in m.items.iter().enumerate() {
+            let rate = m.rate[i];
+            match it.flow {
+                None => self.fast.as_mut().expect("mixed regime").regs[it.links[0]].rate_bytes_per_s = rate,
+                Some(id) => {
+                    let f = self.flows[id.idx()].as_mut().unwrap();
+                    f.settle(now);
+                    self.links[f.links[0]].rate_sum_bytes_per_s += rate;
+                    if let Some(finish) = f.apply_rate(now, rate) {
+                        self.completions.push(Reverse((finish, id, f.generation)));
+                    }
+                }
+            }
+        }
+        self.mixed = m;
+        self.compact_completions();
+    }
+
+    /// Mixed regime: every registry with flows outside S has one cap for all its flows.
+    fn mixed_caps_uniform(&self) -> bool {
+        (0..self.n_registries).all(|r| self.bundle_flows(r) == 0 || self.reg_cap_mismatch[r] == 0)
+    }
+
+    /// Mixed regime, after a change: re-solves, or leaves for the general fill when a
+    /// precondition fails (then the general fill starts from the state before this solve: the
+    /// solve only moved rates at `now`, no bytes).
+    fn mixed_after_change(&mut self, now: SimTime) {
+        if self.mixed.s_k.iter().all(|k| *k == 0) {
+            // No flows left in S: the closed form, whose clocks these are.
+            self.s_clear();
+            for r in 0..self.n_registries {
+                self.settle_clock(r, now);
+                let rate = self.closed_form_rate(r);
+                self.fast.as_mut().expect("closed-form regime").regs[r].rate_bytes_per_s = rate;
+            }
+            self.flows_recomputed_total += self.n_registries as u64;
+            if !self.regime_holds() {
+                self.leave_closed_form(now);
+            }
+            return;
+        }
+        if self.mixed_caps_uniform() {
+            self.mixed_solve(now);
+            if self.regime_holds() {
+                return;
+            }
+        }
+        self.leave_closed_form(now);
     }
 
     /// Advances a registry's clock to `now` at its current rate.
@@ -616,6 +991,10 @@ impl Network {
         let f = self.fast.take().expect("closed-form regime");
         for i in 0..self.flows.len() {
             let Some(flow) = self.flows[i].as_mut() else { continue };
+            // Flows of S (mixed regime) are in the general representation already.
+            if self.mixed.in_s[flow.links[0]] {
+                continue;
+            }
             let r = flow.links[1] - self.n_nodes;
             let reg = &f.regs[r];
             flow.remaining_bytes = (flow.clock_finish_bytes - reg.clock_bytes).max(0.0);
@@ -626,6 +1005,7 @@ impl Network {
             flow.finish_at = SimTime::MAX;
         }
         self.fast_regs_spare = Some(f);
+        self.s_clear();
         for link in &mut self.links {
             link.rate_sum_bytes_per_s = 0.0;
         }
@@ -642,6 +1022,84 @@ impl Network {
         self.try_enter_closed_form(now);
         if self.fast.is_none() {
             self.try_enter_node_local();
+        }
+        if self.fast.is_none() && !self.node_local {
+            self.try_enter_mixed(now);
+        }
+    }
+
+    /// Enters the mixed regime after a general recompute (neither other regime holds) when
+    /// every registry has one cap and few flows are at nodes loaded to `MIXED_NODE_SHARE` of
+    /// their capacity (those nodes become S). Costs O(flows), like the recompute before it.
+    fn try_enter_mixed(&mut self, now: SimTime) {
+        if self.fast.is_some() || self.node_local || !self.regimes_enabled {
+            return;
+        }
+        // One cap per registry, and a finite rate for every bundle (an unlimited registry with
+        // unlimited flows would fail the check after the solve, on every change).
+        if (0..self.n_registries).any(|r| {
+            self.registry_flows(r) > 0
+                && (self.reg_cap_mismatch[r] > 0
+                    || (self.reg_cap[r].is_infinite()
+                        && self.links[self.registry_link(r)].capacity_bytes_per_s.is_infinite()))
+        }) {
+            return;
+        }
+        // The candidates are the nodes of the last general recompute, if it covered every flow
+        // (in the general fill every change recomputes, so it is this change's): O(its links).
+        if self.scratch.comp_flows.len() != self.n_active {
+            return;
+        }
+        let mut s_flows = 0;
+        let mut nodes = std::mem::take(&mut self.mixed.candidates);
+        nodes.clear();
+        for &n in self.scratch.comp_links.iter().take_while(|l| **l < self.n_nodes) {
+            let l = &self.links[n];
+            if !l.flows.is_empty()
+                && l.capacity_bytes_per_s.is_finite()
+                && l.rate_sum_bytes_per_s >= l.capacity_bytes_per_s * MIXED_NODE_SHARE
+            {
+                nodes.push(n);
+                s_flows += l.flows.len();
+            }
+        }
+        let worth = !nodes.is_empty() && s_flows as f64 <= self.n_active as f64 * MIXED_MAX_FLOW_SHARE;
+        if worth {
+            for &n in &nodes {
+                self.s_insert(n);
+            }
+        }
+        self.mixed.candidates = nodes;
+        if !worth {
+            return;
+        }
+        let mut f = self.fast_regs_spare.take().expect("spare closed-form state");
+        for reg in &mut f.regs {
+            reg.clock_bytes = 0.0;
+            reg.clock_at = now;
+            reg.finishes.clear();
+            reg.rate_bytes_per_s = 0.0;
+        }
+        self.completions.clear();
+        for i in 0..self.flows.len() {
+            let Some(flow) = self.flows[i].as_mut() else { continue };
+            let id = FlowId::from_idx(i);
+            if self.mixed.in_s[flow.links[0]] {
+                if flow.finish_at != SimTime::MAX {
+                    self.completions.push(Reverse((flow.finish_at, id, flow.generation)));
+                }
+                continue;
+            }
+            flow.settle(now);
+            let r = flow.links[1] - self.n_nodes;
+            flow.clock_finish_bytes = flow.remaining_bytes;
+            flow.finish_at = SimTime::MAX;
+            f.regs[r].finishes.push(Reverse((OrdBytes(flow.clock_finish_bytes), id, flow.generation)));
+        }
+        self.fast = Some(f);
+        self.mixed_solve(now);
+        if !self.regime_holds() {
+            self.leave_closed_form(now);
         }
     }
 
@@ -842,12 +1300,31 @@ impl Network {
 
     /// Earliest completion among active flows.
     pub fn next_completion(&mut self) -> Option<SimTime> {
+        if self.is_mixed() {
+            let clock = self.fast_next().map(|(t, _, _)| t);
+            let s = self.next_s_completion().map(|(t, _)| t);
+            return match (clock, s) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
         if self.fast.is_some() {
             return self.fast_next().map(|(t, _, _)| t);
         }
         while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
             if self.is_live(t, id, generation) {
                 return Some(t);
+            }
+            self.completions.pop();
+        }
+        None
+    }
+
+    /// Mixed regime: the earliest live completion among the flows of S (top of `completions`).
+    fn next_s_completion(&mut self) -> Option<(SimTime, FlowId)> {
+        while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
+            if self.is_live(t, id, generation) {
+                return Some((t, id));
             }
             self.completions.pop();
         }
@@ -920,7 +1397,17 @@ impl Network {
             self.flows[id.idx()].as_mut().unwrap().pos_in_link[i] = pos;
         }
         self.n_active += 1;
-        if self.fast.is_some() {
+        if self.is_mixed() {
+            if !self.mixed.in_s[node] {
+                // Joins its registry's clock; its rate comes from the solve.
+                self.settle_clock(registry, now);
+                let reg = &mut self.fast.as_mut().unwrap().regs[registry];
+                let flow = self.flows[id.idx()].as_mut().unwrap();
+                flow.clock_finish_bytes = reg.clock_bytes + flow.size_bytes as f64;
+                reg.finishes.push(Reverse((OrdBytes(flow.clock_finish_bytes), id, flow.generation)));
+            }
+            self.mixed_after_change(now);
+        } else if self.fast.is_some() {
             self.fast_join(now, id, registry);
             // Only this registry's rate fell, and only this node gained a flow.
             let node_ok =
@@ -943,6 +1430,30 @@ impl Network {
     pub fn take_completed(&mut self, now: SimTime) -> Vec<FlowDone> {
         self.last_now = now;
         let mut done = Vec::new();
+        if self.is_mixed() {
+            // Every flow due by `now` (clocks and S), in (time, id) order, then one solve.
+            loop {
+                let clock = self.fast_next();
+                let s = self.next_s_completion().map(|(t, id)| (t, id, usize::MAX));
+                let next = match (clock, s) {
+                    (Some(a), Some(b)) => Some(if (a.0, a.1) <= (b.0, b.1) { a } else { b }),
+                    (a, b) => a.or(b),
+                };
+                let Some((_, id, r)) = next.filter(|n| n.0 <= now) else { break };
+                if r == usize::MAX {
+                    self.completions.pop();
+                } else {
+                    self.settle_clock(r, now);
+                }
+                let f = self.detach(id);
+                done.push(FlowDone { flow: id, owner: f.owner, bytes: f.size_bytes });
+            }
+            if !done.is_empty() {
+                self.mixed_after_change(now);
+            }
+            self.enter_regime(now);
+            return done;
+        }
         while self.fast.is_some() {
             let Some((t, id, r)) = self.fast_next() else { break };
             if t > now {
@@ -997,7 +1508,8 @@ impl Network {
     /// Aborts a flow (the pull failed); returns the bytes it had moved.
     pub fn abort(&mut self, now: SimTime, id: FlowId) -> FlowDone {
         self.last_now = now;
-        if self.fast.is_some() {
+        let node = self.flows[id.idx()].as_ref().expect("abort of a live flow").links[0];
+        if self.fast.is_some() && !self.mixed.in_s[node] {
             let r = self.flows[id.idx()].as_ref().expect("abort of a live flow").links[1] - self.n_nodes;
             self.settle_clock(r, now);
             let clock = self.fast.as_ref().unwrap().regs[r].clock_bytes;
@@ -1005,7 +1517,11 @@ impl Network {
             let moved =
                 (f.size_bytes as f64 - (f.clock_finish_bytes - clock)).clamp(0.0, f.size_bytes as f64);
             let f = self.detach(id);
-            self.after_fast_leave(now, r);
+            if self.is_mixed() {
+                self.mixed_after_change(now);
+            } else {
+                self.after_fast_leave(now, r);
+            }
             self.enter_regime(now);
             return FlowDone { flow: id, owner: f.owner, bytes: moved.round() as u64 };
         }
@@ -1018,7 +1534,9 @@ impl Network {
                 .clamp(0.0, f.size_bytes as f64)
         };
         let f = self.detach(id); // its heap entry is now stale
-        if self.node_local {
+        if self.is_mixed() {
+            self.mixed_after_change(now);
+        } else if self.node_local {
             self.local_refill(now, &f.links);
         } else {
             self.recompute_component(now, &f.links);
@@ -1201,6 +1719,12 @@ impl Network {
                     return Err(format!("registry {r} over capacity"));
                 }
             }
+            if let Some(n) = self.mixed.nodes.iter().find(|n| {
+                let l = &self.links[**n];
+                l.rate_sum_bytes_per_s > l.capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6
+            }) {
+                return Err(format!("mixed regime: node {n} over capacity"));
+            }
             return Ok(());
         }
         if self.node_local {
@@ -1231,8 +1755,10 @@ impl Network {
     pub fn rate_of(&self, id: FlowId) -> Option<f64> {
         let f = self.flows.get(id.idx()).and_then(|f| f.as_ref())?;
         match &self.fast {
-            Some(fast) => Some(fast.regs[f.links[1] - self.n_nodes].rate_bytes_per_s),
-            None => Some(f.rate_bytes_per_s),
+            Some(fast) if !self.mixed.in_s[f.links[0]] => {
+                Some(fast.regs[f.links[1] - self.n_nodes].rate_bytes_per_s)
+            }
+            _ => Some(f.rate_bytes_per_s),
         }
     }
 }
@@ -1248,6 +1774,33 @@ mod tests {
     }
     fn secs(s: u64) -> SimTime {
         SimTime(s * 1_000_000_000)
+    }
+
+    #[test]
+    fn mixed_regime_hand_computed() {
+        // Registry 100 MB/s, cap 1 GB/s; node 0 has 10 MB/s, nodes 1..=5 1 GB/s.
+        let mut n = Network::new(&[10e6, 1e9, 1e9, 1e9, 1e9, 1e9], &[100e6]);
+        let fast: Vec<FlowId> =
+            (1..=5).map(|i| n.add_flow(SimTime::ZERO, i, 0, 1e9, 100 * MB, owner(i as u32))).collect();
+        assert!(n.is_closed_form());
+        let slow: Vec<FlowId> =
+            (0..3).map(|i| n.add_flow(SimTime::ZERO, 0, 0, 1e9, 10 * MB, owner(10 + i))).collect();
+        // Node 0 binds (10/3 MB/s per flow), the registry too: the rest share 90 MB/s.
+        assert!(n.is_mixed());
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b;
+        for id in &slow {
+            assert!(close(n.rate_of(*id).unwrap(), 10e6 / 3.0));
+        }
+        for id in &fast {
+            assert!(close(n.rate_of(*id).unwrap(), 18e6));
+        }
+        assert!(close(n.registry_egress_bytes_per_s(0), 100e6));
+        // Node 0's flows finish together at 3 s; then the closed form: 20 MB/s each.
+        let t = n.next_completion().unwrap();
+        assert!(t.0.abs_diff(3_000_000_000) <= 1);
+        assert_eq!(n.take_completed(t).len(), 3);
+        assert!(n.is_closed_form());
+        assert_eq!(n.rate_of(fast[0]), Some(20e6));
     }
 
     #[test]
@@ -1606,6 +2159,42 @@ mod tests {
             a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
         }
 
+        /// Mixed cases: one or two finite registries that saturate, mostly fast nodes and a few
+        /// slow ones, one cap per registry, flows that accumulate.
+        fn mixed_case() -> impl Strategy<Value = Case> {
+            (
+                prop::collection::vec(prop_oneof![1 => 5e6..3e7, 2 => 5e8..2e9], 3..=10),
+                prop::collection::vec(5e7..2e8, 1..=2),
+                (5e6..3e8, 5e6..3e8, 5e6..3e8),
+            )
+                .prop_flat_map(|(node_bw, registry_bw, caps)| {
+                    let (n, r) = (node_bw.len(), registry_bw.len());
+                    let dt = prop_oneof![1 => Just(0u64), 4 => 0u64..400_000_000];
+                    let op = prop_oneof![
+                        8 => (dt.clone(), 0..n, 0..r, 1u64..100_000_000).prop_map(
+                            |(dt_ns, node, registry, size_bytes)| Op::Add {
+                                dt_ns,
+                                node,
+                                registry,
+                                cap: None,
+                                size_bytes
+                            }
+                        ),
+                        1 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
+                        1 => dt.prop_map(|dt_ns| Op::Advance { dt_ns }),
+                    ];
+                    prop::collection::vec(op, 1..150).prop_map(move |ops| Case {
+                        node_bw: node_bw.clone(),
+                        registry_bw: registry_bw.clone(),
+                        caps: [caps.0, caps.1, caps.2],
+                        ops,
+                    })
+                })
+        }
+
+        /// Operations run in the mixed regime, over all cases.
+        static MIXED_OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
         fn run(case: &Case) -> Result<(), TestCaseError> {
             let mut s = Driver {
                 net: Network::new(&case.node_bw, &case.registry_bw),
@@ -1650,6 +2239,9 @@ mod tests {
                     }
                     Op::Abort { .. } | Op::Advance { .. } => {}
                 }
+                if s.net.is_mixed() {
+                    MIXED_OPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 prop_assert!(s.net.check_capacities().is_ok(), "{:?}", s.net.check_capacities());
                 prop_assert!(r.net.check_capacities().is_ok(), "{:?}", r.net.check_capacities());
                 prop_assert_eq!(s.live.keys().collect::<Vec<_>>(), r.live.keys().collect::<Vec<_>>());
@@ -1682,6 +2274,22 @@ mod tests {
             fn regimes_match_the_general_fill(case in case()) {
                 run(&case)?;
             }
+        }
+
+        #[test]
+        fn mixed_regime_matches_the_general_fill() {
+            let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+                cases: 1000,
+                ..ProptestConfig::default()
+            });
+            let before = MIXED_OPS.load(std::sync::atomic::Ordering::Relaxed);
+            if let Err(e) = runner.run(&mixed_case(), |case| run(&case)) {
+                panic!("{e}");
+            }
+            // The cases do reach the mixed regime (the counter is shared with the other test,
+            // which only adds to it).
+            let ops = MIXED_OPS.load(std::sync::atomic::Ordering::Relaxed) - before;
+            assert!(ops > 1000, "only {ops} operations in the mixed regime");
         }
     }
 }
