@@ -20,7 +20,7 @@ BIN=target/release/pullsim
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 prev=""
-printf "%-6s %-8s %-10s %-9s %s\n" nodes pods events loop_s ratio
+printf "%-6s %-8s %-10s %-9s %-8s %s\n" nodes pods events loop_s ns/event ratio
 for frac in 8 4 2 1; do
   nodes=$((5000 / frac))
   a=$((60000 / frac)); b=$((50000 / frac)); c=$((35000 / frac))
@@ -43,6 +43,7 @@ for frac in 8 4 2 1; do
   done
   ratio="-"
   [[ -n "$prev" ]] && ratio=$(awk "BEGIN{printf \"x%.2f\", $best / $prev}")
-  printf "%-6s %-8s %-10s %-9s %s\n" "$nodes" "$((a + b + c + nodes))" "$events" "$best" "$ratio"
+  per_event=$(awk "BEGIN{printf \"%.0f\", $best * 1e9 / $events}")
+  printf "%-6s %-8s %-10s %-9s %-8s %s\n" "$nodes" "$((a + b + c + nodes))" "$events" "$best" "$per_event" "$ratio"
   prev=$best
 done

@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
-/// A CSV file held as text cells.
+/// A CSV file held as text cells (one allocation per row: a sweep's startups.csv has a row
+/// per pod per run, hundreds of thousands of them).
 pub(crate) struct Table {
     pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+    pub rows: Vec<csv::StringRecord>,
 }
 
 impl Table {
@@ -16,7 +17,7 @@ impl Table {
         let header = rd.headers().map_err(|e| format!("{shown}: {e}"))?.iter().map(str::to_string).collect();
         let mut rows = Vec::new();
         for r in rd.records() {
-            rows.push(r.map_err(|e| format!("{shown}: {e}"))?.iter().map(str::to_string).collect());
+            rows.push(r.map_err(|e| format!("{shown}: {e}"))?);
         }
         Ok(Table { header, rows })
     }
@@ -31,7 +32,7 @@ impl Table {
     }
 
     pub fn text(&self, row: usize, col: usize) -> &str {
-        self.rows[row].get(col).map(String::as_str).unwrap_or("")
+        self.rows[row].get(col).unwrap_or("")
     }
 }
 

@@ -209,10 +209,7 @@ fn tables_of(plan: &Plan, results: &[RunResult]) -> SweepTables {
     SweepTables {
         header: experiment::runs_header(plan),
         runs: results.iter().map(|r| experiment::run_row(plan, r)).collect(),
-        startups: results
-            .iter()
-            .flat_map(|r| experiment::startup_rows(plan, r).into_iter().map(move |row| (r.run, row)))
-            .collect(),
+        startups: experiment::all_startup_rows(plan, results),
     }
 }
 
@@ -255,11 +252,14 @@ fn execute(p: &Prepared, shard: Option<Shard>, jobs: usize, out: &Path, quiet: b
         runs: p.plan.runs(),
         shard,
     };
-    let folder =
-        SweepFolder { manifest, tables: tables_of(&p.plan, &results), scenario_text: input.text.clone() };
-    // Files and charts on a pool of the same size as the runs' (charts render in parallel).
-    let (dest, stats) = xrun::on_pool(jobs, || write_folder(&folder, out))
-        .map_err(|e| CliError::Other(format!("thread pool: {e}")))??;
+    // Tables, files and charts on a pool of the same size as the runs' (they format and
+    // render in parallel).
+    let (dest, stats) = xrun::on_pool(jobs, || {
+        let folder =
+            SweepFolder { manifest, tables: tables_of(&p.plan, &results), scenario_text: input.text.clone() };
+        write_folder(&folder, out)
+    })
+    .map_err(|e| CliError::Other(format!("thread pool: {e}")))??;
     if !quiet {
         let what = if p.plan.kind == Kind::Compare { "compare" } else { "sweep" };
         println!(

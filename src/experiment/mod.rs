@@ -119,6 +119,14 @@ pub fn run_row(plan: &Plan, r: &RunResult) -> RunRow {
 pub const STARTUPS_HEADER: [&str; 3] = ["variant", "seed", "startup_s"];
 
 /// `startups.csv` rows of one run: one per pod that ran.
+/// `startup_rows` of every result, tagged with the run index, in result order; formatted in
+/// parallel on the current rayon pool (a sweep has a row per pod per run).
+pub fn all_startup_rows(plan: &Plan, results: &[RunResult]) -> Vec<(usize, [String; 3])> {
+    use rayon::prelude::*;
+    let per_run: Vec<Vec<[String; 3]>> = results.par_iter().map(|r| startup_rows(plan, r)).collect();
+    results.iter().zip(per_run).flat_map(|(r, rows)| rows.into_iter().map(move |row| (r.run, row))).collect()
+}
+
 pub fn startup_rows(plan: &Plan, r: &RunResult) -> Vec<[String; 3]> {
     let (v, s) = plan.run_at(r.run);
     let (name, seed) = (&plan.variants[v].name, plan.seeds[s].to_string());
