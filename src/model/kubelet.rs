@@ -378,7 +378,12 @@ impl World<'_> {
         }
         self.record_pull(pull, failure);
         self.on_pull_done(pull, failure);
-        self.kick_node(node);
+        // A failure released the layers the pull was fetching: other pulls may now download
+        // them. A success changes no layer (they were all present) and only ever happens inside
+        // `kick_node`'s completion pass, which goes on with the node's other pulls itself.
+        if failure.is_some() {
+            self.kick_node(node);
+        }
         // Nothing refers to the attempt any more but stale events, which its next generation
         // tells apart: the slot can serve a new attempt.
         self.free_pulls.push(pull);
