@@ -141,6 +141,9 @@ pub struct Network {
     /// Nodes with flows grouped by (node capacity bits, flows per registry): the node-capacity
     /// check of the closed-form regime costs O(classes), not O(nodes).
     classes: BTreeMap<(u64, Vec<u32>), u32>,
+    /// A reused key for looking classes up (a lookup allocates nothing; only a new class
+    /// stores a key of its own).
+    class_probe: Option<(u64, Vec<u32>)>,
     /// Flows per node (all registries), and the most flows on any node (`NodeMax`), overall
     /// and per registry: a sufficient check of the closed-form regime in O(registries).
     node_total: Vec<u32>,
@@ -446,6 +449,7 @@ impl Network {
             }),
             node_k: vec![vec![0; registry_bw.len()]; node_bw.len()],
             classes: BTreeMap::new(),
+            class_probe: Some((0, Vec::new())),
             node_total: vec![0; node_bw.len()],
             total_max: NodeMax::default(),
             reg_max: vec![NodeMax::default(); registry_bw.len()],
@@ -594,9 +598,17 @@ impl Network {
         self.classes.keys().all(|(cap_bits, k)| Self::load_fits(self.node_load(k), f64::from_bits(*cap_bits)))
     }
 
-    fn class_key(&self, node: usize) -> Option<(u64, Vec<u32>)> {
+    /// The class key of `node` written into the reused probe; `None` when it has no flows.
+    fn class_probe(&mut self, node: usize) -> Option<(u64, Vec<u32>)> {
         let k = &self.node_k[node];
-        k.iter().any(|x| *x > 0).then(|| (self.links[node].capacity_bytes_per_s.to_bits(), k.clone()))
+        if !k.iter().any(|x| *x > 0) {
+            return None;
+        }
+        let mut probe = self.class_probe.take().expect("probe is returned after each use");
+        probe.0 = self.links[node].capacity_bytes_per_s.to_bits();
+        probe.1.clear();
+        probe.1.extend_from_slice(k);
+        Some(probe)
     }
 
     /// Bookkeeping for every mode when a flow joins or leaves; called while it is unlinked.
@@ -643,18 +655,25 @@ impl Network {
     }
 
     fn class_remove(&mut self, node: usize) {
-        if let Some(key) = self.class_key(node) {
+        if let Some(key) = self.class_probe(node) {
             let c = self.classes.get_mut(&key).expect("class of a node with flows");
             *c -= 1;
             if *c == 0 {
                 self.classes.remove(&key);
             }
+            self.class_probe = Some(key);
         }
     }
 
     fn class_add(&mut self, node: usize) {
-        if let Some(key) = self.class_key(node) {
-            *self.classes.entry(key).or_insert(0) += 1;
+        if let Some(key) = self.class_probe(node) {
+            match self.classes.get_mut(&key) {
+                Some(c) => *c += 1,
+                None => {
+                    self.classes.insert(key.clone(), 1);
+                }
+            }
+            self.class_probe = Some(key);
         }
     }
 
