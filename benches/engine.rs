@@ -8,6 +8,7 @@
 //!   registries and every tenth node binding (mixed regime).
 //! - `run`: whole runs of the small (contract example), medium (rollout-300 shrunk to 100
 //!   nodes) and large-shrunk scenarios; throughput is in simulation events.
+//! - `run_large`: the full `benches/scenarios/large.toml` (the issue's events-per-second target).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pullsim::engine::queue::EventQueue;
@@ -193,5 +194,20 @@ fn runs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, queue, network, runs);
+/// The full large scenario of issue 6 (5,000 nodes, 150,000 pods, 3 registries, an outage):
+/// about 1.5 s per run, so its own group with the minimum sample count. Filter it out with
+/// `cargo bench --bench engine -- --skip run_large` for a quick pass.
+fn run_large(c: &mut Criterion) {
+    let mut g = c.benchmark_group("run_large");
+    g.sample_size(10);
+    let scn = scenario(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/scenarios/large.toml"), &[]);
+    let events = pullsim::sim::run(&scn, scn.seed, &mut NullSink, RunOptions::default()).stats.events;
+    g.throughput(Throughput::Elements(events));
+    g.bench_function("full", |b| {
+        b.iter(|| pullsim::sim::run(&scn, scn.seed, &mut NullSink, RunOptions::default()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, queue, network, runs, run_large);
 criterion_main!(benches);
