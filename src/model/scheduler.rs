@@ -111,6 +111,20 @@ impl World<'_> {
         }
     }
 
+    /// ImageLocality's inputs: the pod's images present on `node` (every image when `None`,
+    /// the best a node could hold).
+    fn present_images(&self, p: &Pod, node: Option<&Node>) -> Vec<PresentImage> {
+        p.containers
+            .iter()
+            .filter_map(|c| c.image)
+            .filter(|img| node.is_none_or(|n| n.images.contains_key(img)))
+            .map(|img| PresentImage {
+                size_bytes: self.images[img.idx()].size_bytes,
+                n_nodes_with_image: self.image_node_count[img.idx()],
+            })
+            .collect()
+    }
+
     /// The node with the best ImageLocality + spread score (ties: lowest index), exactly as a
     /// scan of every joined node would find it, but visiting nodes from the most free slots
     /// down and stopping once even a node holding all the pod's images could not reach the best
@@ -119,27 +133,8 @@ impl World<'_> {
     fn pick_image_locality(&self, pod: PodId, pools: &[PoolId]) -> Option<NodeId> {
         let p = &self.pods[pod.idx()];
         let n_joined = self.nodes_joined;
-        let present_on = |n: &Node| -> Vec<PresentImage> {
-            p.containers
-                .iter()
-                .filter_map(|c| c.image)
-                .filter(|img| n.images.contains_key(img))
-                .map(|img| PresentImage {
-                    size_bytes: self.images[img.idx()].size_bytes,
-                    n_nodes_with_image: self.image_node_count[img.idx()],
-                })
-                .collect()
-        };
-        let all_present: Vec<PresentImage> = p
-            .containers
-            .iter()
-            .filter_map(|c| c.image)
-            .map(|img| PresentImage {
-                size_bytes: self.images[img.idx()].size_bytes,
-                n_nodes_with_image: self.image_node_count[img.idx()],
-            })
-            .collect();
-        let max_locality = image_locality_score(&all_present, n_joined, p.containers.len());
+        let present_on = |n: &Node| self.present_images(p, Some(n));
+        let max_locality = image_locality_score(&self.present_images(p, None), n_joined, p.containers.len());
         let mut best: Option<(i64, NodeId)> = None;
         for &pool in pools {
             let max_pods = i64::from(self.scn.node_pools[pool.idx()].max_pods.max(1));
@@ -171,16 +166,7 @@ impl World<'_> {
             if !n.joined || !pools.contains(&n.pool) || free == 0 {
                 continue;
             }
-            let present: Vec<PresentImage> = p
-                .containers
-                .iter()
-                .filter_map(|c| c.image)
-                .filter(|img| n.images.contains_key(img))
-                .map(|img| PresentImage {
-                    size_bytes: self.images[img.idx()].size_bytes,
-                    n_nodes_with_image: self.image_node_count[img.idx()],
-                })
-                .collect();
+            let present = self.present_images(p, Some(n));
             let max_pods = i64::from(self.scn.node_pools[n.pool.idx()].max_pods.max(1));
             let score = image_locality_score(&present, self.nodes_joined, p.containers.len())
                 + 100 * i64::from(free) / max_pods;
