@@ -16,7 +16,7 @@ mod run;
 mod sweep;
 
 pub use run::run_charts;
-pub use sweep::sweep_charts;
+pub use sweep::{sweep_charts, sweep_charts_with};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

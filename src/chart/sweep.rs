@@ -13,29 +13,46 @@ use std::path::{Path, PathBuf};
 
 /// Draws the sweep charts into `dir`; returns the files written.
 pub fn sweep_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    sweep_charts_with(dir, None)
+}
+
+/// `sweep_charts`, with the startups of each variant (plan order) given instead of read back
+/// from `startups.csv` when the caller has just written them (a row per pod per run: reading
+/// them back was most of a sweep's serial tail).
+pub fn sweep_charts_with(dir: &Path, startups: Option<Vec<Vec<f64>>>) -> Result<Vec<PathBuf>, String> {
     let manifest: Manifest = serde_json::from_str(
         &std::fs::read_to_string(dir.join("sweep.json")).map_err(|e| format!("sweep.json: {e}"))?,
     )
     .map_err(|e| format!("sweep.json: {e}"))?;
     let plan = &manifest.plan;
     // The CDF (which reads the large startups.csv) and the p99 charts are drawn at once.
-    let (cdf, p99) = rayon::join(|| startup_cdf_chart(dir, plan), || p99_charts(dir, plan));
+    let (cdf, p99) = rayon::join(|| startup_cdf_chart(dir, plan, startups), || p99_charts(dir, plan));
     let mut written = cdf?;
     written.extend(p99?);
     Ok(written)
 }
 
-/// Startup CDF per variant, from startups.csv.
-fn startup_cdf_chart(dir: &Path, plan: &crate::experiment::plan::Plan) -> Result<Vec<PathBuf>, String> {
+/// Startup CDF per variant, from `startups` or else startups.csv.
+fn startup_cdf_chart(
+    dir: &Path,
+    plan: &crate::experiment::plan::Plan,
+    startups: Option<Vec<Vec<f64>>>,
+) -> Result<Vec<PathBuf>, String> {
     let names: Vec<String> = plan.variants.iter().map(|v| v.name.clone()).collect();
-    let st = Table::read(&dir.join("startups.csv"))?;
-    let (cv, cs) = (st.col("variant")?, st.col("startup_s")?);
-    let mut per_variant: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    for r in 0..st.rows.len() {
-        if let (Some(v), Some(x)) = (names.iter().position(|n| n == st.text(r, cv)), st.num(r, cs)) {
-            per_variant[v].push(x);
+    let mut per_variant = match startups {
+        Some(s) if s.len() == names.len() => s,
+        _ => {
+            let st = Table::read(&dir.join("startups.csv"))?;
+            let (cv, cs) = (st.col("variant")?, st.col("startup_s")?);
+            let mut per_variant: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+            for r in 0..st.rows.len() {
+                if let (Some(v), Some(x)) = (names.iter().position(|n| n == st.text(r, cv)), st.num(r, cs)) {
+                    per_variant[v].push(x);
+                }
+            }
+            per_variant
         }
-    }
+    };
     for v in &mut per_variant {
         v.sort_by(f64::total_cmp);
     }

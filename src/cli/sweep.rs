@@ -294,7 +294,16 @@ fn write_folder(folder: &SweepFolder, out: &Path) -> Result<(PathBuf, Option<Vec
     )
     .map_err(io_err)?;
     if stats.is_some() {
-        crate::chart::sweep_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
+        // The startups just written, per variant, as the CSV text reads back (same numbers).
+        let plan = &folder.manifest.plan;
+        let mut per_variant: Vec<Vec<f64>> = vec![Vec::new(); plan.variants.len()];
+        for (run, row) in &folder.tables.startups {
+            if let (Some(v), Ok(x)) = (per_variant.get_mut(plan.run_at(*run).0), row[2].parse::<f64>()) {
+                v.push(x);
+            }
+        }
+        crate::chart::sweep_charts_with(staging.path(), Some(per_variant))
+            .map_err(|e| CliError::Other(format!("charts: {e}")))?;
     }
     let dest = staging.commit().map_err(io_err)?;
     Ok((dest, stats))
