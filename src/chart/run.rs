@@ -104,23 +104,24 @@ struct TimeSeries {
 }
 
 impl TimeSeries {
+    /// Streams timeseries.csv, keeping the four plotted numbers per sample only.
     fn read(path: &Path) -> Result<TimeSeries, String> {
-        let t = Table::read(path)?;
-        let (ct, cf, cq, ce) = (
-            t.col("t_s")?,
-            t.col("pulls_in_flight")?,
-            t.col("pulls_queued")?,
-            t.col("registry_egress_bytes_per_s")?,
-        );
-        let n = t.rows.len();
-        let get =
-            |c: usize, scale: f64| (0..n).map(|r| t.num(r, c).unwrap_or(0.0) * scale).collect::<Vec<_>>();
-        Ok(TimeSeries {
-            t_s: get(ct, 1.0),
-            in_flight: get(cf, 1.0),
-            queued: get(cq, 1.0),
-            egress_gbit_per_s: get(ce, 8e-9),
-        })
+        let cols = ["t_s", "pulls_in_flight", "pulls_queued", "registry_egress_bytes_per_s"];
+        let mut ts = TimeSeries {
+            t_s: Vec::new(),
+            in_flight: Vec::new(),
+            queued: Vec::new(),
+            egress_gbit_per_s: Vec::new(),
+        };
+        for_each_row(path, &cols, |r, c| {
+            let get =
+                |i: usize, scale: f64| r.get(c[i]).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0) * scale;
+            ts.t_s.push(get(0, 1.0));
+            ts.in_flight.push(get(1, 1.0));
+            ts.queued.push(get(2, 1.0));
+            ts.egress_gbit_per_s.push(get(3, 8e-9));
+        })?;
+        Ok(ts)
     }
 }
 
@@ -218,6 +219,27 @@ impl Chart for TimeSeries {
 const GANTT_MAX_NODES: usize = 12;
 const GANTT_MAX_LANES: usize = 40;
 
+/// Calls `f` with every record of a CSV file and the indices of `cols` (one reused record).
+fn for_each_row<const N: usize>(
+    path: &Path,
+    cols: &[&str; N],
+    mut f: impl FnMut(&csv::StringRecord, &[usize; N]),
+) -> Result<(), String> {
+    let shown = path.display();
+    let mut rd = csv::Reader::from_path(path).map_err(|e| format!("{shown}: {e}"))?;
+    let header = rd.headers().map_err(|e| format!("{shown}: {e}"))?.clone();
+    let mut idx = [0usize; N];
+    for (i, name) in cols.iter().enumerate() {
+        idx[i] =
+            header.iter().position(|h| h == *name).ok_or_else(|| format!("{shown}: no column {name}"))?;
+    }
+    let mut rec = csv::StringRecord::new();
+    while rd.read_record(&mut rec).map_err(|e| format!("{shown}: {e}"))? {
+        f(&rec, &idx);
+    }
+    Ok(())
+}
+
 /// One pull attempt in the Gantt chart.
 struct Bar {
     requested_s: f64,
@@ -238,50 +260,59 @@ struct Gantt {
 }
 
 impl Gantt {
+    /// Reads pulls.csv in three streaming passes, holding per-node totals and the bars of the
+    /// nodes drawn only (a long run has millions of pull rows): the latest time, the busy time
+    /// per node (summed in file order, as before), then the kept nodes' bars.
     fn read(path: &Path) -> Result<Gantt, String> {
-        let t = Table::read(path)?;
-        let (cn, cp, ci, cr, cs, cf, cres) = (
-            t.col("node")?,
-            t.col("pod")?,
-            t.col("image")?,
-            t.col("requested_s")?,
-            t.col("started_s")?,
-            t.col("finished_s")?,
-            t.col("result")?,
-        );
+        let cols = ["node", "pod", "image", "requested_s", "started_s", "finished_s", "result"];
+        let num = |r: &csv::StringRecord, c: usize| r.get(c).and_then(|x| x.parse::<f64>().ok());
+        // Pass 1: the end of the time axis.
         let mut t_max: f64 = 0.0;
-        let mut by_node: BTreeMap<String, Vec<Bar>> = BTreeMap::new();
-        for r in 0..t.rows.len() {
-            let Some(requested_s) = t.num(r, cr) else { continue };
-            let (started_s, finished_s) = (t.num(r, cs), t.num(r, cf));
-            t_max = t_max.max(finished_s.or(started_s).unwrap_or(requested_s));
-            let image = t.text(r, ci);
-            let short = image.rsplit('/').next().unwrap_or(image);
-            by_node.entry(t.text(r, cn).to_string()).or_default().push(Bar {
-                requested_s,
-                started_s,
-                finished_s,
-                failed: t.text(r, cres).starts_with("failed"),
-                label: format!("{} {short}", t.text(r, cp)),
-            });
-        }
-        let total_nodes = by_node.len();
-        // Busiest: most time from request to result, summed over the node's pulls.
-        let busy = |bars: &[Bar]| -> f64 {
-            bars.iter().map(|b| b.finished_s.unwrap_or(t_max) - b.requested_s).sum()
-        };
-        let mut nodes: Vec<(String, Vec<Bar>)> = by_node.into_iter().collect();
-        nodes.sort_by(|a, b| busy(&b.1).total_cmp(&busy(&a.1)).then_with(|| a.0.cmp(&b.0)));
+        for_each_row(path, &cols, |r, c| {
+            if let Some(requested_s) = num(r, c[3]) {
+                t_max = t_max.max(num(r, c[5]).or(num(r, c[4])).unwrap_or(requested_s));
+            }
+        })?;
+        // Pass 2: busiest nodes: most time from request to result, summed over the node's pulls.
+        let mut per_node: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        for_each_row(path, &cols, |r, c| {
+            if let Some(requested_s) = num(r, c[3]) {
+                let e = per_node.entry(r.get(c[0]).unwrap_or("").to_string()).or_insert((0.0, 0));
+                e.0 += num(r, c[5]).unwrap_or(t_max) - requested_s;
+                e.1 += 1;
+            }
+        })?;
+        let total_nodes = per_node.len();
+        let mut order: Vec<(String, f64, usize)> =
+            per_node.into_iter().map(|(n, (b, k))| (n, b, k)).collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let mut lanes = 0;
         let mut keep = 0;
-        for (_, bars) in &nodes {
-            if keep >= GANTT_MAX_NODES || (keep > 0 && lanes + bars.len() > GANTT_MAX_LANES) {
+        for (_, _, n_bars) in &order {
+            if keep >= GANTT_MAX_NODES || (keep > 0 && lanes + n_bars > GANTT_MAX_LANES) {
                 break;
             }
-            lanes += bars.len();
+            lanes += n_bars;
             keep += 1;
         }
-        nodes.truncate(keep);
+        order.truncate(keep);
+        // Pass 3: the bars of the kept nodes.
+        let slot: BTreeMap<String, usize> =
+            order.iter().enumerate().map(|(i, (n, _, _))| (n.clone(), i)).collect();
+        let mut nodes: Vec<(String, Vec<Bar>)> = order.into_iter().map(|(n, _, _)| (n, Vec::new())).collect();
+        for_each_row(path, &cols, |r, c| {
+            let Some(&i) = slot.get(r.get(c[0]).unwrap_or("")) else { return };
+            let Some(requested_s) = num(r, c[3]) else { return };
+            let image = r.get(c[2]).unwrap_or("");
+            let short = image.rsplit('/').next().unwrap_or(image);
+            nodes[i].1.push(Bar {
+                requested_s,
+                started_s: num(r, c[4]),
+                finished_s: num(r, c[5]),
+                failed: r.get(c[6]).unwrap_or("").starts_with("failed"),
+                label: format!("{} {short}", r.get(c[1]).unwrap_or("")),
+            });
+        })?;
         for (_, bars) in &mut nodes {
             bars.sort_by(|a, b| a.requested_s.total_cmp(&b.requested_s));
             bars.truncate(GANTT_MAX_LANES);
