@@ -57,12 +57,6 @@ impl Streams {
         }
         ChaCha8Rng::from_seed(seed)
     }
-
-    /// One uniform draw in [0, 1) keyed by identity (a counter-based draw).
-    pub fn unit(&self, label: &str, key: &[u64]) -> f64 {
-        use rand::Rng;
-        self.stream(label, key).gen::<f64>()
-    }
 }
 
 /// A stream label prepared by `Streams::label` (valid for that `Streams`' seed only).

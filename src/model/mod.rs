@@ -128,19 +128,6 @@ pub enum FailReason {
 }
 
 impl FailReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailReason::Transient => "transient",
-            FailReason::Outage => "outage",
-            FailReason::RateLimited => "rate_limited",
-            FailReason::Unauthorized => "unauthorized",
-            FailReason::Qps => "qps",
-            FailReason::Platform => "platform",
-            FailReason::DiskFull => "disk_full",
-            FailReason::NotFound => "not_found",
-        }
-    }
-
     /// The pulls.csv `result` of a pull that failed for this reason.
     pub fn result(self) -> &'static str {
         match self {
