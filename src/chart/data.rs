@@ -1,5 +1,5 @@
 //! Reading the CSV files that charts are drawn from (header-addressed, so added columns do not
-//! break charts).
+//! break charts): whole (`Table`, for small files) or streamed row by row (`for_each_row`).
 
 use std::path::Path;
 
@@ -34,6 +34,27 @@ impl Table {
     pub fn text(&self, row: usize, col: usize) -> &str {
         self.rows[row].get(col).unwrap_or("")
     }
+}
+
+/// Calls `f` with every record of a CSV file and the indices of `cols` (one reused record).
+pub(crate) fn for_each_row<const N: usize>(
+    path: &Path,
+    cols: &[&str; N],
+    mut f: impl FnMut(&csv::StringRecord, &[usize; N]),
+) -> Result<(), String> {
+    let shown = path.display();
+    let mut rd = csv::Reader::from_path(path).map_err(|e| format!("{shown}: {e}"))?;
+    let header = rd.headers().map_err(|e| format!("{shown}: {e}"))?.clone();
+    let mut idx = [0usize; N];
+    for (i, name) in cols.iter().enumerate() {
+        idx[i] =
+            header.iter().position(|h| h == *name).ok_or_else(|| format!("{shown}: no column {name}"))?;
+    }
+    let mut rec = csv::StringRecord::new();
+    while rd.read_record(&mut rec).map_err(|e| format!("{shown}: {e}"))? {
+        f(&rec, &idx);
+    }
+    Ok(())
 }
 
 /// Points of an empirical CDF of `sorted` values (ascending), at most `max_points` of them:

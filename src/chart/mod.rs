@@ -18,6 +18,8 @@ mod sweep;
 pub use run::run_charts;
 pub use sweep::{sweep_charts, sweep_charts_with};
 
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -95,6 +97,40 @@ pub(crate) fn save(dir: &Path, stem: &str, chart: &(impl Chart + Sync)) -> Resul
     png_done?;
     svg_done?;
     Ok(vec![png, svg])
+}
+
+/// A chart of labelled rows over a numeric x axis (the Gantt's lanes, the p99 bars):
+/// `labels[i]` names row i, row 0 at the bottom. The caller sets the caption, margin and label
+/// areas on `builder`; this builds the axes and draws the mesh.
+pub(crate) fn lane_chart<'a, DB: DrawingBackend>(
+    builder: &mut ChartBuilder<'a, '_, DB>,
+    x_max: f64,
+    x_desc: &str,
+    labels: &[String],
+    label_size: u32,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordusize>>>, String>
+where
+    DB::ErrorType: 'static,
+{
+    let n = labels.len().max(1);
+    let mut chart =
+        builder.build_cartesian_2d(0.0..x_max, (0..(n - 1).max(1)).into_segmented()).map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(x_desc)
+        .x_label_formatter(&|v| tick(*v, x_max))
+        .axis_desc_style(font(15))
+        .label_style(font(label_size))
+        .y_labels(n)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .light_line_style(TRANSPARENT)
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
 }
 
 /// Text style of titles, labels and legends.

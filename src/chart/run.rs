@@ -1,7 +1,7 @@
 //! Charts of one run, from `pods.csv`, `timeseries.csv` and `pulls.csv`:
 //! `startup-cdf`, `timeseries` (pulls in flight / queued, registry egress) and `pulls-gantt`.
 
-use super::data::{ecdf, Table};
+use super::data::{ecdf, for_each_row, Table};
 use super::{colour, err, font, save, tick, upper, Chart};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -219,27 +219,6 @@ impl Chart for TimeSeries {
 const GANTT_MAX_NODES: usize = 12;
 const GANTT_MAX_LANES: usize = 40;
 
-/// Calls `f` with every record of a CSV file and the indices of `cols` (one reused record).
-fn for_each_row<const N: usize>(
-    path: &Path,
-    cols: &[&str; N],
-    mut f: impl FnMut(&csv::StringRecord, &[usize; N]),
-) -> Result<(), String> {
-    let shown = path.display();
-    let mut rd = csv::Reader::from_path(path).map_err(|e| format!("{shown}: {e}"))?;
-    let header = rd.headers().map_err(|e| format!("{shown}: {e}"))?.clone();
-    let mut idx = [0usize; N];
-    for (i, name) in cols.iter().enumerate() {
-        idx[i] =
-            header.iter().position(|h| h == *name).ok_or_else(|| format!("{shown}: no column {name}"))?;
-    }
-    let mut rec = csv::StringRecord::new();
-    while rd.read_record(&mut rec).map_err(|e| format!("{shown}: {e}"))? {
-        f(&rec, &idx);
-    }
-    Ok(())
-}
-
 /// One pull attempt in the Gantt chart.
 struct Bar {
     requested_s: f64,
@@ -369,27 +348,16 @@ impl Chart for Gantt {
                 ("failed attempt", failed),
             ],
         )?;
-        let mut chart = ChartBuilder::on(&body)
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size((label_chars * 7 + 20).min(520))
-            .build_cartesian_2d(0.0..t_max, (0..(lanes - 1).max(1)).into_segmented())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| tick(*v, t_max))
-            .axis_desc_style(font(15))
-            .label_style(font(12))
-            .y_labels(lanes)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .light_line_style(TRANSPARENT)
-            .draw()
-            .map_err(err)?;
+        let mut chart = super::lane_chart(
+            ChartBuilder::on(&body)
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size((label_chars * 7 + 20).min(520)),
+            t_max,
+            "simulated time (s)",
+            &labels,
+            12,
+        )?;
         let rect = |y: usize, a: f64, b: f64, c: RGBColor| {
             Rectangle::new([(a, SegmentValue::Exact(y)), (b, SegmentValue::Exact(y + 1))], c.filled())
         };

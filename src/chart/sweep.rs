@@ -4,7 +4,7 @@
 
 use super::data::Table;
 use super::run::StartupCdf;
-use super::{colour, err, font, save, tick, upper, Chart};
+use super::{colour, err, font, save, upper, Chart};
 use crate::experiment::plan::Kind;
 use crate::experiment::Manifest;
 use plotters::coord::Shift;
@@ -140,31 +140,20 @@ impl Chart for P99Bars {
                 }
             })
             .collect();
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!("p99 pod startup per variant: mean and 95% CI over {} seeds", self.seeds),
-                font(20),
-            )
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(((label_chars + 11) * 8).min(560))
-            .build_cartesian_2d(0.0..x_max, (0..(n - 1).max(1)).into_segmented())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc("p99 startup latency (s)")
-            .x_label_formatter(&|v| tick(*v, x_max))
-            .axis_desc_style(font(15))
-            .label_style(font(13))
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .light_line_style(TRANSPARENT)
-            .draw()
-            .map_err(err)?;
+        let mut chart = super::lane_chart(
+            ChartBuilder::on(root)
+                .caption(
+                    format!("p99 pod startup per variant: mean and 95% CI over {} seeds", self.seeds),
+                    font(20),
+                )
+                .margin(15)
+                .x_label_area_size(50)
+                .y_label_area_size(((label_chars + 11) * 8).min(560)),
+            x_max,
+            "p99 startup latency (s)",
+            &labels,
+            13,
+        )?;
         let c = colour(0);
         let base = colour(3);
         let pick = |i: usize| if i == self.baseline { base } else { c };
