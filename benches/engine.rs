@@ -88,30 +88,8 @@ fn network(c: &mut Criterion) {
     for n_nodes in [100usize, 1000] {
         g.throughput(Throughput::Elements(1));
         g.bench_with_input(BenchmarkId::new("node_bound", n_nodes), &n_nodes, |b, &n_nodes| {
-            const PER_NODE: usize = 12;
-            let node_bw = vec![1.25e8; n_nodes];
-            let n_registries = n_nodes / 25;
-            let mut net = Network::new(&node_bw, &vec![5e9; n_registries]);
-            let mut now = SimTime::ZERO;
-            // The owner's pull id carries the node, so a finished flow is replaced on its node.
-            let owner =
-                |node: usize, i: usize| FlowOwner { pull: PullId(node as u32), layer: LayerId(i as u32) };
-            let size = |i: usize| 20_000_000 + (i as u64 * 7919) % 100_000_000;
-            let mut i = 0;
-            for node in 0..n_nodes {
-                for _ in 0..PER_NODE {
-                    net.add_flow(now, node, i % n_registries, 1.25e8, size(i), owner(node, i));
-                    i += 1;
-                }
-            }
-            b.iter(|| {
-                now = net.next_completion().unwrap();
-                for d in net.take_completed(now) {
-                    i += 1;
-                    let node = d.owner.pull.0 as usize;
-                    net.add_flow(now, node, i % n_registries, 1.25e8, size(i), owner(node, i));
-                }
-            });
+            let net = Network::new(&vec![1.25e8; n_nodes], &vec![5e9; n_nodes / 25]);
+            per_node_churn(b, net, n_nodes, n_nodes / 25, false);
         });
     }
     // Registries and a few nodes bind (mixed regime): 3 registries of 40 Gbps shared by 12
@@ -120,33 +98,46 @@ fn network(c: &mut Criterion) {
     for n_nodes in [100usize, 1000] {
         g.throughput(Throughput::Elements(1));
         g.bench_with_input(BenchmarkId::new("mixed", n_nodes), &n_nodes, |b, &n_nodes| {
-            const PER_NODE: usize = 12;
             let node_bw: Vec<f64> = (0..n_nodes).map(|n| if n % 10 == 0 { 1.25e7 } else { 1.25e9 }).collect();
             let reg_bw = 5e9 * n_nodes as f64 / 1000.0;
-            let mut net = Network::new(&node_bw, &[reg_bw, reg_bw, reg_bw]);
-            let mut now = SimTime::ZERO;
-            let owner =
-                |node: usize, i: usize| FlowOwner { pull: PullId(node as u32), layer: LayerId(i as u32) };
-            let size = |i: usize| 20_000_000 + (i as u64 * 7919) % 100_000_000;
-            let mut i = 0;
-            for node in 0..n_nodes {
-                for _ in 0..PER_NODE {
-                    net.add_flow(now, node, i % 3, 1.25e8, size(i), owner(node, i));
-                    i += 1;
-                }
-            }
-            assert!(net.is_mixed(), "the case is in the mixed regime");
-            b.iter(|| {
-                now = net.next_completion().unwrap();
-                for d in net.take_completed(now) {
-                    i += 1;
-                    let node = d.owner.pull.0 as usize;
-                    net.add_flow(now, node, i % 3, 1.25e8, size(i), owner(node, i));
-                }
-            });
+            let net = Network::new(&node_bw, &[reg_bw, reg_bw, reg_bw]);
+            per_node_churn(b, net, n_nodes, 3, true);
         });
     }
     g.finish();
+}
+
+/// Fills `net` with 12 flows per node (capped at 1 Gbps, registries round-robin), then
+/// measures churn: each iteration ends the next completion and starts a new download on the
+/// same node. `expect_mixed`: whether the filled network must be in the mixed regime.
+fn per_node_churn(
+    b: &mut criterion::Bencher,
+    mut net: Network,
+    n_nodes: usize,
+    n_registries: usize,
+    expect_mixed: bool,
+) {
+    const PER_NODE: usize = 12;
+    let mut now = SimTime::ZERO;
+    // The owner's pull id carries the node, so a finished flow is replaced on its node.
+    let owner = |node: usize, i: usize| FlowOwner { pull: PullId(node as u32), layer: LayerId(i as u32) };
+    let size = |i: usize| 20_000_000 + (i as u64 * 7919) % 100_000_000;
+    let mut i = 0;
+    for node in 0..n_nodes {
+        for _ in 0..PER_NODE {
+            net.add_flow(now, node, i % n_registries, 1.25e8, size(i), owner(node, i));
+            i += 1;
+        }
+    }
+    assert_eq!(net.is_mixed(), expect_mixed, "the case is in the intended regime");
+    b.iter(|| {
+        now = net.next_completion().unwrap();
+        for d in net.take_completed(now) {
+            i += 1;
+            let node = d.owner.pull.0 as usize;
+            net.add_flow(now, node, i % n_registries, 1.25e8, size(i), owner(node, i));
+        }
+    });
 }
 
 fn scenario(path: &str, sets: &[(&str, &str)]) -> pullsim::scenario::Scenario {
