@@ -106,15 +106,29 @@ fn start_and_kill(file: &Path, out: &Path, delay: Duration, after_staging: bool)
     child.wait().unwrap();
 }
 
-#[test]
-fn killed_runs_leave_previous_results_intact_and_the_next_run_cleans_up() {
-    let dir = scratch("main");
+/// A scratch folder with the scenario file and the results of one completed run.
+struct Setup {
+    dir: PathBuf,
+    file: PathBuf,
+    parent: PathBuf,
+    out: PathBuf,
+    before: Vec<(String, Vec<u8>)>,
+}
+
+fn first_run(name: &str) -> Setup {
+    let dir = scratch(name);
     let file = dir.join("kill.toml");
     std::fs::write(&file, SCENARIO).unwrap();
     let parent = dir.join("results");
     let out = parent.join("kill");
     run_ok(&file, &out, &[]);
     let before = snapshot(&out);
+    Setup { dir, file, parent, out, before }
+}
+
+#[test]
+fn killed_runs_leave_previous_results_intact_and_the_next_run_cleans_up() {
+    let Setup { dir, file, parent, out, before } = first_run("main");
 
     // The folder records the exact scenario text and the command.
     let recorded: std::collections::BTreeMap<_, _> = before.iter().cloned().collect();
@@ -157,13 +171,7 @@ fn killed_runs_leave_previous_results_intact_and_the_next_run_cleans_up() {
 fn a_run_killed_inside_commit_gets_its_previous_results_back() {
     // The state a SIGKILL between commit's two renames leaves: no destination, the previous
     // results moved aside as `.NAME.old-PID` (of a dead process), a complete staging folder.
-    let dir = scratch("commit");
-    let file = dir.join("kill.toml");
-    std::fs::write(&file, SCENARIO).unwrap();
-    let parent = dir.join("results");
-    let out = parent.join("kill");
-    run_ok(&file, &out, &[]);
-    let before = snapshot(&out);
+    let Setup { dir, file, parent, out, before } = first_run("commit");
     let dead_pid = 999_999_999u64; // above any Linux pid_max
     std::fs::rename(&out, parent.join(format!(".kill.old-{dead_pid}"))).unwrap();
     std::fs::create_dir(parent.join(format!(".kill.tmp-{dead_pid}"))).unwrap();
