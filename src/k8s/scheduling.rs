@@ -65,3 +65,29 @@ pub fn normalized_image_name(name: &str) -> String {
         name.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The score never falls when the node holds one more of the pod's images: the
+        /// simulator's ImageLocality placement prunes nodes on this (`model::scheduler`).
+        #[test]
+        fn score_grows_with_the_images_present(
+            images in proptest::collection::vec((0u64..3_000_000_000, 1u32..50), 1..6),
+            extra in (0u64..3_000_000_000, 1u32..50),
+            n_containers in 1usize..6,
+        ) {
+            let present: Vec<PresentImage> = images
+                .iter()
+                .map(|&(size_bytes, n)| PresentImage { size_bytes, n_nodes_with_image: n })
+                .collect();
+            let mut more = present.clone();
+            more.push(PresentImage { size_bytes: extra.0, n_nodes_with_image: extra.1 });
+            let total = 50;
+            prop_assert!(image_locality_score(&more, total, n_containers) >= image_locality_score(&present, total, n_containers));
+        }
+    }
+}
