@@ -51,6 +51,12 @@ pub fn trim_image_tag_digest(image: &str) -> Result<String, String> {
     parse(image).map(|r| r.name()).map_err(|e| e.to_string())
 }
 
+/// The key a pull of `image` is recorded under: `trim_image_tag_digest`, or the raw string
+/// when unparsable (such a name cannot have been pulled; the key is kept regardless).
+pub fn pulled_record_key(image: &str) -> String {
+    trim_image_tag_digest(image).unwrap_or_else(|_| image.to_string())
+}
+
 /// Mirrors `getAllowlistImagePattern` (newest): returns (pattern, is_prefix_wildcard).
 /// Rules: no leading/trailing spaces; `…/*` is a prefix wildcard (the `/` is kept); no other
 /// `*`; not empty; `/*` alone is refused; a non-wildcard entry must parse as an image name
@@ -205,9 +211,22 @@ impl PulledRecord {
     /// the lists (and nothing is added to a node-accessible entry); secrets merge by
     /// (ns, name, uid) keeping the newest hash; service accounts are set-merged.
     pub fn record_pull_credential(&mut self, image: &str, used: PullCredential) {
-        // An unparsable name cannot have been pulled; keep the raw string as key regardless.
-        let key = trim_image_tag_digest(image).unwrap_or_else(|_| image.to_string());
-        let e = self.credential_mapping.entry(key).or_default();
+        self.record_pull_credential_at(&pulled_record_key(image), used);
+    }
+
+    /// `record_pull` with the key already derived (`pulled_record_key`): the simulator's hot
+    /// path, which allocates only for a key the record does not hold yet.
+    pub fn record_pull_at(&mut self, key: &str, used: Option<SecretCoords>) {
+        let cred = used.map_or(PullCredential::NodeAccessible, PullCredential::Secret);
+        self.record_pull_credential_at(key, cred);
+    }
+
+    /// `record_pull_credential` under `key` (`pulled_record_key` of the image).
+    pub fn record_pull_credential_at(&mut self, key: &str, used: PullCredential) {
+        if !self.credential_mapping.contains_key(key) {
+            self.credential_mapping.insert(key.to_string(), CredentialSet::default());
+        }
+        let e = self.credential_mapping.get_mut(key).expect("inserted above");
         if e.node_pods_accessible {
             return;
         }

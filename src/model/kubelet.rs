@@ -403,9 +403,9 @@ impl World<'_> {
         // reads them.
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         if kc.ensure_secret_pulled_images {
-            let text = self.raw_images.get(raw).text.clone();
-            let entry = self.node_image_mut(node, img, version).expect("just installed");
-            entry.record.get_or_insert_with(PulledRecord::default).record_pull(&text, used);
+            let key = &self.raw_images.get(raw).record_key;
+            let entry = node_image_in(&mut self.nodes[node.idx()], img, version).expect("just installed");
+            entry.record.get_or_insert_with(PulledRecord::default).record_pull_at(key, used);
         }
         self.maybe_schedule_gc(node);
     }
@@ -443,11 +443,7 @@ impl World<'_> {
         img: ImageId,
         version: u32,
     ) -> Option<&mut NodeImage> {
-        let n = &mut self.nodes[node.idx()];
-        match n.images.get_mut(&img) {
-            Some(ni) if ni.version == version => Some(ni),
-            _ => n.superseded.iter_mut().find(|(i, o)| *i == img && o.version == version).map(|(_, o)| o),
-        }
+        node_image_in(&mut self.nodes[node.idx()], img, version)
     }
 
     /// Streams the pulls.csv row of a pull attempt (`finished_s` empty while in flight),
@@ -575,5 +571,13 @@ fn secret_coords(name: &str) -> SecretCoords {
         namespace: "default".to_string(),
         name: name.to_string(),
         credential_hash: format!("hash-{name}"),
+    }
+}
+
+/// `n`'s copy of digest `version` of `img`, tagged or superseded.
+fn node_image_in(n: &mut Node, img: ImageId, version: u32) -> Option<&mut NodeImage> {
+    match n.images.get_mut(&img) {
+        Some(ni) if ni.version == version => Some(ni),
+        _ => n.superseded.iter_mut().find(|(i, o)| *i == img && o.version == version).map(|(_, o)| o),
     }
 }

@@ -6,6 +6,7 @@
 use crate::ids::{ImageId, RawImageId};
 use crate::k8s::image_ref::{apply_default_image_tag, go_quote};
 use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
+use crate::k8s::verification::pulled_record_key;
 use std::collections::BTreeMap;
 
 /// One distinct image string and what the kubelet derives from it alone.
@@ -20,6 +21,9 @@ pub(super) struct RawImage {
     pub default_policy: PullPolicy,
     /// The declared image the string names (`None`: unknown or invalid).
     pub image: Option<ImageId>,
+    /// The pulled-record key (`trimImageTagDigest`; the raw string when unparsable): every
+    /// successful pull of this string merges its credentials under it.
+    pub record_key: String,
 }
 
 #[derive(Default)]
@@ -41,6 +45,7 @@ impl RawImages {
             tag_error: apply_default_image_tag(text).err(),
             default_policy: default_pull_policy(text),
             image,
+            record_key: pulled_record_key(text),
         });
         self.index.insert(text.to_string(), id);
         id
@@ -68,5 +73,7 @@ mod tests {
         let bad = r.intern("Bad Image", None);
         assert!(r.get(bad).tag_error.is_some());
         assert!(r.get(a).tag_error.is_none());
+        assert_eq!(r.get(b).record_key, "docker.io/library/nginx");
+        assert_eq!(r.get(bad).record_key, "Bad Image");
     }
 }
