@@ -12,7 +12,6 @@
 //! unverified).
 
 use super::image_ref::{parse, parse_normalized_named};
-use std::collections::BTreeMap;
 
 /// `imagePullCredentialsVerificationPolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +184,70 @@ pub struct CredentialSet {
     pub service_accounts: Vec<ServiceAccountCoords>,
 }
 
+/// A pulled record's image-name → credentials map, ordered by name like upstream's sorted
+/// serialization. A record almost always holds one name (the image it was written for), so
+/// this is a sorted vector: one small allocation instead of a B-tree leaf of eleven slots
+/// (about 900 bytes), which at one record per image per node dominated a large run's memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CredentialMapping(Vec<(String, CredentialSet)>);
+
+impl CredentialMapping {
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&CredentialSet> {
+        self.position(name).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut CredentialSet> {
+        self.position(name).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// The entry for `name`, created empty (allocating the key) only when absent.
+    pub fn entry_or_default(&mut self, name: &str) -> &mut CredentialSet {
+        let i = match self.position(name) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (name.to_string(), CredentialSet::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Sets `name`'s credentials; returns the previous ones.
+    pub fn insert(&mut self, name: String, set: CredentialSet) -> Option<CredentialSet> {
+        match self.position(&name) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, set)),
+            Err(i) => {
+                self.0.insert(i, (name, set));
+                None
+            }
+        }
+    }
+
+    /// The entries in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &CredentialSet)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::ops::Index<&str> for CredentialMapping {
+    type Output = CredentialSet;
+    fn index(&self, name: &str) -> &CredentialSet {
+        self.get(name).unwrap_or_else(|| panic!("no credentials recorded for {name:?}"))
+    }
+}
+
 /// The credential a successful pull used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PullCredential {
@@ -197,7 +260,7 @@ pub enum PullCredential {
 /// Mirrors `ImagePulledRecord`: keyed by imageRef, maps image name (no tag/digest) to credentials.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PulledRecord {
-    pub credential_mapping: BTreeMap<String, CredentialSet>,
+    pub credential_mapping: CredentialMapping,
 }
 
 impl PulledRecord {
@@ -223,10 +286,7 @@ impl PulledRecord {
 
     /// `record_pull_credential` under `key` (`pulled_record_key` of the image).
     pub fn record_pull_credential_at(&mut self, key: &str, used: PullCredential) {
-        if !self.credential_mapping.contains_key(key) {
-            self.credential_mapping.insert(key.to_string(), CredentialSet::default());
-        }
-        let e = self.credential_mapping.get_mut(key).expect("inserted above");
+        let e = self.credential_mapping.entry_or_default(key);
         if e.node_pods_accessible {
             return;
         }

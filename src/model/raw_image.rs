@@ -73,7 +73,7 @@ mod tests {
         let bad = r.intern("Bad Image", None);
         assert!(r.get(bad).tag_error.is_some());
         assert!(r.get(a).tag_error.is_none());
-        assert_eq!(r.get(b).record_key, "docker.io/library/nginx");
+        assert_eq!(r.get(b).record_key, "nginx"); // newest trimImageTagDigest: no normalisation
         assert_eq!(r.get(bad).record_key, "Bad Image");
     }
 }

@@ -7,7 +7,9 @@ use crate::k8s::credentials::{glob_match, normalize_key, urls_match_str, BadPatt
 use crate::k8s::gc::{plan_gc, plan_gc_with, usage_percent, GcPolicy, ImageRecord};
 use crate::k8s::scheduling::{image_locality_score, normalized_image_name, PresentImage, MB};
 use crate::k8s::throttle::TokenBucket;
-use crate::k8s::verification::{PullCredential, PulledRecord, SecretCoords};
+use crate::k8s::verification::{
+    pulled_record_key, CredentialMapping, CredentialSet, PullCredential, PulledRecord, SecretCoords,
+};
 use crate::time::{SimDuration, SimTime};
 
 fn t(s: u64) -> SimTime {
@@ -220,4 +222,25 @@ fn pulled_record_merge_rules() {
     r.record_pull("docker.io/a/b", Some(sec("u3", "h3")));
     let set = &r.credential_mapping["docker.io/a/b"];
     assert!(set.node_pods_accessible && set.secrets.is_empty());
+    // The key derived once (`pulled_record_key`) lands in the same entry as the image string.
+    // (Newest trimImageTagDigest: no Docker Hub normalisation, so `b` is its own name.)
+    r.record_pull_at(&pulled_record_key("b:7"), Some(sec("u4", "h4")));
+    r.record_pull("b@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Some(sec("u5", "h5")));
+    assert_eq!(r.credential_mapping["b"].secrets, vec![sec("u4", "h4"), sec("u5", "h5")]);
+    assert_eq!(r.credential_mapping.len(), 2);
+}
+
+#[test]
+fn credential_mapping_stays_sorted_by_name() {
+    let mut m = CredentialMapping::default();
+    let set = |node| CredentialSet { node_pods_accessible: node, ..Default::default() };
+    assert_eq!(m.insert("quay.io/z".into(), set(false)), None);
+    assert_eq!(m.insert("docker.io/a".into(), set(false)), None);
+    m.entry_or_default("ghcr.io/m").node_pods_accessible = true;
+    assert_eq!(m.insert("docker.io/a".into(), set(true)), Some(set(false)));
+    let names: Vec<&str> = m.iter().map(|(k, _)| k).collect();
+    assert_eq!(names, ["docker.io/a", "ghcr.io/m", "quay.io/z"]);
+    assert!(m["ghcr.io/m"].node_pods_accessible && m["docker.io/a"].node_pods_accessible);
+    assert_eq!((m.len(), m.get("nope")), (3, None));
+    assert!(!m.get_mut("quay.io/z").expect("present").node_pods_accessible);
 }
