@@ -345,12 +345,16 @@ pub fn map_pull_error(requested_image: &str, err: &str) -> (KubeletReason, Strin
 }
 
 /// The per-node state of `pullImage`'s back-off: the `flowcontrol.Backoff` plus the stored
-/// previous failure text per key (`prevPullErrMsg`).
+/// previous failure per key (`prevPullErrMsg`).
+///
+/// `M` is how the previous failure is kept: by default its text, `"<reason>: <message>"`,
+/// shared because a back-off message quotes it on every sync until the next pull. The
+/// simulator keeps a small copyable description instead (`record_failure_as`) and renders
+/// the same text only for the pods that end with it.
 #[derive(Clone, Debug)]
-pub struct PullBackoffState<K: Ord + Clone> {
+pub struct PullBackoffState<K: Ord + Clone, M: Clone = std::sync::Arc<str>> {
     pub backoff: Backoff<K>,
-    /// Shared text: a back-off message quotes it on every sync until the next pull.
-    previous_failure: BTreeMap<K, std::sync::Arc<str>>,
+    previous_failure: BTreeMap<K, M>,
 }
 
 /// Step 7b's verdict. The texts are separate (`write_backoff_message` with
@@ -364,7 +368,7 @@ pub enum PullGate {
     Pull,
 }
 
-impl<K: Ord + Clone> PullBackoffState<K> {
+impl<K: Ord + Clone, M: Clone> PullBackoffState<K, M> {
     pub fn new(backoff: Backoff<K>) -> Self {
         PullBackoffState { backoff, previous_failure: BTreeMap::new() }
     }
@@ -388,11 +392,20 @@ impl<K: Ord + Clone> PullBackoffState<K> {
         requested_image: &str,
         err: &str,
         now: SimTime,
-    ) -> (KubeletReason, String) {
-        self.backoff.next(key, now);
+    ) -> (KubeletReason, String)
+    where
+        M: From<String>,
+    {
         let (reason, message) = map_pull_error(requested_image, err);
-        self.previous_failure.insert(key.clone(), format!("{}: {message}", reason.as_str()).into());
+        self.record_failure_as(key, now, format!("{}: {message}", reason.as_str()).into());
         (reason, message)
+    }
+
+    /// Step 7e with the failure already described as `M` (rendered by the caller when
+    /// needed): `Next(key, now)` and the stored previous failure.
+    pub fn record_failure_as(&mut self, key: &K, now: SimTime, failure: M) {
+        self.backoff.next(key, now);
+        self.previous_failure.insert(key.clone(), failure);
     }
 
     /// Step 7f: a successful pull garbage-collects stale back-off entries (`backOff.GC()`).
@@ -400,14 +413,9 @@ impl<K: Ord + Clone> PullBackoffState<K> {
         self.backoff.gc(now);
     }
 
-    /// The stored previous failure text for `key`, if any.
-    pub fn previous_failure(&self, key: &K) -> Option<&str> {
-        self.previous_failure.get(key).map(|s| &**s)
-    }
-
-    /// The stored previous failure text for `key`, shared (no copy).
-    pub fn previous_failure_shared(&self, key: &K) -> Option<std::sync::Arc<str>> {
-        self.previous_failure.get(key).cloned()
+    /// The stored previous failure for `key`, if any.
+    pub fn previous_failure(&self, key: &K) -> Option<&M> {
+        self.previous_failure.get(key)
     }
 }
 

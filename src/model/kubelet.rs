@@ -14,7 +14,7 @@
 
 use super::*;
 use crate::k8s::image_manager::{
-    invalid_image_message, never_pull_message, precheck_verdict, write_backoff_message, PresenceKind,
+    invalid_image_message, map_pull_error, never_pull_message, precheck_verdict, write_backoff_message, PresenceKind,
     PullGate, Verdict,
 };
 use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
@@ -226,7 +226,7 @@ impl World<'_> {
                 match self.nodes[node.idx()].backoff.gate(&key, self.now) {
                     PullGate::BackOff => {
                         self.pods[pod.idx()].backoffs += 1;
-                        let previous = self.nodes[node.idx()].backoff.previous_failure_shared(&key);
+                        let previous = self.nodes[node.idx()].backoff.previous_failure(&key).copied();
                         let p = &mut self.pods[pod.idx()];
                         p.last_error = LastError::BackOff(raw_id, previous);
                         p.containers[idx].waiting = Some(KubeletReason::ImagePullBackOff);
@@ -253,12 +253,24 @@ impl World<'_> {
         match e {
             LastError::None => String::new(),
             LastError::Text(reason, message) => format!("{}: {message}", reason.as_str()),
+            LastError::Pull(raw, failure) => self.failure_text(*raw, *failure),
             LastError::BackOff(raw, previous) => {
+                let previous = previous.map(|f| self.failure_text(*raw, f));
                 let mut s = format!("{}: ", KubeletReason::ImagePullBackOff.as_str());
                 write_backoff_message(&mut s, &self.raw_images.get(*raw).quoted, previous.as_deref());
                 s
             }
         }
+    }
+
+    /// `"<reason>: <message>"` of a failed pull of `raw` (what `PullBackoffState::record_failure`
+    /// stores upstream): the runtime's error text mapped by `map_pull_error`.
+    fn failure_text(&self, raw: RawImageId, failure: PullFailure) -> String {
+        let host = failure.registry.map_or("", |r| self.registries[r.idx()].host.as_str());
+        let raw = &self.raw_images.get(raw).text;
+        let (reason, message) = map_pull_error(raw, &failure.reason.error_text(raw, host));
+        debug_assert_eq!(reason, failure.reason.kubelet_reason());
+        format!("{}: {message}", reason.as_str())
     }
 
     /// Coordinates of the pod's pull secrets that the keyring would use for `img`.
@@ -497,12 +509,11 @@ impl World<'_> {
                 self.start_container(pod, idx);
             }
             Some(reason) => {
-                let host = p.registry.map_or("", |r| self.registries[r.idx()].host.as_str());
-                let raw = &self.raw_images.get(raw_id).text;
-                let err = reason.error_text(raw, host);
-                let (kreason, msg) = self.nodes[node.idx()].backoff.record_failure(&key, raw, &err, self.now);
-                self.container_error(pod, idx, kreason, msg);
+                let failure = PullFailure { reason, registry: p.registry };
+                self.nodes[node.idx()].backoff.record_failure_as(&key, self.now, failure);
                 let po = &mut self.pods[pod.idx()];
+                po.last_error = LastError::Pull(raw_id, failure);
+                po.containers[idx].waiting = Some(reason.kubelet_reason());
                 po.sync_error = true;
                 if idx >= po.n_init {
                     po.cursor += 1;

@@ -167,6 +167,24 @@ impl FailReason {
     }
 }
 
+impl FailReason {
+    /// The waiting reason the kubelet gives this failure: `map_pull_error` of `error_text`,
+    /// which is `ErrImagePull` for every text here (none starts with `RegistryUnavailable` or
+    /// `SignatureValidationFailed`; a unit test checks each). Known without formatting the
+    /// text, which is rendered only for pods that end with the error.
+    fn kubelet_reason(self) -> KubeletReason {
+        KubeletReason::ErrImagePull
+    }
+}
+
+/// A failed pull attempt as the kubelet stored it (`prevPullErrMsg`), kept as parts: with the
+/// pod's image string they give the exact text, rendered only where an output shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PullFailure {
+    reason: FailReason,
+    registry: Option<RegistryId>,
+}
+
 /// A layer on one node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LayerState {
@@ -218,7 +236,7 @@ struct Node {
     throttle: TokenBucket,
     /// Image-pull back-off keyed by (pod, image string as in the spec), with the previous
     /// failure text per key. Equal strings have equal `RawImageId`s.
-    backoff: PullBackoffState<(PodId, RawImageId)>,
+    backoff: PullBackoffState<(PodId, RawImageId), PullFailure>,
     /// Pull intents in flight per image (KubeletEnsureSecretPulledImages).
     pull_intents: BTreeMap<ImageId, u32>,
     /// Pulls running in the runtime, in start order.
@@ -364,8 +382,10 @@ enum LastError {
     #[default]
     None,
     Text(KubeletReason, String),
+    /// A failed pull of the image string (`ErrImagePull` and its message).
+    Pull(RawImageId, PullFailure),
     /// `ImagePullBackOff` for the image string, quoting the stored previous failure.
-    BackOff(RawImageId, Option<std::sync::Arc<str>>),
+    BackOff(RawImageId, Option<PullFailure>),
 }
 
 struct Image {
@@ -612,5 +632,33 @@ impl<'a> World<'a> {
             && pod.containers[pod.n_init..]
                 .iter()
                 .any(|c| c.image.is_some_and(|img| c.version < self.current_version(img, self.now)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::image_manager::map_pull_error;
+
+    /// `kubelet_reason` stands for `map_pull_error` of the full error text, which the run no
+    /// longer formats: they must agree for every reason, host and image string.
+    #[test]
+    fn kubelet_reason_is_what_map_pull_error_gives() {
+        let all = [
+            FailReason::Transient,
+            FailReason::Outage,
+            FailReason::RateLimited,
+            FailReason::Unauthorized,
+            FailReason::Qps,
+            FailReason::Platform,
+            FailReason::DiskFull,
+            FailReason::NotFound,
+        ];
+        for reason in all {
+            for (image, host) in [("nginx", "registry-1.docker.io"), ("RegistryUnavailable", ""), ("a/b:1", "x")] {
+                let (mapped, _) = map_pull_error(image, &reason.error_text(image, host));
+                assert_eq!(mapped, reason.kubelet_reason(), "{reason:?} {image} {host}");
+            }
+        }
     }
 }

@@ -110,7 +110,7 @@ fn run_sequence(row: &Value, serialized: bool) -> (Vec<CallResult>, (String, Str
     let qps = row["qps"].as_f64().unwrap();
     let burst = row["burst"].as_u64().unwrap() as u32;
     let mut throttle = (qps > 0.0).then(|| TokenBucket::new(qps as u32, burst));
-    let mut state = PullBackoffState::new(Backoff::new(
+    let mut state: PullBackoffState<_> = PullBackoffState::new(Backoff::new(
         SimDuration::from_secs(BACKOFF_INITIAL_S),
         SimDuration::from_secs(BACKOFF_MAX_S),
     ));
@@ -159,7 +159,7 @@ fn run_sequence(row: &Value, serialized: bool) -> (Vec<CallResult>, (String, Str
                 PullGate::BackOff => {
                     r.events.push(backoff_event(image).reason);
                     r.error = Some("ImagePullBackOff".to_string());
-                    r.message = backoff_message(image, state.previous_failure(&key));
+                    r.message = backoff_message(image, state.previous_failure(&key).map(|s| &**s));
                 }
                 PullGate::Pull => {
                     r.started = true;
