@@ -40,3 +40,9 @@ id_type!(/// One active blob download in the network model.
     FlowId);
 id_type!(/// A distinct image string as pods write it (interned: `model::raw_image`).
     RawImageId);
+
+impl crate::engine::idmap::DenseKey for LayerId {
+    fn key(self) -> u32 {
+        self.0
+    }
+}

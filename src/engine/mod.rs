@@ -2,5 +2,6 @@
 //! distributions. Knows nothing about Kubernetes or containers.
 
 pub mod dist;
+pub mod idmap;
 pub mod queue;
 pub mod rng;

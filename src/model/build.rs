@@ -39,7 +39,7 @@ impl<'a> World<'a> {
                     disk_bytes: disk.max(1),
                     disk_used_bytes: 0,
                     unpack_rate_bytes_per_s: positive_or_unlimited(unpack),
-                    layers: BTreeMap::new(),
+                    layers: IdMap::new(),
                     images: BTreeMap::new(),
                     superseded: Vec::new(),
                     puller,

@@ -35,6 +35,7 @@ use crate::metrics::{RegistryRow, RunSink, SampleRow};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use network::Network;
+use crate::engine::idmap::IdMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Everything that can happen in a run. Closed on purpose.
@@ -225,7 +226,8 @@ struct Node {
     disk_used_bytes: u64,
     /// Bytes/s; infinite = instant.
     unpack_rate_bytes_per_s: f64,
-    layers: BTreeMap<LayerId, LayerState>,
+    /// Layer states by id (`IdMap`: the lookup on every layer event is one probe, not a B-tree walk).
+    layers: IdMap<LayerId, LayerState>,
     /// What each tag points to on the node (the newest digest pulled).
     images: BTreeMap<ImageId, NodeImage>,
     /// Older digests of moved tags still on disk (containerd keeps the untagged image until
