@@ -519,7 +519,7 @@ impl<'a> World<'a> {
         self.queue.pop()
     }
 
-    pub fn peek_time(&self) -> Option<SimTime> {
+    pub fn peek_time(&mut self) -> Option<SimTime> {
         self.queue.peek_time()
     }
 
