@@ -111,6 +111,7 @@ impl<'a> World<'a> {
             raw_images,
             image_raw,
             pull_snapshots: Vec::new(),
+            name_scratch: String::new(),
             nodes_joined: 0,
             image_node_count: vec![0; n_images],
             totals: Totals::default(),

@@ -68,10 +68,10 @@ impl World<'_> {
             let live_pulls = per_pod[i];
             let waiting = matches!(pod.state, PodState::WaitingPull(_));
             if live_pulls > 1 {
-                return Err(format!("pod {} has {live_pulls} pulls at once", pod.name));
+                return Err(format!("pod {} has {live_pulls} pulls at once", self.pod_name_of(pod)));
             }
             if waiting && live_pulls != 1 {
-                return Err(format!("pod {} waits for a pull that is not running", pod.name));
+                return Err(format!("pod {} waits for a pull that is not running", self.pod_name_of(pod)));
             }
             // Image presence when the pod starts is asserted in `mark_running`.
             if pod.state == PodState::Running {
@@ -79,7 +79,7 @@ impl World<'_> {
                 if let Some(c) = pod.containers.iter().find(|c| !c.started) {
                     return Err(format!(
                         "pod {} Running with container {} not started",
-                        pod.name,
+                        self.pod_name_of(pod),
                         self.raw_images.get(c.raw).text
                     ));
                 }

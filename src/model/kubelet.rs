@@ -19,6 +19,7 @@ use crate::k8s::image_manager::{
 };
 use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
 use rand::Rng;
+use std::fmt::Write as _;
 
 /// What `EnsureImageExists` returned to the sync loop.
 enum Ensure {
@@ -97,7 +98,7 @@ impl World<'_> {
                 assert!(
                     self.nodes[node.idx()].images.contains_key(&img) || !c.started,
                     "pod {} runs without image {}",
-                    self.pods[pod.idx()].name,
+                    self.pod_name(pod),
                     self.raw_images.get(c.raw).text
                 );
             }
@@ -287,17 +288,10 @@ impl World<'_> {
         let node = self.pods[pod.idx()].node.expect("bound");
         let c = &self.pods[pod.idx()].containers[idx];
         let (raw, image) = (c.raw, c.image);
-        let attempts = &mut self.pods[pod.idx()].attempts;
-        let attempt = match attempts.iter_mut().find(|(r, _)| *r == raw) {
-            Some((_, a)) => {
-                *a += 1;
-                *a
-            }
-            None => {
-                attempts.push((raw, 1));
-                1
-            }
-        };
+        let containers = &mut self.pods[pod.idx()].containers;
+        let first = containers.iter().position(|c| c.raw == raw).expect("the container itself names it");
+        containers[first].attempts += 1;
+        let attempt = containers[first].attempts;
         let seq = self.pulls_created;
         self.pulls_created += 1;
         let mut attempt_state = Pull {
@@ -463,9 +457,12 @@ impl World<'_> {
     fn emit_pull_record(&mut self, pull: PullId, result: &str) {
         let p = &self.pulls[pull.idx()];
         let pod = &self.pods[p.pod.idx()];
+        let mut name = std::mem::take(&mut self.name_scratch);
+        name.clear();
+        write!(name, "{}", self.pod_name(p.pod)).expect("writing to a String");
         let record = crate::metrics::PullRecord {
             node: &self.nodes[p.node.idx()].name,
-            pod: &pod.name,
+            pod: &name,
             image: &self.raw_images.get(pod.containers[p.container].raw).text,
             registry: p.registry.map_or("", |r| self.registries[r.idx()].host.as_str()),
             requested_s: p.requested,
@@ -476,6 +473,7 @@ impl World<'_> {
             result,
         };
         self.sink.pull(&record);
+        self.name_scratch = name;
         self.totals.pulls += 1;
     }
 
@@ -543,7 +541,7 @@ impl World<'_> {
                         .unwrap_or_else(|| "Pending".to_string()),
                 };
                 crate::metrics::PodRow {
-                    pod: p.name.clone(),
+                    pod: self.pod_name_of(p).to_string(),
                     workload: self.scn.workloads[p.workload.idx()].name.clone(),
                     node: p.node.map(|n| self.nodes[n.idx()].name.clone()).unwrap_or_default(),
                     created_s: p.created,

@@ -314,6 +314,9 @@ struct PodContainer {
     init_done: bool,
     /// The waiting reason of the last error (pods.csv `status`).
     waiting: Option<KubeletReason>,
+    /// Pull attempts of this image string by the pod (1-based pulls.csv `attempt`), counted on
+    /// the first container naming the string: the count is per string, not per container.
+    attempts: u32,
 }
 
 /// A pod's containers. Almost every pod has one: kept inline in the `Pod`, it costs no
@@ -354,7 +357,9 @@ impl std::ops::DerefMut for PodContainers {
 }
 
 struct Pod {
-    name: String,
+    /// The pod's number in its workload: its name is `<workload>-<index>` (`World::pod_name`,
+    /// written out only where an output or a message shows it).
+    index: u64,
     workload: WorkloadId,
     /// Revision of the workload's template this pod runs (rollouts).
     revision: u32,
@@ -368,13 +373,23 @@ struct Pod {
     sync_error: bool,
     n_syncs: u64,
     state: PodState,
-    /// Pull attempts per image string (1-based numbering of pulls.csv `attempt`).
-    attempts: Vec<(RawImageId, u32)>,
     pull_ns: u64,
     images_pulled: u32,
     cache_hits: u32,
     backoffs: u32,
     last_error: LastError,
+}
+
+/// A pod's name, `<workload>-<index>`, formatted where shown.
+struct PodName<'a> {
+    workload: &'a str,
+    index: u64,
+}
+
+impl std::fmt::Display for PodName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.workload, self.index)
+    }
 }
 
 /// A pod's last error (pods.csv `last_error`, `"<reason>: <message>"`). A back-off repeats on
@@ -485,6 +500,8 @@ pub struct World<'a> {
     image_raw: Vec<RawImageId>,
     /// Reused buffers for snapshots of a node's active pulls (`runtime::kick_node`).
     pull_snapshots: Vec<Vec<PullId>>,
+    /// Reused buffer for the pod name of a streamed pull row.
+    name_scratch: String,
     /// Nodes that have joined the cluster (ImageLocality's total node count).
     nodes_joined: u32,
     /// Nodes that have each image (ImageLocality's spread factor).
@@ -581,6 +598,15 @@ impl<'a> World<'a> {
             }
         }
         self.peak_flows = self.peak_flows.max(self.net.n_active() as u64);
+    }
+
+    /// `pod`'s name, `<workload>-<index>`.
+    fn pod_name(&self, pod: PodId) -> PodName<'_> {
+        self.pod_name_of(&self.pods[pod.idx()])
+    }
+
+    fn pod_name_of<'s>(&'s self, p: &Pod) -> PodName<'s> {
+        PodName { workload: &self.scn.workloads[p.workload.idx()].name, index: p.index }
     }
 
     /// The current time-series sample.

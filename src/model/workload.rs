@@ -165,11 +165,12 @@ impl World<'_> {
                 started: false,
                 init_done: false,
                 waiting: None,
+                attempts: 0,
             });
         }
         let pod = PodId::from_idx(self.pods.len());
         self.pods.push(Pod {
-            name: format!("{}-{}", wl.name, index),
+            index,
             workload,
             revision,
             node: None,
@@ -181,7 +182,6 @@ impl World<'_> {
             sync_error: false,
             n_syncs: 0,
             state: PodState::Unscheduled,
-            attempts: Vec::new(),
             pull_ns: 0,
             images_pulled: 0,
             cache_hits: 0,
