@@ -63,16 +63,18 @@ impl World<'_> {
     /// Starts downloads and unpacks that became possible on `node`, and completes pulls whose
     /// layers are all present. Cheap: a node runs few pulls at once.
     pub(super) fn kick_node(&mut self, node: NodeId) {
-        // Snapshots of the active list: finishing a pull removes it (and may recurse here).
+        // One snapshot of the active list serves the three passes. Finishing a pull removes it
+        // from the list (and a failure recurses here), but every pass skips pulls not in the
+        // `Layers` phase, and a pull only enters that phase through an event: a snapshot taken
+        // later would differ only by finished pulls (or their reused slots, not yet started),
+        // which no pass looks at.
         let active = self.snapshot_active_pulls(node);
         for &pull in &active {
             if self.pulls[pull.idx()].phase == PullPhase::Layers {
                 self.schedule_downloads(pull);
             }
         }
-        self.recycle_snapshot(active);
-        self.advance_unpack(node);
-        let active = self.snapshot_active_pulls(node);
+        self.advance_unpack(node, &active);
         for &pull in &active {
             let p = &self.pulls[pull.idx()];
             if p.phase != PullPhase::Layers {
@@ -196,12 +198,11 @@ impl World<'_> {
         }
     }
 
-    /// Starts the next unpack on the node if it is idle: the first active pull (in start order)
-    /// whose lowest missing layer is fetched.
-    fn advance_unpack(&mut self, node: NodeId) {
+    /// Starts the next unpack on the node if it is idle: the first active pull (in start order,
+    /// `active` being the node's snapshot) whose lowest missing layer is fetched.
+    fn advance_unpack(&mut self, node: NodeId, active: &[PullId]) {
         // Every active pull moves its unpack pointer past layers already present.
-        let active = self.snapshot_active_pulls(node);
-        for &pull in &active {
+        for &pull in active {
             let p = &self.pulls[pull.idx()];
             if p.phase != PullPhase::Layers {
                 continue;
@@ -227,7 +228,6 @@ impl World<'_> {
                 (self.nodes[node.idx()].layers.get(&layer) == Some(&LayerState::Fetched)).then_some(layer)
             })
         };
-        self.recycle_snapshot(active);
         if let Some(layer) = next {
             let n = &mut self.nodes[node.idx()];
             n.layers.insert(layer, LayerState::Unpacking);
