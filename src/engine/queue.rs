@@ -1,38 +1,46 @@
-//! The event queue: a monotone radix heap ordered by (time, sequence). The sequence number is
-//! assigned at scheduling time and increases monotonically, so events at equal times pop in
-//! the order they were scheduled (FIFO), which makes the run order fully defined.
+//! The event queue: a monotone radix heap ordered by (time, scheduling order). Events at equal
+//! times pop in the order they were scheduled (FIFO), which makes the run order fully defined.
 //!
-//! Why a radix heap: a discrete-event simulation never schedules into the past, so every key
-//! pushed is above the last key popped (the queue asserts it). A radix heap exploits exactly
-//! that: entries sit in buckets by the highest bit where their key differs from the last key
-//! popped; the smallest entry is in the lowest non-empty bucket, and emptying that bucket moves
-//! each of its entries to a strictly lower one. Pushes append to a vector and pops mostly take
-//! from a short one, so a queue of ~10^5 events costs a few sequential cache lines per event
-//! instead of a root-to-leaf walk through a heap far larger than the caches.
+//! Why a radix heap: a discrete-event simulation never schedules into the past, so every time
+//! pushed is at or after the time of the last event popped (the queue asserts it). A radix heap
+//! exploits exactly that: entries sit in buckets by the highest bit where their time differs
+//! from the last time popped; the earliest entries are in the lowest non-empty bucket, and
+//! emptying that bucket moves each of its entries to a strictly lower one. Pushes append to a
+//! vector and pops mostly take from a short one, so a queue of ~10^5 events costs a few
+//! sequential cache lines per event instead of a root-to-leaf walk through a heap far larger
+//! than the caches.
+//!
+//! FIFO ties need no sequence number in the entries: every bucket is kept in scheduling order.
+//! A push appends (it is the latest scheduled), and a bucket is only ever emptied into buckets
+//! that are empty at that moment (all lower buckets are), keeping its order. Bucket 0 holds the
+//! entries at exactly the last time popped, and pops take its front.
 
 use crate::time::SimTime;
+use std::collections::VecDeque;
 
-/// One pending event. `key` packs (time, sequence) so that one integer comparison orders
-/// entries: time in the high 64 bits, the FIFO sequence in the low 64.
+/// One pending event.
 struct Entry<E> {
-    key: u128,
+    at: u64,
     event: E,
 }
 
-/// Buckets: 0 holds the entry equal to `last` (keys are unique, so at most one); bucket `b` in
-/// 1..=128 holds entries whose highest bit differing from `last` is bit `b - 1`.
-const BUCKETS: usize = 129;
+/// Buckets 1..=64: bucket `b` holds entries whose highest bit of time differing from `last` is
+/// bit `b - 1` (bucket 0, the entries at `last`, is `EventQueue::now`).
+const BUCKETS: usize = 65;
 
-/// A min-queue of events keyed by (time, FIFO sequence). Monotone: an event may not be pushed
+/// A min-queue of events by time, FIFO among equal times. Monotone: an event may not be pushed
 /// earlier than the last one popped.
 pub struct EventQueue<E> {
+    /// Bucket 0: the entries at exactly `last`, in scheduling order.
+    now: VecDeque<Entry<E>>,
+    /// Buckets 1..=64 (index 0 unused).
     buckets: Vec<Vec<Entry<E>>>,
-    /// Bit `b - 1` set iff bucket `b` (1..=128) is non-empty.
-    occupied: u128,
-    /// The key of the last entry settled into bucket 0 (the last popped, or about to be).
-    last: u128,
+    /// Bit `b - 1` set iff bucket `b` (1..=64) is non-empty.
+    occupied: u64,
+    /// The time of bucket 0: the last event popped, or the next one once settled.
+    last: u64,
     len: usize,
-    next_seq: u64,
+    scheduled: u64,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -41,19 +49,20 @@ impl<E> Default for EventQueue<E> {
     }
 }
 
-/// The bucket of `key` relative to `last` (`key >= last`).
-fn bucket(key: u128, last: u128) -> usize {
-    (128 - (key ^ last).leading_zeros()) as usize
+/// The bucket of time `at` relative to `last` (`at >= last`).
+fn bucket(at: u64, last: u64) -> usize {
+    (64 - (at ^ last).leading_zeros()) as usize
 }
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
+            now: VecDeque::new(),
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             occupied: 0,
             last: 0,
             len: 0,
-            next_seq: 0,
+            scheduled: 0,
         }
     }
 
@@ -69,37 +78,41 @@ impl<E> EventQueue<E> {
     /// Panics if `at` is earlier than the time of the last event popped (the simulation never
     /// schedules into the past; a radix heap cannot order such an entry).
     pub fn push(&mut self, at: SimTime, event: E) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let key = (u128::from(at.0) << 64) | u128::from(seq);
-        assert!(key >= self.last, "event queue: push at {} is before the last event popped", at.0);
-        let b = bucket(key, self.last);
-        self.buckets[b].push(Entry { key, event });
-        if b > 0 {
-            self.occupied |= 1u128 << (b - 1);
+        let at = at.0;
+        assert!(at >= self.last, "event queue: push at {at} is before the last event popped");
+        self.scheduled += 1;
+        let b = bucket(at, self.last);
+        if b == 0 {
+            self.now.push_back(Entry { at, event });
+        } else {
+            self.buckets[b].push(Entry { at, event });
+            self.occupied |= 1u64 << (b - 1);
         }
         self.len += 1;
     }
 
-    /// Brings the smallest entry into bucket 0; false when the queue is empty.
+    /// Makes bucket 0 hold the earliest entries; false when the queue is empty.
     fn settle(&mut self) -> bool {
-        if !self.buckets[0].is_empty() {
+        if !self.now.is_empty() {
             return true;
         }
         if self.occupied == 0 {
             return false;
         }
         let b = self.occupied.trailing_zeros() as usize + 1;
-        self.occupied &= !(1u128 << (b - 1));
+        self.occupied &= !(1u64 << (b - 1));
         let mut items = std::mem::take(&mut self.buckets[b]);
-        let min = items.iter().map(|e| e.key).min().expect("an occupied bucket has entries");
+        let min = items.iter().map(|e| e.at).min().expect("an occupied bucket has entries");
         self.last = min;
         for e in items.drain(..) {
-            // Every entry of bucket b agrees with the new `last` above bit b - 1: it moves down.
-            let j = bucket(e.key, min);
-            self.buckets[j].push(e);
-            if j > 0 {
-                self.occupied |= 1u128 << (j - 1);
+            // Every entry of bucket b agrees with the new `last` above bit b - 1: it moves to a
+            // lower bucket, which is empty now (b was the lowest occupied), so order is kept.
+            let j = bucket(e.at, min);
+            if j == 0 {
+                self.now.push_back(e);
+            } else {
+                self.buckets[j].push(e);
+                self.occupied |= 1u64 << (j - 1);
             }
         }
         self.buckets[b] = items; // keep the allocation
@@ -110,9 +123,9 @@ impl<E> EventQueue<E> {
         if !self.settle() {
             return None;
         }
-        let top = self.buckets[0].pop().expect("settled");
+        let top = self.now.pop_front().expect("settled");
         self.len -= 1;
-        Some((SimTime((top.key >> 64) as u64), top.event))
+        Some((SimTime(top.at), top.event))
     }
 
     /// The time of the next event (settles it first, hence `&mut`).
@@ -120,7 +133,7 @@ impl<E> EventQueue<E> {
         if !self.settle() {
             return None;
         }
-        Some(SimTime((self.buckets[0][0].key >> 64) as u64))
+        self.now.front().map(|e| SimTime(e.at))
     }
 
     pub fn len(&self) -> usize {
@@ -133,7 +146,7 @@ impl<E> EventQueue<E> {
 
     /// Total events ever scheduled.
     pub fn scheduled(&self) -> u64 {
-        self.next_seq
+        self.scheduled
     }
 }
 
