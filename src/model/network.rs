@@ -111,6 +111,27 @@ struct Link {
     version: u64,
 }
 
+/// A node class's flows per registry (`Network::classes`). With at most 8 registries and fewer
+/// than 65,536 flows of each on the node, the counts pack into one integer, 16 bits per
+/// registry, so a class lookup compares integers (it runs twice per flow change); otherwise
+/// the counts are kept as a vector. A given vector always takes the same form, so equal counts
+/// make equal keys. Only the capacity part of a key is ever read in order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum ClassFlows {
+    Packed(u128),
+    Wide(Vec<u32>),
+}
+
+impl ClassFlows {
+    fn of(k: &[u32]) -> ClassFlows {
+        if k.len() <= 8 && k.iter().all(|x| *x <= 0xffff) {
+            ClassFlows::Packed(k.iter().enumerate().fold(0u128, |p, (r, x)| p | (u128::from(*x) << (16 * r))))
+        } else {
+            ClassFlows::Wide(k.to_vec())
+        }
+    }
+}
+
 /// A finished or aborted flow.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FlowDone {
@@ -140,10 +161,7 @@ pub struct Network {
     node_k: Vec<Vec<u32>>,
     /// Nodes with flows grouped by (node capacity bits, flows per registry): the node-capacity
     /// check of the closed-form regime costs O(classes), not O(nodes).
-    classes: BTreeMap<(u64, Vec<u32>), u32>,
-    /// A reused key for looking classes up (a lookup allocates nothing; only a new class
-    /// stores a key of its own).
-    class_probe: Option<(u64, Vec<u32>)>,
+    classes: BTreeMap<(u64, ClassFlows), u32>,
     /// Flows per node (all registries), and the most flows on any node (`NodeMax`), overall
     /// and per registry: a sufficient check of the closed-form regime in O(registries).
     node_total: Vec<u32>,
@@ -449,7 +467,6 @@ impl Network {
             }),
             node_k: vec![vec![0; registry_bw.len()]; node_bw.len()],
             classes: BTreeMap::new(),
-            class_probe: Some((0, Vec::new())),
             node_total: vec![0; node_bw.len()],
             total_max: NodeMax::default(),
             reg_max: vec![NodeMax::default(); registry_bw.len()],
@@ -554,6 +571,19 @@ impl Network {
         (0..self.n_registries).filter(|r| k[*r] > 0).map(|r| f64::from(k[r]) * self.outside_rate(r)).sum()
     }
 
+    /// `node_load` of a class's flows (the same terms in the same order, so the same bits).
+    fn class_load(&self, flows: &ClassFlows) -> f64 {
+        match flows {
+            ClassFlows::Packed(p) => (0..self.n_registries)
+                .map(|r| ((p >> (16 * r)) & 0xffff) as u32)
+                .enumerate()
+                .filter(|(_, k)| *k > 0)
+                .map(|(r, k)| f64::from(k) * self.outside_rate(r))
+                .sum(),
+            ClassFlows::Wide(k) => self.node_load(k),
+        }
+    }
+
     fn load_fits(load: f64, capacity: f64) -> bool {
         load <= capacity * (1.0 + 1e-12)
     }
@@ -595,20 +625,16 @@ impl Network {
 
     /// Every node class fits its capacity at the closed-form rates.
     fn classes_fit(&self) -> bool {
-        self.classes.keys().all(|(cap_bits, k)| Self::load_fits(self.node_load(k), f64::from_bits(*cap_bits)))
+        self.classes.keys().all(|(cap_bits, k)| Self::load_fits(self.class_load(k), f64::from_bits(*cap_bits)))
     }
 
-    /// The class key of `node` written into the reused probe; `None` when it has no flows.
-    fn class_probe(&mut self, node: usize) -> Option<(u64, Vec<u32>)> {
+    /// The class key of `node`; `None` when it has no flows.
+    fn class_key(&self, node: usize) -> Option<(u64, ClassFlows)> {
         let k = &self.node_k[node];
         if !k.iter().any(|x| *x > 0) {
             return None;
         }
-        let mut probe = self.class_probe.take().expect("probe is returned after each use");
-        probe.0 = self.links[node].capacity_bytes_per_s.to_bits();
-        probe.1.clear();
-        probe.1.extend_from_slice(k);
-        Some(probe)
+        Some((self.links[node].capacity_bytes_per_s.to_bits(), ClassFlows::of(k)))
     }
 
     /// Bookkeeping for every mode when a flow joins or leaves; called while it is unlinked.
@@ -655,25 +681,18 @@ impl Network {
     }
 
     fn class_remove(&mut self, node: usize) {
-        if let Some(key) = self.class_probe(node) {
+        if let Some(key) = self.class_key(node) {
             let c = self.classes.get_mut(&key).expect("class of a node with flows");
             *c -= 1;
             if *c == 0 {
                 self.classes.remove(&key);
             }
-            self.class_probe = Some(key);
         }
     }
 
     fn class_add(&mut self, node: usize) {
-        if let Some(key) = self.class_probe(node) {
-            match self.classes.get_mut(&key) {
-                Some(c) => *c += 1,
-                None => {
-                    self.classes.insert(key.clone(), 1);
-                }
-            }
-            self.class_probe = Some(key);
+        if let Some(key) = self.class_key(node) {
+            *self.classes.entry(key).or_insert(0) += 1;
         }
     }
 
@@ -1788,6 +1807,18 @@ mod tests {
     use crate::ids::{LayerId, PullId};
 
     const MB: u64 = 1_000_000;
+
+    #[test]
+    fn class_flows_pack_small_counts_and_keep_large_ones() {
+        assert_eq!(ClassFlows::of(&[1, 0, 2]), ClassFlows::Packed(1 | (2 << 32)));
+        assert_eq!(ClassFlows::of(&[0xffff; 8]), ClassFlows::Packed(u128::MAX));
+        assert_eq!(ClassFlows::of(&[0x1_0000, 1]), ClassFlows::Wide(vec![0x1_0000, 1]));
+        assert_eq!(ClassFlows::of(&[1; 9]), ClassFlows::Wide(vec![1; 9]));
+        // Equal counts, equal keys; different counts, different keys.
+        assert_eq!(ClassFlows::of(&[3, 4]), ClassFlows::of(&[3, 4]));
+        assert_ne!(ClassFlows::of(&[3, 4]), ClassFlows::of(&[4, 3]));
+    }
+
     fn owner(i: u32) -> FlowOwner {
         FlowOwner { pull: PullId(i), layer: LayerId(i) }
     }
