@@ -95,9 +95,10 @@ pub struct SampleRow {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodRow {
     pub pod: String,
-    pub workload: String,
-    /// Empty when never scheduled.
-    pub node: String,
+    /// Shared by the workload's rows.
+    pub workload: std::sync::Arc<str>,
+    /// Empty when never scheduled; shared by the node's rows.
+    pub node: std::sync::Arc<str>,
     pub created_s: SimTime,
     pub started_s: Option<SimTime>,
     /// Total time of the pod's pull attempts, from hand-off to the puller to the result.
@@ -105,8 +106,8 @@ pub struct PodRow {
     pub images_pulled: u32,
     pub cache_hits: u32,
     pub backoffs: u32,
-    /// `Running` or the kubelet's waiting reason.
-    pub status: String,
+    /// `Running`, `Terminated`, `Pending` or the kubelet's waiting reason.
+    pub status: &'static str,
     pub last_error: String,
     /// Running an older digest of a tag that moved (`image.pushes`); not a pods.csv column.
     pub stale_digest: bool,

@@ -14,12 +14,12 @@
 
 use super::*;
 use crate::k8s::image_manager::{
-    invalid_image_message, map_pull_error, never_pull_message, precheck_verdict, write_backoff_message, PresenceKind,
-    PullGate, Verdict,
+    invalid_image_message, map_pull_error, never_pull_message, precheck_verdict, write_backoff_message,
+    PresenceKind, PullGate, Verdict,
 };
 use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
 use rand::Rng;
-use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// What `EnsureImageExists` returned to the sync loop.
 enum Ensure {
@@ -459,7 +459,7 @@ impl World<'_> {
         let pod = &self.pods[p.pod.idx()];
         let mut name = std::mem::take(&mut self.name_scratch);
         name.clear();
-        write!(name, "{}", self.pod_name(p.pod)).expect("writing to a String");
+        self.pod_name(p.pod).write_into(&mut name);
         let record = crate::metrics::PullRecord {
             node: &self.nodes[p.node.idx()].name,
             pod: &name,
@@ -526,24 +526,33 @@ impl World<'_> {
 
     /// The rows of pods.csv.
     pub fn pod_rows(&self) -> Vec<crate::metrics::PodRow> {
+        // Names shared by many rows are allocated once per workload and node.
+        let workload_names: Vec<Arc<str>> =
+            self.scn.workloads.iter().map(|w| Arc::from(w.name.as_str())).collect();
+        let node_names: Vec<Arc<str>> = self.nodes.iter().map(|n| Arc::from(n.name.as_str())).collect();
+        let unscheduled: Arc<str> = Arc::from("");
         self.pods
             .iter()
             .map(|p| {
                 let status = match p.state {
-                    PodState::Running => "Running".to_string(),
-                    PodState::Terminated => "Terminated".to_string(),
+                    PodState::Running => "Running",
+                    PodState::Terminated => "Terminated",
                     _ => p
                         .containers
                         .iter()
                         .enumerate()
                         .find(|(i, c)| if *i < p.n_init { !c.init_done } else { !c.started })
-                        .and_then(|(_, c)| c.waiting.map(|r| r.as_str().to_string()))
-                        .unwrap_or_else(|| "Pending".to_string()),
+                        .and_then(|(_, c)| c.waiting.map(|r| r.as_str()))
+                        .unwrap_or("Pending"),
                 };
                 crate::metrics::PodRow {
-                    pod: self.pod_name_of(p).to_string(),
-                    workload: self.scn.workloads[p.workload.idx()].name.clone(),
-                    node: p.node.map(|n| self.nodes[n.idx()].name.clone()).unwrap_or_default(),
+                    pod: {
+                        let mut name = String::new();
+                        self.pod_name_of(p).write_into(&mut name);
+                        name
+                    },
+                    workload: workload_names[p.workload.idx()].clone(),
+                    node: p.node.map_or_else(|| unscheduled.clone(), |n| node_names[n.idx()].clone()),
                     created_s: p.created,
                     started_s: p.started,
                     pull_s: SimDuration(p.pull_ns),

@@ -21,6 +21,7 @@ mod runtime;
 mod scheduler;
 mod workload;
 
+use crate::engine::idmap::IdMap;
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Streams;
 use crate::ids::{ImageId, LayerId, NodeId, PodId, PullId, RawImageId, RegistryId, WorkloadId};
@@ -35,7 +36,6 @@ use crate::metrics::{RegistryRow, RunSink, SampleRow};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use network::Network;
-use crate::engine::idmap::IdMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Everything that can happen in a run. Closed on purpose.
@@ -386,6 +386,27 @@ struct PodName<'a> {
     index: u64,
 }
 
+impl PodName<'_> {
+    /// Appends the name to `out`, without the formatting machinery: a name is written for
+    /// every pull row and every pod row.
+    fn write_into(&self, out: &mut String) {
+        out.push_str(self.workload);
+        out.push('-');
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut v = self.index;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+    }
+}
+
 impl std::fmt::Display for PodName<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}-{}", self.workload, self.index)
@@ -668,6 +689,16 @@ mod tests {
     use super::*;
     use crate::k8s::image_manager::map_pull_error;
 
+    #[test]
+    fn pod_names_write_like_display() {
+        for index in [0, 7, 10, 99_999, u64::MAX] {
+            let n = PodName { workload: "apps-a", index };
+            let mut s = String::from(">");
+            n.write_into(&mut s);
+            assert_eq!(s, format!(">{n}"));
+        }
+    }
+
     /// `kubelet_reason` stands for `map_pull_error` of the full error text, which the run no
     /// longer formats: they must agree for every reason, host and image string.
     #[test]
@@ -683,7 +714,9 @@ mod tests {
             FailReason::NotFound,
         ];
         for reason in all {
-            for (image, host) in [("nginx", "registry-1.docker.io"), ("RegistryUnavailable", ""), ("a/b:1", "x")] {
+            for (image, host) in
+                [("nginx", "registry-1.docker.io"), ("RegistryUnavailable", ""), ("a/b:1", "x")]
+            {
                 let (mapped, _) = map_pull_error(image, &reason.error_text(image, host));
                 assert_eq!(mapped, reason.kubelet_reason(), "{reason:?} {image} {host}");
             }

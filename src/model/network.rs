@@ -625,7 +625,9 @@ impl Network {
 
     /// Every node class fits its capacity at the closed-form rates.
     fn classes_fit(&self) -> bool {
-        self.classes.keys().all(|(cap_bits, k)| Self::load_fits(self.class_load(k), f64::from_bits(*cap_bits)))
+        self.classes
+            .keys()
+            .all(|(cap_bits, k)| Self::load_fits(self.class_load(k), f64::from_bits(*cap_bits)))
     }
 
     /// The class key of `node`; `None` when it has no flows.

@@ -277,8 +277,8 @@ impl RunSink for CsvSink {
 pub fn pod_record(p: &PodRow) -> [String; 12] {
     [
         p.pod.clone(),
-        p.workload.clone(),
-        p.node.clone(),
+        p.workload.to_string(),
+        p.node.to_string(),
         p.created_s.fmt_ms(),
         t(p.started_s),
         p.startup().map(|d| d.fmt_ms()).unwrap_or_default(),
@@ -286,7 +286,7 @@ pub fn pod_record(p: &PodRow) -> [String; 12] {
         p.images_pulled.to_string(),
         p.cache_hits.to_string(),
         p.backoffs.to_string(),
-        p.status.clone(),
+        p.status.to_string(),
         p.last_error.clone(),
     ]
 }

@@ -262,8 +262,8 @@ containers = [ { image = "registry.example/app:v1" } ]
     let of = |w: &str| -> Vec<(String, f64, f64)> {
         out.pods
             .iter()
-            .filter(|p| p.workload == w)
-            .map(|p| (p.node.clone(), s(p.created_s), p.started_s.map_or(-1.0, s)))
+            .filter(|p| &*p.workload == w)
+            .map(|p| (p.node.to_string(), s(p.created_s), p.started_s.map_or(-1.0, s)))
             .collect()
     };
     // DaemonSet pods: created at each join; the agent pull (10 MB at 100 MB/s) takes 0.1 s.

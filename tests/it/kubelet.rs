@@ -309,7 +309,7 @@ containers = [ { image = "registry.example/agent:v1" } ]
 "#;
     let (out, _) = run_toml(&text);
     assert_eq!(out.summary.pods, 3);
-    let mut nodes: Vec<&str> = out.pods.iter().map(|p| p.node.as_str()).collect();
+    let mut nodes: Vec<&str> = out.pods.iter().map(|p| &*p.node).collect();
     nodes.sort();
     assert_eq!(nodes, vec!["pool-0", "pool-1", "pool-2"]);
     let created: Vec<f64> = out.pods.iter().map(|p| super::s(p.created_s)).collect();

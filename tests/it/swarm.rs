@@ -380,10 +380,10 @@ fn result_ok(r: &str) -> bool {
 fn check_outputs(g: &Generated, setting: Setting, out: &RunOutput, sink: &MemorySink) -> Result<(), String> {
     let s = &out.summary;
     for p in &out.pods {
-        if !STATUSES.contains(&p.status.as_str()) {
+        if !STATUSES.contains(&p.status) {
             return Err(format!("pod {} ends with status {:?}", p.pod, p.status));
         }
-        match (p.started_s, p.status.as_str()) {
+        match (p.started_s, p.status) {
             (Some(st), _) if st < p.created_s => return Err(format!("pod {} started before created", p.pod)),
             (None, "Running") => return Err(format!("pod {} Running without a start time", p.pod)),
             _ => {}

@@ -225,7 +225,10 @@ fn pulled_record_merge_rules() {
     // The key derived once (`pulled_record_key`) lands in the same entry as the image string.
     // (Newest trimImageTagDigest: no Docker Hub normalisation, so `b` is its own name.)
     r.record_pull_at(&pulled_record_key("b:7"), Some(sec("u4", "h4")));
-    r.record_pull("b@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Some(sec("u5", "h5")));
+    r.record_pull(
+        "b@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        Some(sec("u5", "h5")),
+    );
     assert_eq!(r.credential_mapping["b"].secrets, vec![sec("u4", "h4"), sec("u5", "h5")]);
     assert_eq!(r.credential_mapping.len(), 2);
 }
