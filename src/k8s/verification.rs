@@ -209,6 +209,9 @@ impl CredentialMapping {
         let i = match self.position(name) {
             Ok(i) => i,
             Err(i) => {
+                // Exact growth: a record rarely holds a second name, and the default first
+                // capacity (four entries) would quadruple the memory of every record.
+                self.0.reserve_exact(1);
                 self.0.insert(i, (name.to_string(), CredentialSet::default()));
                 i
             }
@@ -221,6 +224,7 @@ impl CredentialMapping {
         match self.position(&name) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, set)),
             Err(i) => {
+                self.0.reserve_exact(1);
                 self.0.insert(i, (name, set));
                 None
             }
