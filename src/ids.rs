@@ -46,3 +46,9 @@ impl crate::engine::idmap::DenseKey for LayerId {
         self.0
     }
 }
+
+impl crate::engine::idmap::DenseKey for ImageId {
+    fn key(self) -> u32 {
+        self.0
+    }
+}

@@ -1,5 +1,6 @@
-//! `IdMap`: a map from dense ids to small copyable values by open addressing, for the lookups
-//! on the hottest path of a run (a node's layer states, read several times per layer event).
+//! `IdMap`: a map from dense ids to small values by open addressing, for the lookups on the
+//! hottest path of a run (a node's layer states, read several times per layer event, and its
+//! images, read on every sync).
 //!
 //! Why not a `BTreeMap`: a lookup walks two or three B-tree nodes, each a separate allocation,
 //! so on a large cluster it costs two or three cache misses; here it is usually one (a key and
@@ -26,15 +27,19 @@ pub struct IdMap<K, V> {
     shift: u32,
 }
 
-impl<K: DenseKey, V: Copy> Default for IdMap<K, V> {
+impl<K: DenseKey, V> Default for IdMap<K, V> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: DenseKey, V: Copy> IdMap<K, V> {
+fn empty_slots<K, V>(n: usize) -> Vec<Option<(K, V)>> {
+    (0..n).map(|_| None).collect()
+}
+
+impl<K: DenseKey, V> IdMap<K, V> {
     pub fn new() -> Self {
-        IdMap { slots: vec![None; MIN_SLOTS], len: 0, shift: 64 - MIN_SLOTS.trailing_zeros() }
+        IdMap { slots: empty_slots(MIN_SLOTS), len: 0, shift: 64 - MIN_SLOTS.trailing_zeros() }
     }
 
     pub fn len(&self) -> usize {
@@ -106,7 +111,8 @@ impl<K: DenseKey, V: Copy> IdMap<K, V> {
         self.len -= 1;
         let mask = self.slots.len() - 1;
         let mut i = (hole + 1) & mask;
-        while let Some((key, _)) = self.slots[i] {
+        while let Some((key, _)) = &self.slots[i] {
+            let key = *key;
             // The entry at `i` may fill the hole unless its home lies cyclically in (hole, i].
             let home = self.home(key);
             let stays = if hole <= i { hole < home && home <= i } else { hole < home || home <= i };
@@ -120,8 +126,8 @@ impl<K: DenseKey, V: Copy> IdMap<K, V> {
     }
 
     fn grow(&mut self) {
-        let old = std::mem::replace(&mut self.slots, vec![None; 0]);
-        self.slots = vec![None; old.len() * 2];
+        let old = std::mem::take(&mut self.slots);
+        self.slots = empty_slots(old.len() * 2);
         self.shift -= 1;
         for (k, v) in old.into_iter().flatten() {
             let i = self.find(k).expect_err("keys are unique");
@@ -139,10 +145,22 @@ impl<K: DenseKey, V: Copy> IdMap<K, V> {
         self.slots.iter().flatten().map(|(k, _)| *k)
     }
 
+    /// The entries in no particular order: only for order-free folds (any, all, counts).
+    pub fn iter_unordered(&self) -> impl Iterator<Item = (K, &V)> {
+        self.slots.iter().flatten().map(|(k, v)| (*k, v))
+    }
+
     /// The keys in ascending order.
     pub fn sorted_keys(&self) -> Vec<K> {
         let mut v: Vec<K> = self.keys().collect();
         v.sort_unstable();
+        v
+    }
+
+    /// The entries in ascending key order (what a `BTreeMap` would iterate).
+    pub fn iter_sorted(&self) -> Vec<(K, &V)> {
+        let mut v: Vec<(K, &V)> = self.iter_unordered().collect();
+        v.sort_unstable_by_key(|(k, _)| *k);
         v
     }
 }
@@ -202,6 +220,7 @@ mod tests {
                 prop_assert_eq!(m.get(&K(k)), b.get(&K(k)));
             }
             prop_assert_eq!(m.sorted_keys(), b.keys().copied().collect::<Vec<_>>());
+            prop_assert_eq!(m.iter_sorted(), b.iter().map(|(k, v)| (*k, v)).collect::<Vec<_>>());
         }
     }
 }

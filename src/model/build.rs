@@ -40,7 +40,7 @@ impl<'a> World<'a> {
                     disk_used_bytes: 0,
                     unpack_rate_bytes_per_s: positive_or_unlimited(unpack),
                     layers: IdMap::new(),
-                    images: BTreeMap::new(),
+                    images: IdMap::new(),
                     superseded: Vec::new(),
                     puller,
                     throttle: TokenBucket::new(kc.registry_pull_qps, kc.registry_burst),

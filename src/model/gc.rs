@@ -66,14 +66,15 @@ impl World<'_> {
         let n = &self.nodes[node.idx()];
         let records: Vec<ImageRecord<(ImageId, u32)>> = n
             .images
-            .iter()
-            .chain(n.superseded.iter().map(|(i, o)| (i, o)))
+            .iter_sorted()
+            .into_iter()
+            .chain(n.superseded.iter().map(|(i, o)| (*i, o)))
             .map(|(img, ni)| ImageRecord {
-                id: (*img, ni.version),
-                size_bytes: self.version_size_bytes(*img, ni.version),
+                id: (img, ni.version),
+                size_bytes: self.version_size_bytes(img, ni.version),
                 first_detected: ni.first_detected,
                 last_used: ni.last_used,
-                in_use: self.image_in_use(node, *img, ni.version),
+                in_use: self.image_in_use(node, img, ni.version),
                 pinned: false,
             })
             .collect();
@@ -116,9 +117,9 @@ impl World<'_> {
         let needed = |w: &World, l: LayerId| {
             let n = &w.nodes[node.idx()];
             n.images
-                .iter()
-                .chain(n.superseded.iter().map(|(i, o)| (i, o)))
-                .any(|(i, ni)| w.version_layers(*i, ni.version).contains(&l))
+                .iter_unordered()
+                .chain(n.superseded.iter().map(|(i, o)| (*i, o)))
+                .any(|(i, ni)| w.version_layers(i, ni.version).contains(&l))
                 || n.active_pulls.iter().any(|p| {
                     let p = &w.pulls[p.idx()];
                     p.image.is_some_and(|i| w.version_layers(i, p.version).contains(&l))

@@ -46,8 +46,10 @@ impl World<'_> {
             if unpacking > 1 || (unpacking == 1) != n.unpacking.is_some() {
                 return Err(format!("node {} unpacks {unpacking} layers at once", n.name));
             }
-            for (img, ni) in n.images.iter().chain(n.superseded.iter().map(|(i, o)| (i, o))) {
-                for l in self.version_layers(*img, ni.version) {
+            for (img, ni) in
+                n.images.iter_sorted().into_iter().chain(n.superseded.iter().map(|(i, o)| (*i, o)))
+            {
+                for l in self.version_layers(img, ni.version) {
                     if n.layers.get(l) != Some(&LayerState::Present) {
                         return Err(format!(
                             "node {} has image {} (digest {}) without its layer {}",

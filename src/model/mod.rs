@@ -229,7 +229,7 @@ struct Node {
     /// Layer states by id (`IdMap`: the lookup on every layer event is one probe, not a B-tree walk).
     layers: IdMap<LayerId, LayerState>,
     /// What each tag points to on the node (the newest digest pulled).
-    images: BTreeMap<ImageId, NodeImage>,
+    images: IdMap<ImageId, NodeImage>,
     /// Older digests of moved tags still on disk (containerd keeps the untagged image until
     /// image GC removes it; containers may still run it).
     superseded: Vec<(ImageId, NodeImage)>,
