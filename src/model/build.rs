@@ -48,7 +48,7 @@ impl<'a> World<'a> {
                         kc.image_pull_backoff_initial,
                         kc.image_pull_backoff_max,
                     )),
-                    pull_intents: BTreeMap::new(),
+                    pull_intents: IdMap::new(),
                     active_pulls: Vec::new(),
                     unpacking: None,
                     pods: Vec::new(),

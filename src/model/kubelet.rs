@@ -330,7 +330,13 @@ impl World<'_> {
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         if kc.ensure_secret_pulled_images {
             if let Some(img) = image {
-                *self.nodes[node.idx()].pull_intents.entry(img).or_insert(0) += 1;
+                let intents = &mut self.nodes[node.idx()].pull_intents;
+                match intents.get_mut(&img) {
+                    Some(k) => *k += 1,
+                    None => {
+                        intents.insert(img, 1);
+                    }
+                }
             }
         }
         if let Some(pull) = self.nodes[node.idx()].puller.submit(pull) {

@@ -240,7 +240,7 @@ struct Node {
     /// failure text per key. Equal strings have equal `RawImageId`s.
     backoff: PullBackoffState<(PodId, RawImageId), PullFailure>,
     /// Pull intents in flight per image (KubeletEnsureSecretPulledImages).
-    pull_intents: BTreeMap<ImageId, u32>,
+    pull_intents: IdMap<ImageId, u32>,
     /// Pulls running in the runtime, in start order.
     active_pulls: Vec<PullId>,
     unpacking: Option<LayerId>,
