@@ -9,6 +9,8 @@
 //! - `run`: whole runs of the small (contract example), medium (rollout-300 shrunk to 100
 //!   nodes) and large-shrunk scenarios; throughput is in simulation events.
 //! - `run_large`: the full `benches/scenarios/large.toml` (the issue's events-per-second target).
+//! - `growth`: the large scenario at 625, 1,250, 2,500 and 5,000 nodes with registry egress
+//!   scaled alongside (the issue's growth check: each doubling at most 2.3 times the time).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pullsim::engine::queue::EventQueue;
@@ -200,5 +202,38 @@ fn run_large(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, queue, network, runs, run_large);
+/// The growth check of issue 6 on the simulation alone: the large scenario at 1/8, 1/4, 1/2
+/// and the full size (625 to 5,000 nodes, 30 pods per node), registry egress scaled with the
+/// cluster so the simulated work per node is the same at every size (the events double
+/// exactly). Each size should take at most 2.3 times the previous one.
+/// `scripts/growth.sh --scaled` does the same through the CLI (with the CSVs written).
+fn growth(c: &mut Criterion) {
+    let mut g = c.benchmark_group("growth");
+    g.sample_size(10);
+    for frac in [8u32, 4, 2, 1] {
+        let nodes = (5000 / frac).to_string();
+        let (a, b, cc) = ((60000 / frac).to_string(), (50000 / frac).to_string(), (35000 / frac).to_string());
+        let (reg_ab, reg_c) = (format!("{}Mbps", 40000 / frac), format!("{}Mbps", 20000 / frac));
+        let scn = scenario(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/benches/scenarios/large.toml"),
+            &[
+                ("node_pool.workers.count", &nodes),
+                ("workload.apps-a.replicas", &a),
+                ("workload.apps-b.replicas", &b),
+                ("workload.apps-c.replicas", &cc),
+                ("registry.a.registry.example.bandwidth", &reg_ab),
+                ("registry.b.registry.example.bandwidth", &reg_ab),
+                ("registry.c.registry.example.bandwidth", &reg_c),
+            ],
+        );
+        let events = pullsim::sim::run(&scn, scn.seed, &mut NullSink, RunOptions::default()).stats.events;
+        g.throughput(Throughput::Elements(events));
+        g.bench_with_input(BenchmarkId::new("nodes", &nodes), &scn, |b, scn| {
+            b.iter(|| pullsim::sim::run(scn, scn.seed, &mut NullSink, RunOptions::default()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, queue, network, runs, run_large, growth);
 criterion_main!(benches);

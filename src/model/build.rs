@@ -97,7 +97,8 @@ impl<'a> World<'a> {
             images,
             layer_size_bytes,
             pods: Vec::with_capacity(expected_pods(scn)),
-            pulls: Vec::new(),
+            // A pod has at most one pull attempt live (and the first wave has one per pod).
+            pulls: Vec::with_capacity(expected_pods(scn)),
             free_pulls: Vec::new(),
             pulls_created: 0,
             net_generation: 0,

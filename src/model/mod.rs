@@ -279,11 +279,11 @@ struct Pull {
     /// Outcome decided when the prelude started; applied when it ends.
     prelude_failure: Option<FailReason>,
     /// The pod secret whose credentials worked (`None` = anonymous or node credentials).
-    credential: Option<String>,
+    credential: Option<Box<str>>,
     /// Index of this pull's lowest layer not yet present.
-    next_unpack: usize,
+    next_unpack: u32,
     /// Index of the next layer to consider for download.
-    scan: usize,
+    scan: u32,
     downloads_in_flight: u32,
 }
 

@@ -38,7 +38,7 @@ impl World<'_> {
         let pre = self.prelude(pull, registry);
         let p = &mut self.pulls[pull.idx()];
         p.prelude_failure = pre.failure;
-        p.credential = pre.credential;
+        p.credential = pre.credential.map(String::into_boxed_str);
         // Saturating: absurd (accepted) durations are u64::MAX ns, and the sum must not wrap.
         let generation = p.generation;
         self.schedule_in(
@@ -81,7 +81,7 @@ impl World<'_> {
                 continue;
             }
             let n_layers = self.version_layers(p.image.expect("layers phase has an image"), p.version).len();
-            if p.next_unpack == n_layers {
+            if p.next_unpack as usize == n_layers {
                 debug_assert_eq!(p.downloads_in_flight, 0, "a complete pull has no download in flight");
                 self.finish_pull(pull, None);
             }
@@ -110,10 +110,10 @@ impl World<'_> {
         loop {
             let p = &self.pulls[pull.idx()];
             let layers = self.version_layers(img, version);
-            if p.scan >= layers.len() || p.downloads_in_flight >= max {
+            if p.scan as usize >= layers.len() || p.downloads_in_flight >= max {
                 return;
             }
-            let layer = layers[p.scan];
+            let layer = layers[p.scan as usize];
             match self.nodes[node.idx()].layers.get(&layer).copied() {
                 None => {
                     let size = self.layer_size_bytes[layer.idx()];
@@ -125,7 +125,7 @@ impl World<'_> {
                     n.disk_used_bytes += size;
                     n.layers.insert(layer, LayerState::Requesting { owner: pull });
                     let registry = self.pulls[pull.idx()].registry.expect("layers phase has a registry");
-                    let req_no = 100 + self.pulls[pull.idx()].scan as u64;
+                    let req_no = 100 + u64::from(self.pulls[pull.idx()].scan);
                     let rtt = self.round_trip(registry, pull, req_no);
                     let p = &mut self.pulls[pull.idx()];
                     p.downloads_in_flight += 1;
@@ -208,13 +208,13 @@ impl World<'_> {
                 continue;
             }
             let layers = self.version_layers(p.image.expect("image"), p.version);
-            let mut i = p.next_unpack;
+            let mut i = p.next_unpack as usize;
             while i < layers.len()
                 && self.nodes[node.idx()].layers.get(&layers[i]) == Some(&LayerState::Present)
             {
                 i += 1;
             }
-            self.pulls[pull.idx()].next_unpack = i;
+            self.pulls[pull.idx()].next_unpack = u32::try_from(i).expect("layer count fits u32");
         }
         let next = if self.nodes[node.idx()].unpacking.is_some() {
             None
@@ -224,7 +224,8 @@ impl World<'_> {
                 if p.phase != PullPhase::Layers {
                     return None;
                 }
-                let layer = *self.version_layers(p.image.expect("image"), p.version).get(p.next_unpack)?;
+                let layer =
+                    *self.version_layers(p.image.expect("image"), p.version).get(p.next_unpack as usize)?;
                 (self.nodes[node.idx()].layers.get(&layer) == Some(&LayerState::Fetched)).then_some(layer)
             })
         };
@@ -258,7 +259,7 @@ impl World<'_> {
         // aborts reach the network in). Only its own layers are looked at, not the node's.
         let p = &self.pulls[pull.idx()];
         let layers = self.version_layers(p.image.expect("layers phase has an image"), p.version);
-        let mut owned: Vec<(LayerId, LayerState)> = layers[..p.scan]
+        let mut owned: Vec<(LayerId, LayerState)> = layers[..p.scan as usize]
             .iter()
             .filter_map(|l| self.nodes[node.idx()].layers.get(l).map(|s| (*l, *s)))
             .filter(|(_, s)| {
