@@ -103,6 +103,15 @@ impl<K: DenseKey, V> IdMap<K, V> {
         }
     }
 
+    /// The value of `k`, inserting `default` first when absent (`BTreeMap`'s
+    /// `entry(k).or_insert(default)`).
+    pub fn get_or_insert(&mut self, k: K, default: V) -> &mut V {
+        if !self.contains_key(&k) {
+            self.insert(k, default);
+        }
+        self.get_mut(&k).expect("present")
+    }
+
     /// Removes `k`; later entries of its probe run shift back (no tombstones, so lookups
     /// never slow down with churn).
     pub fn remove(&mut self, k: &K) -> Option<V> {
@@ -198,6 +207,10 @@ mod tests {
         assert_eq!(m.sorted_keys().first(), Some(&K(7)));
         *m.get_mut(&K(7)).expect("present") += 1;
         assert_eq!(m.get(&K(7)), Some(&2));
+        *m.get_or_insert(K(7), 0) += 1;
+        *m.get_or_insert(K(8), 40) += 2;
+        assert_eq!((m.get(&K(7)), m.get(&K(8))), (Some(&3), Some(&42)));
+        assert!(m.remove(&K(8)).is_some());
         assert_eq!(m.values().count(), 500);
     }
 

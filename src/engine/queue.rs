@@ -66,17 +66,18 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// A queue expecting about `n` pending events (the buckets grow as needed either way).
+    /// A queue expecting about `n` events at a time in its front bucket, which every event
+    /// passes through (the other buckets grow as needed).
     pub fn with_capacity(n: usize) -> Self {
         let mut q = Self::new();
-        q.buckets[BUCKETS - 1].reserve(n);
+        q.now.reserve(n);
         q
     }
 
     /// Schedules `event` at `at`, after every event already scheduled at `at`.
     ///
-    /// Panics if `at` is earlier than the time of the last event popped (the simulation never
-    /// schedules into the past; a radix heap cannot order such an entry).
+    /// Panics if `at` is earlier than the time of the last event popped, or peeked (the
+    /// simulation never schedules into the past; a radix heap cannot order such an entry).
     pub fn push(&mut self, at: SimTime, event: E) {
         let at = at.0;
         assert!(at >= self.last, "event queue: push at {at} is before the last event popped");
@@ -128,7 +129,8 @@ impl<E> EventQueue<E> {
         Some((SimTime(top.at), top.event))
     }
 
-    /// The time of the next event (settles it first, hence `&mut`).
+    /// The time of the next event. Settles it first (hence `&mut`): from then on the queue
+    /// refuses pushes earlier than that time, as if the event had been popped.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         if !self.settle() {
             return None;

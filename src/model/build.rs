@@ -76,6 +76,7 @@ impl<'a> World<'a> {
         }
 
         let n_images = images.len();
+        let expected_pods = expected_pods(scn);
         let mut raw_images = raw_image::RawImages::default();
         let image_raw: Vec<RawImageId> = scn
             .images
@@ -96,9 +97,9 @@ impl<'a> World<'a> {
             registries,
             images,
             layer_size_bytes,
-            pods: Vec::with_capacity(expected_pods(scn)),
+            pods: Vec::with_capacity(expected_pods),
             // A pod has at most one pull attempt live (and the first wave has one per pod).
-            pulls: Vec::with_capacity(expected_pods(scn)),
+            pulls: Vec::with_capacity(expected_pods),
             free_pulls: Vec::new(),
             pulls_created: 0,
             net_generation: 0,

@@ -330,13 +330,7 @@ impl World<'_> {
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         if kc.ensure_secret_pulled_images {
             if let Some(img) = image {
-                let intents = &mut self.nodes[node.idx()].pull_intents;
-                match intents.get_mut(&img) {
-                    Some(k) => *k += 1,
-                    None => {
-                        intents.insert(img, 1);
-                    }
-                }
+                *self.nodes[node.idx()].pull_intents.get_or_insert(img, 0) += 1;
             }
         }
         if let Some(pull) = self.nodes[node.idx()].puller.submit(pull) {
@@ -552,11 +546,7 @@ impl World<'_> {
                         .unwrap_or("Pending"),
                 };
                 crate::metrics::PodRow {
-                    pod: {
-                        let mut name = String::new();
-                        self.pod_name_of(p).write_into(&mut name);
-                        name
-                    },
+                    pod: self.pod_name_of(p).to_owned_name(),
                     workload: workload_names[p.workload.idx()].clone(),
                     node: p.node.map_or_else(|| unscheduled.clone(), |n| node_names[n.idx()].clone()),
                     created_s: p.created,

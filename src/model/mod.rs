@@ -166,9 +166,7 @@ impl FailReason {
             FailReason::NotFound => format!("failed to pull image {image:?}: {host}: not found"),
         }
     }
-}
 
-impl FailReason {
     /// The waiting reason the kubelet gives this failure: `map_pull_error` of `error_text`,
     /// which is `ErrImagePull` for every text here (none starts with `RegistryUnavailable` or
     /// `SignatureValidationFailed`; a unit test checks each). Known without formatting the
@@ -404,6 +402,13 @@ impl PodName<'_> {
             }
         }
         out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+    }
+
+    /// The name as an owned string (`write_into` a new one).
+    fn to_owned_name(&self) -> String {
+        let mut s = String::with_capacity(self.workload.len() + 8);
+        self.write_into(&mut s);
+        s
     }
 }
 
