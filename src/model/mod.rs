@@ -528,6 +528,11 @@ pub struct World<'a> {
     pull_snapshots: Vec<Vec<PullId>>,
     /// Reused buffer for the pod name of a streamed pull row.
     name_scratch: String,
+    /// Reused buffers of a network wake-up: the flows completed, the nodes they were on.
+    done_scratch: Vec<network::FlowDone>,
+    touched_scratch: Vec<NodeId>,
+    /// Every pool, in order: the eligible pools of a workload without a node selector.
+    all_pools: Vec<crate::ids::PoolId>,
     /// Nodes that have joined the cluster (ImageLocality's total node count).
     nodes_joined: u32,
     /// Nodes that have each image (ImageLocality's spread factor).

@@ -1468,8 +1468,16 @@ impl Network {
 
     /// Removes every flow whose `finish_at <= now`, in (finish time, id) order.
     pub fn take_completed(&mut self, now: SimTime) -> Vec<FlowDone> {
-        self.last_now = now;
         let mut done = Vec::new();
+        self.take_completed_into(now, &mut done);
+        done
+    }
+
+    /// `take_completed` appending to a caller's buffer (the simulator reuses one: a wake-up
+    /// happens on every flow completion).
+    pub fn take_completed_into(&mut self, now: SimTime, done: &mut Vec<FlowDone>) {
+        self.last_now = now;
+        let first = done.len();
         if self.is_mixed() {
             // Every flow due by `now` (clocks and S), in (time, id) order, then one solve.
             loop {
@@ -1488,11 +1496,11 @@ impl Network {
                 let f = self.detach(id);
                 done.push(FlowDone { flow: id, owner: f.owner, bytes: f.size_bytes });
             }
-            if !done.is_empty() {
+            if done.len() > first {
                 self.mixed_after_change(now);
             }
             self.enter_regime(now);
-            return done;
+            return;
         }
         while self.fast.is_some() {
             let Some((t, id, r)) = self.fast_next() else { break };
@@ -1505,7 +1513,7 @@ impl Network {
             self.after_fast_leave(now, r);
         }
         if self.fast.is_some() {
-            return done;
+            return;
         }
         let mut touched = Vec::new();
         while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
@@ -1531,7 +1539,6 @@ impl Network {
             }
         }
         self.enter_regime(now);
-        done
     }
 
     /// After a flow of `registry` left in the closed-form regime: its registry's rate rose;

@@ -172,9 +172,12 @@ impl World<'_> {
         // schedule nothing: the flow was never completed and the next wake-up was scheduled
         // in the past (found by the swarm tests, seed 1454).
         self.net_wake_at = None;
-        let done = self.net.take_completed(self.now);
-        let mut touched: Vec<NodeId> = Vec::new();
-        for d in done {
+        let mut done = std::mem::take(&mut self.done_scratch);
+        let mut touched = std::mem::take(&mut self.touched_scratch);
+        done.clear();
+        touched.clear();
+        self.net.take_completed_into(self.now, &mut done);
+        for d in done.drain(..) {
             let p = &mut self.pulls[d.owner.pull.idx()];
             let node = p.node;
             debug_assert_eq!(p.phase, PullPhase::Layers, "a finished pull owns no flow");
@@ -193,9 +196,11 @@ impl World<'_> {
             }
         }
         self.sync_network_wake();
-        for node in touched {
+        for &node in &touched {
             self.kick_node(node);
         }
+        self.done_scratch = done;
+        self.touched_scratch = touched;
     }
 
     /// Starts the next unpack on the node if it is idle: the first active pull (in start order,

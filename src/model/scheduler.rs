@@ -94,20 +94,17 @@ impl World<'_> {
         self.sched.update(pool, node, old_free, free);
     }
 
-    fn eligible_pools(&self, pod: PodId) -> Vec<PoolId> {
+    fn eligible_pools(&self, pod: PodId) -> &[PoolId] {
         let wl = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
-        match &wl.node_pools {
-            Some(p) => p.clone(),
-            None => (0..self.scn.node_pools.len()).map(PoolId::from_idx).collect(),
-        }
+        wl.node_pools.as_deref().unwrap_or(&self.all_pools)
     }
 
     /// Chooses a node for `pod`, or `None` if no joined eligible node has room.
     pub(super) fn pick_node(&self, pod: PodId) -> Option<NodeId> {
         let pools = self.eligible_pools(pod);
         match self.scn.scheduler {
-            SchedulerPolicy::Spread | SchedulerPolicy::Binpack => self.sched.pick_ordered(&pools),
-            SchedulerPolicy::ImageLocality => self.pick_image_locality(pod, &pools),
+            SchedulerPolicy::Spread | SchedulerPolicy::Binpack => self.sched.pick_ordered(pools),
+            SchedulerPolicy::ImageLocality => self.pick_image_locality(pod, pools),
         }
     }
 
