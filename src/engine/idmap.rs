@@ -11,7 +11,8 @@
 //! iteration: `values` and `keys` are for order-free folds (sums, counts), and `sorted_keys`
 //! gives key order for anything that must be ordered.
 
-/// Ids usable as `IdMap` keys: a `u32` index below `u32::MAX`.
+/// Keys usable in an `IdMap`. `key` is the hash input: equal keys must give equal values, and
+/// distinct keys may collide (slots compare whole keys). For ids it is the index itself.
 pub trait DenseKey: Copy + Eq + Ord {
     fn key(self) -> u32;
 }

@@ -63,7 +63,10 @@ use crate::ids::FlowId;
 use crate::time::{SimDuration, SimTime};
 use std::cmp::Ordering;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
+
+mod classes;
+use classes::{ClassFlows, NodeClasses};
 
 /// Relative tolerance for "this link is full" and "this rate did not change".
 const EPS: f64 = 1e-9;
@@ -111,27 +114,6 @@ struct Link {
     version: u64,
 }
 
-/// A node class's flows per registry (`Network::classes`). With at most 8 registries and fewer
-/// than 65,536 flows of each on the node, the counts pack into one integer, 16 bits per
-/// registry, so a class lookup compares integers (it runs twice per flow change); otherwise
-/// the counts are kept as a vector. A given vector always takes the same form, so equal counts
-/// make equal keys. Only the capacity part of a key is ever read in order.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum ClassFlows {
-    Packed(u128),
-    Wide(Vec<u32>),
-}
-
-impl ClassFlows {
-    fn of(k: &[u32]) -> ClassFlows {
-        if k.len() <= 8 && k.iter().all(|x| *x <= 0xffff) {
-            ClassFlows::Packed(k.iter().enumerate().fold(0u128, |p, (r, x)| p | (u128::from(*x) << (16 * r))))
-        } else {
-            ClassFlows::Wide(k.to_vec())
-        }
-    }
-}
-
 /// A finished or aborted flow.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FlowDone {
@@ -161,7 +143,7 @@ pub struct Network {
     node_k: Vec<Vec<u32>>,
     /// Nodes with flows grouped by (node capacity bits, flows per registry): the node-capacity
     /// check of the closed-form regime costs O(classes), not O(nodes).
-    classes: BTreeMap<(u64, ClassFlows), u32>,
+    classes: NodeClasses,
     /// Flows per node (all registries), and the most flows on any node (`NodeMax`), overall
     /// and per registry: a sufficient check of the closed-form regime in O(registries).
     node_total: Vec<u32>,
@@ -466,7 +448,7 @@ impl Network {
                     .collect(),
             }),
             node_k: vec![vec![0; registry_bw.len()]; node_bw.len()],
-            classes: BTreeMap::new(),
+            classes: NodeClasses::default(),
             node_total: vec![0; node_bw.len()],
             total_max: NodeMax::default(),
             reg_max: vec![NodeMax::default(); registry_bw.len()],
@@ -572,7 +554,7 @@ impl Network {
     }
 
     /// `node_load` of a class's flows (the same terms in the same order, so the same bits).
-    fn class_load(&self, flows: &ClassFlows) -> f64 {
+    fn class_load(&self, flows: ClassFlows<'_>) -> f64 {
         match flows {
             ClassFlows::Packed(p) => (0..self.n_registries)
                 .map(|r| ((p >> (16 * r)) & 0xffff) as u32)
@@ -611,9 +593,8 @@ impl Network {
             max_rate = max_rate.max(rate);
             reg_bound += f64::from(self.reg_max[r].max) * rate;
         }
-        let Some(((min_cap_bits, _), _)) = self.classes.first_key_value() else { return true };
-        // Capacities are positive, so their bit patterns order like their values.
-        let min_cap = f64::from_bits(*min_cap_bits);
+        let Some(min_cap_bits) = self.classes.min_capacity_bits() else { return true };
+        let min_cap = f64::from_bits(min_cap_bits);
         let margin = 1.0 + 4.0 * (self.n_registries as f64 + 2.0) * f64::EPSILON;
         let total_bound = f64::from(self.total_max.max) * max_rate * margin;
         if Self::load_fits(reg_bound.min(total_bound), min_cap) {
@@ -625,18 +606,7 @@ impl Network {
 
     /// Every node class fits its capacity at the closed-form rates.
     fn classes_fit(&self) -> bool {
-        self.classes
-            .keys()
-            .all(|(cap_bits, k)| Self::load_fits(self.class_load(k), f64::from_bits(*cap_bits)))
-    }
-
-    /// The class key of `node`; `None` when it has no flows.
-    fn class_key(&self, node: usize) -> Option<(u64, ClassFlows)> {
-        let k = &self.node_k[node];
-        if !k.iter().any(|x| *x > 0) {
-            return None;
-        }
-        Some((self.links[node].capacity_bytes_per_s.to_bits(), ClassFlows::of(k)))
+        self.classes.all(|cap_bits, k| Self::load_fits(self.class_load(k), f64::from_bits(cap_bits)))
     }
 
     /// Bookkeeping for every mode when a flow joins or leaves; called while it is unlinked.
@@ -683,18 +653,16 @@ impl Network {
     }
 
     fn class_remove(&mut self, node: usize) {
-        if let Some(key) = self.class_key(node) {
-            let c = self.classes.get_mut(&key).expect("class of a node with flows");
-            *c -= 1;
-            if *c == 0 {
-                self.classes.remove(&key);
-            }
+        let k = &self.node_k[node];
+        if k.iter().any(|x| *x > 0) {
+            self.classes.remove(self.links[node].capacity_bytes_per_s.to_bits(), k);
         }
     }
 
     fn class_add(&mut self, node: usize) {
-        if let Some(key) = self.class_key(node) {
-            *self.classes.entry(key).or_insert(0) += 1;
+        let k = &self.node_k[node];
+        if k.iter().any(|x| *x > 0) {
+            self.classes.add(self.links[node].capacity_bytes_per_s.to_bits(), k);
         }
     }
 
@@ -1814,19 +1782,9 @@ impl Network {
 mod tests {
     use super::*;
     use crate::ids::{LayerId, PullId};
+    use std::collections::BTreeMap;
 
     const MB: u64 = 1_000_000;
-
-    #[test]
-    fn class_flows_pack_small_counts_and_keep_large_ones() {
-        assert_eq!(ClassFlows::of(&[1, 0, 2]), ClassFlows::Packed(1 | (2 << 32)));
-        assert_eq!(ClassFlows::of(&[0xffff; 8]), ClassFlows::Packed(u128::MAX));
-        assert_eq!(ClassFlows::of(&[0x1_0000, 1]), ClassFlows::Wide(vec![0x1_0000, 1]));
-        assert_eq!(ClassFlows::of(&[1; 9]), ClassFlows::Wide(vec![1; 9]));
-        // Equal counts, equal keys; different counts, different keys.
-        assert_eq!(ClassFlows::of(&[3, 4]), ClassFlows::of(&[3, 4]));
-        assert_ne!(ClassFlows::of(&[3, 4]), ClassFlows::of(&[4, 3]));
-    }
 
     fn owner(i: u32) -> FlowOwner {
         FlowOwner { pull: PullId(i), layer: LayerId(i) }
