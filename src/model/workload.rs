@@ -11,8 +11,10 @@ use rand::Rng;
 pub(super) struct WorkloadState {
     /// Pods created so far (the next pod's index).
     created: u64,
-    /// Live pods of the workload (pod ids grow with creation, so this is creation order).
-    live: BTreeSet<PodId>,
+    /// The workload's pods in creation (= id) order, terminated ones included until the next
+    /// rollout start drops them: the live pods are those not Terminated. Appending is all a
+    /// new pod costs (an ordered set cost a B-tree insert per pod, 1.7% of a large run).
+    pods: Vec<PodId>,
     /// Template revision; bumped by a rolling update.
     revision: u32,
     /// Rolling-update bookkeeping, kept as pods are created, start and are deleted so that a
@@ -221,7 +223,7 @@ impl World<'_> {
             last_error: LastError::None,
         });
         let st = &mut self.workloads[workload.idx()];
-        st.live.insert(pod);
+        st.pods.push(pod);
         st.new_live += 1; // created from the current template
         self.pods_live += 1;
         pod
@@ -261,13 +263,15 @@ impl World<'_> {
     // ---- Rolling updates -------------------------------------------------------------------
 
     pub(super) fn on_rollout_start(&mut self, workload: WorkloadId) {
+        let pods = &self.pods;
         let st = &mut self.workloads[workload.idx()];
         st.revision += 1;
         st.rollout_started = Some(self.now);
         // Every live pod now runs an older template.
-        st.old_live = st.live.clone();
+        st.pods.retain(|p| pods[p.idx()].state != PodState::Terminated);
+        st.old_live = st.pods.iter().copied().collect();
         st.old_not_running =
-            st.live.iter().copied().filter(|p| self.pods[p.idx()].state != PodState::Running).collect();
+            st.pods.iter().copied().filter(|p| pods[p.idx()].state != PodState::Running).collect();
         st.old_running = st.new_running;
         st.new_live = 0;
         st.new_running = 0;
@@ -276,8 +280,25 @@ impl World<'_> {
 
     /// The rollout bookkeeping recounted from the pods (`check_invariants`).
     pub(super) fn check_rollout_counters(&self) -> Result<(), String> {
+        // Every pod not Terminated, by workload, in id order: what each workload's list must
+        // hold once its terminated pods are skipped.
+        let mut live_by_scan: Vec<Vec<PodId>> = vec![Vec::new(); self.workloads.len()];
+        for (i, p) in self.pods.iter().enumerate() {
+            if p.state != PodState::Terminated {
+                live_by_scan[p.workload.idx()].push(PodId::from_idx(i));
+            }
+        }
         for (w, st) in self.workloads.iter().enumerate() {
-            let live: Vec<&Pod> = st.live.iter().map(|p| &self.pods[p.idx()]).collect();
+            let live_ids: Vec<PodId> = st
+                .pods
+                .iter()
+                .copied()
+                .filter(|p| self.pods[p.idx()].state != PodState::Terminated)
+                .collect();
+            if live_ids != live_by_scan[w] {
+                return Err(format!("workload {w}: its pod list misses live pods or is out of order"));
+            }
+            let live: Vec<&Pod> = live_ids.iter().map(|p| &self.pods[p.idx()]).collect();
             let is_new = |p: &&Pod| p.revision == st.revision;
             let running = |p: &&Pod| p.state == PodState::Running;
             let want = (
@@ -291,9 +312,6 @@ impl World<'_> {
                 (st.new_live, st.new_running, st.old_running, st.old_live.len(), st.old_not_running.len());
             if want != got {
                 return Err(format!("workload {w}: rollout counters {got:?} != recount {want:?}"));
-            }
-            if live.iter().any(|p| p.state == PodState::Terminated) {
-                return Err(format!("workload {w}: a terminated pod is live"));
             }
         }
         Ok(())
@@ -367,7 +385,6 @@ impl World<'_> {
         p.state = PodState::Terminated;
         let (w, revision) = (p.workload, p.revision);
         let st = &mut self.workloads[w.idx()];
-        st.live.remove(&pod);
         if revision == st.revision {
             st.new_live -= 1;
             if was_running {
