@@ -53,7 +53,7 @@ impl World<'_> {
                 && pod.containers.iter().enumerate().any(|(i, c)| {
                     c.image == Some(img)
                         && c.version == version
-                        && (c.started || pod.state == PodState::Starting(i))
+                        && (c.started || pod.state == PodState::Starting(container_u32(i)))
                 })
         })
     }

@@ -48,11 +48,11 @@ impl World<'_> {
             if p.state == PodState::Terminated {
                 return;
             }
-            let idx = p.cursor;
+            let idx = p.cursor as usize;
             if idx >= p.containers.len() {
                 break;
             }
-            let is_init = idx < p.n_init;
+            let is_init = idx < p.n_init as usize;
             let c = &p.containers[idx];
             if (is_init && c.init_done) || (!is_init && c.started) {
                 self.pods[pod.idx()].cursor += 1;
@@ -78,14 +78,15 @@ impl World<'_> {
 
     fn end_sync(&mut self, pod: PodId) {
         let p = &self.pods[pod.idx()];
-        let all_started = p.containers[p.n_init..].iter().all(|c| c.started);
+        let all_started = p.containers[p.n_init as usize..].iter().all(|c| c.started);
         if all_started && !p.sync_error {
             self.mark_running(pod);
             return;
         }
         self.pods[pod.idx()].state = PodState::Idle;
         let n = self.pods[pod.idx()].n_syncs;
-        let u: f64 = self.streams.keyed(self.labels.pod_worker_jitter, &[u64::from(pod.0), n]).gen::<f64>();
+        let u: f64 =
+            self.streams.keyed(self.labels.pod_worker_jitter, &[u64::from(pod.0), u64::from(n)]).gen::<f64>();
         let delay = crate::k8s::pod_worker::retry_after_error(u);
         self.schedule_in(delay, Event::PodSync { pod });
     }
@@ -120,7 +121,7 @@ impl World<'_> {
                 self.pods[pod.idx()].containers[idx].version = ni.version;
             }
         }
-        self.pods[pod.idx()].state = PodState::Starting(idx);
+        self.pods[pod.idx()].state = PodState::Starting(container_u32(idx));
         let (streams, label) = (&self.streams, self.labels.container_start);
         let d = self
             .scn
@@ -131,7 +132,7 @@ impl World<'_> {
     }
 
     pub(super) fn on_container_started(&mut self, pod: PodId, idx: usize) {
-        if self.pods[pod.idx()].state != PodState::Starting(idx) {
+        if self.pods[pod.idx()].state != PodState::Starting(container_u32(idx)) {
             return; // terminated meanwhile
         }
         let node = self.pods[pod.idx()].node.expect("bound");
@@ -144,8 +145,8 @@ impl World<'_> {
         }
         let p = &mut self.pods[pod.idx()];
         p.containers[idx].started = true;
-        if idx < p.n_init {
-            p.state = PodState::InitRunning(idx);
+        if idx < p.n_init as usize {
+            p.state = PodState::InitRunning(container_u32(idx));
             let spec = &self.scn.workloads[p.workload.idx()].pod.init_containers[idx];
             let (streams, label) = (&self.streams, self.labels.init_run_for);
             let run = spec
@@ -161,7 +162,7 @@ impl World<'_> {
 
     pub(super) fn on_init_done(&mut self, pod: PodId, idx: usize) {
         let p = &mut self.pods[pod.idx()];
-        if p.state != PodState::InitRunning(idx) {
+        if p.state != PodState::InitRunning(container_u32(idx)) {
             return;
         }
         p.containers[idx].init_done = true;
@@ -244,7 +245,7 @@ impl World<'_> {
 
     fn container_error(&mut self, pod: PodId, idx: usize, reason: KubeletReason, message: String) -> Ensure {
         let p = &mut self.pods[pod.idx()];
-        p.last_error = LastError::Text(reason, message);
+        p.last_error = LastError::Text(reason, message.into_boxed_str());
         p.containers[idx].waiting = Some(reason);
         Ensure::Failed
     }
@@ -513,7 +514,7 @@ impl World<'_> {
                 po.last_error = LastError::Pull(raw_id, failure);
                 po.containers[idx].waiting = Some(reason.kubelet_reason());
                 po.sync_error = true;
-                if idx >= po.n_init {
+                if idx >= po.n_init as usize {
                     po.cursor += 1;
                     self.resume(pod);
                 } else {
@@ -541,7 +542,7 @@ impl World<'_> {
                         .containers
                         .iter()
                         .enumerate()
-                        .find(|(i, c)| if *i < p.n_init { !c.init_done } else { !c.started })
+                        .find(|(i, c)| if *i < p.n_init as usize { !c.init_done } else { !c.started })
                         .and_then(|(_, c)| c.waiting.map(|r| r.as_str()))
                         .unwrap_or("Pending"),
                 };

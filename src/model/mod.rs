@@ -293,8 +293,9 @@ enum PodState {
     /// A sync is walking the containers (transient, within one event).
     Syncing,
     WaitingPull(PullId),
-    Starting(usize),
-    InitRunning(usize),
+    /// Container index (init then app); `u32` keeps the state, and the `Pod`, small.
+    Starting(u32),
+    InitRunning(u32),
     Running,
     /// Deleted by a rollout.
     Terminated,
@@ -315,6 +316,11 @@ struct PodContainer {
     /// Pull attempts of this image string by the pod (1-based pulls.csv `attempt`), counted on
     /// the first container naming the string: the count is per string, not per container.
     attempts: u32,
+}
+
+/// A container index (init then app) as the pod stores it.
+fn container_u32(idx: usize) -> u32 {
+    u32::try_from(idx).expect("a pod's container index fits u32")
 }
 
 /// A pod's containers. Almost every pod has one: kept inline in the `Pod`, it costs no
@@ -357,7 +363,7 @@ impl std::ops::DerefMut for PodContainers {
 struct Pod {
     /// The pod's number in its workload: its name is `<workload>-<index>` (`World::pod_name`,
     /// written out only where an output or a message shows it).
-    index: u64,
+    index: u32,
     workload: WorkloadId,
     /// Revision of the workload's template this pod runs (rollouts).
     revision: u32,
@@ -366,10 +372,10 @@ struct Pod {
     started: Option<SimTime>,
     /// Init containers then app containers (inline for the usual single container).
     containers: PodContainers,
-    n_init: usize,
-    cursor: usize,
+    n_init: u32,
+    cursor: u32,
     sync_error: bool,
-    n_syncs: u64,
+    n_syncs: u32,
     state: PodState,
     pull_ns: u64,
     images_pulled: u32,
@@ -424,7 +430,7 @@ impl std::fmt::Display for PodName<'_> {
 enum LastError {
     #[default]
     None,
-    Text(KubeletReason, String),
+    Text(KubeletReason, Box<str>),
     /// A failed pull of the image string (`ErrImagePull` and its message).
     Pull(RawImageId, PullFailure),
     /// `ImagePullBackOff` for the image string, quoting the stored previous failure.
@@ -637,7 +643,7 @@ impl<'a> World<'a> {
     }
 
     fn pod_name_of<'s>(&'s self, p: &Pod) -> PodName<'s> {
-        PodName { workload: &self.scn.workloads[p.workload.idx()].name, index: p.index }
+        PodName { workload: &self.scn.workloads[p.workload.idx()].name, index: u64::from(p.index) }
     }
 
     /// The current time-series sample.
@@ -688,7 +694,7 @@ impl<'a> World<'a> {
     /// points to now (`IfNotPresent` kept a moved tag's old digest).
     fn runs_stale_digest(&self, pod: &Pod) -> bool {
         pod.state == PodState::Running
-            && pod.containers[pod.n_init..]
+            && pod.containers[pod.n_init as usize..]
                 .iter()
                 .any(|c| c.image.is_some_and(|img| c.version < self.current_version(img, self.now)))
     }

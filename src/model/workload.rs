@@ -204,14 +204,15 @@ impl World<'_> {
     ) -> PodId {
         let pod = PodId::from_idx(self.pods.len());
         self.pods.push(Pod {
-            index,
+            // Below the pod count, which fits u32 like every `PodId`.
+            index: u32::try_from(index).expect("pod index fits u32"),
             workload,
             revision,
             node: None,
             created: self.now,
             started: None,
             containers,
-            n_init,
+            n_init: container_u32(n_init),
             cursor: 0,
             sync_error: false,
             n_syncs: 0,
