@@ -139,8 +139,10 @@ pub struct Network {
     scratch: Scratch,
     /// `Some` while the closed-form regime holds (see `Fast`).
     fast: Option<Fast>,
-    /// Flows per registry and node (`node_k[node][registry]`), kept in both modes.
-    node_k: Vec<Vec<u32>>,
+    /// Flows per registry and node, kept in both modes: one table, node-major
+    /// (`node_flows(node)[registry]`), so a node's counts are one cache line away from
+    /// nothing else (a vector per node cost a pointer chase on every flow change).
+    node_k: Vec<u32>,
     /// Nodes with flows grouped by (node capacity bits, flows per registry): the node-capacity
     /// check of the closed-form regime costs O(classes), not O(nodes).
     classes: NodeClasses,
@@ -447,7 +449,7 @@ impl Network {
                     })
                     .collect(),
             }),
-            node_k: vec![vec![0; registry_bw.len()]; node_bw.len()],
+            node_k: vec![0; registry_bw.len() * node_bw.len()],
             classes: NodeClasses::default(),
             node_total: vec![0; node_bw.len()],
             total_max: NodeMax::default(),
@@ -523,7 +525,7 @@ impl Network {
     /// Current total rate into a node, bytes/s.
     pub fn node_ingress_bytes_per_s(&self, node: usize) -> f64 {
         match &self.fast {
-            Some(_) if !self.mixed.in_s[node] => self.node_load(&self.node_k[node]),
+            Some(_) if !self.mixed.in_s[node] => self.node_load(self.node_flows(node)),
             _ => self.links[node].rate_sum_bytes_per_s,
         }
     }
@@ -618,7 +620,7 @@ impl Network {
         }
         // The flow is not linked here (not yet, or no longer): these are the registry's others.
         let n_others = self.registry_flows(registry);
-        let (k, total) = (self.node_k[node][registry], self.node_total[node]);
+        let (k, total) = (self.node_flows(node)[registry], self.node_total[node]);
         let (k_to, total_to) = if joining { (k + 1, total + 1) } else { (k - 1, total - 1) };
         if indexed {
             self.reg_max[registry].moved(k, k_to);
@@ -630,7 +632,7 @@ impl Network {
         }
         self.node_total[node] = total_to;
         if joining {
-            self.node_k[node][registry] += 1;
+            self.node_k[node * self.n_registries + registry] += 1;
             if n_others == 0 {
                 self.reg_cap[registry] = cap_bytes_per_s;
                 self.reg_cap_mismatch[registry] = 0;
@@ -638,7 +640,7 @@ impl Network {
                 self.reg_cap_mismatch[registry] += 1;
             }
         } else {
-            self.node_k[node][registry] -= 1;
+            self.node_k[node * self.n_registries + registry] -= 1;
             if cap_bytes_per_s != self.reg_cap[registry] && self.reg_cap_mismatch[registry] > 0 {
                 self.reg_cap_mismatch[registry] -= 1;
             }
@@ -652,15 +654,20 @@ impl Network {
         }
     }
 
+    /// `node`'s flows per registry.
+    fn node_flows(&self, node: usize) -> &[u32] {
+        &self.node_k[node * self.n_registries..(node + 1) * self.n_registries]
+    }
+
     fn class_remove(&mut self, node: usize) {
-        let k = &self.node_k[node];
+        let k = &self.node_k[node * self.n_registries..(node + 1) * self.n_registries];
         if k.iter().any(|x| *x > 0) {
             self.classes.remove(self.links[node].capacity_bytes_per_s.to_bits(), k);
         }
     }
 
     fn class_add(&mut self, node: usize) {
-        let k = &self.node_k[node];
+        let k = &self.node_k[node * self.n_registries..(node + 1) * self.n_registries];
         if k.iter().any(|x| *x > 0) {
             self.classes.add(self.links[node].capacity_bytes_per_s.to_bits(), k);
         }
@@ -670,7 +677,7 @@ impl Network {
     fn s_insert(&mut self, node: usize) {
         self.class_remove(node);
         for r in 0..self.n_registries {
-            let k = self.node_k[node][r];
+            let k = self.node_flows(node)[r];
             self.reg_max[r].moved(k, 0);
             self.mixed.s_k[r] += k;
         }
@@ -685,7 +692,7 @@ impl Network {
         for &node in &nodes {
             self.mixed.in_s[node] = false;
             for r in 0..self.n_registries {
-                let k = self.node_k[node][r];
+                let k = self.node_flows(node)[r];
                 self.reg_max[r].moved(0, k);
                 self.mixed.s_k[r] -= k;
             }
@@ -1419,7 +1426,7 @@ impl Network {
             self.fast_join(now, id, registry);
             // Only this registry's rate fell, and only this node gained a flow.
             let node_ok =
-                Self::load_fits(self.node_load(&self.node_k[node]), self.links[node].capacity_bytes_per_s);
+                Self::load_fits(self.node_load(self.node_flows(node)), self.links[node].capacity_bytes_per_s);
             let rate = self.closed_form_rate(registry);
             if node_ok && self.reg_cap_mismatch[registry] == 0 && rate.is_finite() && rate > 0.0 {
                 return id;
