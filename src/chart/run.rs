@@ -238,6 +238,16 @@ struct Gantt {
     t_max: f64,
 }
 
+/// Adds one pull's busy time to its node's total (allocating the name only for a new node).
+fn add_busy(per_node: &mut BTreeMap<String, (f64, usize)>, node: &str, busy_s: f64) {
+    let e = match per_node.get_mut(node) {
+        Some(e) => e,
+        None => per_node.entry(node.to_string()).or_insert((0.0, 0)),
+    };
+    e.0 += busy_s;
+    e.1 += 1;
+}
+
 impl Gantt {
     /// Reads pulls.csv in three streaming passes, holding per-node totals and the bars of the
     /// nodes drawn only (a long run has millions of pull rows): the latest time, the busy time
@@ -245,22 +255,39 @@ impl Gantt {
     fn read(path: &Path) -> Result<Gantt, String> {
         let cols = ["node", "pod", "image", "requested_s", "started_s", "finished_s", "result"];
         let num = |r: &csv::StringRecord, c: usize| r.get(c).and_then(|x| x.parse::<f64>().ok());
-        // Pass 1: the end of the time axis.
+        // Pass 1: the end of the time axis, and the busy time per node (most time from request
+        // to result, summed over the node's pulls in file order) as long as every pull has a
+        // result; an unfinished pull counts up to the end of the axis, known only after this
+        // pass, and then pass 2 sums again.
         let mut t_max: f64 = 0.0;
-        for_each_row(path, &cols, |r, c| {
-            if let Some(requested_s) = num(r, c[3]) {
-                t_max = t_max.max(num(r, c[5]).or(num(r, c[4])).unwrap_or(requested_s));
-            }
-        })?;
-        // Pass 2: busiest nodes: most time from request to result, summed over the node's pulls.
         let mut per_node: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        let mut all_finished = true;
         for_each_row(path, &cols, |r, c| {
             if let Some(requested_s) = num(r, c[3]) {
-                let e = per_node.entry(r.get(c[0]).unwrap_or("").to_string()).or_insert((0.0, 0));
-                e.0 += num(r, c[5]).unwrap_or(t_max) - requested_s;
-                e.1 += 1;
+                let finished_s = num(r, c[5]);
+                t_max = t_max.max(finished_s.or(num(r, c[4])).unwrap_or(requested_s));
+                match finished_s {
+                    Some(f) if all_finished => {
+                        add_busy(&mut per_node, r.get(c[0]).unwrap_or(""), f - requested_s)
+                    }
+                    Some(_) => {}
+                    None => all_finished = false,
+                }
             }
         })?;
+        // Pass 2, only with unfinished pulls: the busy times again, now that `t_max` is known.
+        if !all_finished {
+            per_node.clear();
+            for_each_row(path, &cols, |r, c| {
+                if let Some(requested_s) = num(r, c[3]) {
+                    add_busy(
+                        &mut per_node,
+                        r.get(c[0]).unwrap_or(""),
+                        num(r, c[5]).unwrap_or(t_max) - requested_s,
+                    );
+                }
+            })?;
+        }
         let total_nodes = per_node.len();
         let mut order: Vec<(String, f64, usize)> =
             per_node.into_iter().map(|(n, (b, k))| (n, b, k)).collect();
@@ -391,5 +418,67 @@ impl Chart for Gantt {
             }))
             .map_err(err)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A unique scratch directory, removed on drop.
+    struct ScratchDir(std::path::PathBuf);
+
+    impl Drop for ScratchDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// `rows` under a pulls.csv header in a fresh directory.
+    fn write_pulls(rows: &[&str]) -> (std::path::PathBuf, ScratchDir) {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("pullsim-gantt-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text =
+            String::from("node,pod,image,registry,requested_s,started_s,finished_s,bytes,attempt,result\n");
+        for r in rows {
+            text.push_str(r);
+            text.push('\n');
+        }
+        let path = dir.join("pulls.csv");
+        std::fs::write(&path, text).unwrap();
+        (path, ScratchDir(dir))
+    }
+
+    fn order(g: &Gantt) -> Vec<&str> {
+        g.nodes.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn busiest_nodes_first_when_every_pull_finished() {
+        let (path, _dir) = write_pulls(&[
+            "a,p-0,x/img:1,r,0.000,0.000,10.000,1,1,ok",
+            "b,p-1,x/img:1,r,1.000,1.000,4.000,1,1,ok",
+            "b,p-2,x/img:1,r,2.000,2.000,12.000,1,1,ok",
+            "c,p-3,x/img:1,r,15.000,15.000,20.000,1,1,failed:outage",
+        ]);
+        let g = Gantt::read(&path).unwrap();
+        assert_eq!((order(&g), g.total_nodes, g.t_max), (vec!["b", "a", "c"], 3, 20.0));
+    }
+
+    /// An unfinished pull counts up to the end of the axis, which is known only once every row
+    /// was read: the busy times are summed again in a second pass.
+    #[test]
+    fn unfinished_pulls_count_to_the_end_of_the_axis() {
+        let (path, _dir) = write_pulls(&[
+            "a,p-0,x/img:1,r,0.000,0.000,10.000,1,1,ok",
+            "b,p-1,x/img:1,r,1.000,1.000,,1,1,in_progress",
+            "c,p-3,x/img:1,r,15.000,15.000,20.000,1,1,ok",
+        ]);
+        let g = Gantt::read(&path).unwrap();
+        // b: 20 - 1 = 19, a: 10, c: 5.
+        assert_eq!((order(&g), g.t_max), (vec!["b", "a", "c"], 20.0));
+        assert_eq!(g.nodes[0].1[0].finished_s, None);
     }
 }
