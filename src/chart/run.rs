@@ -1,7 +1,7 @@
 //! Charts of one run, from `pods.csv`, `timeseries.csv` and `pulls.csv`:
 //! `startup-cdf`, `timeseries` (pulls in flight / queued, registry egress) and `pulls-gantt`.
 
-use super::data::{ecdf, for_each_row, Table};
+use super::data::{ecdf, for_each_row};
 use super::{colour, err, font, save, tick, upper, Chart};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -11,12 +11,16 @@ use std::path::{Path, PathBuf};
 /// Draws every run chart that the folder's files allow; returns the files written.
 pub fn run_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
-    let pods = Table::read(&dir.join("pods.csv"))?;
-    let c = pods.col("startup_s")?;
-    let mut startups: Vec<f64> = (0..pods.rows.len()).filter_map(|r| pods.num(r, c)).collect();
+    // Streamed: only the startup column is kept (a large run has 10^5 pod rows).
+    let mut startups: Vec<f64> = Vec::new();
+    let mut n_pods = 0usize;
+    for_each_row(&dir.join("pods.csv"), &["startup_s"], |r, c| {
+        n_pods += 1;
+        startups.extend(r.get(c[0]).and_then(|x| x.parse::<f64>().ok()));
+    })?;
     startups.sort_by(f64::total_cmp);
     let cdf = StartupCdf {
-        title: format!("Pod startup latency: {} of {} pods ran", startups.len(), pods.rows.len()),
+        title: format!("Pod startup latency: {} of {} pods ran", startups.len(), n_pods),
         series: vec![("pods that ran".to_string(), startups)],
     };
     written.extend(save(dir, "startup-cdf", &cdf)?);
