@@ -94,24 +94,12 @@ pub fn write_ns_as_secs_ms(out: &mut String, ns: u64) {
         Some(x) => x / 1_000_000,
         None => ((u128::from(ns) + 500_000) / 1_000_000) as u64,
     };
-    let (mut secs, frac) = (ms / 1000, ms % 1000);
-    let mut buf = [0u8; 24];
-    let mut i = buf.len();
-    for d in [frac % 10, frac / 10 % 10, frac / 100] {
-        i -= 1;
-        buf[i] = b'0' + d as u8;
+    crate::units::push_u64(out, ms / 1000);
+    let frac = ms % 1000;
+    out.push('.');
+    for d in [frac / 100, frac / 10 % 10, frac % 10] {
+        out.push(char::from(b'0' + d as u8));
     }
-    i -= 1;
-    buf[i] = b'.';
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (secs % 10) as u8;
-        secs /= 10;
-        if secs == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
 }
 
 impl fmt::Display for SimTime {

@@ -309,6 +309,22 @@ fn sig3(x: f64) -> String {
     }
 }
 
+/// Appends `v` in decimal: what `write!(out, "{v}")` gives, without the formatting machinery
+/// (pod names and the times of every CSV row are written this way).
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

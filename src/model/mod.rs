@@ -396,18 +396,7 @@ impl PodName<'_> {
     fn write_into(&self, out: &mut String) {
         out.push_str(self.workload);
         out.push('-');
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        let mut v = self.index;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+        crate::units::push_u64(out, self.index);
     }
 
     /// The name as an owned string (`write_into` a new one).
