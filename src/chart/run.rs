@@ -253,9 +253,10 @@ fn add_busy(per_node: &mut BTreeMap<String, (f64, usize)>, node: &str, busy_s: f
 }
 
 impl Gantt {
-    /// Reads pulls.csv in three streaming passes, holding per-node totals and the bars of the
-    /// nodes drawn only (a long run has millions of pull rows): the latest time, the busy time
-    /// per node (summed in file order, as before), then the kept nodes' bars.
+    /// Reads pulls.csv in two streaming passes (three when a pull is unfinished), holding
+    /// per-node totals and the bars of the nodes drawn only (a long run has millions of pull
+    /// rows): the latest time with the busy time per node (summed in file order), then the kept
+    /// nodes' bars.
     fn read(path: &Path) -> Result<Gantt, String> {
         let cols = ["node", "pod", "image", "requested_s", "started_s", "finished_s", "result"];
         let num = |r: &csv::StringRecord, c: usize| r.get(c).and_then(|x| x.parse::<f64>().ok());

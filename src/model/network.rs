@@ -114,6 +114,12 @@ struct Link {
     version: u64,
 }
 
+/// `node`'s row of the node-major flow-count table (a free function so that callers can hold
+/// it while changing other fields of the network).
+fn flows_of(node_k: &[u32], n_registries: usize, node: usize) -> &[u32] {
+    &node_k[node * n_registries..(node + 1) * n_registries]
+}
+
 /// A finished or aborted flow.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FlowDone {
@@ -656,19 +662,21 @@ impl Network {
 
     /// `node`'s flows per registry.
     fn node_flows(&self, node: usize) -> &[u32] {
-        &self.node_k[node * self.n_registries..(node + 1) * self.n_registries]
+        flows_of(&self.node_k, self.n_registries, node)
     }
 
+    /// Takes `node` out of its class (a node without flows is in none). `node_total` and
+    /// `node_k` agree whenever this and `class_add` run.
     fn class_remove(&mut self, node: usize) {
-        let k = &self.node_k[node * self.n_registries..(node + 1) * self.n_registries];
-        if k.iter().any(|x| *x > 0) {
+        if self.node_total[node] > 0 {
+            let k = flows_of(&self.node_k, self.n_registries, node);
             self.classes.remove(self.links[node].capacity_bytes_per_s.to_bits(), k);
         }
     }
 
     fn class_add(&mut self, node: usize) {
-        let k = &self.node_k[node * self.n_registries..(node + 1) * self.n_registries];
-        if k.iter().any(|x| *x > 0) {
+        if self.node_total[node] > 0 {
+            let k = flows_of(&self.node_k, self.n_registries, node);
             self.classes.add(self.links[node].capacity_bytes_per_s.to_bits(), k);
         }
     }

@@ -268,7 +268,6 @@ fn write_pull_row<W: io::Write>(
     scratch: &mut String,
     row: &PullRecord<'_>,
 ) -> csv::Result<()> {
-    use std::fmt::Write;
     w.write_field(row.node)?;
     w.write_field(row.pod)?;
     w.write_field(row.image)?;
@@ -280,12 +279,11 @@ fn write_pull_row<W: io::Write>(
         }
         w.write_field(scratch.as_bytes())?;
     }
-    scratch.clear();
-    write!(scratch, "{}", row.bytes).expect("String");
-    w.write_field(scratch.as_bytes())?;
-    scratch.clear();
-    write!(scratch, "{}", row.attempt).expect("String");
-    w.write_field(scratch.as_bytes())?;
+    for n in [row.bytes, u64::from(row.attempt)] {
+        scratch.clear();
+        crate::units::push_u64(scratch, n);
+        w.write_field(scratch.as_bytes())?;
+    }
     w.write_field(row.result)?;
     w.write_record(None::<&[u8]>)
 }
@@ -321,7 +319,6 @@ pub fn pod_record(p: &PodRow) -> [String; 12] {
 /// Writes one pods.csv row field by field, formatting numbers in `scratch`; the same text as
 /// `pod_record` (tested). A large run writes 10^5 rows: this costs no allocation per field.
 fn write_pod_row<W: io::Write>(w: &mut csv::Writer<W>, scratch: &mut String, p: &PodRow) -> csv::Result<()> {
-    use std::fmt::Write;
     w.write_field(&p.pod)?;
     w.write_field(p.workload.as_bytes())?;
     w.write_field(p.node.as_bytes())?;
@@ -335,7 +332,7 @@ fn write_pod_row<W: io::Write>(w: &mut csv::Writer<W>, scratch: &mut String, p: 
     }
     for n in [p.images_pulled, p.cache_hits, p.backoffs] {
         scratch.clear();
-        write!(scratch, "{n}").expect("String");
+        crate::units::push_u64(scratch, u64::from(n));
         w.write_field(scratch.as_bytes())?;
     }
     w.write_field(p.status)?;
@@ -355,26 +352,18 @@ pub fn registry_record(r: &RegistryRow) -> [String; 7] {
     ]
 }
 
-fn write_pods_csv(path: &Path, pods: &[PodRow]) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
-    w.write_record(PODS_HEADER).map_err(io::Error::other)?;
-    let mut scratch = String::new();
-    for p in pods {
-        write_pod_row(&mut w, &mut scratch, p).map_err(io::Error::other)?;
-    }
-    w.flush()
-}
-
+/// Writes `header` then every row with `write_row` (given a reused scratch buffer).
 fn write_csv<const N: usize, T>(
     path: &Path,
     header: [&str; N],
     rows: &[T],
-    f: impl Fn(&T) -> [String; N],
+    write_row: impl Fn(&mut csv::Writer<BufWriter<File>>, &mut String, &T) -> csv::Result<()>,
 ) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
     w.write_record(header).map_err(io::Error::other)?;
+    let mut scratch = String::new();
     for r in rows {
-        w.write_record(f(r)).map_err(io::Error::other)?;
+        write_row(&mut w, &mut scratch, r).map_err(io::Error::other)?;
     }
     w.flush()
 }
@@ -415,8 +404,10 @@ pub fn write_run_files(
     scenario_text: &str,
     command: &str,
 ) -> io::Result<()> {
-    write_pods_csv(&dir.join("pods.csv"), &out.pods)?;
-    write_csv(&dir.join("registries.csv"), REGISTRIES_HEADER, &out.registries, registry_record)?;
+    write_csv(&dir.join("pods.csv"), PODS_HEADER, &out.pods, write_pod_row)?;
+    write_csv(&dir.join("registries.csv"), REGISTRIES_HEADER, &out.registries, |w, _, r| {
+        w.write_record(registry_record(r))
+    })?;
     fs::write(dir.join("summary.json"), summary_json(out, extras))?;
     fs::write(dir.join("scenario.toml"), scenario_text)?;
     let mut f = File::create(dir.join("command.txt"))?;
