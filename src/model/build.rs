@@ -97,7 +97,7 @@ impl<'a> World<'a> {
             registries,
             images,
             layer_size_bytes,
-            pods: Vec::with_capacity(expected_pods),
+            pods: pod_table::PodTable::with_capacity(expected_pods),
             // A pod has at most one pull attempt live (and the first wave has one per pod).
             pulls: Vec::with_capacity(expected_pods),
             free_pulls: Vec::new(),

@@ -209,15 +209,9 @@ impl World<'_> {
             },
         );
         match verdict {
-            Verdict::Invalid => {
-                let msg = invalid_image_message(&raw.quoted, raw.tag_error.as_deref().unwrap_or_default());
-                self.container_error(pod, idx, KubeletReason::InvalidImageName, msg)
-            }
+            Verdict::Invalid => self.container_error(pod, idx, LastError::Invalid(raw_id)),
             Verdict::InspectError => unreachable!("the simulated runtime always answers GetImageRef"),
-            Verdict::NeverPull { .. } => {
-                let msg = never_pull_message(&raw.quoted);
-                self.container_error(pod, idx, KubeletReason::ErrImageNeverPull, msg)
-            }
+            Verdict::NeverPull { .. } => self.container_error(pod, idx, LastError::NeverPull(raw_id)),
             Verdict::UsePresent { .. } => {
                 self.pods[pod.idx()].cache_hits += 1;
                 self.pods[pod.idx()].containers[idx].waiting = None;
@@ -243,9 +237,15 @@ impl World<'_> {
         }
     }
 
-    fn container_error(&mut self, pod: PodId, idx: usize, reason: KubeletReason, message: String) -> Ensure {
+    /// An error of the image string itself (`InvalidImageName`, `ErrImageNeverPull`).
+    fn container_error(&mut self, pod: PodId, idx: usize, error: LastError) -> Ensure {
+        let reason = match error {
+            LastError::Invalid(_) => KubeletReason::InvalidImageName,
+            LastError::NeverPull(_) => KubeletReason::ErrImageNeverPull,
+            _ => unreachable!("container_error takes an image-string error"),
+        };
         let p = &mut self.pods[pod.idx()];
-        p.last_error = LastError::Text(reason, message.into_boxed_str());
+        p.last_error = error;
         p.containers[idx].waiting = Some(reason);
         Ensure::Failed
     }
@@ -254,7 +254,16 @@ impl World<'_> {
     fn render_last_error(&self, e: &LastError) -> String {
         match e {
             LastError::None => String::new(),
-            LastError::Text(reason, message) => format!("{}: {message}", reason.as_str()),
+            LastError::Invalid(raw) => {
+                let raw = self.raw_images.get(*raw);
+                let message =
+                    invalid_image_message(&raw.quoted, raw.tag_error.as_deref().unwrap_or_default());
+                format!("{}: {message}", KubeletReason::InvalidImageName.as_str())
+            }
+            LastError::NeverPull(raw) => {
+                let message = never_pull_message(&self.raw_images.get(*raw).quoted);
+                format!("{}: {message}", KubeletReason::ErrImageNeverPull.as_str())
+            }
             LastError::Pull(raw, failure) => self.failure_text(*raw, *failure),
             LastError::BackOff(raw, previous) => {
                 let previous = previous.map(|f| self.failure_text(*raw, f));

@@ -15,6 +15,7 @@ mod gc;
 pub mod invariants;
 mod kubelet;
 pub mod network;
+mod pod_table;
 mod raw_image;
 mod registry;
 mod runtime;
@@ -414,12 +415,16 @@ impl std::fmt::Display for PodName<'_> {
 }
 
 /// A pod's last error (pods.csv `last_error`, `"<reason>: <message>"`). A back-off repeats on
-/// every sync of a waiting pod, so its message is kept as its parts and rendered at the end.
-#[derive(Clone, Debug, Default)]
+/// every sync of a waiting pod, so every message is kept as its parts and rendered at the end
+/// (which also keeps `Pod` free of heap parts: see `pod_table`).
+#[derive(Clone, Copy, Debug, Default)]
 enum LastError {
     #[default]
     None,
-    Text(KubeletReason, Box<str>),
+    /// `InvalidImageName` for the image string (its tag error, `applyDefaultImageTag`).
+    Invalid(RawImageId),
+    /// `ErrImageNeverPull` for the image string.
+    NeverPull(RawImageId),
     /// A failed pull of the image string (`ErrImagePull` and its message).
     Pull(RawImageId, PullFailure),
     /// `ImagePullBackOff` for the image string, quoting the stored previous failure.
@@ -492,7 +497,7 @@ pub struct World<'a> {
     registries: Vec<RegistryState>,
     images: Vec<Image>,
     layer_size_bytes: Vec<u64>,
-    pods: Vec<Pod>,
+    pods: pod_table::PodTable,
     /// Pull attempts in flight (and free slots, phase `Done`). A finished attempt's row is
     /// streamed and its slot reused, so this holds the live attempts only: a long run with
     /// hundreds of thousands of retries keeps a small, cache-friendly table.

@@ -202,8 +202,7 @@ impl World<'_> {
         containers: PodContainers,
         n_init: usize,
     ) -> PodId {
-        let pod = PodId::from_idx(self.pods.len());
-        self.pods.push(Pod {
+        let pod = self.pods.push(Pod {
             // Below the pod count, which fits u32 like every `PodId`.
             index: u32::try_from(index).expect("pod index fits u32"),
             workload,
