@@ -541,6 +541,9 @@ impl World<'_> {
             self.scn.workloads.iter().map(|w| Arc::from(w.name.as_str())).collect();
         let node_names: Vec<Arc<str>> = self.nodes.iter().map(|n| Arc::from(n.name.as_str())).collect();
         let unscheduled: Arc<str> = Arc::from("");
+        // A message depends only on the error's parts, which few distinct pairs of image string
+        // and failure make up: each is rendered once, not once per pod that shows it.
+        let mut messages: BTreeMap<LastError, String> = BTreeMap::new();
         self.pods
             .iter()
             .map(|p| {
@@ -566,7 +569,10 @@ impl World<'_> {
                     cache_hits: p.cache_hits,
                     backoffs: p.backoffs,
                     status,
-                    last_error: self.render_last_error(&p.last_error),
+                    last_error: match p.last_error {
+                        LastError::None => String::new(),
+                        e => messages.entry(e).or_insert_with(|| self.render_last_error(&e)).clone(),
+                    },
                     stale_digest: self.runs_stale_digest(p),
                 }
             })

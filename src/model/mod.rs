@@ -179,7 +179,7 @@ impl FailReason {
 
 /// A failed pull attempt as the kubelet stored it (`prevPullErrMsg`), kept as parts: with the
 /// pod's image string they give the exact text, rendered only where an output shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct PullFailure {
     reason: FailReason,
     registry: Option<RegistryId>,
@@ -417,7 +417,7 @@ impl std::fmt::Display for PodName<'_> {
 /// A pod's last error (pods.csv `last_error`, `"<reason>: <message>"`). A back-off repeats on
 /// every sync of a waiting pod, so every message is kept as its parts and rendered at the end
 /// (which also keeps `Pod` free of heap parts: see `pod_table`).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 enum LastError {
     #[default]
     None,
