@@ -42,6 +42,7 @@ impl<'a> World<'a> {
                     layers: IdMap::new(),
                     images: IdMap::new(),
                     superseded: Vec::new(),
+                    pulled_records: BTreeMap::new(),
                     puller,
                     throttle: TokenBucket::new(kc.registry_pull_qps, kc.registry_burst),
                     backoff: PullBackoffState::new(Backoff::new(

@@ -46,6 +46,17 @@ impl World<'_> {
             if unpacking > 1 || (unpacking == 1) != n.unpacking.is_some() {
                 return Err(format!("node {} unpacks {unpacking} layers at once", n.name));
             }
+            // A pulled record belongs to a copy the node holds (it goes when the copy does).
+            for &(img, version) in n.pulled_records.keys() {
+                let held = n.images.get(&img).is_some_and(|ni| ni.version == version)
+                    || n.superseded.iter().any(|(i, o)| *i == img && o.version == version);
+                if !held {
+                    return Err(format!(
+                        "node {} keeps a pulled record for image {} (digest {version}) it does not hold",
+                        n.name, img.0
+                    ));
+                }
+            }
             for (img, ni) in
                 n.images.iter_sorted().into_iter().chain(n.superseded.iter().map(|(i, o)| (*i, o)))
             {

@@ -202,7 +202,7 @@ impl World<'_> {
                     &kc.preloaded_images_verification_allowlist,
                     &raw.text,
                     &self.scn.images[img.idx()].normalized,
-                    n.images.get(&img).and_then(|ni| ni.record.as_ref()),
+                    n.images.get(&img).and_then(|ni| n.pulled_records.get(&(img, ni.version))),
                     n.pull_intents.get(&img).is_some_and(|k| *k > 0),
                     &coords,
                 )
@@ -420,8 +420,9 @@ impl World<'_> {
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         if kc.ensure_secret_pulled_images {
             let key = &self.raw_images.get(raw).record_key;
-            let entry = node_image_in(&mut self.nodes[node.idx()], img, version).expect("just installed");
-            entry.record.get_or_insert_with(PulledRecord::default).record_pull_at(key, used);
+            let n = &mut self.nodes[node.idx()];
+            assert!(node_image_in(n, img, version).is_some(), "just installed");
+            n.pulled_records.entry((img, version)).or_default().record_pull_at(key, used);
         }
         self.maybe_schedule_gc(node);
     }
@@ -430,7 +431,7 @@ impl World<'_> {
     /// points to on the node; the other one stays on disk, untagged, until image GC.
     fn install_version(&mut self, node: NodeId, img: ImageId, version: u32) {
         let now = self.now;
-        let fresh = NodeImage { version, first_detected: now, last_used: None, record: None };
+        let fresh = NodeImage { version, first_detected: now, last_used: None };
         let n = &mut self.nodes[node.idx()];
         let keep_superseded = |n: &mut Node, old: NodeImage| {
             if !n.superseded.iter().any(|(i, o)| *i == img && o.version == old.version) {
@@ -446,6 +447,8 @@ impl World<'_> {
             Some(v) if v < version => {
                 let old = n.images.insert(img, fresh).expect("present");
                 n.superseded.retain(|(i, o)| !(*i == img && o.version == version));
+                // Whatever held this digest before is gone: the new copy has no record yet.
+                n.pulled_records.remove(&(img, version));
                 keep_superseded(n, old);
             }
             Some(_) => keep_superseded(n, fresh),

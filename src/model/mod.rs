@@ -203,16 +203,15 @@ enum LayerState {
     Present,
 }
 
-/// An image the node's runtime has (all layers present).
-#[derive(Clone, Debug)]
+/// An image the node's runtime has (all layers present). Plain data: the pulled record, when
+/// there is one, lives in `Node::pulled_records`, so the node's image table stays small (a slot
+/// is read on every sync) and frees without a walk.
+#[derive(Clone, Copy, Debug)]
 struct NodeImage {
     /// Which digest of the tag this is (0 = as declared, k = after the k-th push).
     version: u32,
     first_detected: SimTime,
     last_used: Option<SimTime>,
-    /// KubeletEnsureSecretPulledImages pulled record; `None` = not pulled by the kubelet
-    /// (preloaded).
-    record: Option<PulledRecord>,
 }
 
 struct Node {
@@ -232,6 +231,11 @@ struct Node {
     /// Older digests of moved tags still on disk (containerd keeps the untagged image until
     /// image GC removes it; containers may still run it).
     superseded: Vec<(ImageId, NodeImage)>,
+    /// KubeletEnsureSecretPulledImages pulled records by (image, digest version), for images
+    /// in `images` or `superseded` that the kubelet pulled (a preloaded image has none). An
+    /// (image, version) is held at most once across the two, so the key names one copy; the
+    /// record goes when the copy does. Empty unless the feature gate is on.
+    pulled_records: BTreeMap<(ImageId, u32), PulledRecord>,
     /// The serial or parallel puller (`k8s::image_manager::PullSlots`).
     puller: PullSlots<PullId>,
     throttle: TokenBucket,

@@ -67,12 +67,15 @@ impl World<'_> {
                 n.disk_used_bytes += self.layer_size_bytes[l.idx()];
             }
         }
-        if n.images
-            .insert(img, NodeImage { version, first_detected: self.now, last_used: None, record: None })
-            .is_none()
-        {
-            self.image_node_count[img.idx()] += 1;
+        let fresh = NodeImage { version, first_detected: self.now, last_used: None };
+        match n.images.insert(img, fresh) {
+            None => self.image_node_count[img.idx()] += 1,
+            // The copy it replaces goes, and its pulled record with it.
+            Some(old) => {
+                n.pulled_records.remove(&(img, old.version));
+            }
         }
+        n.pulled_records.remove(&(img, version));
     }
 
     pub(super) fn on_workload_start(&mut self, workload: WorkloadId) {
