@@ -42,7 +42,6 @@ impl<'a> World<'a> {
                     layers: IdMap::new(),
                     images: IdMap::new(),
                     superseded: Vec::new(),
-                    pulled_records: BTreeMap::new(),
                     puller,
                     throttle: TokenBucket::new(kc.registry_pull_qps, kc.registry_burst),
                     backoff: PullBackoffState::new(Backoff::new(
@@ -111,6 +110,7 @@ impl<'a> World<'a> {
             pod_keyrings: scn.workloads.iter().map(|wl| pod_keyring(scn, &wl.image_pull_secrets)).collect(),
             node_keyrings: scn.node_pools.iter().map(|p| node_keyring(&p.credentials)).collect(),
             labels,
+            pulled_records: BTreeMap::new(),
             raw_images,
             image_raw,
             pull_snapshots: Vec::new(),

@@ -113,7 +113,7 @@ impl World<'_> {
         } else {
             return;
         }
-        n.pulled_records.remove(&(img, version));
+        self.pulled_records.remove(&(node, img, version));
         self.gc_images_removed += 1;
         let needed = |w: &World, l: LayerId| {
             let n = &w.nodes[node.idx()];

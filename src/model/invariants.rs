@@ -7,6 +7,18 @@ impl World<'_> {
     /// Returns the first violated invariant, if any.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.net.check_capacities()?;
+        // A pulled record belongs to an image copy its node holds (it goes when the copy does).
+        for &(node, img, version) in self.pulled_records.keys() {
+            let n = &self.nodes[node.idx()];
+            let held = n.images.get(&img).is_some_and(|ni| ni.version == version)
+                || n.superseded.iter().any(|(i, o)| *i == img && o.version == version);
+            if !held {
+                return Err(format!(
+                    "node {} keeps a pulled record for image {} (digest {version}) it does not hold",
+                    n.name, img.0
+                ));
+            }
+        }
         // Pulls granted a slot but still queued, per node: one pass over the pulls (this runs
         // after every event, so a pass per node made swarm runs quadratic in nodes × pulls).
         let mut granted_queued = vec![0u64; self.nodes.len()];
@@ -45,17 +57,6 @@ impl World<'_> {
             let unpacking = n.layers.values().filter(|s| **s == LayerState::Unpacking).count();
             if unpacking > 1 || (unpacking == 1) != n.unpacking.is_some() {
                 return Err(format!("node {} unpacks {unpacking} layers at once", n.name));
-            }
-            // A pulled record belongs to a copy the node holds (it goes when the copy does).
-            for &(img, version) in n.pulled_records.keys() {
-                let held = n.images.get(&img).is_some_and(|ni| ni.version == version)
-                    || n.superseded.iter().any(|(i, o)| *i == img && o.version == version);
-                if !held {
-                    return Err(format!(
-                        "node {} keeps a pulled record for image {} (digest {version}) it does not hold",
-                        n.name, img.0
-                    ));
-                }
             }
             for (img, ni) in
                 n.images.iter_sorted().into_iter().chain(n.superseded.iter().map(|(i, o)| (*i, o)))

@@ -202,7 +202,7 @@ impl World<'_> {
                     &kc.preloaded_images_verification_allowlist,
                     &raw.text,
                     &self.scn.images[img.idx()].normalized,
-                    n.images.get(&img).and_then(|ni| n.pulled_records.get(&(img, ni.version))),
+                    n.images.get(&img).and_then(|ni| self.pulled_records.get(&(node, img, ni.version))),
                     n.pull_intents.get(&img).is_some_and(|k| *k > 0),
                     &coords,
                 )
@@ -420,9 +420,8 @@ impl World<'_> {
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         if kc.ensure_secret_pulled_images {
             let key = &self.raw_images.get(raw).record_key;
-            let n = &mut self.nodes[node.idx()];
-            assert!(node_image_in(n, img, version).is_some(), "just installed");
-            n.pulled_records.entry((img, version)).or_default().record_pull_at(key, used);
+            assert!(node_image_in(&mut self.nodes[node.idx()], img, version).is_some(), "just installed");
+            self.pulled_records.entry((node, img, version)).or_default().record_pull_at(key, used);
         }
         self.maybe_schedule_gc(node);
     }
@@ -448,7 +447,7 @@ impl World<'_> {
                 let old = n.images.insert(img, fresh).expect("present");
                 n.superseded.retain(|(i, o)| !(*i == img && o.version == version));
                 // Whatever held this digest before is gone: the new copy has no record yet.
-                n.pulled_records.remove(&(img, version));
+                self.pulled_records.remove(&(node, img, version));
                 keep_superseded(n, old);
             }
             Some(_) => keep_superseded(n, fresh),

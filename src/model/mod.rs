@@ -204,7 +204,7 @@ enum LayerState {
 }
 
 /// An image the node's runtime has (all layers present). Plain data: the pulled record, when
-/// there is one, lives in `Node::pulled_records`, so the node's image table stays small (a slot
+/// there is one, lives in `World::pulled_records`, so the node's image table stays small (a slot
 /// is read on every sync) and frees without a walk.
 #[derive(Clone, Copy, Debug)]
 struct NodeImage {
@@ -231,11 +231,6 @@ struct Node {
     /// Older digests of moved tags still on disk (containerd keeps the untagged image until
     /// image GC removes it; containers may still run it).
     superseded: Vec<(ImageId, NodeImage)>,
-    /// KubeletEnsureSecretPulledImages pulled records by (image, digest version), for images
-    /// in `images` or `superseded` that the kubelet pulled (a preloaded image has none). An
-    /// (image, version) is held at most once across the two, so the key names one copy; the
-    /// record goes when the copy does. Empty unless the feature gate is on.
-    pulled_records: BTreeMap<(ImageId, u32), PulledRecord>,
     /// The serial or parallel puller (`k8s::image_manager::PullSlots`).
     puller: PullSlots<PullId>,
     throttle: TokenBucket,
@@ -524,6 +519,12 @@ pub struct World<'a> {
     node_keyrings: Vec<Keyring<Credential>>,
     /// Stream labels of the per-event draws, prepared once (`Streams::label`).
     labels: HotLabels,
+    /// KubeletEnsureSecretPulledImages pulled records by (node, image, digest version), for
+    /// image copies in a node's `images` or `superseded` that the kubelet pulled (a preloaded
+    /// image has none). A node holds an (image, version) at most once across the two, so the
+    /// key names one copy; the record goes when the copy does. Empty unless the feature gate
+    /// is on, and kept out of `Node`, which every event reads.
+    pulled_records: BTreeMap<(NodeId, ImageId, u32), PulledRecord>,
     /// Every image string pods write, parsed once.
     raw_images: raw_image::RawImages,
     /// Per declared image: the id of its `raw_ref` (image-set members).

@@ -72,10 +72,10 @@ impl World<'_> {
             None => self.image_node_count[img.idx()] += 1,
             // The copy it replaces goes, and its pulled record with it.
             Some(old) => {
-                n.pulled_records.remove(&(img, old.version));
+                self.pulled_records.remove(&(node, img, old.version));
             }
         }
-        n.pulled_records.remove(&(img, version));
+        self.pulled_records.remove(&(node, img, version));
     }
 
     pub(super) fn on_workload_start(&mut self, workload: WorkloadId) {
