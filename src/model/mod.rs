@@ -384,6 +384,38 @@ struct Pod {
     last_error: LastError,
 }
 
+impl Pod {
+    /// A pod just created: unscheduled, nothing synced, pulled or failed yet.
+    fn new(
+        index: u32,
+        workload: WorkloadId,
+        revision: u32,
+        created: SimTime,
+        containers: PodContainers,
+        n_init: u32,
+    ) -> Pod {
+        Pod {
+            index,
+            workload,
+            revision,
+            node: None,
+            created,
+            started: None,
+            containers,
+            n_init,
+            cursor: 0,
+            sync_error: false,
+            n_syncs: 0,
+            state: PodState::Unscheduled,
+            pull_ns: 0,
+            images_pulled: 0,
+            cache_hits: 0,
+            backoffs: 0,
+            last_error: LastError::None,
+        }
+    }
+}
+
 /// A pod's name, `<workload>-<index>`, formatted where shown.
 struct PodName<'a> {
     workload: &'a str,

@@ -101,25 +101,7 @@ mod tests {
     }
 
     fn pod(containers: PodContainers) -> Pod {
-        Pod {
-            index: 0,
-            workload: WorkloadId(0),
-            revision: 0,
-            node: None,
-            created: SimTime::ZERO,
-            started: None,
-            containers,
-            n_init: 0,
-            cursor: 0,
-            sync_error: false,
-            n_syncs: 0,
-            state: PodState::Unscheduled,
-            pull_ns: 0,
-            images_pulled: 0,
-            cache_hits: 0,
-            backoffs: 0,
-            last_error: LastError::None,
-        }
+        Pod::new(0, WorkloadId(0), 0, SimTime::ZERO, containers, 0)
     }
 
     /// Exactly the multi-container pods are recorded for the table's drop (the one heap part

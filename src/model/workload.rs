@@ -205,26 +205,10 @@ impl World<'_> {
         containers: PodContainers,
         n_init: usize,
     ) -> PodId {
-        let pod = self.pods.push(Pod {
-            // Below the pod count, which fits u32 like every `PodId`.
-            index: u32::try_from(index).expect("pod index fits u32"),
-            workload,
-            revision,
-            node: None,
-            created: self.now,
-            started: None,
-            containers,
-            n_init: container_u32(n_init),
-            cursor: 0,
-            sync_error: false,
-            n_syncs: 0,
-            state: PodState::Unscheduled,
-            pull_ns: 0,
-            images_pulled: 0,
-            cache_hits: 0,
-            backoffs: 0,
-            last_error: LastError::None,
-        });
+        // The index is below the pod count, which fits u32 like every `PodId`.
+        let index = u32::try_from(index).expect("pod index fits u32");
+        let pod =
+            self.pods.push(Pod::new(index, workload, revision, self.now, containers, container_u32(n_init)));
         let st = &mut self.workloads[workload.idx()];
         st.pods.push(pod);
         st.new_live += 1; // created from the current template
