@@ -239,14 +239,9 @@ impl World<'_> {
 
     /// An error of the image string itself (`InvalidImageName`, `ErrImageNeverPull`).
     fn container_error(&mut self, pod: PodId, idx: usize, error: LastError) -> Ensure {
-        let reason = match error {
-            LastError::Invalid(_) => KubeletReason::InvalidImageName,
-            LastError::NeverPull(_) => KubeletReason::ErrImageNeverPull,
-            _ => unreachable!("container_error takes an image-string error"),
-        };
         let p = &mut self.pods[pod.idx()];
         p.last_error = error;
-        p.containers[idx].waiting = Some(reason);
+        p.containers[idx].waiting = error.reason();
         Ensure::Failed
     }
 

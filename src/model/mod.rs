@@ -462,6 +462,19 @@ enum LastError {
     BackOff(RawImageId, Option<PullFailure>),
 }
 
+impl LastError {
+    /// The waiting reason the kubelet shows with this error (`None` for no error).
+    fn reason(self) -> Option<KubeletReason> {
+        match self {
+            LastError::None => None,
+            LastError::Invalid(_) => Some(KubeletReason::InvalidImageName),
+            LastError::NeverPull(_) => Some(KubeletReason::ErrImageNeverPull),
+            LastError::Pull(_, failure) => Some(failure.reason.kubelet_reason()),
+            LastError::BackOff(..) => Some(KubeletReason::ImagePullBackOff),
+        }
+    }
+}
+
 struct Image {
     /// Bottom first (the digest as declared: version 0).
     layers: Vec<LayerId>,

@@ -16,7 +16,6 @@ use super::{Pod, PodContainers};
 use crate::ids::PodId;
 use std::mem::ManuallyDrop;
 
-#[derive(Default)]
 pub(super) struct PodTable {
     pods: Vec<ManuallyDrop<Pod>>,
     /// Pods whose containers live in a `Vec` (`PodContainers::Many`), in push order.

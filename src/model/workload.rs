@@ -75,7 +75,6 @@ impl World<'_> {
                 self.pulled_records.remove(&(node, img, old.version));
             }
         }
-        self.pulled_records.remove(&(node, img, version));
     }
 
     pub(super) fn on_workload_start(&mut self, workload: WorkloadId) {
