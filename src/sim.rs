@@ -30,6 +30,7 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
             next_sample = SimTime(next_sample.0.saturating_add(every));
         }
         let (at, ev) = world.pop_event().expect("peeked");
+        world.prefetch_next();
         if world.is_stale(&ev) {
             stats.events_stale += 1;
             continue;

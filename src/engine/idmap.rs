@@ -91,26 +91,34 @@ impl<K: DenseKey, V> IdMap<K, V> {
         match self.find(k) {
             Ok(i) => self.slots[i].replace((k, v)).map(|(_, old)| old),
             Err(i) => {
-                if (self.len + 1) * 4 > self.slots.len() * 3 {
-                    self.grow();
-                    let i = self.find(k).expect_err("absent");
-                    self.slots[i] = Some((k, v));
-                } else {
-                    self.slots[i] = Some((k, v));
-                }
-                self.len += 1;
+                self.fill_vacant(i, k, v);
                 None
             }
         }
     }
 
+    /// Puts the absent `k` in the empty slot `i` that `find` gave (or, when the table must
+    /// grow first, where it goes after growing); returns the slot used.
+    fn fill_vacant(&mut self, i: usize, k: K, v: V) -> usize {
+        let i = if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+            self.find(k).expect_err("absent")
+        } else {
+            i
+        };
+        self.slots[i] = Some((k, v));
+        self.len += 1;
+        i
+    }
+
     /// The value of `k`, inserting `default` first when absent (`BTreeMap`'s
     /// `entry(k).or_insert(default)`).
     pub fn get_or_insert(&mut self, k: K, default: V) -> &mut V {
-        if !self.contains_key(&k) {
-            self.insert(k, default);
-        }
-        self.get_mut(&k).expect("present")
+        let i = match self.find(k) {
+            Ok(i) => i,
+            Err(i) => self.fill_vacant(i, k, default),
+        };
+        &mut self.slots[i].as_mut().expect("occupied").1
     }
 
     /// Removes `k`; later entries of its probe run shift back (no tombstones, so lookups

@@ -3,5 +3,6 @@
 
 pub mod dist;
 pub mod idmap;
+pub mod prefetch;
 pub mod queue;
 pub mod rng;

@@ -185,6 +185,28 @@ impl<E> EventQueue<E> {
         self.now.front().map(|e| SimTime(e.at))
     }
 
+    /// The event most likely to be popped next, without settling the queue (a cheap guess
+    /// for prefetching: an event pushed before the next pop may come first). `None` when the
+    /// guess would need a scan of a bucket.
+    pub fn peek_next_hint(&self) -> Option<&E> {
+        if let Some(e) = self.now.front() {
+            return Some(&e.event);
+        }
+        let level = self.levels_occupied.trailing_zeros() as usize;
+        if level >= LEVELS {
+            return None;
+        }
+        let digit = self.occupied[level].trailing_zeros() as usize;
+        let bucket = &self.buckets[level * DIGITS + digit];
+        // Level 0: every entry has the same time, the first is next. Above, only a lone entry
+        // is known to be the earliest without a scan.
+        if level == 0 || bucket.len() == 1 {
+            bucket.first().map(|e| &e.event)
+        } else {
+            None
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

@@ -39,7 +39,7 @@ impl<'a> World<'a> {
                     disk_bytes: disk.max(1),
                     disk_used_bytes: 0,
                     unpack_rate_bytes_per_s: positive_or_unlimited(unpack),
-                    layers: IdMap::new(),
+                    layers: super::node_layers::NodeLayers::new(),
                     images: IdMap::new(),
                     superseded: Vec::new(),
                     puller,

@@ -127,11 +127,10 @@ impl World<'_> {
                 })
         };
         for layer in self.version_layers(img, version).to_vec() {
-            if self.nodes[node.idx()].layers.get(&layer) == Some(&LayerState::Present) && !needed(self, layer)
-            {
+            if self.nodes[node.idx()].layers.is_present(layer) && !needed(self, layer) {
                 let size = self.layer_size_bytes[layer.idx()];
                 let n = &mut self.nodes[node.idx()];
-                n.layers.remove(&layer);
+                n.layers.remove(layer);
                 n.disk_used_bytes -= size;
                 self.gc_bytes_freed += size;
             }

@@ -47,14 +47,14 @@ impl World<'_> {
             if live != n.n_live_pods {
                 return Err(format!("node {} live pod counter {} != {live}", n.name, n.n_live_pods));
             }
-            let used: u64 = n.layers.keys().map(|l| self.layer_size_bytes[l.idx()]).sum();
+            let used: u64 = n.layers.iter_unordered().map(|(l, _)| self.layer_size_bytes[l.idx()]).sum();
             if used != n.disk_used_bytes {
                 return Err(format!(
                     "node {} disk accounting {} != layers {used}",
                     n.name, n.disk_used_bytes
                 ));
             }
-            let unpacking = n.layers.values().filter(|s| **s == LayerState::Unpacking).count();
+            let unpacking = n.layers.iter_unordered().filter(|(_, s)| *s == LayerState::Unpacking).count();
             if unpacking > 1 || (unpacking == 1) != n.unpacking.is_some() {
                 return Err(format!("node {} unpacks {unpacking} layers at once", n.name));
             }
@@ -62,7 +62,7 @@ impl World<'_> {
                 n.images.iter_sorted().into_iter().chain(n.superseded.iter().map(|(i, o)| (*i, o)))
             {
                 for l in self.version_layers(img, ni.version) {
-                    if n.layers.get(l) != Some(&LayerState::Present) {
+                    if !n.layers.is_present(*l) {
                         return Err(format!(
                             "node {} has image {} (digest {}) without its layer {}",
                             n.name, img.0, ni.version, l.0

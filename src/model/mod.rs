@@ -15,6 +15,7 @@ mod gc;
 pub mod invariants;
 mod kubelet;
 pub mod network;
+mod node_layers;
 mod pod_table;
 mod raw_image;
 mod registry;
@@ -224,8 +225,9 @@ struct Node {
     disk_used_bytes: u64,
     /// Bytes/s; infinite = instant.
     unpack_rate_bytes_per_s: f64,
-    /// Layer states by id (`IdMap`: the lookup on every layer event is one probe, not a B-tree walk).
-    layers: IdMap<LayerId, LayerState>,
+    /// Layer states by id: present ones as bits, the few in flight in a small map
+    /// (`node_layers`: read several times on every layer event, so sized for the cache).
+    layers: node_layers::NodeLayers,
     /// What each tag points to on the node (the newest digest pulled).
     images: IdMap<ImageId, NodeImage>,
     /// Older digests of moved tags still on disk (containerd keeps the untagged image until
@@ -619,6 +621,34 @@ impl<'a> World<'a> {
 
     pub fn peek_time(&mut self) -> Option<SimTime> {
         self.queue.peek_time()
+    }
+
+    /// Starts loading the memory the next event will most likely read first (its pod or pull
+    /// slot): see `engine::prefetch`. No effect on results.
+    pub fn prefetch_next(&self) {
+        use crate::engine::prefetch::prefetch_read;
+        match self.queue.peek_next_hint() {
+            Some(
+                Event::PodSync { pod } | Event::ContainerStarted { pod, .. } | Event::InitDone { pod, .. },
+            ) => {
+                if let Some(p) = self.pods.get(pod.idx()) {
+                    prefetch_read(p);
+                }
+            }
+            Some(
+                Event::PullStart { pull } | Event::PullPrelude { pull, .. } | Event::BlobRequest { pull, .. },
+            ) => {
+                if let Some(p) = self.pulls.get(pull.idx()) {
+                    prefetch_read(p);
+                }
+            }
+            Some(Event::UnpackDone { node, .. }) => {
+                if let Some(n) = self.nodes.get(node.idx()) {
+                    prefetch_read(n);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// True when an event is a network wake-up that a later change made stale.

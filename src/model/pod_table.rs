@@ -41,6 +41,10 @@ impl PodTable {
         id
     }
 
+    pub(super) fn get(&self, i: usize) -> Option<&Pod> {
+        self.pods.get(i).map(|p| &**p)
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = &Pod> + '_ {
         self.pods.iter().map(|p| &**p)
     }

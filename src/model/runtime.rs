@@ -114,7 +114,7 @@ impl World<'_> {
                 return;
             }
             let layer = layers[p.scan as usize];
-            match self.nodes[node.idx()].layers.get(&layer).copied() {
+            match self.nodes[node.idx()].layers.get(layer) {
                 None => {
                     let size = self.layer_size_bytes[layer.idx()];
                     let n = &mut self.nodes[node.idx()];
@@ -214,9 +214,7 @@ impl World<'_> {
             }
             let layers = self.version_layers(p.image.expect("image"), p.version);
             let mut i = p.next_unpack as usize;
-            while i < layers.len()
-                && self.nodes[node.idx()].layers.get(&layers[i]) == Some(&LayerState::Present)
-            {
+            while i < layers.len() && self.nodes[node.idx()].layers.is_present(layers[i]) {
                 i += 1;
             }
             self.pulls[pull.idx()].next_unpack = u32::try_from(i).expect("layer count fits u32");
@@ -231,7 +229,7 @@ impl World<'_> {
                 }
                 let layer =
                     *self.version_layers(p.image.expect("image"), p.version).get(p.next_unpack as usize)?;
-                (self.nodes[node.idx()].layers.get(&layer) == Some(&LayerState::Fetched)).then_some(layer)
+                (self.nodes[node.idx()].layers.get(layer) == Some(LayerState::Fetched)).then_some(layer)
             })
         };
         if let Some(layer) = next {
@@ -246,7 +244,7 @@ impl World<'_> {
     pub(super) fn on_unpack_done(&mut self, node: NodeId, layer: LayerId) {
         let n = &mut self.nodes[node.idx()];
         assert_eq!(n.unpacking, Some(layer), "unpack completion for the layer being unpacked");
-        assert_eq!(n.layers.get(&layer), Some(&LayerState::Unpacking));
+        assert_eq!(n.layers.get(layer), Some(LayerState::Unpacking));
         n.unpacking = None;
         n.layers.insert(layer, LayerState::Present);
         self.kick_node(node);
@@ -266,7 +264,7 @@ impl World<'_> {
         let layers = self.version_layers(p.image.expect("layers phase has an image"), p.version);
         let mut owned: Vec<(LayerId, LayerState)> = layers[..p.scan as usize]
             .iter()
-            .filter_map(|l| self.nodes[node.idx()].layers.get(l).map(|s| (*l, *s)))
+            .filter_map(|l| self.nodes[node.idx()].layers.get(*l).map(|s| (*l, s)))
             .filter(|(_, s)| {
                 matches!(s, LayerState::Requesting { owner } | LayerState::Downloading { owner, .. } if *owner == pull)
             })
@@ -285,7 +283,7 @@ impl World<'_> {
                 net_changed = true;
             }
             let n = &mut self.nodes[node.idx()];
-            n.layers.remove(&layer);
+            n.layers.remove(layer);
             n.disk_used_bytes -= self.layer_size_bytes[layer.idx()];
             self.pulls[pull.idx()].downloads_in_flight -= 1;
         }
