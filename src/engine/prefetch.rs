@@ -9,7 +9,7 @@
 //! A prefetch has no effect on results: it reads nothing into the program, cannot fault, and
 //! the model never depends on whether it ran. On other architectures it does nothing.
 
-/// Hints that the `bytes` bytes at `value` will be read soon (one prefetch per cache line).
+/// Hints that `value` will be read soon (one prefetch per cache line it spans).
 #[inline]
 pub fn prefetch_read<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
