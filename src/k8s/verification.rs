@@ -121,10 +121,16 @@ impl Allowlist {
     /// Mirrors `imageMatches` (newest): the tag/digest-stripped image is in the exact set or
     /// starts with a prefix. An unparsable image matches nothing (so it must be verified).
     pub fn matches(&self, image: &str) -> bool {
-        let Ok(name) = trim_image_tag_digest(image) else {
+        self.matches_name(trim_image_tag_digest(image).ok().as_deref())
+    }
+
+    /// `matches` for an image already trimmed (`None`: unparsable).
+    pub fn matches_name(&self, name: Option<&str>) -> bool {
+        let Some(name) = name else {
             return false;
         };
-        self.exact.binary_search(&name).is_ok() || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
+        self.exact.binary_search_by(|e| e.as_str().cmp(name)).is_ok()
+            || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
     }
 }
 
@@ -135,12 +141,23 @@ pub fn requires_verification(
     image: &str,
     image_pulled_by_kubelet: bool,
 ) -> bool {
+    let name = trim_image_tag_digest(image).ok();
+    requires_verification_named(policy, allowlist, name.as_deref(), image_pulled_by_kubelet)
+}
+
+/// `requires_verification` for an image already trimmed (`name`, `None` when unparsable).
+fn requires_verification_named(
+    policy: VerificationPolicy,
+    allowlist: &Allowlist,
+    name: Option<&str>,
+    image_pulled_by_kubelet: bool,
+) -> bool {
     match policy {
         VerificationPolicy::NeverVerify => false,
         // Preloaded = present without any kubelet intent/pulled record: trusted.
         VerificationPolicy::NeverVerifyPreloadedImages => image_pulled_by_kubelet,
         // Independent of who pulled the image.
-        VerificationPolicy::NeverVerifyAllowlistedImages => !allowlist.matches(image),
+        VerificationPolicy::NeverVerifyAllowlistedImages => !allowlist.matches_name(name),
         VerificationPolicy::AlwaysVerify => true,
     }
 }
@@ -327,22 +344,6 @@ pub struct PodCredentials {
 
 /// Mirrors `MustAttemptImagePull` (1.35): must the pod pull (i.e. verify its credentials for) a
 /// present image? `pull_intent_exists` = an in-flight or on-disk pull intent for `image`.
-pub fn must_attempt_image_pull(
-    policy: VerificationPolicy,
-    allowlist: &[String],
-    image: &str,
-    image_ref: &str,
-    record: Option<&PulledRecord>,
-    pull_intent_exists: bool,
-    pod_secrets: &[SecretCoords],
-) -> bool {
-    // An invalid allowlist was already refused by config validation; treat it as empty here.
-    let allow = Allowlist::new(allowlist).unwrap_or_default();
-    let creds = PodCredentials { secrets: pod_secrets.to_vec(), service_account: None };
-    must_attempt_image_pull_with(policy, &allow, image, image_ref, record, pull_intent_exists, &creds)
-}
-
-/// `must_attempt_image_pull` with a parsed allowlist and service-account credentials.
 pub fn must_attempt_image_pull_with(
     policy: VerificationPolicy,
     allowlist: &Allowlist,
@@ -352,22 +353,49 @@ pub fn must_attempt_image_pull_with(
     pull_intent_exists: bool,
     pod: &PodCredentials,
 ) -> bool {
+    let name = trim_image_tag_digest(image).ok();
+    must_attempt_image_pull_named(
+        policy,
+        allowlist,
+        name.as_deref(),
+        !image_ref.is_empty(),
+        record,
+        pull_intent_exists,
+        &pod.secrets,
+        pod.service_account.as_ref(),
+    )
+}
+
+/// `must_attempt_image_pull_with` for an image string trimmed once by the caller (`name`:
+/// `trimImageTagDigest` of it, `None` when unparsable), as the simulator keeps it per distinct
+/// image string: this runs on every sync of a present image when the feature gate is on.
+#[allow(clippy::too_many_arguments)] // the upstream function's inputs, each distinct
+pub fn must_attempt_image_pull_named(
+    policy: VerificationPolicy,
+    allowlist: &Allowlist,
+    name: Option<&str>,
+    image_present: bool,
+    record: Option<&PulledRecord>,
+    pull_intent_exists: bool,
+    pod_secrets: &[SecretCoords],
+    service_account: Option<&ServiceAccountCoords>,
+) -> bool {
     // 1. Not present.
-    if image_ref.is_empty() {
+    if !image_present {
         return true;
     }
     // 2.–3. Preloaded (no record, no intent) images are trusted by the default policy.
     let pulled_by_kubelet = record.is_some() || pull_intent_exists;
-    if !requires_verification(policy, allowlist, image, pulled_by_kubelet) {
+    if !requires_verification_named(policy, allowlist, name, pulled_by_kubelet) {
         return false;
     }
     // 4. Nothing recorded (e.g. intent only: the pull never finished) → verify.
     let Some(rec) = record else { return true };
-    let Ok(name) = trim_image_tag_digest(image) else {
+    let Some(name) = name else {
         return true;
     };
     // 5. The mapping for this image name.
-    let Some(set) = rec.credential_mapping.get(&name) else {
+    let Some(set) = rec.credential_mapping.get(name) else {
         return true;
     };
     if set.node_pods_accessible {
@@ -377,7 +405,7 @@ pub fn must_attempt_image_pull_with(
         return true;
     }
     // 7. Secrets: equal non-empty hash, or equal coordinates, suffices.
-    for p in &pod.secrets {
+    for p in pod_secrets {
         for r in &set.secrets {
             if !r.credential_hash.is_empty() && r.credential_hash == p.credential_hash {
                 return false;
@@ -388,7 +416,7 @@ pub fn must_attempt_image_pull_with(
         }
     }
     // 8. Service account.
-    if let Some(sa) = &pod.service_account {
+    if let Some(sa) = service_account {
         if set.service_accounts.contains(sa) {
             return false;
         }

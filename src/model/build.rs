@@ -109,6 +109,17 @@ impl<'a> World<'a> {
             sched: scheduler::Index::new(scn),
             pod_keyrings: scn.workloads.iter().map(|wl| pod_keyring(scn, &wl.image_pull_secrets)).collect(),
             node_keyrings: scn.node_pools.iter().map(|p| node_keyring(&p.credentials)).collect(),
+            // Validation refused an invalid allowlist, so the fallback never applies.
+            allowlists: scn
+                .node_pools
+                .iter()
+                .map(|p| {
+                    crate::k8s::verification::Allowlist::new(
+                        &p.kubelet.preloaded_images_verification_allowlist,
+                    )
+                    .unwrap_or_default()
+                })
+                .collect(),
             labels,
             pulled_records: BTreeMap::new(),
             raw_images,

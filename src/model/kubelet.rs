@@ -17,7 +17,7 @@ use crate::k8s::image_manager::{
     invalid_image_message, map_pull_error, never_pull_message, precheck_verdict, write_backoff_message,
     PresenceKind, PullGate, Verdict,
 };
-use crate::k8s::verification::{must_attempt_image_pull, SecretCoords};
+use crate::k8s::verification::{must_attempt_image_pull_named, SecretCoords};
 use rand::Rng;
 use std::sync::Arc;
 
@@ -197,14 +197,15 @@ impl World<'_> {
             || {
                 let img = image.expect("present implies known");
                 let coords = self.pod_secret_coords(pod, img);
-                must_attempt_image_pull(
+                must_attempt_image_pull_named(
                     kc.verification_policy,
-                    &kc.preloaded_images_verification_allowlist,
-                    &raw.text,
-                    &self.scn.images[img.idx()].normalized,
+                    &self.allowlists[n.pool.idx()],
+                    raw.record_key_trimmed.then_some(raw.record_key.as_str()),
+                    !self.scn.images[img.idx()].normalized.is_empty(),
                     n.images.get(&img).and_then(|ni| self.pulled_records.get(&(node, img, ni.version))),
                     n.pull_intents.get(&img).is_some_and(|k| *k > 0),
                     &coords,
+                    None,
                 )
             },
         );

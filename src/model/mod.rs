@@ -564,6 +564,8 @@ pub struct World<'a> {
     pod_keyrings: Vec<Keyring<Credential>>,
     /// Node docker-config credentials per pool.
     node_keyrings: Vec<Keyring<Credential>>,
+    /// Per pool: `preloadedImagesVerificationAllowlist`, parsed once.
+    allowlists: Vec<crate::k8s::verification::Allowlist>,
     /// Stream labels of the per-event draws, prepared once (`Streams::label`).
     labels: HotLabels,
     /// KubeletEnsureSecretPulledImages pulled records by (node, image, digest version), for

@@ -6,7 +6,7 @@
 use crate::ids::{ImageId, RawImageId};
 use crate::k8s::image_ref::{apply_default_image_tag, go_quote};
 use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
-use crate::k8s::verification::pulled_record_key;
+use crate::k8s::verification::{pulled_record_key, trim_image_tag_digest};
 use std::collections::BTreeMap;
 
 /// One distinct image string and what the kubelet derives from it alone.
@@ -24,6 +24,9 @@ pub(super) struct RawImage {
     /// The pulled-record key (`trimImageTagDigest`; the raw string when unparsable): every
     /// successful pull of this string merges its credentials under it.
     pub record_key: String,
+    /// Whether `record_key` is `trimImageTagDigest`'s result (not the unparsable raw string):
+    /// credential verification looks the record up by that name, once per sync.
+    pub record_key_trimmed: bool,
 }
 
 #[derive(Default)]
@@ -46,6 +49,7 @@ impl RawImages {
             default_policy: default_pull_policy(text),
             image,
             record_key: pulled_record_key(text),
+            record_key_trimmed: trim_image_tag_digest(text).is_ok(),
         });
         self.index.insert(text.to_string(), id);
         id
