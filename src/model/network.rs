@@ -981,6 +981,17 @@ impl Network {
     }
 
     fn fast_next(&mut self) -> Option<(SimTime, FlowId, usize)> {
+        // Each registry's earliest entry is checked against its flow, usually a cache miss on
+        // a large run: ask for all of them first, so the misses overlap.
+        if let Some(f) = &self.fast {
+            for reg in &f.regs {
+                if let Some(Some(flow)) =
+                    reg.finishes.peek().and_then(|Reverse((_, id, _))| self.flows.get(id.idx()))
+                {
+                    crate::engine::prefetch::prefetch_read(flow);
+                }
+            }
+        }
         let mut best: Option<(SimTime, FlowId, usize)> = None;
         for r in 0..self.n_registries {
             if let Some((t, id)) = self.fast_top(r) {

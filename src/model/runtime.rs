@@ -90,10 +90,15 @@ impl World<'_> {
     }
 
     /// A copy of the node's active pulls in a reused buffer (this runs on every layer event).
+    /// The passes over them read each pull's slot: ask for all the slots at once, so their
+    /// cache misses overlap instead of coming one after the other.
     fn snapshot_active_pulls(&mut self, node: NodeId) -> Vec<PullId> {
         let mut v = self.pull_snapshots.pop().unwrap_or_default();
         v.clear();
         v.extend_from_slice(&self.nodes[node.idx()].active_pulls);
+        for pull in &v {
+            crate::engine::prefetch::prefetch_read(&self.pulls[pull.idx()]);
+        }
         v
     }
 
@@ -177,6 +182,9 @@ impl World<'_> {
         done.clear();
         touched.clear();
         self.net.take_completed_into(self.now, &mut done);
+        for d in &done {
+            crate::engine::prefetch::prefetch_read(&self.pulls[d.owner.pull.idx()]);
+        }
         for d in done.drain(..) {
             let p = &mut self.pulls[d.owner.pull.idx()];
             let node = p.node;
