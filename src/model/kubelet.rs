@@ -369,6 +369,9 @@ impl World<'_> {
     /// Completes a pull attempt: runtime cleanup, record, puller slot, then the pod worker.
     pub(super) fn finish_pull(&mut self, pull: PullId, failure: Option<FailReason>) {
         let node = self.pulls[pull.idx()].node;
+        // The pod is read last (`on_pull_done`), after the runtime's and the image's
+        // bookkeeping: ask for it now so the miss overlaps that work.
+        crate::engine::prefetch::prefetch_read(&self.pods[self.pulls[pull.idx()].pod.idx()]);
         assert_ne!(self.pulls[pull.idx()].phase, PullPhase::Done, "a pull finishes once");
         self.runtime_cleanup(pull, failure.is_some());
         let p = &mut self.pulls[pull.idx()];
