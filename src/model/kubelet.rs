@@ -200,7 +200,7 @@ impl World<'_> {
                 must_attempt_image_pull_named(
                     kc.verification_policy,
                     &self.allowlists[n.pool.idx()],
-                    raw.record_key_trimmed.then_some(raw.record_key.as_str()),
+                    raw.trimmed_name(),
                     !self.scn.images[img.idx()].normalized.is_empty(),
                     n.images.get(&img).and_then(|ni| self.pulled_records.get(&(node, img, ni.version))),
                     n.pull_intents.get(&img).is_some_and(|k| *k > 0),

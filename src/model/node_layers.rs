@@ -44,7 +44,6 @@ pub(super) struct NodeLayers {
     present: IdMap<Block, u64>,
     /// Layers in any state but `Present`.
     in_flight: IdMap<LayerId, LayerState>,
-    n_present: usize,
 }
 
 impl NodeLayers {
@@ -78,7 +77,6 @@ impl NodeLayers {
             if old != Some(LayerState::Present) {
                 let (block, bit) = block_and_bit(layer);
                 *self.present.get_or_insert(block, 0) |= bit;
-                self.n_present += 1;
             }
             return old;
         }
@@ -101,7 +99,6 @@ impl NodeLayers {
                 if *bits == 0 {
                     self.present.remove(&block);
                 }
-                self.n_present -= 1;
                 return Some(LayerState::Present);
             }
         }
@@ -110,7 +107,7 @@ impl NodeLayers {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.n_present + self.in_flight.len()
+        self.present.values().map(|bits| bits.count_ones() as usize).sum::<usize>() + self.in_flight.len()
     }
 
     /// Every layer with its state, in no particular order: only for order-free folds.

@@ -26,7 +26,14 @@ pub(super) struct RawImage {
     pub record_key: String,
     /// Whether `record_key` is `trimImageTagDigest`'s result (not the unparsable raw string):
     /// credential verification looks the record up by that name, once per sync.
-    pub record_key_trimmed: bool,
+    record_key_trimmed: bool,
+}
+
+impl RawImage {
+    /// `trimImageTagDigest` of the string, `None` when it does not parse.
+    pub fn trimmed_name(&self) -> Option<&str> {
+        self.record_key_trimmed.then_some(self.record_key.as_str())
+    }
 }
 
 #[derive(Default)]
