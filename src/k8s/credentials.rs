@@ -480,6 +480,10 @@ impl<C: Clone> Keyring<C> {
     /// credentials of every matching key, keys in index order; if none match and the image is a
     /// Docker Hub image, the credentials under `index.docker.io`.
     pub fn lookup(&self, image: &str) -> Vec<C> {
+        if self.entries.is_empty() {
+            // Most pods have no pull secrets: nothing can match, and the image is not parsed.
+            return Vec::new();
+        }
         let found: Vec<C> = self
             .entries
             .iter()
