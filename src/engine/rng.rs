@@ -5,13 +5,13 @@
 //! kubelet setting (which changes how many pulls happen) does not shift the draws for arrivals,
 //! image sizes or which request fails: the basis of paired comparisons across variants.
 //!
-//! The algorithm is pinned (ChaCha8), and the seed derivation is a fixed FNV-1a + SplitMix64
-//! mix written here, not `std`'s hasher (whose algorithm is not guaranteed across releases).
+//! The algorithm is pinned (ChaCha8: `rand_chacha::ChaCha8Rng`'s numbers, computed one block
+//! at a time by `engine::chacha`), and the seed derivation is a fixed FNV-1a + SplitMix64 mix
+//! written here, not `std`'s hasher (whose algorithm is not guaranteed across releases).
 
 use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
-pub type StreamRng = ChaCha8Rng;
+pub type StreamRng = crate::engine::chacha::ChaCha8Stream;
 
 /// Factory for the streams of one run.
 #[derive(Clone, Debug)]
@@ -55,7 +55,7 @@ impl Streams {
         for chunk in seed.chunks_mut(8) {
             chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
         }
-        ChaCha8Rng::from_seed(seed)
+        StreamRng::from_seed(seed)
     }
 }
 
