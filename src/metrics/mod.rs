@@ -94,7 +94,10 @@ pub struct SampleRow {
 /// One pod at the end of the run (a row of `pods.csv`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodRow {
-    pub pod: String,
+    /// The pod's index in its workload: the pod is named `<workload>-<index>` (`pod_name`).
+    /// Kept as the number, not the text, so a run's 10^5 rows allocate no names (the text is
+    /// written straight into pods.csv).
+    pub pod_index: u64,
     /// Shared by the workload's rows.
     pub workload: std::sync::Arc<str>,
     /// Empty when never scheduled; shared by the node's rows.
@@ -114,6 +117,20 @@ pub struct PodRow {
 }
 
 impl PodRow {
+    /// The pod's name, `<workload>-<index>` (pods.csv `pod`).
+    pub fn pod_name(&self) -> String {
+        let mut s = String::with_capacity(self.workload.len() + 8);
+        self.write_pod_name(&mut s);
+        s
+    }
+
+    /// Appends the pod's name to `out`.
+    pub fn write_pod_name(&self, out: &mut String) {
+        out.push_str(&self.workload);
+        out.push('-');
+        crate::units::push_u64(out, self.pod_index);
+    }
+
     pub fn startup(&self) -> Option<crate::time::SimDuration> {
         self.started_s.map(|s| s.since(self.created_s))
     }

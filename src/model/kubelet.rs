@@ -560,7 +560,7 @@ impl World<'_> {
                         .unwrap_or("Pending"),
                 };
                 crate::metrics::PodRow {
-                    pod: self.pod_name_of(p).to_owned_name(),
+                    pod_index: u64::from(p.index),
                     workload: workload_names[p.workload.idx()].clone(),
                     node: p.node.map_or_else(|| unscheduled.clone(), |n| node_names[n.idx()].clone()),
                     created_s: p.created,

@@ -426,18 +426,11 @@ struct PodName<'a> {
 
 impl PodName<'_> {
     /// Appends the name to `out`, without the formatting machinery: a name is written for
-    /// every pull row and every pod row.
+    /// every pull row (pod rows keep the index: `PodRow::write_pod_name`).
     fn write_into(&self, out: &mut String) {
         out.push_str(self.workload);
         out.push('-');
         crate::units::push_u64(out, self.index);
-    }
-
-    /// The name as an owned string (`write_into` a new one).
-    fn to_owned_name(&self) -> String {
-        let mut s = String::with_capacity(self.workload.len() + 8);
-        self.write_into(&mut s);
-        s
     }
 }
 

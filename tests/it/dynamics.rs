@@ -37,7 +37,7 @@ fn started(pods: &[PodRow], status: &str) -> Vec<(String, f64)> {
     let mut v: Vec<(String, f64)> = pods
         .iter()
         .filter(|p| p.status == status)
-        .map(|p| (p.pod.clone(), p.started_s.map_or(-1.0, s)))
+        .map(|p| (p.pod_name(), p.started_s.map_or(-1.0, s)))
         .collect();
     v.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     v
@@ -342,8 +342,8 @@ fn moved_tag_always_pulls_only_the_changed_layers() {
     assert_eq!(job.bytes, 25_000_000);
     assert_eq!((s(job.started_s.unwrap()), s(job.finished_s.unwrap())), (200.0, 200.25));
     assert_eq!(out.pods_stale_digest(), 1);
-    assert!(out.pods.iter().find(|p| p.pod == "web-0").unwrap().stale_digest);
-    assert!(!out.pods.iter().find(|p| p.pod == "job-0").unwrap().stale_digest);
+    assert!(out.pods.iter().find(|p| p.pod_name() == "web-0").unwrap().stale_digest);
+    assert!(!out.pods.iter().find(|p| p.pod_name() == "job-0").unwrap().stale_digest);
     // An Always pull of the digest the node already has moves no bytes: a second job pod on
     // the same node after the push pulls 0 bytes.
     let text = moving_tag("Always").replace("count = 1\nat", "count = 2\nat");

@@ -381,11 +381,13 @@ fn check_outputs(g: &Generated, setting: Setting, out: &RunOutput, sink: &Memory
     let s = &out.summary;
     for p in &out.pods {
         if !STATUSES.contains(&p.status) {
-            return Err(format!("pod {} ends with status {:?}", p.pod, p.status));
+            return Err(format!("pod {} ends with status {:?}", p.pod_name(), p.status));
         }
         match (p.started_s, p.status) {
-            (Some(st), _) if st < p.created_s => return Err(format!("pod {} started before created", p.pod)),
-            (None, "Running") => return Err(format!("pod {} Running without a start time", p.pod)),
+            (Some(st), _) if st < p.created_s => {
+                return Err(format!("pod {} started before created", p.pod_name()))
+            }
+            (None, "Running") => return Err(format!("pod {} Running without a start time", p.pod_name())),
             _ => {}
         }
     }
