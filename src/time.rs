@@ -57,12 +57,15 @@ impl SimDuration {
         if s.is_nan() || s <= 0.0 {
             return SimDuration(0);
         }
-        let ns = (s * NS_PER_S as f64).ceil();
+        let ns = s * NS_PER_S as f64;
         if ns >= u64::MAX as f64 {
-            SimDuration(u64::MAX)
-        } else {
-            SimDuration(ns as u64)
+            return SimDuration(u64::MAX);
         }
+        // `ns.ceil() as u64` without `ceil`, which the x86-64 baseline (no SSE4.1) makes a libm
+        // call, on every flow completion time. Exact: the cast truncates, and `t as f64` is
+        // exact below 2^53 while above it every f64 is already an integer (then `t == ns`).
+        let t = ns as u64;
+        SimDuration(t + u64::from((t as f64) < ns))
     }
 
     pub fn as_secs_f64(self) -> f64 {
@@ -145,5 +148,45 @@ mod tests {
         assert_eq!(SimDuration::from_secs_f64_ceil(1e-10), SimDuration(1));
         assert_eq!(SimDuration::from_secs_f64_ceil(f64::INFINITY), SimDuration(u64::MAX));
         assert_eq!(SimDuration::from_secs_f64_ceil(-1.0), SimDuration(0));
+    }
+
+    /// The conversion without `ceil` equals `(s * 1e9).ceil()`, wherever the product lands:
+    /// fractions, exact integers, above 2^53 (every f64 an integer), near 2^64.
+    fn by_ceil(s: f64) -> SimDuration {
+        let ns = (s * NS_PER_S as f64).ceil();
+        if s.is_nan() || s <= 0.0 {
+            SimDuration(0)
+        } else if ns >= u64::MAX as f64 {
+            SimDuration(u64::MAX)
+        } else {
+            SimDuration(ns as u64)
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ceil_conversion_equals_f64_ceil(bits in proptest::num::u64::ANY, small in 0.0f64..1e4) {
+            let any = f64::from_bits(bits);
+            proptest::prop_assert_eq!(SimDuration::from_secs_f64_ceil(any), by_ceil(any));
+            proptest::prop_assert_eq!(SimDuration::from_secs_f64_ceil(small), by_ceil(small));
+        }
+    }
+
+    #[test]
+    fn ceil_conversion_at_the_edges() {
+        for s in [
+            1e-9,
+            0.5e-9,
+            1.5e-9,
+            9.007_199_254_740_992e6,
+            9.007_199_254_740_993e6,
+            1.8e10,
+            1.844_674_407_370_955e10,
+            1.9e10,
+        ] {
+            assert_eq!(SimDuration::from_secs_f64_ceil(s), by_ceil(s), "{s}");
+            let next = f64::from_bits(s.to_bits() + 1);
+            assert_eq!(SimDuration::from_secs_f64_ceil(next), by_ceil(next), "{next}");
+        }
     }
 }

@@ -54,6 +54,28 @@ pub fn secs_ms(d: SimDuration) -> f64 {
     ((d.0 as u128 + 500_000) / 1_000_000) as f64 / 1000.0
 }
 
+/// `nearest_rank(sorted, p)` for each of `ps` (ascending), without sorting: each percentile is
+/// a selection in the part of `values` above the previous one (a large run has 10^5 startups,
+/// and the full sort was 2 % of its instructions). `values` is left partly ordered.
+pub fn nearest_ranks<const N: usize>(values: &mut [SimDuration], ps: [u32; N]) -> [Option<SimDuration>; N] {
+    let mut out = [None; N];
+    let n = values.len() as u64;
+    if n == 0 {
+        return out;
+    }
+    let mut lo = 0usize;
+    for (o, p) in out.iter_mut().zip(ps) {
+        let k = ((u64::from(p) * n).div_ceil(100).max(1) - 1) as usize;
+        assert!(k >= lo, "percentiles in ascending order");
+        // Everything from `lo` on is at least the previous percentile: the k-th smallest of
+        // all is the (k - lo)-th smallest there.
+        let (_, x, _) = values[lo..].select_nth_unstable(k - lo);
+        *o = Some(*x);
+        lo = k;
+    }
+    out
+}
+
 pub fn summarize(
     seed: u64,
     pods: &[PodRow],
@@ -75,7 +97,7 @@ pub fn summarize(
         backoffs += u64::from(p.backoffs);
         last_start = last_start.max(p.started_s);
     }
-    startups.sort_unstable();
+    let [p50, p90, p99, max] = nearest_ranks(&mut startups, [50, 90, 99, 100]);
     let mean = if startups.is_empty() {
         None
     } else {
@@ -88,10 +110,10 @@ pub fn summarize(
         pods: pods.len() as u64,
         pods_running: running,
         pods_failed: pods.len() as u64 - running - terminated,
-        startup_p50_s: nearest_rank(&startups, 50).map(secs_ms),
-        startup_p90_s: nearest_rank(&startups, 90).map(secs_ms),
-        startup_p99_s: nearest_rank(&startups, 99).map(secs_ms),
-        startup_max_s: startups.last().copied().map(secs_ms),
+        startup_p50_s: p50.map(secs_ms),
+        startup_p90_s: p90.map(secs_ms),
+        startup_p99_s: p99.map(secs_ms),
+        startup_max_s: max.map(secs_ms),
         startup_mean_s: mean,
         makespan_s: makespan.map(secs_ms).unwrap_or(0.0),
         bytes_pulled: totals.bytes_pulled,
@@ -122,6 +144,19 @@ mod tests {
         assert_eq!(nearest_rank(&[], 50), None);
         let v: Vec<SimDuration> = (1..=200).map(d).collect();
         assert_eq!(nearest_rank(&v, 99), Some(d(198)));
+    }
+
+    proptest::proptest! {
+        /// Selection gives what the sorted slice gives, duplicates and all.
+        #[test]
+        fn nearest_ranks_match_the_sorted_slice(mut v in proptest::collection::vec(0u64..50, 0..300)) {
+            let mut d: Vec<SimDuration> = v.iter().map(|x| SimDuration(*x)).collect();
+            v.sort_unstable();
+            let sorted: Vec<SimDuration> = v.iter().map(|x| SimDuration(*x)).collect();
+            let got = nearest_ranks(&mut d, [1, 50, 90, 99, 100]);
+            let want = [1, 50, 90, 99, 100].map(|p| nearest_rank(&sorted, p));
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
