@@ -205,12 +205,14 @@ pub struct CredentialSet {
 /// serialization. A record almost always holds one name (the image it was written for), so
 /// this is a sorted vector: one small allocation instead of a B-tree leaf of eleven slots
 /// (about 900 bytes), which at one record per image per node dominated a large run's memory.
+/// Names are shared (`Arc<str>`): the simulator writes a record per image per node under the
+/// same few names (`entry_or_default_shared`), with no copy of the text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CredentialMapping(Vec<(String, CredentialSet)>);
+pub struct CredentialMapping(Vec<(std::sync::Arc<str>, CredentialSet)>);
 
 impl CredentialMapping {
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
+        self.0.binary_search_by(|(k, _)| (**k).cmp(name))
     }
 
     pub fn get(&self, name: &str) -> Option<&CredentialSet> {
@@ -223,13 +225,27 @@ impl CredentialMapping {
 
     /// The entry for `name`, created empty (allocating the key) only when absent.
     pub fn entry_or_default(&mut self, name: &str) -> &mut CredentialSet {
+        self.entry_or_insert_name(name, || std::sync::Arc::from(name))
+    }
+
+    /// `entry_or_default` with the name already shared: an absent entry takes a reference to
+    /// it instead of a copy.
+    pub fn entry_or_default_shared(&mut self, name: &std::sync::Arc<str>) -> &mut CredentialSet {
+        self.entry_or_insert_name(name, || name.clone())
+    }
+
+    fn entry_or_insert_name(
+        &mut self,
+        name: &str,
+        owned: impl FnOnce() -> std::sync::Arc<str>,
+    ) -> &mut CredentialSet {
         let i = match self.position(name) {
             Ok(i) => i,
             Err(i) => {
                 // Exact growth: a record rarely holds a second name, and the default first
                 // capacity (four entries) would quadruple the memory of every record.
                 self.0.reserve_exact(1);
-                self.0.insert(i, (name.to_string(), CredentialSet::default()));
+                self.0.insert(i, (owned(), CredentialSet::default()));
                 i
             }
         };
@@ -242,7 +258,7 @@ impl CredentialMapping {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, set)),
             Err(i) => {
                 self.0.reserve_exact(1);
-                self.0.insert(i, (name, set));
+                self.0.insert(i, (name.into(), set));
                 None
             }
         }
@@ -250,7 +266,7 @@ impl CredentialMapping {
 
     /// The entries in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &CredentialSet)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (&**k, v))
     }
 
     pub fn len(&self) -> usize {
@@ -305,9 +321,22 @@ impl PulledRecord {
         self.record_pull_credential_at(key, cred);
     }
 
+    /// `record_pull_at` with the key shared (`Arc<str>`): the simulator's hot path, which
+    /// writes a record per image per node and copies no name.
+    pub fn record_pull_shared(&mut self, key: &std::sync::Arc<str>, used: Option<SecretCoords>) {
+        let cred = used.map_or(PullCredential::NodeAccessible, PullCredential::Secret);
+        let e = self.credential_mapping.entry_or_default_shared(key);
+        Self::merge(e, cred);
+    }
+
     /// `record_pull_credential` under `key` (`pulled_record_key` of the image).
     pub fn record_pull_credential_at(&mut self, key: &str, used: PullCredential) {
         let e = self.credential_mapping.entry_or_default(key);
+        Self::merge(e, used);
+    }
+
+    /// The merge of `writePulledRecordIfChanged` into one name's entry.
+    fn merge(e: &mut CredentialSet, used: PullCredential) {
         if e.node_pods_accessible {
             return;
         }

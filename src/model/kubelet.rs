@@ -420,7 +420,7 @@ impl World<'_> {
         if kc.ensure_secret_pulled_images {
             let key = &self.raw_images.get(raw).record_key;
             assert!(node_image_in(&mut self.nodes[node.idx()], img, version).is_some(), "just installed");
-            self.pulled_records.entry((node, img, version)).or_default().record_pull_at(key, used);
+            self.pulled_records.entry((node, img, version)).or_default().record_pull_shared(key, used);
         }
         self.maybe_schedule_gc(node);
     }

@@ -22,8 +22,9 @@ pub(super) struct RawImage {
     /// The declared image the string names (`None`: unknown or invalid).
     pub image: Option<ImageId>,
     /// The pulled-record key (`trimImageTagDigest`; the raw string when unparsable): every
-    /// successful pull of this string merges its credentials under it.
-    pub record_key: String,
+    /// successful pull of this string merges its credentials under it (shared by every record
+    /// written under it).
+    pub record_key: std::sync::Arc<str>,
     /// Whether `record_key` is `trimImageTagDigest`'s result (not the unparsable raw string):
     /// credential verification looks the record up by that name, once per sync.
     record_key_trimmed: bool,
@@ -32,7 +33,7 @@ pub(super) struct RawImage {
 impl RawImage {
     /// `trimImageTagDigest` of the string, `None` when it does not parse.
     pub fn trimmed_name(&self) -> Option<&str> {
-        self.record_key_trimmed.then_some(self.record_key.as_str())
+        self.record_key_trimmed.then_some(&*self.record_key)
     }
 }
 
@@ -55,7 +56,7 @@ impl RawImages {
             tag_error: apply_default_image_tag(text).err(),
             default_policy: default_pull_policy(text),
             image,
-            record_key: pulled_record_key(text),
+            record_key: pulled_record_key(text).into(),
             record_key_trimmed: trim_image_tag_digest(text).is_ok(),
         });
         self.index.insert(text.to_string(), id);
@@ -84,7 +85,7 @@ mod tests {
         let bad = r.intern("Bad Image", None);
         assert!(r.get(bad).tag_error.is_some());
         assert!(r.get(a).tag_error.is_none());
-        assert_eq!(r.get(b).record_key, "nginx"); // newest trimImageTagDigest: no normalisation
-        assert_eq!(r.get(bad).record_key, "Bad Image");
+        assert_eq!(&*r.get(b).record_key, "nginx"); // newest trimImageTagDigest: no normalisation
+        assert_eq!(&*r.get(bad).record_key, "Bad Image");
     }
 }
