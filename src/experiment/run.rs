@@ -37,6 +37,9 @@ struct PeakSink {
 
 impl RunSink for PeakSink {
     fn pull(&mut self, _row: &PullRecord<'_>) {}
+    fn wants_pull_rows(&self) -> bool {
+        false
+    }
     fn sample(&mut self, row: &SampleRow) {
         self.pulls_in_flight = self.pulls_in_flight.max(row.pulls_in_flight);
         // Rounded like timeseries.csv, so the peak equals the file's maximum.

@@ -156,6 +156,12 @@ pub struct RegistryRow {
 pub trait RunSink {
     fn pull(&mut self, row: &PullRecord<'_>);
     fn sample(&mut self, row: &SampleRow);
+    /// Whether `pull` does anything with its rows. A sink that drops them says so, and the
+    /// model then builds none (a pull row names its pod, node and image: ~2 % of a large run
+    /// that only `compare`'s statistics or a benchmark wants). Asked once, at the start.
+    fn wants_pull_rows(&self) -> bool {
+        true
+    }
 }
 
 /// Keeps everything in memory (tests, `explain`, charts of small runs).
@@ -181,6 +187,9 @@ pub struct NullSink;
 impl RunSink for NullSink {
     fn pull(&mut self, _row: &PullRecord<'_>) {}
     fn sample(&mut self, _row: &SampleRow) {}
+    fn wants_pull_rows(&self) -> bool {
+        false
+    }
 }
 
 /// Engine counters reported with `--stats` and in the human summary.

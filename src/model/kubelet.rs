@@ -466,6 +466,10 @@ impl World<'_> {
     /// Streams the pulls.csv row of a pull attempt (`finished_s` empty while in flight),
     /// borrowing every text from the world's state.
     fn emit_pull_record(&mut self, pull: PullId, result: &str) {
+        self.totals.pulls += 1;
+        if !self.pull_rows_wanted {
+            return;
+        }
         let p = &self.pulls[pull.idx()];
         let pod = &self.pods[p.pod.idx()];
         let mut name = std::mem::take(&mut self.name_scratch);
@@ -485,7 +489,6 @@ impl World<'_> {
         };
         self.sink.pull(&record);
         self.name_scratch = name;
-        self.totals.pulls += 1;
     }
 
     fn record_pull(&mut self, pull: PullId, failure: Option<FailReason>) {

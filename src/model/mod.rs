@@ -575,6 +575,8 @@ pub struct World<'a> {
     pull_snapshots: Vec<Vec<PullId>>,
     /// Reused buffer for the pod name of a streamed pull row.
     name_scratch: String,
+    /// The sink keeps pull rows (`RunSink::wants_pull_rows`); otherwise none is built.
+    pull_rows_wanted: bool,
     /// Reused buffers of a network wake-up: the flows completed, the nodes they were on.
     done_scratch: Vec<network::FlowDone>,
     touched_scratch: Vec<NodeId>,
