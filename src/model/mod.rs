@@ -501,8 +501,9 @@ struct RegistryState {
     windows: BTreeMap<u32, VecDeque<SimTime>>,
 }
 
-/// The labels of the streams drawn on every pull, request or sync.
+/// The labels of the streams drawn on every pod, pull, request or sync.
 struct HotLabels {
+    image_pick: crate::engine::rng::Label,
     pod_worker_jitter: crate::engine::rng::Label,
     container_start: crate::engine::rng::Label,
     init_run_for: crate::engine::rng::Label,
@@ -514,6 +515,7 @@ struct HotLabels {
 impl HotLabels {
     fn new(streams: &Streams) -> HotLabels {
         HotLabels {
+            image_pick: streams.label("image-pick"),
             pod_worker_jitter: streams.label("pod-worker-jitter"),
             container_start: streams.label("container-start"),
             init_run_for: streams.label("init-run-for"),

@@ -230,14 +230,14 @@ impl World<'_> {
                 let key = [u64::from(workload.0), pod_index, c_idx as u64];
                 let member = match pick {
                     Pick::Sequential => pod_index % count,
-                    Pick::Uniform => self.streams.stream("image-pick", &key).gen_range(0..count),
+                    Pick::Uniform => self.streams.keyed(self.labels.image_pick, &key).gen_range(0..count),
                     Pick::Zipf { s: exponent } => {
                         let cdf = self.workloads[workload.idx()]
                             .zipf_cdf
                             .entry(c_idx)
                             .or_insert_with(|| zipf_cdf(count, *exponent));
-                        let u: f64 =
-                            self.streams.stream("image-pick", &key).gen::<f64>() * cdf[cdf.len() - 1];
+                        let u: f64 = self.streams.keyed(self.labels.image_pick, &key).gen::<f64>()
+                            * cdf[cdf.len() - 1];
                         cdf.partition_point(|c| *c <= u).min(cdf.len() - 1) as u64
                     }
                 };
