@@ -56,14 +56,22 @@ impl<K: Ord + Clone> Backoff<K> {
     /// otherwise the back-off doubles, capped at `max`. `lastUpdate` becomes the clock's now,
     /// which the kubelet also passes as `eventTime`, so one `now` serves both.
     pub fn next(&mut self, key: &K, now: SimTime) {
-        let restart = match self.entries.get(key) {
-            None => true,
-            Some(e) => self.has_expired(now, e.last_update),
-        };
         let (initial, max) = (self.initial, self.max);
-        let e = self.entries.entry(key.clone()).or_insert(Entry { backoff: initial, last_update: now });
-        e.backoff = if restart { initial } else { SimDuration(e.backoff.0.saturating_mul(2).min(max.0)) };
-        e.last_update = now;
+        let max2 = max.saturating_mul(2);
+        // One search: the entry is found (or made) once, then restarted or doubled.
+        match self.entries.entry(key.clone()) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(Entry { backoff: initial, last_update: now });
+            }
+            std::collections::btree_map::Entry::Occupied(o) => {
+                let e = o.into_mut();
+                // `has_expired(now, e.last_update)`, inlined to keep the borrow of the entry.
+                let restart = now.since(e.last_update) > max2;
+                e.backoff =
+                    if restart { initial } else { SimDuration(e.backoff.0.saturating_mul(2).min(max.0)) };
+                e.last_update = now;
+            }
+        }
         self.oldest_update = self.oldest_update.min(now);
     }
 
