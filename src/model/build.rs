@@ -123,6 +123,7 @@ impl<'a> World<'a> {
                 .collect(),
             labels,
             pulled_records: BTreeMap::new(),
+            node_accessible_records: Vec::new(),
             raw_images,
             image_raw,
             pull_snapshots: Vec::new(),

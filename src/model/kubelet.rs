@@ -202,7 +202,10 @@ impl World<'_> {
                     &self.allowlists[n.pool.idx()],
                     raw.trimmed_name(),
                     !self.scn.images[img.idx()].normalized.is_empty(),
-                    n.images.get(&img).and_then(|ni| self.pulled_records.get(&(node, img, ni.version))),
+                    n.images
+                        .get(&img)
+                        .and_then(|ni| self.pulled_records.get(&(node, img, ni.version)))
+                        .map(|r| &**r),
                     n.pull_intents.get(&img).is_some_and(|k| *k > 0),
                     &coords,
                     None,
@@ -418,11 +421,54 @@ impl World<'_> {
         // reads them.
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         if kc.ensure_secret_pulled_images {
-            let key = &self.raw_images.get(raw).record_key;
             assert!(node_image_in(&mut self.nodes[node.idx()], img, version).is_some(), "just installed");
-            self.pulled_records.entry((node, img, version)).or_default().record_pull_shared(key, used);
+            self.write_pulled_record(node, img, version, raw, used);
         }
         self.maybe_schedule_gc(node);
+    }
+
+    /// `writePulledRecordIfChanged` for a successful pull of `raw`: the merge of
+    /// `PulledRecord::record_pull_shared`, on records shared copy-on-write (`pulled_records`).
+    fn write_pulled_record(
+        &mut self,
+        node: NodeId,
+        img: ImageId,
+        version: u32,
+        raw: RawImageId,
+        used: Option<SecretCoords>,
+    ) {
+        let key = &self.raw_images.get(raw).record_key;
+        match self.pulled_records.entry((node, img, version)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let record = match used {
+                    None => {
+                        if self.node_accessible_records.len() <= raw.idx() {
+                            self.node_accessible_records.resize(raw.idx() + 1, None);
+                        }
+                        self.node_accessible_records[raw.idx()]
+                            .get_or_insert_with(|| {
+                                let mut r = PulledRecord::default();
+                                r.record_pull_shared(key, None);
+                                Arc::new(r)
+                            })
+                            .clone()
+                    }
+                    Some(used) => {
+                        let mut r = PulledRecord::default();
+                        r.record_pull_shared(key, Some(used));
+                        Arc::new(r)
+                    }
+                };
+                v.insert(record);
+            }
+            std::collections::btree_map::Entry::Occupied(o) => {
+                let r = o.into_mut();
+                // The merge changes nothing once the name is node-accessible: no copy then.
+                if !r.credential_mapping.get(key).is_some_and(|s| s.node_pods_accessible) {
+                    Arc::make_mut(r).record_pull_shared(key, used);
+                }
+            }
+        }
     }
 
     /// The node now has digest `version` of `img`. The newest digest pulled is what the tag

@@ -39,6 +39,7 @@ use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use network::Network;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// Everything that can happen in a run. Closed on purpose.
 #[derive(Clone, Debug, PartialEq)]
@@ -568,7 +569,15 @@ pub struct World<'a> {
     /// image has none). A node holds an (image, version) at most once across the two, so the
     /// key names one copy; the record goes when the copy does. Empty unless the feature gate
     /// is on, and kept out of `Node`, which every event reads.
-    pulled_records: BTreeMap<(NodeId, ImageId, u32), PulledRecord>,
+    ///
+    /// Records are shared and copied on write: most say only "pulled without pod credentials"
+    /// under one name, the same for every node that pulled that image string, so they all
+    /// point to one `node_accessible_records` value (a large run writes 10^5 records; each was
+    /// a heap allocation of its own).
+    pulled_records: BTreeMap<(NodeId, ImageId, u32), Arc<PulledRecord>>,
+    /// Per raw image (by `RawImageId`): the record of a pull without pod credentials, made on
+    /// first use and shared by every record that says just that.
+    node_accessible_records: Vec<Option<Arc<PulledRecord>>>,
     /// Every image string pods write, parsed once.
     raw_images: raw_image::RawImages,
     /// Per declared image: the id of its `raw_ref` (image-set members).
