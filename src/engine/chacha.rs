@@ -4,8 +4,9 @@
 //! image pick): one or two 32-bit words are read and the generator is dropped. `ChaCha8Rng`
 //! computes four 64-byte blocks on its first read (its AVX2 path), so three quarters of that
 //! work, about 440 instructions a draw on the large scenario, was thrown away; keyed draws were
-//! ~10 % of a whole run. This generator computes the same keystream one block at a time, in
-//! rows of four lanes that the compiler turns into SSE2 vector code (safe code, no intrinsics).
+//! ~10 % of a whole run. This generator computes the same keystream one block at a time: on
+//! x86-64 with SSE2 intrinsics, one vector register per row of the state (`lanes`); elsewhere
+//! on plain arrays (`portable`, also the reference the vector path is tested against).
 //!
 //! Same output, exactly: key = the 32-byte seed, a 64-bit block counter from 0 in words 12–13,
 //! stream 0 in words 14–15 (`ChaCha8Rng::from_seed`); words are read in keystream order, a
@@ -25,6 +26,17 @@ const SIGMA: Row = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 const DOUBLE_ROUNDS: usize = 4;
 
 const WORDS_PER_BLOCK: usize = 16;
+
+/// The 16 keystream words of one block, in keystream order.
+#[derive(Clone, Copy, Debug, Default)]
+struct Block([u32; WORDS_PER_BLOCK]);
+
+impl Block {
+    #[inline(always)]
+    fn word(&self, i: usize) -> u32 {
+        self.0[i]
+    }
+}
 
 /// A ChaCha8 keystream read word by word, one block computed at a time.
 #[derive(Clone, Debug)]
@@ -100,13 +112,11 @@ impl RngCore for ChaCha8Stream {
 /// with lane shuffles, not stores.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod lanes {
-    use super::{Row, DOUBLE_ROUNDS, SIGMA, WORDS_PER_BLOCK};
+    use super::{Block, Row, DOUBLE_ROUNDS, SIGMA, WORDS_PER_BLOCK};
     use std::arch::x86_64::{
         __m128i, _mm_add_epi32, _mm_cvtsi128_si32, _mm_or_si128, _mm_set_epi32, _mm_shuffle_epi32,
         _mm_slli_epi32, _mm_srli_epi32, _mm_xor_si128,
     };
-
-    pub(super) use super::portable::Block;
 
     /// The keystream block `counter` under `key`.
     #[inline]
@@ -174,29 +184,14 @@ mod lanes {
         {
             out[4 * i..4 * i + 4].copy_from_slice(&words(r));
         }
-        Block::from_words(out)
+        Block(out)
     }
 }
 
 /// The block function on plain arrays, for targets without the x86-64 path (and the
 /// reference the x86-64 path is tested against).
 mod portable {
-    use super::{Row, DOUBLE_ROUNDS, SIGMA, WORDS_PER_BLOCK};
-
-    #[derive(Clone, Copy, Debug, Default)]
-    pub(super) struct Block([u32; WORDS_PER_BLOCK]);
-
-    impl Block {
-        #[inline(always)]
-        pub(super) fn word(&self, i: usize) -> u32 {
-            self.0[i]
-        }
-
-        #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-        pub(super) fn from_words(words: [u32; WORDS_PER_BLOCK]) -> Block {
-            Block(words)
-        }
-    }
+    use super::{Block, Row, DOUBLE_ROUNDS, SIGMA};
 
     fn add(a: Row, b: Row) -> Row {
         [a[0].wrapping_add(b[0]), a[1].wrapping_add(b[1]), a[2].wrapping_add(b[2]), a[3].wrapping_add(b[3])]
@@ -249,9 +244,9 @@ mod portable {
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-use lanes::{block, Block};
+use lanes::block;
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-use portable::{block, Block};
+use portable::block;
 
 #[cfg(test)]
 mod tests {
@@ -321,7 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc_style_all_zero_key_block_zero() {
+    fn published_chacha8_vector_for_the_all_zero_key() {
         // ChaCha8 keystream of the all-zero key and nonce, block 0 (the published test vector
         // of the reduced-round variants): first words 0x3e00ef2f, 0x895f40d6.
         let b = block(&[[0; 4], [0; 4]], 0);

@@ -13,6 +13,12 @@ pub const IMAGE_BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
 /// kubelet.go `MaxImageBackOff`.
 pub const IMAGE_BACKOFF_MAX: SimDuration = SimDuration::from_secs(300);
 
+/// Mirrors the default `hasExpired(eventTime, lastUpdate, maxDuration)`:
+/// `eventTime - lastUpdate > 2 * max`, strictly (exactly 2×max is not expired).
+fn has_expired(event_time: SimTime, last_update: SimTime, max: SimDuration) -> bool {
+    event_time.since(last_update) > max.saturating_mul(2)
+}
+
 /// One `backoffEntry`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
@@ -46,18 +52,11 @@ impl<K: Ord + Clone> Backoff<K> {
         self.max
     }
 
-    /// Mirrors the default `hasExpired(eventTime, lastUpdate, maxDuration)`:
-    /// `eventTime - lastUpdate > 2 * max`, strictly (exactly 2×max is not expired).
-    fn has_expired(&self, event_time: SimTime, last_update: SimTime) -> bool {
-        event_time.since(last_update) > self.max.saturating_mul(2)
-    }
-
     /// Mirrors `Backoff.Next(id, eventTime)`: a missing or expired entry restarts at `initial`;
     /// otherwise the back-off doubles, capped at `max`. `lastUpdate` becomes the clock's now,
     /// which the kubelet also passes as `eventTime`, so one `now` serves both.
     pub fn next(&mut self, key: &K, now: SimTime) {
         let (initial, max) = (self.initial, self.max);
-        let max2 = max.saturating_mul(2);
         // One search: the entry is found (or made) once, then restarted or doubled.
         match self.entries.entry(key.clone()) {
             std::collections::btree_map::Entry::Vacant(v) => {
@@ -65,8 +64,7 @@ impl<K: Ord + Clone> Backoff<K> {
             }
             std::collections::btree_map::Entry::Occupied(o) => {
                 let e = o.into_mut();
-                // `has_expired(now, e.last_update)`, inlined to keep the borrow of the entry.
-                let restart = now.since(e.last_update) > max2;
+                let restart = has_expired(now, e.last_update, max);
                 e.backoff =
                     if restart { initial } else { SimDuration(e.backoff.0.saturating_mul(2).min(max.0)) };
                 e.last_update = now;
@@ -81,7 +79,7 @@ impl<K: Ord + Clone> Backoff<K> {
     pub fn is_in_backoff_since_update(&self, key: &K, now: SimTime) -> bool {
         match self.entries.get(key) {
             None => false,
-            Some(e) if self.has_expired(now, e.last_update) => false,
+            Some(e) if has_expired(now, e.last_update, self.max) => false,
             Some(e) => now.since(e.last_update) < e.backoff,
         }
     }
@@ -91,7 +89,7 @@ impl<K: Ord + Clone> Backoff<K> {
     pub fn is_in_backoff_since(&self, key: &K, event_time: SimTime, now: SimTime) -> bool {
         match self.entries.get(key) {
             None => false,
-            Some(e) if self.has_expired(now, e.last_update) => false,
+            Some(e) if has_expired(now, e.last_update, self.max) => false,
             Some(e) => now.since(event_time) < e.backoff,
         }
     }
@@ -108,11 +106,11 @@ impl<K: Ord + Clone> Backoff<K> {
 
     /// Mirrors `Backoff.GC()`: drops entries with `now - lastUpdate > 2 * max` (strict).
     pub fn gc(&mut self, now: SimTime) {
-        let max2 = self.max.saturating_mul(2);
-        if self.oldest_update == SimTime::MAX || now.since(self.oldest_update) <= max2 {
+        let max = self.max;
+        if self.oldest_update == SimTime::MAX || !has_expired(now, self.oldest_update, max) {
             return; // no entry can have expired
         }
-        self.entries.retain(|_, e| now.since(e.last_update) <= max2);
+        self.entries.retain(|_, e| !has_expired(now, e.last_update, max));
         self.oldest_update = self.entries.values().map(|e| e.last_update).min().unwrap_or(SimTime::MAX);
     }
 

@@ -12,6 +12,7 @@
 //! unverified).
 
 use super::image_ref::{parse, parse_normalized_named};
+use std::sync::Arc;
 
 /// `imagePullCredentialsVerificationPolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +209,7 @@ pub struct CredentialSet {
 /// Names are shared (`Arc<str>`): the simulator writes a record per image per node under the
 /// same few names (`entry_or_default_shared`), with no copy of the text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CredentialMapping(Vec<(std::sync::Arc<str>, CredentialSet)>);
+pub struct CredentialMapping(Vec<(Arc<str>, CredentialSet)>);
 
 impl CredentialMapping {
     fn position(&self, name: &str) -> Result<usize, usize> {
@@ -225,20 +226,16 @@ impl CredentialMapping {
 
     /// The entry for `name`, created empty (allocating the key) only when absent.
     pub fn entry_or_default(&mut self, name: &str) -> &mut CredentialSet {
-        self.entry_or_insert_name(name, || std::sync::Arc::from(name))
+        self.entry_or_insert_name(name, || Arc::from(name))
     }
 
     /// `entry_or_default` with the name already shared: an absent entry takes a reference to
     /// it instead of a copy.
-    pub fn entry_or_default_shared(&mut self, name: &std::sync::Arc<str>) -> &mut CredentialSet {
+    pub fn entry_or_default_shared(&mut self, name: &Arc<str>) -> &mut CredentialSet {
         self.entry_or_insert_name(name, || name.clone())
     }
 
-    fn entry_or_insert_name(
-        &mut self,
-        name: &str,
-        owned: impl FnOnce() -> std::sync::Arc<str>,
-    ) -> &mut CredentialSet {
+    fn entry_or_insert_name(&mut self, name: &str, owned: impl FnOnce() -> Arc<str>) -> &mut CredentialSet {
         let i = match self.position(name) {
             Ok(i) => i,
             Err(i) => {
@@ -294,6 +291,13 @@ pub enum PullCredential {
     ServiceAccount(ServiceAccountCoords),
 }
 
+impl From<Option<SecretCoords>> for PullCredential {
+    /// A pod secret, or (`None`) an anonymous or node-level pull.
+    fn from(used: Option<SecretCoords>) -> PullCredential {
+        used.map_or(PullCredential::NodeAccessible, PullCredential::Secret)
+    }
+}
+
 /// Mirrors `ImagePulledRecord`: keyed by imageRef, maps image name (no tag/digest) to credentials.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PulledRecord {
@@ -303,8 +307,7 @@ pub struct PulledRecord {
 impl PulledRecord {
     /// Merge a successful pull of `image` with `used` (None = anonymous or node credentials).
     pub fn record_pull(&mut self, image: &str, used: Option<SecretCoords>) {
-        let cred = used.map_or(PullCredential::NodeAccessible, PullCredential::Secret);
-        self.record_pull_credential(image, cred);
+        self.record_pull_credential(image, used.into());
     }
 
     /// Mirrors the merge in `writePulledRecordIfChanged`: NodePodsAccessible wins and clears
@@ -314,19 +317,23 @@ impl PulledRecord {
         self.record_pull_credential_at(&pulled_record_key(image), used);
     }
 
-    /// `record_pull` with the key already derived (`pulled_record_key`): the simulator's hot
-    /// path, which allocates only for a key the record does not hold yet.
+    /// `record_pull` with the key already derived (`pulled_record_key`), which allocates only
+    /// for a key the record does not hold yet.
     pub fn record_pull_at(&mut self, key: &str, used: Option<SecretCoords>) {
-        let cred = used.map_or(PullCredential::NodeAccessible, PullCredential::Secret);
-        self.record_pull_credential_at(key, cred);
+        self.record_pull_credential_at(key, used.into());
     }
 
     /// `record_pull_at` with the key shared (`Arc<str>`): the simulator's hot path, which
     /// writes a record per image per node and copies no name.
-    pub fn record_pull_shared(&mut self, key: &std::sync::Arc<str>, used: Option<SecretCoords>) {
-        let cred = used.map_or(PullCredential::NodeAccessible, PullCredential::Secret);
-        let e = self.credential_mapping.entry_or_default_shared(key);
-        Self::merge(e, cred);
+    pub fn record_pull_shared(&mut self, key: &Arc<str>, used: Option<SecretCoords>) {
+        Self::merge(self.credential_mapping.entry_or_default_shared(key), used.into());
+    }
+
+    /// Whether a pull merged under `key` can change the record, i.e. whether
+    /// `writePulledRecordIfChanged` would write: not once `key` is node-accessible, which
+    /// wins over any credential (`merge`'s first rule).
+    pub fn pull_may_change(&self, key: &str) -> bool {
+        !self.credential_mapping.get(key).is_some_and(|s| s.node_pods_accessible)
     }
 
     /// `record_pull_credential` under `key` (`pulled_record_key` of the image).

@@ -91,6 +91,14 @@ pub struct SampleRow {
     pub registry_egress_bytes_per_s: f64,
 }
 
+/// Appends the name of pod `index` of `workload`, `<workload>-<index>`, to `out`: without
+/// the formatting machinery, as every pull row and pod row writes one.
+pub fn write_pod_name(out: &mut String, workload: &str, index: u64) {
+    out.push_str(workload);
+    out.push('-');
+    crate::units::push_u64(out, index);
+}
+
 /// One pod at the end of the run (a row of `pods.csv`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodRow {
@@ -126,9 +134,7 @@ impl PodRow {
 
     /// Appends the pod's name to `out`.
     pub fn write_pod_name(&self, out: &mut String) {
-        out.push_str(&self.workload);
-        out.push('-');
-        crate::units::push_u64(out, self.pod_index);
+        write_pod_name(out, &self.workload, self.pod_index);
     }
 
     pub fn startup(&self) -> Option<crate::time::SimDuration> {

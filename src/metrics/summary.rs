@@ -44,9 +44,13 @@ pub fn nearest_rank(sorted: &[SimDuration], p: u32) -> Option<SimDuration> {
     if sorted.is_empty() {
         return None;
     }
-    let n = sorted.len() as u64;
-    let rank = (u64::from(p) * n).div_ceil(100).max(1);
-    Some(sorted[(rank - 1) as usize])
+    Some(sorted[rank_index(sorted.len(), p)])
+}
+
+/// The index in a sorted slice of `n > 0` values of the nearest-rank `p`-th percentile:
+/// rank `ceil(p/100 × n)`, at least 1.
+fn rank_index(n: usize, p: u32) -> usize {
+    ((u64::from(p) * n as u64).div_ceil(100).max(1) - 1) as usize
 }
 
 /// Seconds rounded to the millisecond, as every time in the outputs.
@@ -59,13 +63,12 @@ pub fn secs_ms(d: SimDuration) -> f64 {
 /// and the full sort was 2 % of its instructions). `values` is left partly ordered.
 pub fn nearest_ranks<const N: usize>(values: &mut [SimDuration], ps: [u32; N]) -> [Option<SimDuration>; N] {
     let mut out = [None; N];
-    let n = values.len() as u64;
-    if n == 0 {
+    if values.is_empty() {
         return out;
     }
     let mut lo = 0usize;
     for (o, p) in out.iter_mut().zip(ps) {
-        let k = ((u64::from(p) * n).div_ceil(100).max(1) - 1) as usize;
+        let k = rank_index(values.len(), p);
         assert!(k >= lo, "percentiles in ascending order");
         // Everything from `lo` on is at least the previous percentile: the k-th smallest of
         // all is the (k - lo)-th smallest there.

@@ -438,33 +438,28 @@ impl World<'_> {
         used: Option<SecretCoords>,
     ) {
         let key = &self.raw_images.get(raw).record_key;
+        let fresh = |used| {
+            let mut r = PulledRecord::default();
+            r.record_pull_shared(key, used);
+            Arc::new(r)
+        };
         match self.pulled_records.entry((node, img, version)) {
             std::collections::btree_map::Entry::Vacant(v) => {
-                let record = match used {
-                    None => {
-                        if self.node_accessible_records.len() <= raw.idx() {
-                            self.node_accessible_records.resize(raw.idx() + 1, None);
-                        }
-                        self.node_accessible_records[raw.idx()]
-                            .get_or_insert_with(|| {
-                                let mut r = PulledRecord::default();
-                                r.record_pull_shared(key, None);
-                                Arc::new(r)
-                            })
-                            .clone()
+                let record = if used.is_none() {
+                    // The usual record: one per image string, shared by every node's copy.
+                    if self.node_accessible_records.len() <= raw.idx() {
+                        self.node_accessible_records.resize(raw.idx() + 1, None);
                     }
-                    Some(used) => {
-                        let mut r = PulledRecord::default();
-                        r.record_pull_shared(key, Some(used));
-                        Arc::new(r)
-                    }
+                    self.node_accessible_records[raw.idx()].get_or_insert_with(|| fresh(None)).clone()
+                } else {
+                    fresh(used)
                 };
                 v.insert(record);
             }
             std::collections::btree_map::Entry::Occupied(o) => {
                 let r = o.into_mut();
-                // The merge changes nothing once the name is node-accessible: no copy then.
-                if !r.credential_mapping.get(key).is_some_and(|s| s.node_pods_accessible) {
+                // Copied (if shared) only when the merge can change it.
+                if r.pull_may_change(key) {
                     Arc::make_mut(r).record_pull_shared(key, used);
                 }
             }

@@ -426,12 +426,9 @@ struct PodName<'a> {
 }
 
 impl PodName<'_> {
-    /// Appends the name to `out`, without the formatting machinery: a name is written for
-    /// every pull row (pod rows keep the index: `PodRow::write_pod_name`).
+    /// Appends the name to `out` (`metrics::write_pod_name`, as pods.csv writes it).
     fn write_into(&self, out: &mut String) {
-        out.push_str(self.workload);
-        out.push('-');
-        crate::units::push_u64(out, self.index);
+        crate::metrics::write_pod_name(out, self.workload, self.index);
     }
 }
 

@@ -234,6 +234,28 @@ fn pulled_record_merge_rules() {
 }
 
 #[test]
+fn a_pull_may_change_a_record_until_its_name_is_node_accessible() {
+    let key: std::sync::Arc<str> = "docker.io/a/b".into();
+    let secret = SecretCoords {
+        uid: "u".into(),
+        namespace: "ns".into(),
+        name: "s".into(),
+        credential_hash: "h".into(),
+    };
+    let mut r = PulledRecord::default();
+    assert!(r.pull_may_change(&key));
+    r.record_pull_shared(&key, Some(secret.clone()));
+    assert!(r.pull_may_change(&key), "a secret-only entry still takes more credentials");
+    r.record_pull_shared(&key, None);
+    assert!(!r.pull_may_change(&key));
+    // Indeed nothing changes it any more.
+    let before = r.clone();
+    r.record_pull_shared(&key, Some(secret));
+    assert_eq!(r, before);
+    assert!(r.pull_may_change("docker.io/other"));
+}
+
+#[test]
 fn credential_mapping_stays_sorted_by_name() {
     let mut m = CredentialMapping::default();
     let set = |node| CredentialSet { node_pods_accessible: node, ..Default::default() };
