@@ -16,7 +16,7 @@ mod run;
 mod sweep;
 
 pub use run::run_charts;
-pub use sweep::{sweep_charts, sweep_charts_with};
+pub use sweep::{p99_charts, startup_cdf_chart, sweep_charts};
 
 use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::coord::types::{RangedCoordf64, RangedCoordusize};

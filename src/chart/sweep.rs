@@ -11,29 +11,24 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Draws the sweep charts into `dir`; returns the files written.
+/// Draws the sweep charts into `dir` from its files; returns the files written.
 pub fn sweep_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    sweep_charts_with(dir, None)
-}
-
-/// `sweep_charts`, with the startups of each variant (plan order) given instead of read back
-/// from `startups.csv` when the caller has just written them (a row per pod per run: reading
-/// them back was most of a sweep's serial tail).
-pub fn sweep_charts_with(dir: &Path, startups: Option<Vec<Vec<f64>>>) -> Result<Vec<PathBuf>, String> {
     let manifest: Manifest = serde_json::from_str(
         &std::fs::read_to_string(dir.join("sweep.json")).map_err(|e| format!("sweep.json: {e}"))?,
     )
     .map_err(|e| format!("sweep.json: {e}"))?;
     let plan = &manifest.plan;
     // The CDF (which reads the large startups.csv) and the p99 charts are drawn at once.
-    let (cdf, p99) = rayon::join(|| startup_cdf_chart(dir, plan, startups), || p99_charts(dir, plan));
+    let (cdf, p99) = rayon::join(|| startup_cdf_chart(dir, plan, None), || p99_charts(dir, plan));
     let mut written = cdf?;
     written.extend(p99?);
     Ok(written)
 }
 
-/// Startup CDF per variant, from `startups` or else startups.csv.
-fn startup_cdf_chart(
+/// Startup CDF per variant, from `startups` (per variant, plan order) or else startups.csv.
+/// A sweep that has just run passes its startups: reading a row per pod per run back was most
+/// of a sweep's serial tail.
+pub fn startup_cdf_chart(
     dir: &Path,
     plan: &crate::experiment::plan::Plan,
     startups: Option<Vec<Vec<f64>>>,
@@ -53,8 +48,9 @@ fn startup_cdf_chart(
             per_variant
         }
     };
-    for v in &mut per_variant {
-        v.sort_by(f64::total_cmp);
+    {
+        use rayon::prelude::*;
+        per_variant.par_iter_mut().for_each(|v| v.sort_by(f64::total_cmp));
     }
     let cdf = StartupCdf {
         title: format!("Pod startup latency per variant ({} seeds pooled)", plan.seeds.len()),
@@ -64,7 +60,7 @@ fn startup_cdf_chart(
 }
 
 /// Mean p99 per variant with its CI, and the heatmap of a two-axis sweep, from variants.csv.
-fn p99_charts(dir: &Path, plan: &crate::experiment::plan::Plan) -> Result<Vec<PathBuf>, String> {
+pub fn p99_charts(dir: &Path, plan: &crate::experiment::plan::Plan) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
     let vt = Table::read(&dir.join("variants.csv"))?;
     let (cm, cl, ch) = (

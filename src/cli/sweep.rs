@@ -5,7 +5,7 @@ use super::args::{ChartArgs, CompareArgs, MergeArgs, SweepArgs};
 use super::{read_scenario_file, CliError};
 use crate::experiment::plan::{self, Axis, Kind, Plan, Shard, Variant};
 use crate::experiment::run::{self as xrun, RunResult};
-use crate::experiment::{self, Manifest, VariantStats, KEY_METRICS};
+use crate::experiment::{self, Manifest, RunRow, StartupRows, VariantStats, KEY_METRICS};
 use crate::report::sweep::{self as rsweep, SweepFolder, SweepTables};
 use crate::report::Staging;
 use crate::scenario::{self, Override, Scenario};
@@ -87,9 +87,10 @@ fn prepare(
     variants: Vec<Variant>,
     baseline: &[(String, String)],
     n_seeds: u32,
+    jobs: usize,
 ) -> Result<Prepared, CliError> {
     let file = &input.file;
-    let (scenarios, skipped) = xrun::prepare(&input.text, file, &input.fixed, variants);
+    let (scenarios, skipped) = xrun::prepare(&input.text, file, &input.fixed, variants, jobs);
     if scenarios.is_empty() {
         let why: Vec<String> = skipped.iter().map(|s| format!("  {}: {}", s.name, s.reason)).collect();
         return Err(bad(format!("{file}: every variant of the sweep is invalid:\n{}", why.join("\n"))));
@@ -138,7 +139,7 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
         spec.baseline.iter().filter(|(k, v)| in_grid(k, v)).cloned().collect();
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let variants = plan::grid_variants(&axes);
-    let p = prepare(input, Kind::Sweep, axes, variants, &baseline, n_seeds)?;
+    let p = prepare(input, Kind::Sweep, axes, variants, &baseline, n_seeds, jobs)?;
     let out = a.out.clone().unwrap_or_else(|| {
         let name = match shard {
             Some(s) => format!("{}-sweep-shard-{}-of-{}", p.input.base.name, s.index, s.count),
@@ -185,7 +186,7 @@ pub(super) fn cmd_compare(a: CompareArgs) -> Result<(), CliError> {
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let (axes, variants) = plan::compare_variants(&limits, &pools_overriding_pull_settings(&input.text));
     let baseline = [(plan::SERIALIZE_KEY.to_string(), "true".to_string())];
-    let p = prepare(input, Kind::Compare, axes, variants, &baseline, n_seeds)?;
+    let p = prepare(input, Kind::Compare, axes, variants, &baseline, n_seeds, jobs)?;
     let name = &p.input.base.name;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-compare")));
     execute(&p, None, jobs, &out, a.quiet)
@@ -205,12 +206,10 @@ fn progress_bar(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-fn tables_of(plan: &Plan, results: &[RunResult]) -> SweepTables {
-    SweepTables {
-        header: experiment::runs_header(plan),
-        runs: results.iter().map(|r| experiment::run_row(plan, r)).collect(),
-        startups: experiment::all_startup_rows(plan, results),
-    }
+/// What a sweep keeps of a run: its `runs.csv` row and its `startups.csv` rows, formatted on
+/// the thread that ran it.
+fn rows_of(plan: &Plan, r: RunResult) -> (RunRow, StartupRows) {
+    (experiment::run_row(plan, &r), experiment::startup_rows(plan, r.run, &r.startups_s))
 }
 
 fn command_line() -> String {
@@ -232,7 +231,8 @@ fn execute(p: &Prepared, shard: Option<Shard>, jobs: usize, out: &Path, quiet: b
         }
     };
     let input = &p.input;
-    let results = xrun::run_plan(&p.scenarios, &p.plan.seeds, &runs, jobs, &tick).map_err(|e| {
+    let finish = |r: RunResult| rows_of(&p.plan, r);
+    let results = xrun::run_plan(&p.scenarios, &p.plan.seeds, &runs, jobs, &finish, &tick).map_err(|e| {
         CliError::Other(format!(
             "internal error in variant {:?} seed {}: {}; reproduce with `pullsim run {} --seed {} --check-invariants` and the variant's --set values",
             e.variant, e.seed, e.message, input.file, e.seed
@@ -254,9 +254,10 @@ fn execute(p: &Prepared, shard: Option<Shard>, jobs: usize, out: &Path, quiet: b
     };
     // Tables, files and charts on a pool of the same size as the runs' (they format and
     // render in parallel).
+    let (runs_rows, startups): (Vec<RunRow>, Vec<StartupRows>) = results.into_iter().unzip();
+    let tables = SweepTables { header: experiment::runs_header(&p.plan), runs: runs_rows, startups };
     let (dest, stats) = xrun::on_pool(jobs, || {
-        let folder =
-            SweepFolder { manifest, tables: tables_of(&p.plan, &results), scenario_text: input.text.clone() };
+        let folder = SweepFolder { manifest, tables, scenario_text: input.text.clone() };
         write_folder(&folder, out)
     })
     .map_err(|e| CliError::Other(format!("thread pool: {e}")))??;
@@ -285,26 +286,41 @@ fn write_folder(folder: &SweepFolder, out: &Path) -> Result<(PathBuf, Option<Vec
     let staging = Staging::create(out)
         .map_err(|e| CliError::Other(format!("{}: cannot create results folder: {e}", out.display())))?;
     let io_err = |e: std::io::Error| CliError::Other(format!("{}: writing results: {e}", out.display()));
-    let stats = rsweep::write_sweep_files(
-        staging.path(),
-        &folder.manifest,
-        &folder.tables,
-        &folder.scenario_text,
-        &command_line(),
-    )
-    .map_err(io_err)?;
-    if stats.is_some() {
-        // The startups just written, per variant, as the CSV text reads back (same numbers).
-        let plan = &folder.manifest.plan;
-        let mut per_variant: Vec<Vec<f64>> = vec![Vec::new(); plan.variants.len()];
-        for (run, row) in &folder.tables.startups {
-            if let (Some(v), Ok(x)) = (per_variant.get_mut(plan.run_at(*run).0), row[2].parse::<f64>()) {
-                v.push(x);
+    let chart_err = |e: String| CliError::Other(format!("charts: {e}"));
+    let plan = &folder.manifest.plan;
+    let whole = folder.manifest.shard.is_none();
+    // The startup CDF needs only the startups in memory: it is drawn while the files are
+    // written; the p99 charts read the variants.csv just written.
+    let (stats, cdf) = rayon::join(
+        || {
+            let stats = rsweep::write_sweep_files(
+                staging.path(),
+                &folder.manifest,
+                &folder.tables,
+                &folder.scenario_text,
+                &command_line(),
+            )
+            .map_err(io_err)?;
+            if stats.is_some() {
+                crate::chart::p99_charts(staging.path(), plan).map_err(chart_err)?;
             }
-        }
-        crate::chart::sweep_charts_with(staging.path(), Some(per_variant))
-            .map_err(|e| CliError::Other(format!("charts: {e}")))?;
-    }
+            Ok::<_, CliError>(stats)
+        },
+        || {
+            // The startups just written, per variant, as the CSV text reads back (same numbers).
+            whole.then(|| {
+                let mut per_variant: Vec<Vec<f64>> = vec![Vec::new(); plan.variants.len()];
+                for rows in &folder.tables.startups {
+                    if let Some(v) = per_variant.get_mut(plan.run_at(rows.run).0) {
+                        v.extend_from_slice(&rows.startups_s);
+                    }
+                }
+                crate::chart::startup_cdf_chart(staging.path(), plan, Some(per_variant)).map_err(chart_err)
+            })
+        },
+    );
+    let stats = stats?;
+    cdf.transpose()?;
     let dest = staging.commit().map_err(io_err)?;
     Ok((dest, stats))
 }

@@ -104,18 +104,29 @@ pub fn load_variant(
     scenario::load(&doc.to_string(), file, &overrides)
 }
 
-/// Loads every variant; the ones the scenario rejects are returned as skipped with the first
-/// problem (a grid may cross settings that are invalid together).
+/// Loads every variant on `jobs` threads (each parses the whole file); the ones the scenario
+/// rejects are returned as skipped with the first problem (a grid may cross settings that are
+/// invalid together). The order is the order of `variants`, whatever `jobs`.
 pub fn prepare(
     text: &str,
     file: &str,
     fixed: &[Override],
     variants: Vec<Variant>,
+    jobs: usize,
 ) -> (Vec<(Variant, Scenario)>, Vec<Skipped>) {
+    let load = |v: Variant| {
+        let loaded = load_variant(text, file, fixed, &v);
+        (v, loaded)
+    };
+    let loaded: Vec<_> = match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
+        Ok(pool) => pool.install(|| variants.into_par_iter().map(load).collect()),
+        // No threads to be had: load them here, one after another.
+        Err(_) => variants.into_iter().map(load).collect(),
+    };
     let mut ok = Vec::new();
     let mut skipped = Vec::new();
-    for v in variants {
-        match load_variant(text, file, fixed, &v) {
+    for (v, loaded) in loaded {
+        match loaded {
             Ok(s) => ok.push((v, s)),
             Err(e) => {
                 let reason = e
@@ -149,20 +160,23 @@ pub struct RunPanic {
 }
 
 /// Runs `runs` (plan indices) of `scenarios` × `seeds` on `jobs` threads; results in the order
-/// of `runs`. `progress` is called once per finished run (from any thread).
-pub fn run_plan(
+/// of `runs`. `finish` turns each result into what the caller keeps, on the thread that ran
+/// it (formatting rows there keeps it off the serial part after the runs); `progress` is
+/// called once per finished run (from any thread).
+pub fn run_plan<T: Send>(
     scenarios: &[(Variant, Scenario)],
     seeds: &[u64],
     runs: &[usize],
     jobs: usize,
+    finish: &(dyn Fn(RunResult) -> T + Sync),
     progress: &(dyn Fn() + Sync),
-) -> Result<Vec<RunResult>, RunPanic> {
+) -> Result<Vec<T>, RunPanic> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| RunPanic {
         variant: String::new(),
         seed: 0,
         message: e.to_string(),
     })?;
-    let one = |&k: &usize| -> Result<RunResult, RunPanic> {
+    let one = |&k: &usize| -> Result<T, RunPanic> {
         let (v, s) = (k / seeds.len(), k % seeds.len());
         let (variant, scn) = &scenarios[v];
         let seed = seeds[s];
@@ -170,13 +184,13 @@ pub fn run_plan(
             let mut sink = PeakSink::default();
             let out = crate::sim::run(scn, seed, &mut sink, RunOptions::default());
             let startups_s = out.pods.iter().filter_map(|p| p.startup()).map(secs_ms).collect();
-            RunResult {
+            finish(RunResult {
                 run: k,
                 summary: out.summary,
                 peak_pulls_in_flight: sink.pulls_in_flight,
                 peak_registry_egress_bytes_per_s: sink.egress_bytes_per_s,
                 startups_s,
-            }
+            })
         }));
         progress();
         res.map_err(|p| RunPanic {

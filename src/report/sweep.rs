@@ -6,7 +6,9 @@
 //! `merge` computes it from the combined `runs.csv` with the same code as an unsharded sweep.
 
 use crate::experiment::plan::Plan;
-use crate::experiment::{self, Manifest, RunRow, VariantStats, STARTUPS_HEADER};
+use crate::experiment::{
+    self, Manifest, RunRow, StartupRows, StartupRowsEncoder, VariantStats, STARTUPS_HEADER,
+};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -16,8 +18,8 @@ use std::path::Path;
 pub struct SweepTables {
     pub header: Vec<String>,
     pub runs: Vec<RunRow>,
-    /// (plan run index, row), grouped by run in plan order, pods in pod order within a run.
-    pub startups: Vec<(usize, [String; 3])>,
+    /// `startups.csv` rows by run, in plan order (pods in pod order within a run).
+    pub startups: Vec<StartupRows>,
 }
 
 fn csv_writer(path: &Path) -> io::Result<csv::Writer<BufWriter<File>>> {
@@ -41,8 +43,10 @@ pub fn write_sweep_files(
     w.flush()?;
     let mut w = csv_writer(&dir.join("startups.csv"))?;
     w.write_record(STARTUPS_HEADER).map_err(io::Error::other)?;
-    for (_, r) in &tables.startups {
-        w.write_record(r).map_err(io::Error::other)?;
+    w.flush()?;
+    let mut w = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+    for rows in &tables.startups {
+        w.write_all(&rows.csv)?;
     }
     w.flush()?;
     let mut json = serde_json::to_string_pretty(manifest).map_err(io::Error::other)?;
@@ -108,18 +112,25 @@ pub fn read_sweep_folder(dir: &Path) -> Result<SweepFolder, String> {
     }
     let mut rd = csv::Reader::from_path(dir.join("startups.csv"))
         .map_err(|e| format!("{}: {e}", shown("startups.csv")))?;
+    // Consecutive rows of one run form one block, re-encoded as they were written.
     let mut startups = Vec::new();
+    let mut block: Option<StartupRowsEncoder> = None;
     for rec in rd.records() {
         let rec = rec.map_err(|e| format!("{}: {e}", shown("startups.csv")))?;
         if rec.len() != 3 {
             return Err(format!("{}: expected 3 columns", shown("startups.csv")));
         }
-        let row = [rec[0].to_string(), rec[1].to_string(), rec[2].to_string()];
-        let run = run_index(plan, &row[0], &row[1]).ok_or_else(|| {
-            format!("{}: row {:?} is not in the plan of sweep.json", shown("startups.csv"), row[0])
+        let run = run_index(plan, &rec[0], &rec[1]).ok_or_else(|| {
+            format!("{}: row {:?} is not in the plan of sweep.json", shown("startups.csv"), &rec[0])
         })?;
-        startups.push((run, row));
+        if block.as_ref().map(StartupRowsEncoder::run) != Some(run) {
+            startups.extend(block.replace(StartupRowsEncoder::new(run)).map(StartupRowsEncoder::finish));
+        }
+        if let Some(b) = block.as_mut() {
+            b.push([&rec[0], &rec[1], &rec[2]], rec[2].parse::<f64>().ok());
+        }
     }
+    startups.extend(block.map(StartupRowsEncoder::finish));
     Ok(SweepFolder { manifest, tables: SweepTables { header, runs, startups }, scenario_text })
 }
 
@@ -153,7 +164,7 @@ pub fn merge_folders(parts: Vec<SweepFolder>) -> Result<SweepFolder, String> {
     }
     tables.runs.sort_by_key(|r| r.run);
     // Stable: pods keep their order within a run.
-    tables.startups.sort_by_key(|(run, _)| *run);
+    tables.startups.sort_by_key(|rows| rows.run);
     let total = reference.plan.runs();
     for (k, w) in tables.runs.windows(2).enumerate() {
         if w[0].run == w[1].run {
