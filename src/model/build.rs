@@ -122,7 +122,7 @@ impl<'a> World<'a> {
                 })
                 .collect(),
             labels,
-            pulled_records: BTreeMap::new(),
+            pulled_records: Default::default(),
             node_accessible_records: Vec::new(),
             raw_images,
             image_raw,

@@ -105,15 +105,17 @@ impl World<'_> {
 
     fn remove_image(&mut self, node: NodeId, (img, version): (ImageId, u32)) {
         let n = &mut self.nodes[node.idx()];
-        if n.images.get(&img).is_some_and(|ni| ni.version == version) {
-            n.images.remove(&img);
+        let gone = if n.images.get(&img).is_some_and(|ni| ni.version == version) {
             self.image_node_count[img.idx()] -= 1;
+            n.images.remove(&img)
         } else if let Some(k) = n.superseded.iter().position(|(i, o)| *i == img && o.version == version) {
-            n.superseded.remove(k);
+            Some(n.superseded.remove(k).1)
         } else {
             return;
+        };
+        if let Some(id) = gone.and_then(|copy| copy.record) {
+            self.pulled_records.remove(id);
         }
-        self.pulled_records.remove(&(node, img, version));
         self.gc_images_removed += 1;
         let needed = |w: &World, l: LayerId| {
             let n = &w.nodes[node.idx()];

@@ -7,17 +7,23 @@ impl World<'_> {
     /// Returns the first violated invariant, if any.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.net.check_capacities()?;
-        // A pulled record belongs to an image copy its node holds (it goes when the copy does).
-        for &(node, img, version) in self.pulled_records.keys() {
-            let n = &self.nodes[node.idx()];
-            let held = n.images.get(&img).is_some_and(|ni| ni.version == version)
-                || n.superseded.iter().any(|(i, o)| *i == img && o.version == version);
-            if !held {
-                return Err(format!(
-                    "node {} keeps a pulled record for image {} (digest {version}) it does not hold",
-                    n.name, img.0
-                ));
+        // Every live pulled record belongs to exactly one image copy (it goes when the copy
+        // does): the copies name distinct live slots, and as many as are live.
+        let mut named = BTreeSet::new();
+        for n in &self.nodes {
+            let copies = n.images.iter_unordered().map(|(_, c)| c).chain(n.superseded.iter().map(|(_, c)| c));
+            for id in copies.filter_map(|c| c.record) {
+                if self.pulled_records.get(id).is_none() || !named.insert(id) {
+                    return Err(format!("node {} names a pulled record that is freed or named twice", n.name));
+                }
             }
+        }
+        if named.len() != self.pulled_records.live() {
+            return Err(format!(
+                "{} pulled records are live but image copies name {}",
+                self.pulled_records.live(),
+                named.len()
+            ));
         }
         // Pulls granted a slot but still queued, per node: one pass over the pulls (this runs
         // after every event, so a pass per node made swarm runs quadratic in nodes × pulls).

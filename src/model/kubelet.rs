@@ -18,6 +18,7 @@ use crate::k8s::image_manager::{
     PresenceKind, PullGate, Verdict,
 };
 use crate::k8s::verification::{must_attempt_image_pull_named, SecretCoords};
+use super::record_slots::RecordSlots;
 use rand::Rng;
 use std::sync::Arc;
 
@@ -204,7 +205,8 @@ impl World<'_> {
                     !self.scn.images[img.idx()].normalized.is_empty(),
                     n.images
                         .get(&img)
-                        .and_then(|ni| self.pulled_records.get(&(node, img, ni.version)))
+                        .and_then(|ni| ni.record)
+                        .and_then(|id| self.pulled_records.get(id))
                         .map(|r| &**r),
                     n.pull_intents.get(&img).is_some_and(|k| *k > 0),
                     &coords,
@@ -421,7 +423,6 @@ impl World<'_> {
         // reads them.
         let kc = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].kubelet;
         if kc.ensure_secret_pulled_images {
-            assert!(node_image_in(&mut self.nodes[node.idx()], img, version).is_some(), "just installed");
             self.write_pulled_record(node, img, version, raw, used);
         }
         self.maybe_schedule_gc(node);
@@ -443,8 +444,9 @@ impl World<'_> {
             r.record_pull_shared(key, used);
             Arc::new(r)
         };
-        match self.pulled_records.entry((node, img, version)) {
-            std::collections::btree_map::Entry::Vacant(v) => {
+        let copy = node_image_in(&mut self.nodes[node.idx()], img, version).expect("just installed");
+        match copy.record.and_then(|id| self.pulled_records.get_mut(id)) {
+            None => {
                 let record = if used.is_none() {
                     // The usual record: one per image string, shared by every node's copy.
                     if self.node_accessible_records.len() <= raw.idx() {
@@ -454,10 +456,9 @@ impl World<'_> {
                 } else {
                     fresh(used)
                 };
-                v.insert(record);
+                copy.record = Some(self.pulled_records.insert(record));
             }
-            std::collections::btree_map::Entry::Occupied(o) => {
-                let r = o.into_mut();
+            Some(r) => {
                 // Copied (if shared) only when the merge can change it.
                 if r.pull_may_change(key) {
                     Arc::make_mut(r).record_pull_shared(key, used);
@@ -470,11 +471,15 @@ impl World<'_> {
     /// points to on the node; the other one stays on disk, untagged, until image GC.
     fn install_version(&mut self, node: NodeId, img: ImageId, version: u32) {
         let now = self.now;
-        let fresh = NodeImage { version, first_detected: now, last_used: None };
+        let fresh = NodeImage::fresh(version, now);
         let n = &mut self.nodes[node.idx()];
-        let keep_superseded = |n: &mut Node, old: NodeImage| {
+        // Keeps `old` as a superseded copy unless the node has that digest already (then `old`
+        // goes, and its record with it: a node holds an image's digest once).
+        let keep_superseded = |n: &mut Node, records: &mut RecordSlots, old: NodeImage| {
             if !n.superseded.iter().any(|(i, o)| *i == img && o.version == old.version) {
                 n.superseded.push((img, old));
+            } else if let Some(id) = old.record {
+                records.remove(id);
             }
         };
         match n.images.get(&img).map(|ni| ni.version) {
@@ -485,12 +490,17 @@ impl World<'_> {
             Some(v) if v == version => {}
             Some(v) if v < version => {
                 let old = n.images.insert(img, fresh).expect("present");
-                n.superseded.retain(|(i, o)| !(*i == img && o.version == version));
-                // Whatever held this digest before is gone: the new copy has no record yet.
-                self.pulled_records.remove(&(node, img, version));
-                keep_superseded(n, old);
+                // Whatever held this digest before is gone, with its record: the new copy has
+                // no record yet.
+                if let Some(k) = n.superseded.iter().position(|(i, o)| *i == img && o.version == version) {
+                    let (_, gone) = n.superseded.remove(k);
+                    if let Some(id) = gone.record {
+                        self.pulled_records.remove(id);
+                    }
+                }
+                keep_superseded(n, &mut self.pulled_records, old);
             }
-            Some(_) => keep_superseded(n, fresh),
+            Some(_) => keep_superseded(n, &mut self.pulled_records, fresh),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod network;
 mod node_layers;
 mod pod_table;
 mod raw_image;
+mod record_slots;
 mod registry;
 mod runtime;
 mod scheduler;
@@ -206,14 +207,23 @@ enum LayerState {
 }
 
 /// An image the node's runtime has (all layers present). Plain data: the pulled record, when
-/// there is one, lives in `World::pulled_records`, so the node's image table stays small (a slot
-/// is read on every sync) and frees without a walk.
+/// there is one, lives in `World::pulled_records` under `record`, so the node's image table
+/// stays small (a slot is read on every sync) and frees without a walk.
 #[derive(Clone, Copy, Debug)]
 struct NodeImage {
     /// Which digest of the tag this is (0 = as declared, k = after the k-th push).
     version: u32,
+    /// This copy's KubeletEnsureSecretPulledImages pulled record, if the kubelet wrote one.
+    record: Option<record_slots::RecordId>,
     first_detected: SimTime,
     last_used: Option<SimTime>,
+}
+
+impl NodeImage {
+    /// A copy just installed: no pulled record, not used yet.
+    fn fresh(version: u32, now: SimTime) -> NodeImage {
+        NodeImage { version, record: None, first_detected: now, last_used: None }
+    }
 }
 
 struct Node {
@@ -561,17 +571,16 @@ pub struct World<'a> {
     allowlists: Vec<crate::k8s::verification::Allowlist>,
     /// Stream labels of the per-event draws, prepared once (`Streams::label`).
     labels: HotLabels,
-    /// KubeletEnsureSecretPulledImages pulled records by (node, image, digest version), for
-    /// image copies in a node's `images` or `superseded` that the kubelet pulled (a preloaded
-    /// image has none). A node holds an (image, version) at most once across the two, so the
-    /// key names one copy; the record goes when the copy does. Empty unless the feature gate
-    /// is on, and kept out of `Node`, which every event reads.
+    /// KubeletEnsureSecretPulledImages pulled records of the image copies (in a node's
+    /// `images` or `superseded`) that the kubelet pulled, each named by its copy's
+    /// `NodeImage::record` (a preloaded image has none); the record goes when the copy does.
+    /// Empty unless the feature gate is on.
     ///
     /// Records are shared and copied on write: most say only "pulled without pod credentials"
     /// under one name, the same for every node that pulled that image string, so they all
     /// point to one `node_accessible_records` value (a large run writes 10^5 records; each was
     /// a heap allocation of its own).
-    pulled_records: BTreeMap<(NodeId, ImageId, u32), Arc<PulledRecord>>,
+    pulled_records: record_slots::RecordSlots,
     /// Per raw image (by `RawImageId`): the record of a pull without pod credentials, made on
     /// first use and shared by every record that says just that.
     node_accessible_records: Vec<Option<Arc<PulledRecord>>>,

@@ -67,12 +67,13 @@ impl World<'_> {
                 n.disk_used_bytes += self.layer_size_bytes[l.idx()];
             }
         }
-        let fresh = NodeImage { version, first_detected: self.now, last_used: None };
-        match n.images.insert(img, fresh) {
+        match n.images.insert(img, NodeImage::fresh(version, self.now)) {
             None => self.image_node_count[img.idx()] += 1,
             // The copy it replaces goes, and its pulled record with it.
             Some(old) => {
-                self.pulled_records.remove(&(node, img, old.version));
+                if let Some(id) = old.record {
+                    self.pulled_records.remove(id);
+                }
             }
         }
     }
