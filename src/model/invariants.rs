@@ -14,7 +14,10 @@ impl World<'_> {
             let copies = n.images.iter_unordered().map(|(_, c)| c).chain(n.superseded.iter().map(|(_, c)| c));
             for id in copies.filter_map(|c| c.record) {
                 if self.pulled_records.get(id).is_none() || !named.insert(id) {
-                    return Err(format!("node {} names a pulled record that is freed or named twice", n.name));
+                    return Err(format!(
+                        "node {} names a pulled record that is freed or named twice",
+                        n.name
+                    ));
                 }
             }
         }
@@ -95,7 +98,7 @@ impl World<'_> {
             }
             // Image presence when the pod starts is asserted in `mark_running`.
             if pod.state == PodState::Running {
-                pod.node.ok_or("running pod without node")?;
+                pod.node().ok_or("running pod without node")?;
                 if let Some(c) = pod.containers.iter().find(|c| !c.started) {
                     return Err(format!(
                         "pod {} Running with container {} not started",

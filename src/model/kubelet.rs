@@ -12,13 +12,13 @@
 //! are woken in FIFO order, so the order of pulls is that of one unbounded FIFO queue, which is
 //! what `Puller` keeps.
 
+use super::record_slots::RecordSlots;
 use super::*;
 use crate::k8s::image_manager::{
     invalid_image_message, map_pull_error, never_pull_message, precheck_verdict, write_backoff_message,
     PresenceKind, PullGate, Verdict,
 };
 use crate::k8s::verification::{must_attempt_image_pull_named, SecretCoords};
-use super::record_slots::RecordSlots;
 use rand::Rng;
 use std::sync::Arc;
 
@@ -93,7 +93,7 @@ impl World<'_> {
     }
 
     fn mark_running(&mut self, pod: PodId) {
-        let node = self.pods[pod.idx()].node.expect("a running pod is bound");
+        let node = self.pods[pod.idx()].node().expect("a running pod is bound");
         // A pod never runs before every one of its images is present on its node.
         for c in self.pods[pod.idx()].containers.iter() {
             if let Some(img) = c.image {
@@ -107,7 +107,8 @@ impl World<'_> {
         }
         let p = &mut self.pods[pod.idx()];
         p.state = PodState::Running;
-        p.started = Some(self.now);
+        assert!(self.now < SimTime::MAX, "SimTime::MAX means not started");
+        p.started_at = self.now;
         self.pods_running += 1;
         let w = p.workload;
         self.note_pod_running(pod);
@@ -115,7 +116,7 @@ impl World<'_> {
     }
 
     fn start_container(&mut self, pod: PodId, idx: usize) {
-        let node = self.pods[pod.idx()].node.expect("bound");
+        let node = self.pods[pod.idx()].node().expect("bound");
         if let Some(img) = self.pods[pod.idx()].containers[idx].image {
             // The container runs whatever digest the node's tag points to.
             if let Some(ni) = self.nodes[node.idx()].images.get(&img) {
@@ -136,7 +137,7 @@ impl World<'_> {
         if self.pods[pod.idx()].state != PodState::Starting(container_u32(idx)) {
             return; // terminated meanwhile
         }
-        let node = self.pods[pod.idx()].node.expect("bound");
+        let node = self.pods[pod.idx()].node().expect("bound");
         let c = &self.pods[pod.idx()].containers[idx];
         if let Some(img) = c.image {
             let now = self.now;
@@ -181,7 +182,7 @@ impl World<'_> {
     /// `k8s::image_manager::precheck_verdict`; messages are rendered only into the pod's
     /// last-error buffer (the image string was parsed and quoted once, `raw_images`).
     fn ensure_image_exists(&mut self, pod: PodId, idx: usize) -> Ensure {
-        let node = self.pods[pod.idx()].node.expect("bound");
+        let node = self.pods[pod.idx()].node().expect("bound");
         let c = &self.pods[pod.idx()].containers[idx];
         let (raw_id, image, policy) = (c.raw, c.image, c.policy);
         let raw = self.raw_images.get(raw_id);
@@ -296,7 +297,7 @@ impl World<'_> {
 
     /// Hands a pull to the node's puller (`pullImage` → serial or parallel puller).
     fn submit_pull(&mut self, pod: PodId, idx: usize) {
-        let node = self.pods[pod.idx()].node.expect("bound");
+        let node = self.pods[pod.idx()].node().expect("bound");
         let c = &self.pods[pod.idx()].containers[idx];
         let (raw, image) = (c.raw, c.image);
         let containers = &mut self.pods[pod.idx()].containers;
@@ -616,9 +617,9 @@ impl World<'_> {
                 crate::metrics::PodRow {
                     pod_index: u64::from(p.index),
                     workload: workload_names[p.workload.idx()].clone(),
-                    node: p.node.map_or_else(|| unscheduled.clone(), |n| node_names[n.idx()].clone()),
+                    node: p.node().map_or_else(|| unscheduled.clone(), |n| node_names[n.idx()].clone()),
                     created_s: p.created,
-                    started_s: p.started,
+                    started_s: p.started(),
                     pull_s: SimDuration(p.pull_ns),
                     images_pulled: p.images_pulled,
                     cache_hits: p.cache_hits,

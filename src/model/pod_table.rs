@@ -1,6 +1,6 @@
 //! `PodTable`: the run's pods, indexed by `PodId`, whose teardown does not walk them.
 //!
-//! Why: a large run holds hundreds of thousands of pods (144 bytes each), long evicted from
+//! Why: a large run holds hundreds of thousands of pods (128 bytes each), long evicted from
 //! the cache by the end. A `Vec<Pod>` drops element by element, reading every pod back from
 //! memory only to find that almost none owns heap memory: at 150,000 pods that walk was about
 //! 7 % of the whole run's last-level cache misses. Here the pods sit in `ManuallyDrop`, so the

@@ -177,7 +177,7 @@ impl World<'_> {
     /// Binds a pod to a node and starts its pod worker.
     pub(super) fn bind(&mut self, pod: PodId, node: NodeId) {
         let old_free = self.nodes[node.idx()].joined.then(|| self.free_slots(node));
-        self.pods[pod.idx()].node = Some(node);
+        self.pods[pod.idx()].bind(node);
         self.pods[pod.idx()].state = PodState::Idle;
         self.nodes[node.idx()].pods.push(pod);
         self.nodes[node.idx()].n_live_pods += 1;

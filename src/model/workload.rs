@@ -391,7 +391,7 @@ impl World<'_> {
         if old_state == PodState::Unscheduled {
             return;
         }
-        if let Some(node) = self.pods[pod.idx()].node {
+        if let Some(node) = self.pods[pod.idx()].node() {
             let free_before = self.free_slots(node);
             self.nodes[node.idx()].n_live_pods -= 1;
             self.refresh_sched(node, Some(free_before));
