@@ -311,13 +311,13 @@ impl World<'_> {
             seq,
             node,
             pod,
-            container: idx,
+            container_index: container_u32(idx),
             image,
             version: 0,
             registry: image.and_then(|i| self.scn.images[i.idx()].registry),
             requested: self.now,
-            started: None,
-            finished: None,
+            started_at: SimTime::MAX,
+            finished_at: SimTime::MAX,
             bytes: 0,
             attempt,
             phase: PullPhase::Queued,
@@ -356,7 +356,7 @@ impl World<'_> {
         let node = self.pulls[pull.idx()].node;
         self.pulls_queued -= 1;
         self.pulls_in_flight += 1;
-        self.pulls[pull.idx()].started = Some(self.now);
+        self.pulls[pull.idx()].started_at = self.now;
         // The throttle wraps the image service: one token per kubelet pull attempt, non-blocking.
         if !self.nodes[node.idx()].throttle.try_accept(self.now) {
             self.finish_pull(pull, Some(FailReason::Qps));
@@ -382,7 +382,7 @@ impl World<'_> {
         self.runtime_cleanup(pull, failure.is_some());
         let p = &mut self.pulls[pull.idx()];
         p.phase = PullPhase::Done;
-        p.finished = Some(self.now);
+        p.finished_at = self.now;
         self.pulls_in_flight -= 1;
         self.release_puller_slot(node);
         let image = self.pulls[pull.idx()].image;
@@ -415,7 +415,7 @@ impl World<'_> {
         let p = &self.pulls[pull.idx()];
         let (node, img) = (p.node, p.image.expect("a successful pull has an image"));
         let pod = p.pod;
-        let raw = self.pods[pod.idx()].containers[p.container].raw;
+        let raw = self.pods[pod.idx()].containers[p.container()].raw;
         let used = p.credential.as_deref().map(secret_coords);
         let version = p.version;
         self.install_version(node, img, version);
@@ -530,11 +530,11 @@ impl World<'_> {
         let record = crate::metrics::PullRecord {
             node: &self.nodes[p.node.idx()].name,
             pod: &name,
-            image: &self.raw_images.get(pod.containers[p.container].raw).text,
+            image: &self.raw_images.get(pod.containers[p.container()].raw).text,
             registry: p.registry.map_or("", |r| self.registries[r.idx()].host.as_str()),
             requested_s: p.requested,
-            started_s: p.started,
-            finished_s: p.finished,
+            started_s: p.started(),
+            finished_s: p.finished(),
             bytes: p.bytes,
             attempt: p.attempt,
             result,
@@ -556,7 +556,7 @@ impl World<'_> {
     /// The pod worker's `EnsureImageExists` returns with the pull's result.
     fn on_pull_done(&mut self, pull: PullId, failure: Option<FailReason>) {
         let p = &self.pulls[pull.idx()];
-        let (pod, idx, node) = (p.pod, p.container, p.node);
+        let (pod, idx, node) = (p.pod, p.container(), p.node);
         let took = self.now.since(p.requested);
         self.pods[pod.idx()].pull_ns += took.0;
         if self.pods[pod.idx()].state != PodState::WaitingPull(pull) {

@@ -31,8 +31,13 @@ impl World<'_> {
     /// One round trip to `registry`, drawn from its latency distribution.
     pub(super) fn round_trip(&mut self, registry: RegistryId, pull: PullId, request_no: u64) -> SimDuration {
         let p = &self.pulls[pull.idx()];
-        let key =
-            [u64::from(registry.0), u64::from(p.pod.0), p.container as u64, u64::from(p.attempt), request_no];
+        let key = [
+            u64::from(registry.0),
+            u64::from(p.pod.0),
+            u64::from(p.container_index),
+            u64::from(p.attempt),
+            request_no,
+        ];
         self.registries[registry.idx()].row.requests += 1;
         let (streams, label) = (&self.streams, self.labels.latency);
         SimDuration(
@@ -100,7 +105,8 @@ impl World<'_> {
             window.push_back(now);
         }
         let p = &self.pulls[pull.idx()];
-        let key = [u64::from(registry.0), u64::from(p.pod.0), p.container as u64, u64::from(p.attempt)];
+        let key =
+            [u64::from(registry.0), u64::from(p.pod.0), u64::from(p.container_index), u64::from(p.attempt)];
         if spec.failure_rate > 0.0
             && self.streams.keyed(self.labels.registry_failure, &key).gen::<f64>() < spec.failure_rate
         {

@@ -21,7 +21,7 @@ impl World<'_> {
         let node = p.node;
         let (streams, label) = (&self.streams, self.labels.pull_overhead);
         let overhead = scn.runtime.pull_overhead_ns.sample_u64_with(|| {
-            streams.keyed(label, &[u64::from(p.pod.0), p.container as u64, u64::from(p.attempt)])
+            streams.keyed(label, &[u64::from(p.pod.0), u64::from(p.container_index), u64::from(p.attempt)])
         });
         self.pulls[pull.idx()].phase = PullPhase::Prelude;
         self.nodes[node.idx()].active_pulls.push(pull);
