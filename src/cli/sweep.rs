@@ -291,7 +291,7 @@ fn write_folder(folder: &SweepFolder, out: &Path) -> Result<(PathBuf, Option<Vec
     let whole = folder.manifest.shard.is_none();
     // The startup CDF needs only the startups in memory: it is drawn while the files are
     // written; the p99 charts read the variants.csv just written.
-    let (stats, cdf) = rayon::join(
+    let (stats, cdf) = xrun::both(
         || {
             let stats = rsweep::write_sweep_files(
                 staging.path(),

@@ -151,6 +151,12 @@ pub fn on_pool<T: Send>(jobs: usize, f: impl FnOnce() -> T + Send) -> Result<T, 
     Ok(pool.install(f))
 }
 
+/// Runs `a` and `b` at once on the current pool (`rayon::join`): what a command does after its
+/// runs, such as writing files beside drawing a chart, in parallel like the runs.
+pub fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    rayon::join(a, b)
+}
+
 /// A run that panicked (a model bug): which one, so it can be reproduced with `pullsim run`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunPanic {
