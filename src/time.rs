@@ -40,6 +40,25 @@ impl SimTime {
     }
 }
 
+/// An instant that may not have happened yet, in 8 bytes where `Option<SimTime>` takes 16:
+/// `SimTime::MAX` stands for "not yet" (no run reaches it). For the large per-entity tables
+/// (pods, pull attempts), where 8 bytes decide how many cache lines an entry spans.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct MaybeTime(SimTime);
+
+impl MaybeTime {
+    pub const NOT_YET: MaybeTime = MaybeTime(SimTime::MAX);
+
+    pub fn get(self) -> Option<SimTime> {
+        (self.0 != SimTime::MAX).then_some(self.0)
+    }
+
+    pub fn set(&mut self, t: SimTime) {
+        assert!(t < SimTime::MAX, "SimTime::MAX stands for not yet");
+        self.0 = t;
+    }
+}
+
 impl SimDuration {
     pub const ZERO: SimDuration = SimDuration(0);
 

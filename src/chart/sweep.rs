@@ -9,6 +9,7 @@ use crate::experiment::plan::Kind;
 use crate::experiment::Manifest;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// Draws the sweep charts into `dir` from its files; returns the files written.
@@ -48,10 +49,7 @@ pub fn startup_cdf_chart(
             per_variant
         }
     };
-    {
-        use rayon::prelude::*;
-        per_variant.par_iter_mut().for_each(|v| v.sort_by(f64::total_cmp));
-    }
+    per_variant.par_iter_mut().for_each(|v| v.sort_by(f64::total_cmp));
     let cdf = StartupCdf {
         title: format!("Pod startup latency per variant ({} seeds pooled)", plan.seeds.len()),
         series: names.iter().cloned().zip(per_variant).collect(),

@@ -114,15 +114,10 @@ pub fn prepare(
     variants: Vec<Variant>,
     jobs: usize,
 ) -> (Vec<(Variant, Scenario)>, Vec<Skipped>) {
-    let load = |v: Variant| {
-        let loaded = load_variant(text, file, fixed, &v);
-        (v, loaded)
-    };
-    let loaded: Vec<_> = match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
-        Ok(pool) => pool.install(|| variants.into_par_iter().map(load).collect()),
+    let load = |v: &Variant| (v.clone(), load_variant(text, file, fixed, v));
+    let loaded: Vec<_> = on_pool(jobs, || variants.par_iter().map(load).collect())
         // No threads to be had: load them here, one after another.
-        Err(_) => variants.into_iter().map(load).collect(),
-    };
+        .unwrap_or_else(|_| variants.iter().map(load).collect());
     let mut ok = Vec::new();
     let mut skipped = Vec::new();
     for (v, loaded) in loaded {

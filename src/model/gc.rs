@@ -113,8 +113,8 @@ impl World<'_> {
         } else {
             return;
         };
-        if let Some(id) = gone.and_then(|copy| copy.record) {
-            self.pulled_records.remove(id);
+        if let Some(copy) = gone {
+            self.pulled_records.release(&copy);
         }
         self.gc_images_removed += 1;
         let needed = |w: &World, l: LayerId| {

@@ -32,7 +32,7 @@ impl World<'_> {
         // after every event, so a pass per node made swarm runs quadratic in nodes × pulls).
         let mut granted_queued = vec![0u64; self.nodes.len()];
         for p in &self.pulls {
-            if p.phase == PullPhase::Queued && p.started().is_some() {
+            if p.phase == PullPhase::Queued && p.started.get().is_some() {
                 granted_queued[p.node.idx()] += 1;
             }
         }

@@ -107,8 +107,7 @@ impl World<'_> {
         }
         let p = &mut self.pods[pod.idx()];
         p.state = PodState::Running;
-        assert!(self.now < SimTime::MAX, "SimTime::MAX means not started");
-        p.started_at = self.now;
+        p.started.set(self.now);
         self.pods_running += 1;
         let w = p.workload;
         self.note_pod_running(pod);
@@ -316,8 +315,8 @@ impl World<'_> {
             version: 0,
             registry: image.and_then(|i| self.scn.images[i.idx()].registry),
             requested: self.now,
-            started_at: SimTime::MAX,
-            finished_at: SimTime::MAX,
+            started: MaybeTime::NOT_YET,
+            finished: MaybeTime::NOT_YET,
             bytes: 0,
             attempt,
             phase: PullPhase::Queued,
@@ -356,7 +355,7 @@ impl World<'_> {
         let node = self.pulls[pull.idx()].node;
         self.pulls_queued -= 1;
         self.pulls_in_flight += 1;
-        self.pulls[pull.idx()].started_at = self.now;
+        self.pulls[pull.idx()].started.set(self.now);
         // The throttle wraps the image service: one token per kubelet pull attempt, non-blocking.
         if !self.nodes[node.idx()].throttle.try_accept(self.now) {
             self.finish_pull(pull, Some(FailReason::Qps));
@@ -382,7 +381,7 @@ impl World<'_> {
         self.runtime_cleanup(pull, failure.is_some());
         let p = &mut self.pulls[pull.idx()];
         p.phase = PullPhase::Done;
-        p.finished_at = self.now;
+        p.finished.set(self.now);
         self.pulls_in_flight -= 1;
         self.release_puller_slot(node);
         let image = self.pulls[pull.idx()].image;
@@ -479,8 +478,8 @@ impl World<'_> {
         let keep_superseded = |n: &mut Node, records: &mut RecordSlots, old: NodeImage| {
             if !n.superseded.iter().any(|(i, o)| *i == img && o.version == old.version) {
                 n.superseded.push((img, old));
-            } else if let Some(id) = old.record {
-                records.remove(id);
+            } else {
+                records.release(&old);
             }
         };
         match n.images.get(&img).map(|ni| ni.version) {
@@ -495,9 +494,7 @@ impl World<'_> {
                 // no record yet.
                 if let Some(k) = n.superseded.iter().position(|(i, o)| *i == img && o.version == version) {
                     let (_, gone) = n.superseded.remove(k);
-                    if let Some(id) = gone.record {
-                        self.pulled_records.remove(id);
-                    }
+                    self.pulled_records.release(&gone);
                 }
                 keep_superseded(n, &mut self.pulled_records, old);
             }
@@ -533,8 +530,8 @@ impl World<'_> {
             image: &self.raw_images.get(pod.containers[p.container()].raw).text,
             registry: p.registry.map_or("", |r| self.registries[r.idx()].host.as_str()),
             requested_s: p.requested,
-            started_s: p.started(),
-            finished_s: p.finished(),
+            started_s: p.started.get(),
+            finished_s: p.finished.get(),
             bytes: p.bytes,
             attempt: p.attempt,
             result,
@@ -619,7 +616,7 @@ impl World<'_> {
                     workload: workload_names[p.workload.idx()].clone(),
                     node: p.node().map_or_else(|| unscheduled.clone(), |n| node_names[n.idx()].clone()),
                     created_s: p.created,
-                    started_s: p.started(),
+                    started_s: p.started.get(),
                     pull_s: SimDuration(p.pull_ns),
                     images_pulled: p.images_pulled,
                     cache_hits: p.cache_hits,

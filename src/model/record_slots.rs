@@ -9,11 +9,11 @@
 //! number keeps `NodeImage` plain data of the same size, so the table still frees without
 //! a walk.
 //!
-//! Who frees: whoever drops a copy that names a slot calls `remove` (image GC, a tag moving
+//! Who frees: whoever drops a copy calls `release` with it (image GC, a tag moving
 //! over a superseded copy, a preloaded image replacing a copy); `World::check_invariants`
 //! checks that every live slot is named by exactly one copy.
 
-use super::PulledRecord;
+use super::{NodeImage, PulledRecord};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -62,8 +62,15 @@ impl RecordSlots {
         self.slots.get_mut(id.idx()).and_then(Option::as_mut)
     }
 
+    /// Frees the record of an image copy that is gone, if it has one.
+    pub(super) fn release(&mut self, copy: &NodeImage) {
+        if let Some(id) = copy.record {
+            self.remove(id);
+        }
+    }
+
     /// Frees the slot (its copy is gone).
-    pub(super) fn remove(&mut self, id: RecordId) {
+    fn remove(&mut self, id: RecordId) {
         if let Some(slot) = self.slots.get_mut(id.idx()) {
             if slot.take().is_some() {
                 self.free.push(id);

@@ -70,11 +70,7 @@ impl World<'_> {
         match n.images.insert(img, NodeImage::fresh(version, self.now)) {
             None => self.image_node_count[img.idx()] += 1,
             // The copy it replaces goes, and its pulled record with it.
-            Some(old) => {
-                if let Some(id) = old.record {
-                    self.pulled_records.remove(id);
-                }
-            }
+            Some(old) => self.pulled_records.release(&old),
         }
     }
 
