@@ -14,6 +14,9 @@
 //! - `run_large`: the full `benches/scenarios/large.toml` (the issue's events-per-second target).
 //! - `growth`: the large scenario at 625, 1,250, 2,500 and 5,000 nodes with registry egress
 //!   scaled alongside (the issue's growth check: each doubling at most 2.3 times the time).
+//! - `sweep`: the whole `pullsim compare scenarios/rollout-300.toml --seeds 60` (300 runs,
+//!   then the files and charts) with `--jobs 1` and `--jobs 2`: the issue's sweep target is
+//!   the ratio of the two times (at least 1.8 on 2 cores).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pullsim::engine::queue::EventQueue;
@@ -268,5 +271,39 @@ fn growth(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, reference, queue, network, runs, run_large, growth);
+/// The sweep target of issue 6 end to end, through the CLI's own entry point: the same
+/// `compare` on 1 and on 2 threads, output to a scratch folder (written atomically each time,
+/// as a user's would be). Read the two medians as a ratio.
+fn sweep(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    let out = std::env::temp_dir().join(format!("pullsim-bench-sweep-{}", std::process::id()));
+    for jobs in [1u32, 2] {
+        let args: Vec<std::ffi::OsString> = [
+            "pullsim",
+            "compare",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/rollout-300.toml"),
+            "--seeds",
+            "60",
+            "--quiet",
+            "--jobs",
+            &jobs.to_string(),
+            "--out",
+            out.to_str().expect("a UTF-8 temporary folder"),
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        g.bench_with_input(BenchmarkId::new("compare_rollout_300_x60_jobs", jobs), &args, |b, args| {
+            b.iter(|| {
+                let code = pullsim::cli::main_with_args(args.clone());
+                assert_eq!(code, std::process::ExitCode::SUCCESS);
+            })
+        });
+    }
+    g.finish();
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+criterion_group!(benches, reference, queue, network, runs, run_large, growth, sweep);
 criterion_main!(benches);

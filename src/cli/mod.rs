@@ -103,10 +103,15 @@ fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
 
 /// Keeps the default panic report for real bugs and silences the closed-pipe one.
 fn install_broken_pipe_hook() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !is_broken_pipe(info.payload()) {
-            default(info);
-        }
-    }));
+    // Once per process: `main_with_args` is also called many times in one process (tests,
+    // the `sweep` benchmark), and each call would otherwise wrap the hook once more.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !is_broken_pipe(info.payload()) {
+                default(info);
+            }
+        }));
+    });
 }

@@ -71,7 +71,8 @@ fn unset(doc: &mut DocumentMut, key: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The scenario of one variant: the fixed `--set`s, then the variant's settings.
+/// The scenario of one variant: the fixed `--set`s, then the variant's settings. The file was
+/// loaded whole (its `[sweep]` grid checked) before; a variant does not check the grid again.
 pub fn load_variant(
     text: &str,
     file: &str,
@@ -89,10 +90,12 @@ pub fn load_variant(
         }
     }
     if unsets.is_empty() {
-        return scenario::load(text, file, &overrides);
+        return scenario::load_grid_unchecked(text, file, &overrides);
     }
     // Unsetting edits the text; a syntax error surfaces from `load` of the original text.
-    let Ok(mut doc) = text.parse::<DocumentMut>() else { return scenario::load(text, file, &overrides) };
+    let Ok(mut doc) = text.parse::<DocumentMut>() else {
+        return scenario::load_grid_unchecked(text, file, &overrides);
+    };
     for key in unsets {
         if let Err(message) = unset(&mut doc, key) {
             return Err(scenario::ScenarioError {
@@ -101,7 +104,7 @@ pub fn load_variant(
             });
         }
     }
-    scenario::load(&doc.to_string(), file, &overrides)
+    scenario::load_grid_unchecked(&doc.to_string(), file, &overrides)
 }
 
 /// Loads every variant on `jobs` threads (each parses the whole file); the ones the scenario

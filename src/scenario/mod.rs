@@ -22,7 +22,7 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use load::{load, Diagnostic, Override, ScenarioError};
+pub use load::{load, load_grid_unchecked, Diagnostic, Override, ScenarioError};
 
 #[derive(Clone, Debug)]
 pub struct Scenario {

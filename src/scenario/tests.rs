@@ -307,6 +307,22 @@ fn bad_inputs_report_line_and_key() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// `load_grid_unchecked` (the variants of a sweep) skips only the check of the `[sweep]` grid's
+/// variants: the grid value no variant can use fails `load`, not the variant's own load, and
+/// every other mistake still fails both.
+#[test]
+fn a_variant_load_skips_only_the_grid_check() {
+    let grid = "[sweep]\ngrid = { \"kubelet.max_parallel_image_pulls\" = [1, 4] }\n\n[[node_pool]]";
+    let text = BASE.replacen("[[node_pool]]", grid, 1);
+    let err = load(&text, "g.toml", &[]).expect_err("max_parallel 4 is invalid with serial pulls");
+    assert!(err.to_string().contains("variant kubelet.max_parallel_image_pulls=4"), "{err}");
+    let s = load_grid_unchecked(&text, "g.toml", &[]).expect("the file itself is valid");
+    assert_eq!(s.sweep.expect("a sweep").grid.len(), 1);
+    let bad = text.replacen("replicas = 2", "replicas = \"2\"", 1);
+    let err = load_grid_unchecked(&bad, "g.toml", &[]).expect_err("a bad key still fails");
+    assert!(err.to_string().contains("workload.web.replicas"), "{err}");
+}
+
 fn with(text: &str, sets: &[&str]) -> Result<Scenario, ScenarioError> {
     let ovs: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
     load(text, "o.toml", &ovs)
