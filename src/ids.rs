@@ -52,3 +52,13 @@ impl crate::engine::idmap::DenseKey for ImageId {
         self.0
     }
 }
+
+/// A node's image-pull back-off key (`model`): the pod and the image string. The hash input
+/// mixes both (keys may collide; the map compares whole keys): a pod usually has one entry,
+/// so the pod id alone would nearly do, and the image string's id is spread over the bits
+/// the pod ids of one node leave alike.
+impl crate::engine::idmap::DenseKey for (PodId, RawImageId) {
+    fn key(self) -> u32 {
+        self.0 .0 ^ self.1 .0.wrapping_mul(0x9E37_79B9)
+    }
+}

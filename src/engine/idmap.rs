@@ -121,6 +121,25 @@ impl<K: DenseKey, V> IdMap<K, V> {
         &mut self.slots[i].as_mut().expect("occupied").1
     }
 
+    /// The value of `k`, made by `new` first when absent; `true` when it was just made (one
+    /// probe either way).
+    pub fn get_or_make(&mut self, k: K, new: impl FnOnce() -> V) -> (&mut V, bool) {
+        let (i, made) = match self.find(k) {
+            Ok(i) => (i, false),
+            Err(i) => (self.fill_vacant(i, k, new()), true),
+        };
+        (&mut self.slots[i].as_mut().expect("occupied").1, made)
+    }
+
+    /// Keeps the entries whose value `keep` accepts (visited in slot order, which only
+    /// decides the order of the removals: the map's contents do not depend on it).
+    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        let gone: Vec<K> = self.slots.iter().flatten().filter(|(_, v)| !keep(v)).map(|(k, _)| *k).collect();
+        for k in gone {
+            self.remove(&k);
+        }
+    }
+
     /// Removes `k`; later entries of its probe run shift back (no tombstones, so lookups
     /// never slow down with churn).
     pub fn remove(&mut self, k: &K) -> Option<V> {
@@ -221,6 +240,16 @@ mod tests {
         assert_eq!((m.get(&K(7)), m.get(&K(8))), (Some(&3), Some(&42)));
         assert!(m.remove(&K(8)).is_some());
         assert_eq!(m.values().count(), 500);
+        let (v, made) = m.get_or_make(K(7), || 0);
+        assert_eq!((*v, made), (3, false));
+        let (v, made) = m.get_or_make(K(9), || 5);
+        assert_eq!((*v, made), (5, true));
+        // The values are now the odd i of K(7 i) (K(7) holds 3), and K(9) holds 5: keep
+        // those that are 1 mod 4, and every other key goes while the kept ones stay findable.
+        m.retain(|v| v % 4 == 1);
+        assert_eq!(m.len(), 250); // i = 5, 9, ..., 997 (K(7) now holds 3), and K(9)
+        assert_eq!((m.get(&K(7)), m.get(&K(21)), m.get(&K(9))), (None, None, Some(&5)));
+        assert_eq!((m.get(&K(35)), m.get(&K(7 * 997))), (Some(&5), Some(&997)));
     }
 
     proptest! {
@@ -233,6 +262,11 @@ mod tests {
             for (insert, k, v) in ops {
                 if insert {
                     prop_assert_eq!(m.insert(K(k), v), b.insert(K(k), v));
+                } else if v % 16 == 0 {
+                    // Now and then, drop a whole class of values at once.
+                    let bit = 1 << (k % 16);
+                    m.retain(|x| x & bit == 0);
+                    b.retain(|_, x| *x & bit == 0);
                 } else {
                     prop_assert_eq!(m.remove(&K(k)), b.remove(&K(k)));
                 }

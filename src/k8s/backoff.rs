@@ -3,10 +3,106 @@
 //!
 //! The kubelet's image back-off is `NewBackOff(imageBackOffPeriod = 10 s, MaxImageBackOff =
 //! 300 s)` keyed by `<pod UID>_<image>`; see `image_manager`. Keys are generic so the simulator
-//! can use typed keys.
+//! can use typed keys, and so is the map the entries live in (`StoreKind`): a `BTreeMap` for
+//! any ordered key, or the engine's `IdMap` for the model's dense (pod, image string) keys.
 
+use crate::engine::idmap::{DenseKey, IdMap};
 use crate::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
+
+/// A map from keys to per-key state, with only what a back-off needs. Nothing here depends on
+/// the order of keys (upstream keeps them in a Go map), so an unordered map serves as well.
+pub trait KeyedStore<K, V>: Default {
+    fn get(&self, k: &K) -> Option<&V>;
+    /// The value of `k`, made by `new` when absent; `true` when it was just made.
+    fn get_or_make(&mut self, k: &K, new: impl FnOnce() -> V) -> (&mut V, bool);
+    fn insert(&mut self, k: K, v: V) -> Option<V>;
+    fn remove(&mut self, k: &K) -> Option<V>;
+    /// Keeps the values `keep` accepts (visited in no particular order).
+    fn retain(&mut self, keep: impl FnMut(&V) -> bool);
+    /// The least `f` of any value (`None` when empty): an order-free fold.
+    fn min_of<T: Ord>(&self, f: impl Fn(&V) -> T) -> Option<T>;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<K: Ord + Clone, V> KeyedStore<K, V> for BTreeMap<K, V> {
+    fn get(&self, k: &K) -> Option<&V> {
+        BTreeMap::get(self, k)
+    }
+    fn get_or_make(&mut self, k: &K, new: impl FnOnce() -> V) -> (&mut V, bool) {
+        // One search, found or made (`entry` needs the key by value).
+        match self.entry(k.clone()) {
+            std::collections::btree_map::Entry::Vacant(v) => (v.insert(new()), true),
+            std::collections::btree_map::Entry::Occupied(o) => (o.into_mut(), false),
+        }
+    }
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        BTreeMap::insert(self, k, v)
+    }
+    fn remove(&mut self, k: &K) -> Option<V> {
+        BTreeMap::remove(self, k)
+    }
+    fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        BTreeMap::retain(self, |_, v| keep(v));
+    }
+    fn min_of<T: Ord>(&self, f: impl Fn(&V) -> T) -> Option<T> {
+        BTreeMap::values(self).map(f).min()
+    }
+    fn len(&self) -> usize {
+        BTreeMap::len(self)
+    }
+}
+
+impl<K: DenseKey, V> KeyedStore<K, V> for IdMap<K, V> {
+    fn get(&self, k: &K) -> Option<&V> {
+        IdMap::get(self, k)
+    }
+    fn get_or_make(&mut self, k: &K, new: impl FnOnce() -> V) -> (&mut V, bool) {
+        IdMap::get_or_make(self, *k, new)
+    }
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        IdMap::insert(self, k, v)
+    }
+    fn remove(&mut self, k: &K) -> Option<V> {
+        IdMap::remove(self, k)
+    }
+    fn retain(&mut self, keep: impl FnMut(&V) -> bool) {
+        IdMap::retain(self, keep);
+    }
+    fn min_of<T: Ord>(&self, f: impl Fn(&V) -> T) -> Option<T> {
+        IdMap::values(self).map(f).min()
+    }
+    fn len(&self) -> usize {
+        IdMap::len(self)
+    }
+}
+
+/// Which map a back-off keeps its per-key state in, for every value type it stores (the
+/// entries here, the previous failures in `image_manager::PullBackoffState`).
+pub trait StoreKind<K> {
+    type Map<V>: KeyedStore<K, V>;
+}
+
+/// A `BTreeMap`: any ordered key (the default; tests key by strings).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ordered;
+
+impl<K: Ord + Clone> StoreKind<K> for Ordered {
+    type Map<V> = BTreeMap<K, V>;
+}
+
+/// The engine's `IdMap`: one probe where a B-tree walks two or three nodes. The model keys
+/// each node's back-off by (pod, image string), read on every sync of a pod that pulls: on a
+/// large cluster the B-trees' walks were about a tenth of the run's last-level cache misses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Dense;
+
+impl<K: DenseKey> StoreKind<K> for Dense {
+    type Map<V> = IdMap<K, V>;
+}
 
 /// kubelet.go `imageBackOffPeriod`.
 pub const IMAGE_BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
@@ -27,21 +123,20 @@ struct Entry {
 }
 
 /// Mirrors `flowcontrol.Backoff` with jitter 0 (what `NewBackOff` builds).
-#[derive(Clone, Debug)]
-pub struct Backoff<K: Ord + Clone> {
+pub struct Backoff<K, F: StoreKind<K> = Ordered> {
     initial: SimDuration,
     max: SimDuration,
-    entries: BTreeMap<K, Entry>,
+    entries: F::Map<Entry>,
     /// A lower bound of every entry's `last_update` (exact after a sweeping `gc`): `gc` has
     /// nothing to drop while `now - oldest_update <= 2 * max`, so the kubelet's GC after every
     /// successful pull costs O(1) instead of a pass over all entries.
     oldest_update: SimTime,
 }
 
-impl<K: Ord + Clone> Backoff<K> {
+impl<K, F: StoreKind<K>> Backoff<K, F> {
     /// Mirrors `NewBackOff(initial, max)`.
     pub fn new(initial: SimDuration, max: SimDuration) -> Self {
-        Backoff { initial, max, entries: BTreeMap::new(), oldest_update: SimTime::MAX }
+        Backoff { initial, max, entries: Default::default(), oldest_update: SimTime::MAX }
     }
 
     pub fn initial(&self) -> SimDuration {
@@ -58,17 +153,11 @@ impl<K: Ord + Clone> Backoff<K> {
     pub fn next(&mut self, key: &K, now: SimTime) {
         let (initial, max) = (self.initial, self.max);
         // One search: the entry is found (or made) once, then restarted or doubled.
-        match self.entries.entry(key.clone()) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(Entry { backoff: initial, last_update: now });
-            }
-            std::collections::btree_map::Entry::Occupied(o) => {
-                let e = o.into_mut();
-                let restart = has_expired(now, e.last_update, max);
-                e.backoff =
-                    if restart { initial } else { SimDuration(e.backoff.0.saturating_mul(2).min(max.0)) };
-                e.last_update = now;
-            }
+        let (e, made) = self.entries.get_or_make(key, || Entry { backoff: initial, last_update: now });
+        if !made {
+            let restart = has_expired(now, e.last_update, max);
+            e.backoff = if restart { initial } else { SimDuration(e.backoff.0.saturating_mul(2).min(max.0)) };
+            e.last_update = now;
         }
         self.oldest_update = self.oldest_update.min(now);
     }
@@ -110,8 +199,8 @@ impl<K: Ord + Clone> Backoff<K> {
         if self.oldest_update == SimTime::MAX || !has_expired(now, self.oldest_update, max) {
             return; // no entry can have expired
         }
-        self.entries.retain(|_, e| !has_expired(now, e.last_update, max));
-        self.oldest_update = self.entries.values().map(|e| e.last_update).min().unwrap_or(SimTime::MAX);
+        self.entries.retain(|e| !has_expired(now, e.last_update, max));
+        self.oldest_update = self.entries.min_of(|e| e.last_update).unwrap_or(SimTime::MAX);
     }
 
     /// Mirrors `Backoff.Reset(id)` (and `DeleteEntry`): forget the key.
@@ -157,6 +246,51 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(&fast.entries, &full);
+            }
+        }
+
+        /// Kept in an `IdMap` (the model's store), a back-off answers every query as the
+        /// `BTreeMap` one does, after any sequence of failures, GCs and resets.
+        #[test]
+        fn dense_store_answers_like_the_ordered_one(ops in proptest::collection::vec((0u8..3, 0u32..40, 0u64..400), 1..300)) {
+            #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+            struct Key(u32);
+            impl DenseKey for Key {
+                fn key(self) -> u32 {
+                    self.0 % 7 // collisions on purpose: slots must compare whole keys
+                }
+            }
+            let (initial, max) = (SimDuration::from_secs(10), SimDuration::from_secs(300));
+            let mut ordered: Backoff<Key> = Backoff::new(initial, max);
+            let mut dense: Backoff<Key, Dense> = Backoff::new(initial, max);
+            let mut now = SimTime::ZERO;
+            for (op, k, dt_s) in ops {
+                now = now.plus(SimDuration::from_secs(dt_s));
+                let key = Key(k);
+                match op {
+                    0 => {
+                        ordered.next(&key, now);
+                        dense.next(&key, now);
+                    }
+                    1 => {
+                        ordered.gc(now);
+                        dense.gc(now);
+                    }
+                    _ => {
+                        ordered.reset(&key);
+                        dense.reset(&key);
+                    }
+                }
+                prop_assert_eq!(ordered.len(), dense.len());
+                prop_assert_eq!(ordered.oldest_update, dense.oldest_update);
+                for q in (0..40).map(Key) {
+                    prop_assert_eq!(ordered.get(&q), dense.get(&q));
+                    prop_assert_eq!(ordered.last_update(&q), dense.last_update(&q));
+                    prop_assert_eq!(
+                        ordered.is_in_backoff_since_update(&q, now),
+                        dense.is_in_backoff_since_update(&q, now)
+                    );
+                }
             }
         }
     }

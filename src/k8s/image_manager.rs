@@ -7,11 +7,11 @@
 //! event reasons and messages are upstream's exact strings; image strings in messages are the
 //! pod's requested image (what upstream's tests assert).
 
-use super::backoff::Backoff;
+use super::backoff::{Backoff, KeyedStore, Ordered, StoreKind};
 use super::image_ref::{apply_default_image_tag, go_quote};
 use super::pull_policy::PullPolicy;
 use crate::time::SimTime;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Container waiting reasons the image manager produces (images/types.go, CRI errors).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -350,11 +350,11 @@ pub fn map_pull_error(requested_image: &str, err: &str) -> (KubeletReason, Strin
 /// `M` is how the previous failure is kept: by default its text, `"<reason>: <message>"`,
 /// shared because a back-off message quotes it on every sync until the next pull. The
 /// simulator keeps a small copyable description instead (`record_failure_as`) and renders
-/// the same text only for the pods that end with it.
-#[derive(Clone, Debug)]
-pub struct PullBackoffState<K: Ord + Clone, M: Clone = std::sync::Arc<str>> {
-    pub backoff: Backoff<K>,
-    previous_failure: BTreeMap<K, M>,
+/// the same text only for the pods that end with it. `F` is the map both are kept in
+/// (`backoff::StoreKind`): a `BTreeMap` by default, the engine's `IdMap` in the model.
+pub struct PullBackoffState<K, M: Clone = std::sync::Arc<str>, F: StoreKind<K> = Ordered> {
+    pub backoff: Backoff<K, F>,
+    previous_failure: F::Map<M>,
 }
 
 /// Step 7b's verdict. The texts are separate (`write_backoff_message` with
@@ -368,9 +368,9 @@ pub enum PullGate {
     Pull,
 }
 
-impl<K: Ord + Clone, M: Clone> PullBackoffState<K, M> {
-    pub fn new(backoff: Backoff<K>) -> Self {
-        PullBackoffState { backoff, previous_failure: BTreeMap::new() }
+impl<K: Clone, M: Clone, F: StoreKind<K>> PullBackoffState<K, M, F> {
+    pub fn new(backoff: Backoff<K, F>) -> Self {
+        PullBackoffState { backoff, previous_failure: Default::default() }
     }
 
     /// Steps 7b–c: in back-off (`IsInBackOffSinceUpdate(key, now)`) → `BackOff`; else clear the

@@ -28,7 +28,7 @@ use crate::engine::idmap::IdMap;
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::Streams;
 use crate::ids::{ImageId, LayerId, NodeId, PodId, PullId, RawImageId, RegistryId, WorkloadId};
-use crate::k8s::backoff::Backoff;
+use crate::k8s::backoff::{Backoff, Dense};
 use crate::k8s::credentials::Keyring;
 use crate::k8s::image_manager::{KubeletReason, PullBackoffState, PullSlots};
 use crate::k8s::pull_policy::PullPolicy;
@@ -248,8 +248,9 @@ struct Node {
     puller: PullSlots<PullId>,
     throttle: TokenBucket,
     /// Image-pull back-off keyed by (pod, image string as in the spec), with the previous
-    /// failure text per key. Equal strings have equal `RawImageId`s.
-    backoff: PullBackoffState<(PodId, RawImageId), PullFailure>,
+    /// failure text per key. Equal strings have equal `RawImageId`s. In `IdMap`s: a sync
+    /// asks it once or twice, and a B-tree lookup walked two or three cold nodes.
+    backoff: PullBackoffState<(PodId, RawImageId), PullFailure, Dense>,
     /// Pull intents in flight per image (KubeletEnsureSecretPulledImages).
     pull_intents: IdMap<ImageId, u32>,
     /// Pulls running in the runtime, in start order.
