@@ -131,10 +131,12 @@ impl<K: DenseKey, V> IdMap<K, V> {
         (&mut self.slots[i].as_mut().expect("occupied").1, made)
     }
 
-    /// Keeps the entries whose value `keep` accepts (visited in slot order, which only
+    /// Keeps the entries whose value `keep` accepts, which may change the values it keeps
+    /// (visited in slot order, which only
     /// decides the order of the removals: the map's contents do not depend on it).
-    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
-        let gone: Vec<K> = self.slots.iter().flatten().filter(|(_, v)| !keep(v)).map(|(k, _)| *k).collect();
+    pub fn retain(&mut self, mut keep: impl FnMut(&mut V) -> bool) {
+        let gone: Vec<K> =
+            self.slots.iter_mut().flatten().filter_map(|(k, v)| (!keep(v)).then_some(*k)).collect();
         for k in gone {
             self.remove(&k);
         }
@@ -246,7 +248,7 @@ mod tests {
         assert_eq!((*v, made), (5, true));
         // The values are now the odd i of K(7 i) (K(7) holds 3), and K(9) holds 5: keep
         // those that are 1 mod 4, and every other key goes while the kept ones stay findable.
-        m.retain(|v| v % 4 == 1);
+        m.retain(|v| *v % 4 == 1);
         assert_eq!(m.len(), 250); // i = 5, 9, ..., 997 (K(7) now holds 3), and K(9)
         assert_eq!((m.get(&K(7)), m.get(&K(21)), m.get(&K(9))), (None, None, Some(&5)));
         assert_eq!((m.get(&K(35)), m.get(&K(7 * 997))), (Some(&5), Some(&997)));
@@ -265,7 +267,7 @@ mod tests {
                 } else if v % 16 == 0 {
                     // Now and then, drop a whole class of values at once.
                     let bit = 1 << (k % 16);
-                    m.retain(|x| x & bit == 0);
+                    m.retain(|x| *x & bit == 0);
                     b.retain(|_, x| *x & bit == 0);
                 } else {
                     prop_assert_eq!(m.remove(&K(k)), b.remove(&K(k)));

@@ -7,7 +7,7 @@
 //! event reasons and messages are upstream's exact strings; image strings in messages are the
 //! pod's requested image (what upstream's tests assert).
 
-use super::backoff::{Backoff, KeyedStore, Ordered, StoreKind};
+use super::backoff::{Backoff, Ordered, StoreKind};
 use super::image_ref::{apply_default_image_tag, go_quote};
 use super::pull_policy::PullPolicy;
 use crate::time::SimTime;
@@ -345,16 +345,18 @@ pub fn map_pull_error(requested_image: &str, err: &str) -> (KubeletReason, Strin
 }
 
 /// The per-node state of `pullImage`'s back-off: the `flowcontrol.Backoff` plus the stored
-/// previous failure per key (`prevPullErrMsg`).
+/// previous failure per key (`prevPullErrMsg`), kept in the back-off's slot of the same key
+/// (`backoff::Slot`) so that a gate or a failure finds both with one search. Upstream keeps
+/// the message in a map of its own, which the gate clears and the back-off's GC does not
+/// touch; the slot keeps it through `gc` the same way.
 ///
 /// `M` is how the previous failure is kept: by default its text, `"<reason>: <message>"`,
 /// shared because a back-off message quotes it on every sync until the next pull. The
 /// simulator keeps a small copyable description instead (`record_failure_as`) and renders
-/// the same text only for the pods that end with it. `F` is the map both are kept in
+/// the same text only for the pods that end with it. `F` is the map the slots are kept in
 /// (`backoff::StoreKind`): a `BTreeMap` by default, the engine's `IdMap` in the model.
 pub struct PullBackoffState<K, M: Clone = std::sync::Arc<str>, F: StoreKind<K> = Ordered> {
-    pub backoff: Backoff<K, F>,
-    previous_failure: F::Map<M>,
+    pub backoff: Backoff<K, F, M>,
 }
 
 /// Step 7b's verdict. The texts are separate (`write_backoff_message` with
@@ -369,18 +371,18 @@ pub enum PullGate {
 }
 
 impl<K: Clone, M: Clone, F: StoreKind<K>> PullBackoffState<K, M, F> {
-    pub fn new(backoff: Backoff<K, F>) -> Self {
-        PullBackoffState { backoff, previous_failure: Default::default() }
+    pub fn new(backoff: Backoff<K, F, M>) -> Self {
+        PullBackoffState { backoff }
     }
 
     /// Steps 7b–c: in back-off (`IsInBackOffSinceUpdate(key, now)`) → `BackOff`; else clear the
     /// stored failure (so the map cannot grow) and allow the pull.
     pub fn gate(&mut self, key: &K, now: SimTime) -> PullGate {
-        if self.backoff.is_in_backoff_since_update(key, now) {
-            return PullGate::BackOff;
+        if self.backoff.in_backoff_else_drop_extra(key, now) {
+            PullGate::BackOff
+        } else {
+            PullGate::Pull
         }
-        self.previous_failure.remove(key);
-        PullGate::Pull
     }
 
     /// Step 7e: a failed pull advances the back-off (`Next(key, now)`), maps the error, and
@@ -402,10 +404,9 @@ impl<K: Clone, M: Clone, F: StoreKind<K>> PullBackoffState<K, M, F> {
     }
 
     /// Step 7e with the failure already described as `M` (rendered by the caller when
-    /// needed): `Next(key, now)` and the stored previous failure.
+    /// needed): `Next(key, now)` and the stored previous failure, in one search.
     pub fn record_failure_as(&mut self, key: &K, now: SimTime, failure: M) {
-        self.backoff.next(key, now);
-        self.previous_failure.insert(key.clone(), failure);
+        self.backoff.next_keeping(key, now, failure);
     }
 
     /// Step 7f: a successful pull garbage-collects stale back-off entries (`backOff.GC()`).
@@ -415,7 +416,7 @@ impl<K: Clone, M: Clone, F: StoreKind<K>> PullBackoffState<K, M, F> {
 
     /// The stored previous failure for `key`, if any.
     pub fn previous_failure(&self, key: &K) -> Option<&M> {
-        self.previous_failure.get(key)
+        self.backoff.extra(key)
     }
 }
 
