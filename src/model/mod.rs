@@ -248,8 +248,9 @@ struct Node {
     puller: PullSlots<PullId>,
     throttle: TokenBucket,
     /// Image-pull back-off keyed by (pod, image string as in the spec), with the previous
-    /// failure text per key. Equal strings have equal `RawImageId`s. In `IdMap`s: a sync
-    /// asks it once or twice, and a B-tree lookup walked two or three cold nodes.
+    /// failure per key. Equal strings have equal `RawImageId`s. In an `IdMap`, one slot per
+    /// key for both (`k8s::backoff::Slot`): a sync's gate probes one slot, where two B-trees
+    /// (back-off, previous failure) each walked two or three cold nodes.
     backoff: PullBackoffState<(PodId, RawImageId), PullFailure, Dense>,
     /// Pull intents in flight per image (KubeletEnsureSecretPulledImages).
     pull_intents: IdMap<ImageId, u32>,
