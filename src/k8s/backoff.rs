@@ -17,7 +17,6 @@ pub trait KeyedStore<K, V>: Default {
     fn get_mut(&mut self, k: &K) -> Option<&mut V>;
     /// The value of `k`, made by `new` when absent; `true` when it was just made.
     fn get_or_make(&mut self, k: &K, new: impl FnOnce() -> V) -> (&mut V, bool);
-    fn insert(&mut self, k: K, v: V) -> Option<V>;
     fn remove(&mut self, k: &K) -> Option<V>;
     /// Keeps the values `keep` accepts, which may change them (visited in no particular order).
     fn retain(&mut self, keep: impl FnMut(&mut V) -> bool);
@@ -25,10 +24,6 @@ pub trait KeyedStore<K, V>: Default {
     fn count(&self, f: impl Fn(&V) -> bool) -> usize;
     /// The least `f` of any value (`None` when empty): an order-free fold.
     fn min_of<T: Ord>(&self, f: impl Fn(&V) -> T) -> Option<T>;
-    fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl<K: Ord + Clone, V> KeyedStore<K, V> for BTreeMap<K, V> {
@@ -45,9 +40,6 @@ impl<K: Ord + Clone, V> KeyedStore<K, V> for BTreeMap<K, V> {
             std::collections::btree_map::Entry::Occupied(o) => (o.into_mut(), false),
         }
     }
-    fn insert(&mut self, k: K, v: V) -> Option<V> {
-        BTreeMap::insert(self, k, v)
-    }
     fn remove(&mut self, k: &K) -> Option<V> {
         BTreeMap::remove(self, k)
     }
@@ -59,9 +51,6 @@ impl<K: Ord + Clone, V> KeyedStore<K, V> for BTreeMap<K, V> {
     }
     fn min_of<T: Ord>(&self, f: impl Fn(&V) -> T) -> Option<T> {
         BTreeMap::values(self).map(f).min()
-    }
-    fn len(&self) -> usize {
-        BTreeMap::len(self)
     }
 }
 
@@ -75,9 +64,6 @@ impl<K: DenseKey, V> KeyedStore<K, V> for IdMap<K, V> {
     fn get_or_make(&mut self, k: &K, new: impl FnOnce() -> V) -> (&mut V, bool) {
         IdMap::get_or_make(self, *k, new)
     }
-    fn insert(&mut self, k: K, v: V) -> Option<V> {
-        IdMap::insert(self, k, v)
-    }
     fn remove(&mut self, k: &K) -> Option<V> {
         IdMap::remove(self, k)
     }
@@ -90,13 +76,9 @@ impl<K: DenseKey, V> KeyedStore<K, V> for IdMap<K, V> {
     fn min_of<T: Ord>(&self, f: impl Fn(&V) -> T) -> Option<T> {
         IdMap::values(self).map(f).min()
     }
-    fn len(&self) -> usize {
-        IdMap::len(self)
-    }
 }
 
-/// Which map a back-off keeps its per-key state in, for every value type it stores (the
-/// entries here, the previous failures in `image_manager::PullBackoffState`).
+/// Which map a back-off keeps its per-key slots in (`Slot`, whatever the owner's data).
 pub trait StoreKind<K> {
     type Map<V>: KeyedStore<K, V>;
 }
