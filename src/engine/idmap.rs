@@ -131,9 +131,9 @@ impl<K: DenseKey, V> IdMap<K, V> {
         (&mut self.slots[i].as_mut().expect("occupied").1, made)
     }
 
-    /// Keeps the entries whose value `keep` accepts, which may change the values it keeps
-    /// (visited in slot order, which only
-    /// decides the order of the removals: the map's contents do not depend on it).
+    /// Keeps the entries whose value `keep` accepts, which may change the values it keeps.
+    /// Visited in slot order, which only decides the order of the removals: the map's
+    /// contents do not depend on it.
     pub fn retain(&mut self, mut keep: impl FnMut(&mut V) -> bool) {
         let gone: Vec<K> =
             self.slots.iter_mut().flatten().filter_map(|(k, v)| (!keep(v)).then_some(*k)).collect();

@@ -178,11 +178,9 @@ impl<K, F: StoreKind<K>, X> Backoff<K, F, X> {
         let (initial, max) = (self.initial, self.max);
         self.oldest_update = self.oldest_update.min(now);
         let (slot, _) = self.slots.get_or_make(key, || Slot { entry: None, extra: None });
-        let backoff = match &slot.entry {
-            Some(e) if !has_expired(now, e.last_update, max) => {
-                SimDuration(e.backoff.0.saturating_mul(2).min(max.0))
-            }
-            _ => initial,
+        let backoff = match unexpired(slot.entry.as_ref(), now, max) {
+            Some(e) => SimDuration(e.backoff.0.saturating_mul(2).min(max.0)),
+            None => initial,
         };
         slot.entry = Some(Entry { backoff, last_update: now });
         slot
@@ -198,11 +196,7 @@ impl<K, F: StoreKind<K>, X> Backoff<K, F, X> {
     /// Mirrors `Backoff.IsInBackOffSince(id, eventTime)`: expiry is judged at the clock's `now`,
     /// and the entry is in back-off while `now - eventTime < backoff`.
     pub fn is_in_backoff_since(&self, key: &K, event_time: SimTime, now: SimTime) -> bool {
-        match self.entry(key) {
-            None => false,
-            Some(e) if has_expired(now, e.last_update, self.max) => false,
-            Some(e) => now.since(event_time) < e.backoff,
-        }
+        unexpired(self.entry(key), now, self.max).is_some_and(|e| now.since(event_time) < e.backoff)
     }
 
     /// Mirrors `Backoff.Get(id)`: the current back-off, zero for an unknown key.
@@ -279,13 +273,15 @@ impl<K, F: StoreKind<K>, X> Backoff<K, F, X> {
     }
 }
 
+/// The entry unless it is missing or expired at `now` (`hasExpired`): every query and `Next`
+/// treat an expired entry as no entry.
+fn unexpired(entry: Option<&Entry>, now: SimTime, max: SimDuration) -> Option<&Entry> {
+    entry.filter(|e| !has_expired(now, e.last_update, max))
+}
+
 /// `IsInBackOffSinceUpdate` of one key's entry (`None`: no entry).
 fn in_backoff_since_update(entry: Option<&Entry>, now: SimTime, max: SimDuration) -> bool {
-    match entry {
-        None => false,
-        Some(e) if has_expired(now, e.last_update, max) => false,
-        Some(e) => now.since(e.last_update) < e.backoff,
-    }
+    unexpired(entry, now, max).is_some_and(|e| now.since(e.last_update) < e.backoff)
 }
 
 #[cfg(test)]

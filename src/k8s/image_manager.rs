@@ -355,7 +355,7 @@ pub fn map_pull_error(requested_image: &str, err: &str) -> (KubeletReason, Strin
 /// simulator keeps a small copyable description instead (`record_failure_as`) and renders
 /// the same text only for the pods that end with it. `F` is the map the slots are kept in
 /// (`backoff::StoreKind`): a `BTreeMap` by default, the engine's `IdMap` in the model.
-pub struct PullBackoffState<K, M: Clone = std::sync::Arc<str>, F: StoreKind<K> = Ordered> {
+pub struct PullBackoffState<K, M = std::sync::Arc<str>, F: StoreKind<K> = Ordered> {
     pub backoff: Backoff<K, F, M>,
 }
 
@@ -370,7 +370,7 @@ pub enum PullGate {
     Pull,
 }
 
-impl<K: Clone, M: Clone, F: StoreKind<K>> PullBackoffState<K, M, F> {
+impl<K, M, F: StoreKind<K>> PullBackoffState<K, M, F> {
     pub fn new(backoff: Backoff<K, F, M>) -> Self {
         PullBackoffState { backoff }
     }

@@ -75,8 +75,7 @@ impl std::error::Error for ScenarioError {}
 
 /// Parses, applies overrides, validates. `file` is only used in messages.
 pub fn load(text: &str, file: &str, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    load_inner(text, overrides, true)
-        .map_err(|diagnostics| ScenarioError { file: file.to_string(), diagnostics })
+    load_in(text, file, overrides, true)
 }
 
 /// As `load`, without loading every variant of the file's `[sweep]` grid to check it (which
@@ -89,7 +88,17 @@ pub fn load_grid_unchecked(
     file: &str,
     overrides: &[Override],
 ) -> Result<Scenario, ScenarioError> {
-    load_inner(text, overrides, false)
+    load_in(text, file, overrides, false)
+}
+
+/// `load_inner` with its diagnostics named after `file`.
+fn load_in(
+    text: &str,
+    file: &str,
+    overrides: &[Override],
+    check_sweep: bool,
+) -> Result<Scenario, ScenarioError> {
+    load_inner(text, overrides, check_sweep)
         .map_err(|diagnostics| ScenarioError { file: file.to_string(), diagnostics })
 }
 
