@@ -191,7 +191,7 @@ fn runs(c: &mut Criterion) {
     let cases: Vec<(&str, pullsim::scenario::Scenario)> = vec![
         (
             "small",
-            scenario(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples/rollout-basics.toml"), &[]),
+            scenario(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/rollout-basics.toml"), &[]),
         ),
         (
             "medium",

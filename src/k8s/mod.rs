@@ -1,6 +1,6 @@
 //! Pure Kubernetes reference logic: what the kubelet (and kube-scheduler) decide, mirroring the
 //! upstream functions named in each file. No engine, no RNG, no IO, no `World`: every rule here is
-//! tested with the upstream vectors from `shared/vectors/` and reused by the simulator and by
+//! tested with the upstream vectors from `tests/data/vectors/` and reused by the simulator and by
 //! `pullsim explain`. A rule that exists upstream is written here once and nowhere else.
 
 pub mod backoff;

@@ -7,7 +7,7 @@ use crate::ids::{ImageId, PoolId, RegistryId};
 use crate::k8s::pull_policy::PullPolicy;
 use crate::time::SimDuration;
 
-const EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples/");
+const EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/");
 
 fn ok(text: &str) -> Scenario {
     match load(text, "test.toml", &[]) {
@@ -19,7 +19,8 @@ fn ok(text: &str) -> Scenario {
 #[test]
 fn contract_examples_load() {
     let mut n = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(EXAMPLES_DIR).expect("shared/examples").flatten().collect();
+    let mut entries: Vec<_> =
+        std::fs::read_dir(EXAMPLES_DIR).expect("tests/data/examples").flatten().collect();
     entries.sort_by_key(|e| e.path());
     for e in entries {
         let path = e.path();
@@ -39,8 +40,11 @@ fn contract_examples_load() {
 /// `busybox` and `envoyproxy/envoy:v1.31`, and registries for `registry.k8s.io` (the preloaded
 /// pause image) and `registry.example` (the image set).
 fn contract_big_example() -> String {
-    let md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/scenario-format.md"))
-        .expect("shared/scenario-format.md");
+    let md = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/contract/scenario-format.md"
+    ))
+    .expect("tests/data/contract/scenario-format.md");
     let start = md.find("```toml\n").expect("toml block") + "```toml\n".len();
     let end = start + md[start..].find("```").expect("end of block");
     let mut text = md[start..end].to_string();

@@ -41,7 +41,7 @@ fn runs_csv_uses_the_contract_summary_fields() {
     assert_eq!(pullsim::experiment::SUMMARY_FIELDS, CONTRACT_SUMMARY_FIELDS);
 }
 
-const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples/rollout-basics.toml");
+const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/rollout-basics.toml");
 
 #[test]
 fn run_writes_the_five_contract_files_and_prints_a_summary() {

@@ -31,7 +31,7 @@ fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn every_example_twice_gives_identical_bytes() {
     let tmp = std::env::temp_dir().join(format!("pullsim-det-{}", std::process::id()));
     for name in ["minimal", "poisson-image-set", "rollout-basics"] {
-        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/examples/{name}.toml"));
+        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/examples/{name}.toml"));
         let (a, b) = (tmp.join(format!("{name}-a")), tmp.join(format!("{name}-b")));
         run_cli(&f, &a, &[]);
         run_cli(&f, &b, &[]);
@@ -54,7 +54,7 @@ fn every_example_twice_gives_identical_bytes() {
 fn seeds_change_draws() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/examples/poisson-image-set.toml"
+        "/tests/data/examples/poisson-image-set.toml"
     ))
     .unwrap();
     let scn = pullsim::scenario::load(&text, "x", &[]).unwrap();
@@ -74,7 +74,7 @@ fn seeds_change_draws() {
 fn check_determinism_flag_passes_on_every_scenario() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<std::path::PathBuf> = Vec::new();
-    for dir in [root.join("scenarios"), root.join("../shared/examples")] {
+    for dir in [root.join("scenarios"), root.join("tests/data/examples")] {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         files.extend(
             entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")),

@@ -32,7 +32,7 @@ containers = [ { image = "registry.example/b:v1" } ]
 #[test]
 fn one_100mb_layer_at_100mb_per_s_takes_exactly_one_second() {
     let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples/minimal.toml"))
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/minimal.toml"))
             .expect("contract example");
     let (out, sink) = run_toml(&text);
     assert_eq!(sink.pulls.len(), 1);

@@ -1,4 +1,4 @@
-//! Every contract example (`../shared/examples/`) and every scenario in `scenarios/` validates
+//! Every contract example (`tests/data/examples/`) and every scenario in `scenarios/` validates
 //! and runs with invariant checks.
 
 use super::run_toml;
@@ -15,7 +15,7 @@ fn toml_files(dir: &str) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn contract_examples_run() {
-    let files = toml_files(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples"));
+    let files = toml_files(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples"));
     assert!(files.len() >= 3);
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
@@ -28,7 +28,7 @@ fn contract_examples_run() {
 fn poisson_example_runs_every_pod() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/examples/poisson-image-set.toml"
+        "/tests/data/examples/poisson-image-set.toml"
     ))
     .unwrap();
     let (out, _) = run_toml(&text);

@@ -69,7 +69,7 @@ fn bases() -> Vec<String> {
     let mut v: Vec<String> = ["minimal", "poisson-image-set", "rollout-basics"]
         .iter()
         .filter_map(|n| {
-            std::fs::read_to_string(format!("{}/../shared/examples/{n}.toml", env!("CARGO_MANIFEST_DIR")))
+            std::fs::read_to_string(format!("{}/tests/data/examples/{n}.toml", env!("CARGO_MANIFEST_DIR")))
                 .ok()
         })
         .collect();

@@ -20,7 +20,7 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/examples/rollout-basics.toml");
+const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/rollout-basics.toml");
 
 /// rollout-basics with a `[sweep]` grid like the contract's: serialize × max, where
 /// serialize=true with max=2 is invalid.

@@ -1,5 +1,5 @@
-//! Table-driven tests over the upstream vectors in `shared/vectors/*.json`. Each file is read at
-//! test time relative to `CARGO_MANIFEST_DIR` (the repository and `shared/` are siblings), every
+//! Table-driven tests over the upstream vectors in `tests/data/vectors/*.json`. Each file is read
+//! at test time relative to `CARGO_MANIFEST_DIR`, every
 //! row is checked, every failure is collected with the vector file, test name and input, and a
 //! test asserts once at the end so a single run lists every failing row. Each test also asserts
 //! how many rows it checked, so no row can be skipped silently.
@@ -15,9 +15,9 @@ mod unit;
 
 use serde_json::Value;
 
-/// Reads `shared/vectors/<file>` as a JSON array.
+/// Reads `tests/data/vectors/<file>` as a JSON array.
 pub(super) fn load(file: &str) -> Vec<Value> {
-    let path = format!("{}/../shared/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/data/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Array(rows)) => rows,
