@@ -46,9 +46,13 @@ pub struct RunArgs {
     /// --set registry.docker.io.bandwidth=1Gbps, --set node_pool.workers.count=50.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Output folder (default results/<name>/).
+    /// Output folder (default results/<name>/, relative to the current folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the output folder even if it holds files pullsim did not write (they are
+    /// deleted). Without it, such a folder is refused (exit 2).
+    #[arg(long)]
+    pub force: bool,
     /// Print engine statistics (events, events per second, peak flows, wall time).
     #[arg(long)]
     pub stats: bool,
@@ -87,9 +91,13 @@ pub struct SweepArgs {
     /// Run only slice I of N of the plan (0-based), e.g. --shard 0/4.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Output folder (default results/<name>-sweep/).
+    /// Output folder (default results/<name>-sweep/, relative to the current folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the output folder even if it holds files pullsim did not write (they are
+    /// deleted). Without it, such a folder is refused (exit 2).
+    #[arg(long)]
+    pub force: bool,
     /// No progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,
@@ -104,9 +112,13 @@ pub struct CompareArgs {
     /// Parallel runs (default: number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Output folder (default results/<name>-compare/).
+    /// Output folder (default results/<name>-compare/, relative to the current folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the output folder even if it holds files pullsim did not write (they are
+    /// deleted). Without it, such a folder is refused (exit 2).
+    #[arg(long)]
+    pub force: bool,
     /// The maxParallelImagePulls limits to compare besides serial and unlimited.
     #[arg(long, value_name = "N1,N2,...")]
     pub max_parallel: Option<String>,
@@ -123,8 +135,13 @@ pub struct MergeArgs {
     /// Sharded sweep folders.
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
+    /// Output folder for the merged sweep.
     #[arg(long, required = true)]
     pub out: PathBuf,
+    /// Replace the output folder even if it holds files pullsim did not write (they are
+    /// deleted). Without it, such a folder is refused (exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

@@ -30,6 +30,23 @@ impl fmt::Display for CliError {
     }
 }
 
+/// Maps a results folder's failure: a refused destination is the user's input (exit 2), the
+/// rest is IO (exit 1).
+pub(crate) fn results_error(out: &Path, e: crate::report::StagingError) -> CliError {
+    match e {
+        crate::report::StagingError::Refused(r) => CliError::BadInput(r.0),
+        crate::report::StagingError::Io(e) => {
+            CliError::Other(format!("{}: writing results: {e}", out.display()))
+        }
+    }
+}
+
+/// Refuses an output folder pullsim may not replace before any work is done (it is checked
+/// again when the results are swapped in).
+pub(crate) fn check_out(out: &Path, force: bool) -> Result<(), CliError> {
+    crate::report::check_destination(out, force).map_err(|r| CliError::BadInput(r.0))
+}
+
 /// Scenario files larger than this are refused before parsing (a typo'd path to a disk image
 /// should not take minutes or gigabytes to reject). Parsing keeps spans for every value and
 /// peaks at about 160 bytes of memory per byte of TOML (a 15 MB file took 2.4 GB), so the cap is

@@ -1,7 +1,7 @@
 //! The commands: turn parsed arguments into validated input, call the library, print.
 
 use super::args::{Cli, Command, ExplainCommand, RunArgs, ValidateArgs};
-use super::{read_scenario_file, CliError};
+use super::{read_scenario_file, results_error, CliError};
 use crate::k8s::pull_policy::PullPolicy;
 use crate::metrics::{MemorySink, RunOutput};
 use crate::model::RunOptions;
@@ -109,8 +109,7 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
             println!("determinism check passed: two runs of seed {seed} produced identical outputs");
         }
     }
-    let staging = Staging::create(&out_dir)
-        .map_err(|e| CliError::Other(format!("{}: cannot create results folder: {e}", out_dir.display())))?;
+    let staging = Staging::create(&out_dir, a.force).map_err(|e| results_error(&out_dir, e))?;
     let io_err = |e: std::io::Error| CliError::Other(format!("{}: writing results: {e}", out_dir.display()));
     let mut sink = CsvSink::create(staging.path()).map_err(io_err)?;
     let opts = RunOptions { check_invariants: a.check_invariants };
@@ -124,7 +123,7 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
         .map_err(io_err)?;
     // Charts are drawn from the CSVs just written, exactly as `pullsim chart DIR` would.
     crate::chart::run_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
-    let dest = staging.commit().map_err(io_err)?;
+    let dest = staging.commit().map_err(|e| results_error(&out_dir, e))?;
     if !a.quiet {
         print_summary(&scn, &out, wall_s, &dest, a.stats);
     }

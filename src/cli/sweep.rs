@@ -2,7 +2,7 @@
 //! folder atomically (staging then rename), draw the charts, print the comparison table.
 
 use super::args::{ChartArgs, CompareArgs, MergeArgs, SweepArgs};
-use super::{read_scenario_file, CliError};
+use super::{check_out, read_scenario_file, results_error, CliError};
 use crate::experiment::plan::{self, Axis, Kind, Plan, Shard, Variant};
 use crate::experiment::run::{self as xrun, RunResult};
 use crate::experiment::{self, Manifest, RunRow, StartupRows, VariantStats, KEY_METRICS};
@@ -148,7 +148,8 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
         };
         PathBuf::from("results").join(name)
     });
-    execute(&p, shard, jobs, &out, a.quiet)
+    check_out(&out, a.force)?;
+    execute(&p, shard, jobs, &out, a.force, a.quiet)
 }
 
 /// Pools whose own `kubelet` table sets a pull setting (so `compare` must set it there too).
@@ -190,7 +191,8 @@ pub(super) fn cmd_compare(a: CompareArgs) -> Result<(), CliError> {
     let p = prepare(input, Kind::Compare, axes, variants, &baseline, n_seeds, jobs)?;
     let name = &p.input.base.name;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-compare")));
-    execute(&p, None, jobs, &out, a.quiet)
+    check_out(&out, a.force)?;
+    execute(&p, None, jobs, &out, a.force, a.quiet)
 }
 
 /// A progress bar on stderr when it is a terminal and not `--quiet`.
@@ -217,7 +219,14 @@ fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
-fn execute(p: &Prepared, shard: Option<Shard>, jobs: usize, out: &Path, quiet: bool) -> Result<(), CliError> {
+fn execute(
+    p: &Prepared,
+    shard: Option<Shard>,
+    jobs: usize,
+    out: &Path,
+    force: bool,
+    quiet: bool,
+) -> Result<(), CliError> {
     let runs = p.plan.shard_runs(shard);
     if !quiet {
         for s in &p.plan.skipped {
@@ -259,7 +268,7 @@ fn execute(p: &Prepared, shard: Option<Shard>, jobs: usize, out: &Path, quiet: b
     let tables = SweepTables { header: experiment::runs_header(&p.plan), runs: runs_rows, startups };
     let (dest, stats) = xrun::on_pool(jobs, || {
         let folder = SweepFolder { manifest, tables, scenario_text: input.text.clone() };
-        write_folder(&folder, out)
+        write_folder(&folder, out, force)
     })
     .map_err(|e| CliError::Other(format!("thread pool: {e}")))??;
     if !quiet {
@@ -283,9 +292,12 @@ fn execute(p: &Prepared, shard: Option<Shard>, jobs: usize, out: &Path, quiet: b
 }
 
 /// Writes a sweep folder atomically, with its charts when it is a whole sweep.
-fn write_folder(folder: &SweepFolder, out: &Path) -> Result<(PathBuf, Option<Vec<VariantStats>>), CliError> {
-    let staging = Staging::create(out)
-        .map_err(|e| CliError::Other(format!("{}: cannot create results folder: {e}", out.display())))?;
+fn write_folder(
+    folder: &SweepFolder,
+    out: &Path,
+    force: bool,
+) -> Result<(PathBuf, Option<Vec<VariantStats>>), CliError> {
+    let staging = Staging::create(out, force).map_err(|e| results_error(out, e))?;
     let io_err = |e: std::io::Error| CliError::Other(format!("{}: writing results: {e}", out.display()));
     let chart_err = |e: String| CliError::Other(format!("charts: {e}"));
     let plan = &folder.manifest.plan;
@@ -322,7 +334,7 @@ fn write_folder(folder: &SweepFolder, out: &Path) -> Result<(PathBuf, Option<Vec
     );
     let stats = stats?;
     cdf.transpose()?;
-    let dest = staging.commit().map_err(io_err)?;
+    let dest = staging.commit().map_err(|e| results_error(out, e))?;
     Ok((dest, stats))
 }
 
@@ -447,10 +459,11 @@ pub fn comparison_table(plan: &Plan, stats: &[VariantStats]) -> String {
 }
 
 pub(super) fn cmd_merge(a: MergeArgs) -> Result<(), CliError> {
+    check_out(&a.out, a.force)?;
     let parts =
         a.dirs.iter().map(|d| rsweep::read_sweep_folder(d).map_err(bad)).collect::<Result<Vec<_>, _>>()?;
     let merged = rsweep::merge_folders(parts).map_err(bad)?;
-    let (dest, stats) = write_folder(&merged, &a.out)?;
+    let (dest, stats) = write_folder(&merged, &a.out, a.force)?;
     if let Some(stats) = &stats {
         print!("{}", comparison_table(&merged.manifest.plan, stats));
     }
@@ -477,6 +490,8 @@ pub(super) fn cmd_chart(a: ChartArgs) -> Result<(), CliError> {
         )));
     }
     .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
+    crate::report::note_written(dir, &written)
+        .map_err(|e| CliError::Other(format!("{}: updating the results marker: {e}", dir.display())))?;
     for f in written {
         println!("{}", f.display());
     }

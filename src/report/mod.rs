@@ -1,21 +1,22 @@
 //! Writes a run's results: `pods.csv`, `pulls.csv`, `registries.csv`, `timeseries.csv`,
 //! `summary.json`, plus `scenario.toml` (the exact input) and `command.txt` (how it was made).
 //!
-//! Atomicity: everything is written into a staging folder beside the destination
-//! (`.<name>.tmp-<pid>`), then swapped in by rename. A run that fails or is killed before the
-//! swap leaves the previous results untouched and only a staging folder whose name says it is
-//! incomplete (removed by the next run into the same destination).
+//! Atomicity and ownership of the results folder: `staging.rs` (written beside the destination,
+//! swapped in by rename, and never over files pullsim did not write).
 //!
 //! Formatting is deterministic: times are seconds with exactly three decimals from integer
 //! nanoseconds, rates are whole bytes per second, columns are in a fixed order.
 
+mod staging;
 pub mod sweep;
+
+pub use staging::{check_destination, note_written, write_marker, Refusal, Staging, StagingError, MARKER};
 
 use crate::metrics::{PodRow, PullRecord, PullRow, RegistryRow, RunOutput, RunSink, SampleRow};
 use crate::time::SimTime;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const PODS_HEADER: [&str; 12] = [
     "pod",
@@ -47,93 +48,6 @@ pub const REGISTRIES_HEADER: [&str; 7] =
     ["registry", "requests", "manifest_requests", "blob_bytes", "peak_concurrent", "throttled", "failures"];
 pub const TIMESERIES_HEADER: [&str; 6] =
     ["t_s", "pulls_in_flight", "pulls_queued", "pods_running", "pods_waiting", "registry_egress_bytes_per_s"];
-
-/// A folder being written; becomes the destination on `commit`.
-pub struct Staging {
-    tmp: PathBuf,
-    dest: PathBuf,
-}
-
-impl Staging {
-    /// Creates an empty staging folder next to `dest` (removing a stale one left by a killed
-    /// run of this same process id).
-    pub fn create(dest: &Path) -> io::Result<Staging> {
-        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        fs::create_dir_all(parent)?;
-        let name = dest.file_name().ok_or_else(|| io::Error::other("output path has no folder name"))?;
-        remove_stale_staging(parent, &name.to_string_lossy());
-        let tmp = parent.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp)?;
-        }
-        fs::create_dir(&tmp)?;
-        Ok(Staging { tmp, dest: dest.to_path_buf() })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.tmp
-    }
-
-    /// Replaces the destination with the staged folder.
-    pub fn commit(self) -> io::Result<PathBuf> {
-        let parent = self.tmp.parent().expect("staging has a parent").to_path_buf();
-        let name = self.dest.file_name().expect("checked in create").to_string_lossy().to_string();
-        if self.dest.exists() {
-            let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-            if old.exists() {
-                fs::remove_dir_all(&old)?;
-            }
-            fs::rename(&self.dest, &old)?;
-            fs::rename(&self.tmp, &self.dest)?;
-            fs::remove_dir_all(&old)?;
-        } else {
-            fs::rename(&self.tmp, &self.dest)?;
-        }
-        let dest = self.dest.clone();
-        std::mem::forget(self);
-        Ok(dest)
-    }
-}
-
-impl Drop for Staging {
-    /// An abandoned staging folder (error path) is removed.
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.tmp);
-    }
-}
-
-/// Removes `.NAME.tmp-*` / `.NAME.old-*` folders whose process is gone.
-///
-/// A run killed inside `commit`, between moving the destination aside and moving the staging
-/// folder in, leaves no destination and the previous results in `.NAME.old-PID`: those are
-/// complete, so they are put back instead of being deleted.
-fn remove_stale_staging(parent: &Path, name: &str) {
-    let Ok(entries) = fs::read_dir(parent) else { return };
-    let tmp_prefix = format!(".{name}.tmp-");
-    let old_prefix = format!(".{name}.old-");
-    let dest = parent.join(name);
-    let mut stale: Vec<(bool, PathBuf)> = Vec::new();
-    for e in entries.flatten() {
-        let f = e.file_name().to_string_lossy().to_string();
-        let (is_old, pid) = match (f.strip_prefix(&tmp_prefix), f.strip_prefix(&old_prefix)) {
-            (Some(pid), _) => (false, pid),
-            (None, Some(pid)) => (true, pid),
-            (None, None) => continue,
-        };
-        let alive = Path::new("/proc").join(pid).exists() && pid != std::process::id().to_string();
-        if !alive {
-            stale.push((is_old, e.path()));
-        }
-    }
-    // Sorted for a deterministic choice when several old folders exist.
-    stale.sort();
-    for (is_old, path) in stale {
-        if is_old && !dest.exists() && fs::rename(&path, &dest).is_ok() {
-            continue;
-        }
-        let _ = fs::remove_dir_all(path);
-    }
-}
 
 /// Seconds with three decimals, or empty.
 fn t(v: Option<SimTime>) -> String {
@@ -415,33 +329,4 @@ pub fn write_run_files(
     let mut f = File::create(dir.join("command.txt"))?;
     writeln!(f, "{command}")?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn staging_replaces_destination_and_cleans_up() {
-        let base = std::env::temp_dir().join(format!("pullsim-report-test-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&base);
-        let dest = base.join("out");
-        fs::create_dir_all(&dest).unwrap();
-        fs::write(dest.join("old.txt"), "old").unwrap();
-        // A failed write: the staging folder is dropped, the destination is untouched.
-        {
-            let s = Staging::create(&dest).unwrap();
-            fs::write(s.path().join("new.txt"), "new").unwrap();
-        }
-        assert!(dest.join("old.txt").exists());
-        assert_eq!(fs::read_dir(&base).unwrap().count(), 1, "no staging folder left behind");
-        // A successful write replaces it.
-        let s = Staging::create(&dest).unwrap();
-        fs::write(s.path().join("new.txt"), "new").unwrap();
-        s.commit().unwrap();
-        assert!(dest.join("new.txt").exists());
-        assert!(!dest.join("old.txt").exists());
-        assert_eq!(fs::read_dir(&base).unwrap().count(), 1);
-        fs::remove_dir_all(&base).unwrap();
-    }
 }

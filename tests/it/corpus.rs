@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 fn pullsim(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
@@ -51,16 +50,15 @@ fn header(path: &Path) -> Expect {
 }
 
 /// Runs `validate` on a bad file and checks the common promises: exit 2, no panic, no output on
-/// stdout, quick. Returns stderr.
+/// stdout. Returns stderr. (How quickly is a benchmark's question, not a test's: wall-clock
+/// bounds fail on a busy machine.)
 fn refuse(file: &Path) -> String {
-    let t = Instant::now();
     let o = pullsim(&["validate".as_ref(), file.as_os_str()]);
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(2), "{}: exit code; stderr:\n{stderr}", file.display());
     assert!(!stderr.contains("panicked"), "{}: panicked:\n{stderr}", file.display());
     assert!(stderr.starts_with("error: "), "{}: stderr:\n{stderr}", file.display());
     assert!(o.stdout.is_empty(), "{}: printed to stdout", file.display());
-    assert!(t.elapsed() < Duration::from_secs(20), "{}: took {:?} to refuse", file.display(), t.elapsed());
     stderr
 }
 

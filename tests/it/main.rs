@@ -1,7 +1,7 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
 //! `exact` hand-computed timings, `dynamics` rollouts, GC, node joins and moving tags,
 //! `kubelet` kubelet behaviour through whole runs, `examples` the contract examples and
-//! scenarios/, `determinism`, `cli` exit codes and files, `sweep` the experiment commands,
+//! scenarios/, `determinism`, `cli` exit codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
 //! proptest-driven fuzzing, `kill` SIGKILL mid-run.
 
@@ -14,6 +14,7 @@ mod examples;
 mod fuzz;
 mod kill;
 mod kubelet;
+mod outdir;
 mod swarm;
 mod sweep;
 
