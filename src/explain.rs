@@ -7,7 +7,9 @@ use crate::k8s::credentials::Keyring;
 use crate::k8s::image_ref::{
     apply_default_image_tag, parse_docker_ref, parse_image_name, parse_normalized_named,
 };
+use crate::k8s::platform::has_manifest_for;
 use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
+use crate::scenario::Scenario;
 use serde::Serialize;
 
 /// Everything `explain_image` found out. JSON keys are the field names.
@@ -43,12 +45,43 @@ pub struct ImageExplanation {
     /// `pull`, `use-cached`, `ErrImageNeverPull` or `InvalidImageName` (gate-off decision:
     /// credential re-verification of present images is not considered).
     pub decision: String,
-    /// Node architecture, informational only (shown in `human()`, not serialised).
-    #[serde(skip)]
+    /// The node's architecture (GOARCH name, `--arch` normalised: `x86_64` is `amd64`), or
+    /// `null`.
     pub arch: Option<String>,
+    /// The platform the runtime asks an image index for on that node (`linux/<arch>`), or `null`.
+    pub platform: Option<String>,
+    /// The image as the scenario given with `--scenario` declares it, or `null` without one.
+    pub scenario: Option<ScenarioImage>,
+    /// With `--arch` and a scenario that declares the image: whether it has a manifest for the
+    /// node's platform (a pull on a node without one fails: "no match for platform in
+    /// manifest"); `null` otherwise.
+    pub platform_match: Option<bool>,
     /// Whether the image was assumed present on the node (shown in `human()`).
     #[serde(skip)]
     pub present: bool,
+}
+
+/// What a scenario says about an image (`explain image --scenario FILE`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScenarioImage {
+    /// Whether the scenario has an `[[image]]` (or image-set member) with this reference.
+    pub declared: bool,
+    /// The declared image's architectures; `null` = every architecture (or not declared).
+    pub platforms: Option<Vec<String>>,
+    /// The `[[registry]]` host serving its domain, `null` when none does.
+    pub registry: Option<String>,
+}
+
+/// Looks up `input` among a scenario's images by its normalised reference, as pods' images are
+/// resolved (`ParseDockerRef`).
+pub fn scenario_image(scn: &Scenario, input: &str) -> ScenarioImage {
+    let normalized = parse_docker_ref(input).ok().map(|r| r.string());
+    let image = normalized.and_then(|n| scn.images.iter().find(|i| i.normalized == n));
+    ScenarioImage {
+        declared: image.is_some(),
+        platforms: image.and_then(|i| i.platforms.clone()),
+        registry: image.and_then(|i| i.registry).map(|r| scn.registries[r.idx()].host.clone()),
+    }
 }
 
 fn none_if_empty(s: &str) -> Option<String> {
@@ -56,12 +89,15 @@ fn none_if_empty(s: &str) -> Option<String> {
 }
 
 /// Explain one image string under an optional explicit pull policy, with the image assumed
-/// `present` on the node or not. `arch` is informational (the kubelet does not consider it).
+/// `present` on the node or not, on a node of architecture `arch` (a GOARCH name, see
+/// `k8s::platform::normalize_arch`), and as `scenario` declares it. The kubelet's decision does
+/// not depend on the architecture; whether the pull then finds a manifest does.
 pub fn explain_image(
     input: &str,
     policy: Option<PullPolicy>,
     present: bool,
     arch: Option<&str>,
+    scenario: Option<&Scenario>,
 ) -> ImageExplanation {
     let default_policy = default_pull_policy(input);
     let effective = policy.unwrap_or(default_policy);
@@ -81,8 +117,14 @@ pub fn explain_image(
         policy: effective.as_str().to_string(),
         decision: String::new(),
         arch: arch.map(str::to_string),
+        platform: arch.map(|a| format!("linux/{a}")),
+        scenario: scenario.map(|scn| scenario_image(scn, input)),
+        platform_match: None,
         present,
     };
+    if let (Some(a), Some(si)) = (arch, &e.scenario) {
+        e.platform_match = si.declared.then(|| has_manifest_for(si.platforms.as_deref(), a));
+    }
     match parse_normalized_named(input) {
         Err(err) => {
             // What EnsureImageExists reports: applyDefaultImageTag's ParseImageName error.
@@ -135,10 +177,32 @@ impl ImageExplanation {
         out.push_str(&format!("default policy: {}\n", self.default_policy));
         out.push_str(&format!("policy:         {}\n", self.policy));
         out.push_str(&format!("present:        {}\n", if self.present { "yes" } else { "no" }));
-        if let Some(a) = &self.arch {
-            out.push_str(&format!("arch:           {a} (informational: the kubelet does not check it)\n"));
+        if let (Some(a), Some(p)) = (&self.arch, &self.platform) {
+            out.push_str(&format!(
+                "arch:           {a} (the runtime picks the {p} manifest from an image index)\n"
+            ));
+        }
+        if let Some(si) = &self.scenario {
+            let line = if si.declared {
+                let platforms =
+                    si.platforms.as_ref().map_or("every architecture".to_string(), |p| p.join(", "));
+                let registry = si.registry.as_deref().unwrap_or("no [[registry]] serves its domain");
+                format!("declared; registry {registry}; platforms {platforms}")
+            } else {
+                "not declared (a pod using it fails: no registry serves it, or it is a preloaded-only image)"
+                    .to_string()
+            };
+            out.push_str(&format!("in scenario:    {line}\n"));
         }
         out.push_str(&format!("decision:       {}\n", self.decision));
+        if let Some(m) = self.platform_match {
+            let line = match (m, self.decision.as_str()) {
+                (true, _) => "yes",
+                (false, "pull") => "no: the pull fails (no match for platform in manifest)",
+                (false, _) => "no (the image is not pulled, so this does not matter here)",
+            };
+            out.push_str(&format!("platform match: {line}\n"));
+        }
         out
     }
 }
@@ -195,7 +259,7 @@ mod tests {
 
     #[test]
     fn image_json_keys_and_values() {
-        let e = explain_image("nginx", None, false, Some("arm64"));
+        let e = explain_image("nginx", None, false, Some("arm64"), None);
         let v = serde_json::to_value(&e).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         let mut want = vec![
@@ -213,6 +277,10 @@ mod tests {
             "default_policy",
             "policy",
             "decision",
+            "arch",
+            "platform",
+            "scenario",
+            "platform_match",
         ];
         want.sort();
         let mut got = keys.clone();
@@ -225,14 +293,62 @@ mod tests {
         assert_eq!(v["runtime_image"], "nginx:latest");
         assert_eq!(v["default_policy"], "Always");
         assert_eq!(v["decision"], "pull");
-        assert!(e.human().contains("arm64"));
+        assert_eq!(v["arch"], "arm64");
+        assert_eq!(v["platform"], "linux/arm64");
+        assert_eq!(v["scenario"], serde_json::Value::Null);
+        assert_eq!(v["platform_match"], serde_json::Value::Null, "nothing to match without a scenario");
+        assert!(e.human().contains("linux/arm64 manifest"));
         assert!(e.human().contains("decision:       pull"));
+    }
+
+    /// `--arch` with `--scenario`: whether the declared image has a manifest for the node.
+    #[test]
+    fn arch_against_the_scenarios_platforms() {
+        let text = r#"
+[simulation]
+name = "p"
+[[node_pool]]
+name = "pool"
+count = 1
+[[registry]]
+host = "registry.example"
+[[image]]
+ref = "registry.example/app:1"
+size = "10MB"
+platforms = ["amd64"]
+[[image]]
+ref = "registry.example/multi:1"
+size = "10MB"
+[[workload]]
+name = "w"
+kind = "deployment"
+replicas = 1
+[workload.pod]
+containers = [ { image = "registry.example/app:1" } ]
+"#;
+        let scn = crate::scenario::load(text, "p.toml", &[]).unwrap();
+        let e = explain_image("registry.example/app:1", None, false, Some("arm64"), Some(&scn));
+        assert_eq!(e.platform_match, Some(false));
+        assert!(e.human().contains("platform match: no: the pull fails"), "{}", e.human());
+        assert!(e.human().contains("platforms amd64"), "{}", e.human());
+        let e = explain_image("registry.example/app:1", None, false, Some("amd64"), Some(&scn));
+        assert_eq!(e.platform_match, Some(true));
+        let e = explain_image("registry.example/multi:1", None, false, Some("arm64"), Some(&scn));
+        assert_eq!(e.platform_match, Some(true), "no platforms: every architecture");
+        assert_eq!(e.scenario.as_ref().unwrap().registry.as_deref(), Some("registry.example"));
+        let e = explain_image("registry.example/other:1", None, false, Some("arm64"), Some(&scn));
+        assert_eq!(e.platform_match, None);
+        assert!(!e.scenario.unwrap().declared);
+        // Present under IfNotPresent: no pull, so the platform does not matter.
+        let e = explain_image("registry.example/app:1", None, true, Some("arm64"), Some(&scn));
+        assert!(e.human().contains("not pulled"), "{}", e.human());
     }
 
     #[test]
     fn image_decisions() {
-        let d =
-            |img: &str, p: Option<PullPolicy>, present: bool| explain_image(img, p, present, None).decision;
+        let d = |img: &str, p: Option<PullPolicy>, present: bool| {
+            explain_image(img, p, present, None, None).decision
+        };
         assert_eq!(d("nginx:1.25", None, true), "use-cached");
         assert_eq!(d("nginx:1.25", None, false), "pull");
         assert_eq!(d("nginx:1.25", Some(PullPolicy::Always), true), "pull");
@@ -243,6 +359,7 @@ mod tests {
             None,
             false,
             None,
+            None,
         );
         assert_eq!(e.policy, "Always");
         assert_eq!(e.normalized.as_deref(), Some("docker.io/library/repo@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
@@ -250,7 +367,7 @@ mod tests {
 
     #[test]
     fn invalid_image_json_and_text() {
-        let e = explain_image("Nginx", None, false, None);
+        let e = explain_image("Nginx", None, false, None, None);
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["valid"], false);
         assert_eq!(

@@ -9,7 +9,13 @@ use std::path::PathBuf;
 /// get per-pod startup times and per-pull timelines, or `compare` kubelet pull settings over
 /// many seeds. Same file and seed give byte-identical results.
 #[derive(Parser, Debug)]
-#[command(name = "pullsim", version, propagate_version = true)]
+#[command(
+    name = "pullsim",
+    version,
+    propagate_version = true,
+    after_help = "Start with `pullsim init my-cluster.toml`. The scenario file reference (every key, unit and \
+                  default) is docs/scenario-format.md in pullsim's repository; docs/README.md lists the guides."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -33,6 +39,23 @@ pub enum Command {
     /// Show what the kubelet would decide for an image, credentials or a node config.
     #[command(subcommand)]
     Explain(ExplainCommand),
+    /// Write a commented starter scenario that validates and runs (never over an existing file).
+    Init(InitArgs),
+    /// Print a shell completion script, e.g. `pullsim completions bash > ~/.local/share/bash-completion/completions/pullsim`.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The scenario file to create.
+    #[arg(default_value = "scenario.toml")]
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -162,9 +185,13 @@ pub enum ExplainCommand {
         /// The image is already present on the node.
         #[arg(long)]
         present: bool,
-        /// Node architecture (informational).
+        /// The node's architecture (amd64, arm64, ...; uname's x86_64 and aarch64 accepted):
+        /// shows the platform the runtime picks and, with --scenario, whether the image has it.
         #[arg(long)]
         arch: Option<String>,
+        /// A scenario whose declared image (platforms, registry) to check the reference against.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },

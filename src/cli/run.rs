@@ -19,6 +19,8 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Compare(a) => super::sweep::cmd_compare(a),
         Command::Merge(a) => super::sweep::cmd_merge(a),
         Command::Chart(a) => super::sweep::cmd_chart(a),
+        Command::Init(a) => super::init::cmd_init(a),
+        Command::Completions(a) => super::init::cmd_completions(a),
     }
 }
 
@@ -199,14 +201,24 @@ fn print_summary(scn: &Scenario, out: &RunOutput, wall_s: f64, dest: &Path, stat
 fn cmd_explain(e: ExplainCommand) -> Result<(), CliError> {
     match e {
         ExplainCommand::Kubelet { file, json } => explain_kubelet(&file, json),
-        ExplainCommand::Image { reference, policy, present, arch, json } => {
+        ExplainCommand::Image { reference, policy, present, arch, scenario, json } => {
             let policy = match policy.as_deref() {
                 None => None,
                 Some(p) => Some(PullPolicy::parse(p).ok_or_else(|| {
                     CliError::BadInput(format!("--policy {p:?}: expected Always, IfNotPresent or Never"))
                 })?),
             };
-            let e = crate::explain::explain_image(&reference, policy, present, arch.as_deref());
+            let arch = match arch.as_deref() {
+                None => None,
+                Some(a) => Some(crate::k8s::platform::normalize_arch(a).ok_or_else(|| {
+                    CliError::BadInput(format!(
+                        "--arch {a:?}: unknown architecture; expected one of {} (or x86_64, aarch64)",
+                        crate::k8s::platform::ARCHES.join(", ")
+                    ))
+                })?),
+            };
+            let scn = scenario.as_deref().map(|f| load_file(f, &[]).map(|(s, _)| s)).transpose()?;
+            let e = crate::explain::explain_image(&reference, policy, present, arch, scn.as_ref());
             print_explanation(json, &e, e.human())
         }
         ExplainCommand::Credentials { image, keys, json } => {

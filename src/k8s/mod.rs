@@ -10,6 +10,7 @@ pub mod deployment;
 pub mod gc;
 pub mod image_manager;
 pub mod image_ref;
+pub mod platform;
 pub mod pod_worker;
 pub mod pull_policy;
 pub mod scheduling;

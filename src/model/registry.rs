@@ -114,10 +114,8 @@ impl World<'_> {
         }
         let image = &self.scn.images[img.idx()];
         let arch = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].arch;
-        if let Some(platforms) = &image.platforms {
-            if !platforms.iter().any(|a| a == arch) {
-                return fail(duration, FailReason::Platform);
-            }
+        if !crate::k8s::platform::has_manifest_for(image.platforms.as_deref(), arch) {
+            return fail(duration, FailReason::Platform);
         }
         // A multi-arch index needs a second GET for the platform's manifest.
         if image.platforms.as_ref().is_none_or(|p| p.len() > 1) {

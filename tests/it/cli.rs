@@ -245,3 +245,50 @@ fn a_closed_stdout_is_not_a_panic() {
     let out = child.wait_with_output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn init_writes_a_starter_that_validates_and_runs_and_never_overwrites() {
+    let dir = std::env::temp_dir().join(format!("pullsim-cli-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("mine.toml");
+    let o = pullsim(&["init", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(text.starts_with("# Question:"), "the starter says what it asks");
+    let o = pullsim(&["validate", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.join("out");
+    let o = pullsim(&["run", f.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"pods_running\": 70"), "20 DaemonSet pods and 50 replicas run: {summary}");
+    // A second init of the same file is refused and leaves the file as the user edited it.
+    std::fs::write(&f, "# edited\n").unwrap();
+    let o = pullsim(&["init", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "# edited\n");
+    let o = pullsim(&["init", dir.join("no-extension").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn completions_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = pullsim(&["completions", shell]);
+        assert!(o.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&o.stdout);
+        for cmd in ["run", "validate", "sweep", "compare", "merge", "chart", "explain", "init"] {
+            assert!(script.contains(cmd), "{shell} completions lack {cmd}");
+        }
+    }
+    assert_eq!(pullsim(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn help_says_where_the_reference_is() {
+    let o = pullsim(&["--help"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("docs/scenario-format.md"));
+}
