@@ -3,7 +3,7 @@
 use super::args::{Cli, Command, ExplainCommand, RunArgs, ValidateArgs};
 use super::{read_scenario_file, results_error, CliError};
 use crate::k8s::pull_policy::PullPolicy;
-use crate::metrics::{MemorySink, RunOutput};
+use crate::metrics::RunOutput;
 use crate::model::RunOptions;
 use crate::report::{self, CsvSink, Staging, SummaryExtras};
 use crate::scenario::{self, Override, Scenario};
@@ -52,52 +52,13 @@ fn cmd_validate(a: ValidateArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// All result files of a run, rendered in memory (for `--check-determinism`).
-fn render_in_memory(scn: &Scenario, seed: u64) -> Vec<(String, Vec<u8>)> {
-    let mut sink = MemorySink::default();
-    let out = crate::sim::run(scn, seed, &mut sink, RunOptions::default());
-    let csv = |header: &[&str], rows: Vec<Vec<String>>| {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(header).expect("in-memory write");
-        for r in rows {
-            w.write_record(r).expect("in-memory write");
-        }
-        w.into_inner().expect("in-memory flush")
-    };
-    vec![
-        (
-            "pulls.csv".into(),
-            csv(&report::PULLS_HEADER, sink.pulls.iter().map(|r| report::pull_record(r).to_vec()).collect()),
-        ),
-        (
-            "timeseries.csv".into(),
-            csv(
-                &report::TIMESERIES_HEADER,
-                sink.samples.iter().map(|r| report::sample_record(r).to_vec()).collect(),
-            ),
-        ),
-        (
-            "pods.csv".into(),
-            csv(&report::PODS_HEADER, out.pods.iter().map(|r| report::pod_record(r).to_vec()).collect()),
-        ),
-        (
-            "registries.csv".into(),
-            csv(
-                &report::REGISTRIES_HEADER,
-                out.registries.iter().map(|r| report::registry_record(r).to_vec()).collect(),
-            ),
-        ),
-        ("summary.json".into(), report::summary_json(&out, &SummaryExtras::default()).into_bytes()),
-    ]
-}
-
 fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     let (scn, text) = load_file(&a.file, &a.set)?;
     let seed = a.seed.unwrap_or(scn.seed);
     let out_dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
     if a.check_determinism {
-        let first = render_in_memory(&scn, seed);
-        let second = render_in_memory(&scn, seed);
+        let first = report::render_in_memory(&scn, seed);
+        let second = report::render_in_memory(&scn, seed);
         for ((name, x), (_, y)) in first.iter().zip(&second) {
             if x != y {
                 return Err(CliError::Other(format!(
@@ -119,9 +80,8 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     let out = run_reporting_seed(&scn, seed, &mut sink, opts, &a.file);
     let wall_s = wall.elapsed().as_secs_f64();
     sink.finish().map_err(io_err)?;
-    let extras = SummaryExtras { scenario: scn.name.clone(), ..SummaryExtras::default() };
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    report::write_run_files(staging.path(), &out, &extras_with(&out, extras), &text, &command)
+    report::write_run_files(staging.path(), &out, &SummaryExtras::of(&out, &scn.name), &text, &command)
         .map_err(io_err)?;
     // Charts are drawn from the CSVs just written, exactly as `pullsim chart DIR` would.
     crate::chart::run_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
@@ -130,14 +90,6 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
         print_summary(&scn, &out, wall_s, &dest, a.stats);
     }
     Ok(())
-}
-
-fn extras_with(out: &RunOutput, mut extras: SummaryExtras) -> SummaryExtras {
-    extras.gc_images_removed = out.gc_images_removed;
-    extras.gc_bytes_freed = out.gc_bytes_freed;
-    extras.rollouts = out.rollouts.clone();
-    extras.pods_stale_digest = out.pods_stale_digest();
-    extras
 }
 
 /// Runs, and on a panic (an invariant violation is a bug) prints how to reproduce it.

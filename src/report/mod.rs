@@ -296,6 +296,47 @@ pub struct SummaryExtras {
     pub pods_stale_digest: u64,
 }
 
+impl SummaryExtras {
+    /// The extras of a finished run of scenario `name`.
+    pub fn of(out: &RunOutput, name: &str) -> SummaryExtras {
+        SummaryExtras {
+            scenario: name.to_string(),
+            gc_images_removed: out.gc_images_removed,
+            gc_bytes_freed: out.gc_bytes_freed,
+            rollouts: out.rollouts.clone(),
+            pods_stale_digest: out.pods_stale_digest(),
+        }
+    }
+}
+
+/// The five result files of a run of `scn` with `seed`, rendered in memory exactly as `run`
+/// writes them (for `run --check-determinism` and the golden-output test).
+pub fn render_in_memory(scn: &crate::scenario::Scenario, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut sink = crate::metrics::MemorySink::default();
+    let out = crate::sim::run(scn, seed, &mut sink, crate::model::RunOptions::default());
+    fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(header).expect("in-memory write");
+        for r in rows {
+            w.write_record(r).expect("in-memory write");
+        }
+        w.into_inner().expect("in-memory flush")
+    }
+    vec![
+        ("pulls.csv".into(), csv(&PULLS_HEADER, sink.pulls.iter().map(|r| pull_record(r).to_vec()))),
+        (
+            "timeseries.csv".into(),
+            csv(&TIMESERIES_HEADER, sink.samples.iter().map(|r| sample_record(r).to_vec())),
+        ),
+        ("pods.csv".into(), csv(&PODS_HEADER, out.pods.iter().map(|r| pod_record(r).to_vec()))),
+        (
+            "registries.csv".into(),
+            csv(&REGISTRIES_HEADER, out.registries.iter().map(|r| registry_record(r).to_vec())),
+        ),
+        ("summary.json".into(), summary_json(&out, &SummaryExtras::of(&out, &scn.name)).into_bytes()),
+    ]
+}
+
 /// `summary.json`: the contract's fields in contract order, then the extras.
 pub fn summary_json(out: &RunOutput, extras: &SummaryExtras) -> String {
     /// Serialised directly (not through `serde_json::Value`, whose map sorts keys), so the

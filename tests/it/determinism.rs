@@ -38,8 +38,8 @@ fn every_example_twice_gives_identical_bytes() {
         let (fa, fb) = (files_of(&a), files_of(&b));
         assert_eq!(
             fa.len(),
-            12,
-            "five contract files + scenario.toml + three charts as PNG and SVG: {:?}",
+            13,
+            "five contract files + scenario.toml + three charts as PNG and SVG + the results marker: {:?}",
             fa.iter().map(|x| &x.0).collect::<Vec<_>>()
         );
         // Charts included: they are drawn from the CSVs with a bundled font.

@@ -12,6 +12,7 @@ mod dynamics;
 mod exact;
 mod examples;
 mod fuzz;
+mod golden;
 mod kill;
 mod kubelet;
 mod outdir;
