@@ -18,7 +18,7 @@ use super::validate::Issue;
 use crate::units;
 use toml::Value;
 
-/// Default limits (see docs/scenario-extensions.md, "Limits").
+/// Default limits (see docs/scenario-format.md, `[limits]`).
 pub const DEFAULT_MAX_NODES: u64 = 1_000_000;
 pub const DEFAULT_MAX_PODS: u64 = 10_000_000;
 pub const DEFAULT_MAX_IMAGES: u64 = 2_000_000;
