@@ -1,0 +1,153 @@
+//! The general representation: max-min fair rates by progressive filling over the connected
+//! component of links a change reaches (`recompute_component`). It is exact whatever binds, so
+//! it is the fallback every other representation leaves for, the state each of them is entered
+//! from, and the reference the tests compare them with.
+
+use crate::ids::FlowId;
+use crate::time::SimTime;
+use std::cmp::Reverse;
+
+use super::flow::{cap_order, Flow, Sat, Scratch};
+use super::Network;
+
+impl Network {
+    /// Max-min fair rates for every flow connected to `seeds` (links), settling bytes first.
+    pub(super) fn recompute_component(&mut self, now: SimTime, seeds: &[usize]) {
+        self.mark_epoch += 1;
+        let epoch = self.mark_epoch;
+        // Collect the component: links reachable through shared flows.
+        let mut sc = std::mem::take(&mut self.scratch);
+        let Scratch { comp_links, comp_flows, stack, by_cap, new_rate, to_freeze, heap, .. } = &mut sc;
+        comp_links.clear();
+        comp_flows.clear();
+        stack.clear();
+        for &l in seeds {
+            if self.links[l].mark != epoch {
+                self.links[l].mark = epoch;
+                stack.push(l);
+            }
+        }
+        while let Some(l) = stack.pop() {
+            comp_links.push(l);
+            for i in 0..self.links[l].flows.len() {
+                let fid = self.links[l].flows[i];
+                let f = self.flows[fid.idx()].as_ref().expect("linked flow is live");
+                let other = if f.links[0] == l { f.links[1] } else { f.links[0] };
+                // Each flow is seen from both of its links; duplicates are removed below.
+                comp_flows.push(fid);
+                if self.links[other].mark != epoch {
+                    self.links[other].mark = epoch;
+                    stack.push(other);
+                }
+            }
+        }
+        comp_flows.sort_unstable();
+        comp_flows.dedup();
+        comp_links.sort_unstable();
+        self.flows_recomputed_total += comp_flows.len() as u64;
+
+        // Settle: bytes moved at the old rates since each flow's last update.
+        for &fid in comp_flows.iter() {
+            self.flows[fid.idx()].as_mut().unwrap().settle(now);
+        }
+
+        // Progressive filling. A flow is frozen once its `frozen_epoch` is this epoch.
+        for &l in comp_links.iter() {
+            let link = &mut self.links[l];
+            link.frozen_sum = 0.0;
+            link.n_unfrozen = link.flows.len() as u32;
+            link.version += 1;
+        }
+        new_rate.clear();
+        by_cap.clear();
+        by_cap.extend(
+            comp_flows.iter().map(|&fid| (self.flows[fid.idx()].as_ref().unwrap().cap_bytes_per_s, fid)),
+        );
+        by_cap.sort_by(cap_order);
+        heap.clear();
+        for &l in comp_links.iter() {
+            let link = &self.links[l];
+            // An unlimited link never saturates: it never enters the heap (and `inf - inf`
+            // never turns into a NaN share).
+            if link.n_unfrozen > 0 && link.capacity_bytes_per_s.is_finite() {
+                heap.push(Sat {
+                    level: link.capacity_bytes_per_s / link.n_unfrozen as f64,
+                    link: l,
+                    version: link.version,
+                });
+            }
+        }
+        let is_frozen =
+            |flows: &Vec<Option<Flow>>, fid: FlowId| flows[fid.idx()].as_ref().unwrap().frozen_epoch == epoch;
+        let mut cap_idx = 0;
+        let mut n_frozen = 0;
+        while n_frozen < comp_flows.len() {
+            // Drop stale heap entries.
+            while let Some(top) = heap.peek() {
+                if top.version != self.links[top.link].version || self.links[top.link].n_unfrozen == 0 {
+                    heap.pop();
+                } else {
+                    break;
+                }
+            }
+            while cap_idx < by_cap.len() && is_frozen(&self.flows, by_cap[cap_idx].1) {
+                cap_idx += 1;
+            }
+            let link_level = heap.peek().map(|s| s.level).unwrap_or(f64::INFINITY);
+            let cap_level = by_cap.get(cap_idx).map(|c| c.0).unwrap_or(f64::INFINITY);
+            // Flows to freeze at this level, and the level itself.
+            to_freeze.clear();
+            let level = if cap_level <= link_level {
+                to_freeze.push(by_cap[cap_idx].1);
+                cap_level
+            } else {
+                let sat = heap.pop().unwrap();
+                let flows = &self.flows;
+                to_freeze
+                    .extend(self.links[sat.link].flows.iter().copied().filter(|fid| !is_frozen(flows, *fid)));
+                sat.level
+            };
+            for &fid in to_freeze.iter() {
+                let f = self.flows[fid.idx()].as_mut().unwrap();
+                if f.frozen_epoch == epoch {
+                    continue;
+                }
+                f.frozen_epoch = epoch;
+                let links = f.links;
+                n_frozen += 1;
+                new_rate.push((fid, level));
+                for l in links {
+                    let link = &mut self.links[l];
+                    link.frozen_sum += level;
+                    link.n_unfrozen -= 1;
+                    link.version += 1;
+                    if link.n_unfrozen > 0 && link.capacity_bytes_per_s.is_finite() {
+                        let remaining = (link.capacity_bytes_per_s - link.frozen_sum).max(0.0);
+                        heap.push(Sat {
+                            level: remaining / link.n_unfrozen as f64,
+                            link: l,
+                            version: link.version,
+                        });
+                    }
+                }
+            }
+        }
+
+        // Apply rates and completion times.
+        for &l in comp_links.iter() {
+            self.links[l].rate_sum_bytes_per_s = 0.0;
+        }
+        for &(fid, rate) in new_rate.iter() {
+            let f = self.flows[fid.idx()].as_mut().unwrap();
+            for l in f.links {
+                self.links[l].rate_sum_bytes_per_s += rate;
+            }
+            if let Some(finish) = f.apply_rate(now, rate) {
+                self.completions.push(Reverse((finish, fid, f.generation)));
+            }
+        }
+        self.scratch = sc;
+        self.compact_completions();
+        debug_assert!(self.check_capacities().is_ok(), "{:?}", self.check_capacities());
+    }
+}

@@ -1,0 +1,427 @@
+//! The mixed representation (`Mixed`), when registries bind and a few nodes too: the flows
+//! of the nodes outside a set S run on the closed form's registry clocks at one rate per
+//! registry, and every change re-solves a reduced problem (the flows of S and one bundled flow
+//! per registry) by progressive filling (`mixed_solve`), far smaller than the general fill's.
+//! Also here: keeping the nodes of S out of the closed form's node check (`s_insert`,
+//! `s_clear`), choosing S on entry (`try_enter_mixed`) and leaving for the general fill or the
+//! closed form (`mixed_after_change`).
+
+use crate::ids::FlowId;
+use crate::time::SimTime;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::flow::{OrdBytes, Sat};
+use super::Network;
+
+/// The mixed regime: the closed form's registry clocks (`Fast`) for the flows of every node
+/// outside a set S of nodes, and the general representation (rate, remaining bytes,
+/// authoritative `finish_at`) for the flows of the nodes in S. Its preconditions: every flow of
+/// a registry has the same cap, and no node outside S binds. Then all flows of registry r
+/// outside S have the same rate ρ_r, and the max-min allocation is that of a reduced problem:
+/// the links of S and of the registries, the flows of S one by one, and per registry one
+/// bundled flow of multiplicity m_r (its flows outside S) through the registry link only. (The
+/// reduced problem drops the constraints of the nodes outside S: its max-min allocation, if
+/// feasible for them, is the max-min allocation of the whole problem, which is unique.) A
+/// change costs one fill of the reduced problem, O((flows in S + registries) log), and a check
+/// of the nodes outside S at the new ρ (the O(registries) bound, else the class scan); a
+/// failing check leaves for the general fill. S is chosen when entering (after a general
+/// fill): the nodes loaded to at least `MIXED_NODE_SHARE` of their capacity; it is not changed
+/// while the regime lasts (a node in S that stops binding is still solved exactly).
+#[derive(Default)]
+pub(super) struct Mixed {
+    /// The nodes in S, and membership per node.
+    pub(super) nodes: Vec<usize>,
+    pub(super) in_s: Vec<bool>,
+    /// Flows per registry at nodes in S.
+    pub(super) s_k: Vec<u32>,
+    /// Scratch: the nodes considered for S on entry.
+    candidates: Vec<usize>,
+    /// Reduced-fill scratch: items (flow or bundle), their links (local link ids: registries
+    /// first, then the nodes of S in `nodes` order) and per-link item lists.
+    items: Vec<Item>,
+    by_cap: Vec<(f64, usize)>,
+    link_cap: Vec<f64>,
+    link_frozen: Vec<f64>,
+    link_unfrozen: Vec<u64>,
+    link_version: Vec<u64>,
+    link_start: Vec<usize>,
+    link_items: Vec<usize>,
+    rate: Vec<f64>,
+    frozen: Vec<bool>,
+    heap: BinaryHeap<Sat>,
+    to_freeze: Vec<usize>,
+    touched: Vec<bool>,
+    touched_nodes: Vec<usize>,
+}
+
+/// An item of the reduced fill: a flow of a node in S, or a registry's bundle (`flow` None,
+/// multiplicity `mult`, through the registry link only).
+#[derive(Clone, Copy)]
+struct Item {
+    cap: f64,
+    links: [usize; 2],
+    n_links: usize,
+    mult: u64,
+    flow: Option<FlowId>,
+}
+
+/// The mixed regime takes as S the nodes loaded to at least this share of their capacity (a
+/// margin, so a small rise of the registry rates does not at once make a node outside S bind).
+const MIXED_NODE_SHARE: f64 = 0.95;
+/// ... and is entered only while at most this share of the flows are at nodes in S.
+const MIXED_MAX_FLOW_SHARE: f64 = 0.8;
+
+impl Mixed {
+    /// The state outside the regime (S empty) for `n_nodes` nodes and `n_registries` registries.
+    pub(super) fn new(n_nodes: usize, n_registries: usize) -> Mixed {
+        Mixed { in_s: vec![false; n_nodes], s_k: vec![0; n_registries], ..Mixed::default() }
+    }
+}
+
+impl Network {
+    /// Puts node `node` into the mixed regime's S: out of the classes and histograms.
+    fn s_insert(&mut self, node: usize) {
+        self.class_remove(node);
+        for r in 0..self.n_registries {
+            let k = self.node_flows(node)[r];
+            self.reg_max[r].moved(k, 0);
+            self.mixed.s_k[r] += k;
+        }
+        self.total_max.moved(self.node_total[node], 0);
+        self.mixed.in_s[node] = true;
+        self.mixed.nodes.push(node);
+    }
+
+    /// Empties S: its nodes go back into the classes and histograms.
+    pub(super) fn s_clear(&mut self) {
+        let nodes = std::mem::take(&mut self.mixed.nodes);
+        for &node in &nodes {
+            self.mixed.in_s[node] = false;
+            for r in 0..self.n_registries {
+                let k = self.node_flows(node)[r];
+                self.reg_max[r].moved(0, k);
+                self.mixed.s_k[r] -= k;
+            }
+            self.total_max.moved(0, self.node_total[node]);
+            self.class_add(node);
+        }
+        self.mixed.nodes = nodes;
+        self.mixed.nodes.clear();
+    }
+
+    /// Flows of registry `registry` at nodes outside S (its bundle in the mixed regime).
+    pub(super) fn bundle_flows(&self, registry: usize) -> usize {
+        self.registry_flows(registry) - self.mixed.s_k[registry] as usize
+    }
+
+    /// The rate of registry r's flows at nodes outside S: the closed form's when S is empty,
+    /// else the mixed regime's last reduced fill.
+    pub(super) fn outside_rate(&self, registry: usize) -> f64 {
+        if self.mixed.nodes.is_empty() {
+            self.closed_form_rate(registry)
+        } else {
+            self.fast.as_ref().expect("mixed regime").regs[registry].rate_bytes_per_s
+        }
+    }
+
+    /// Mixed regime: the reduced fill (see `Mixed`). Sets every registry's clock rate to its
+    /// bundle's rate and applies the rates of the flows in S (settled first), as the general
+    /// fill does. The caller checks the nodes outside S afterwards (`regime_holds`).
+    fn mixed_solve(&mut self, now: SimTime) {
+        let mut m = std::mem::take(&mut self.mixed);
+        let n_regs = self.n_registries;
+        let n_links = n_regs + m.nodes.len();
+        m.items.clear();
+        for r in 0..n_regs {
+            let mult = (self.registry_flows(r) - m.s_k[r] as usize) as u64;
+            if mult > 0 {
+                m.items.push(Item {
+                    cap: self.reg_cap[r],
+                    links: [r, usize::MAX],
+                    n_links: 1,
+                    mult,
+                    flow: None,
+                });
+            }
+        }
+        for (j, &node) in m.nodes.iter().enumerate() {
+            for &id in &self.links[node].flows {
+                let f = self.flows[id.idx()].as_ref().expect("linked flow is live");
+                m.items.push(Item {
+                    cap: f.cap_bytes_per_s,
+                    links: [f.links[1] - self.n_nodes, n_regs + j],
+                    n_links: 2,
+                    mult: 1,
+                    flow: Some(id),
+                });
+            }
+        }
+        self.flows_recomputed_total += m.items.len() as u64;
+        // Per-link item lists (counting sort by link).
+        m.link_cap.clear();
+        m.link_cap.extend((0..n_regs).map(|r| self.links[self.registry_link(r)].capacity_bytes_per_s));
+        m.link_cap.extend(m.nodes.iter().map(|&n| self.links[n].capacity_bytes_per_s));
+        m.link_frozen.clear();
+        m.link_frozen.resize(n_links, 0.0);
+        m.link_unfrozen.clear();
+        m.link_unfrozen.resize(n_links, 0);
+        m.link_version.clear();
+        m.link_version.resize(n_links, 0);
+        m.link_start.clear();
+        m.link_start.resize(n_links + 1, 0);
+        for it in &m.items {
+            for &l in &it.links[..it.n_links] {
+                m.link_start[l + 1] += 1;
+                m.link_unfrozen[l] += it.mult;
+            }
+        }
+        for l in 0..n_links {
+            m.link_start[l + 1] += m.link_start[l];
+        }
+        m.link_items.clear();
+        m.link_items.resize(m.link_start[n_links], 0);
+        {
+            let mut fill = m.link_start.clone();
+            for (i, it) in m.items.iter().enumerate() {
+                for &l in &it.links[..it.n_links] {
+                    m.link_items[fill[l]] = i;
+                    fill[l] += 1;
+                }
+            }
+        }
+        // Progressive filling, as `recompute_component` (multiplicities count as flows).
+        m.rate.clear();
+        m.rate.resize(m.items.len(), 0.0);
+        m.frozen.clear();
+        m.frozen.resize(m.items.len(), false);
+        m.by_cap.clear();
+        m.by_cap.extend(m.items.iter().enumerate().map(|(i, it)| (it.cap, i)));
+        m.by_cap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Registry links (few) are scanned for their level; node links are in a heap, where a
+        // batch of freezes pushes one entry per node it touched.
+        let level_of = |m: &Mixed, l: usize| {
+            if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
+                (m.link_cap[l] - m.link_frozen[l]).max(0.0) / m.link_unfrozen[l] as f64
+            } else {
+                f64::INFINITY
+            }
+        };
+        m.heap.clear();
+        for l in n_regs..n_links {
+            if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
+                m.heap.push(Sat { level: m.link_cap[l] / m.link_unfrozen[l] as f64, link: l, version: 0 });
+            }
+        }
+        m.touched.clear();
+        m.touched.resize(n_links, false);
+        let (mut cap_idx, mut n_frozen) = (0, 0);
+        let mut to_freeze = std::mem::take(&mut m.to_freeze);
+        let mut touched_nodes = std::mem::take(&mut m.touched_nodes);
+        while n_frozen < m.items.len() {
+            while let Some(top) = m.heap.peek() {
+                if top.version != m.link_version[top.link] || m.link_unfrozen[top.link] == 0 {
+                    m.heap.pop();
+                } else {
+                    break;
+                }
+            }
+            while cap_idx < m.by_cap.len() && m.frozen[m.by_cap[cap_idx].1] {
+                cap_idx += 1;
+            }
+            // The lowest link level, ties to the lower local id (registries first).
+            let mut sat: Option<(f64, usize)> = m.heap.peek().map(|s| (s.level, s.link));
+            for r in 0..n_regs {
+                let level = level_of(&m, r);
+                if level.is_finite() && sat.is_none_or(|(l, link)| level < l || (level == l && r < link)) {
+                    sat = Some((level, r));
+                }
+            }
+            let link_level = sat.map(|s| s.0).unwrap_or(f64::INFINITY);
+            let cap_level = m.by_cap.get(cap_idx).map(|c| c.0).unwrap_or(f64::INFINITY);
+            to_freeze.clear();
+            let level = if cap_level <= link_level {
+                to_freeze.push(m.by_cap[cap_idx].1);
+                cap_level
+            } else {
+                let (level, link) = sat.expect("a link saturates");
+                if link >= n_regs {
+                    m.heap.pop();
+                }
+                let items = &m.link_items[m.link_start[link]..m.link_start[link + 1]];
+                to_freeze.extend(items.iter().copied().filter(|&i| !m.frozen[i]));
+                level
+            };
+            for &i in &to_freeze {
+                if m.frozen[i] {
+                    continue;
+                }
+                m.frozen[i] = true;
+                m.rate[i] = level;
+                n_frozen += 1;
+                let it = m.items[i];
+                for &l in &it.links[..it.n_links] {
+                    m.link_frozen[l] += it.mult as f64 * level;
+                    m.link_unfrozen[l] -= it.mult;
+                    m.link_version[l] += 1;
+                    if l >= n_regs && !m.touched[l] {
+                        m.touched[l] = true;
+                        touched_nodes.push(l);
+                    }
+                }
+            }
+            for &l in &touched_nodes {
+                m.touched[l] = false;
+                if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
+                    let level = level_of(&m, l);
+                    m.heap.push(Sat { level, link: l, version: m.link_version[l] });
+                }
+            }
+            touched_nodes.clear();
+        }
+        m.to_freeze = to_freeze;
+        m.touched_nodes = touched_nodes;
+        // Apply: registry clocks, then the flows of S (and their nodes' rate sums).
+        for r in 0..n_regs {
+            self.settle_clock(r, now);
+            self.fast.as_mut().expect("mixed regime").regs[r].rate_bytes_per_s = 0.0;
+        }
+        for &node in &m.nodes {
+            self.links[node].rate_sum_bytes_per_s = 0.0;
+        }
+        for (i, it) in m.items.iter().enumerate() {
+            let rate = m.rate[i];
+            match it.flow {
+                None => self.fast.as_mut().expect("mixed regime").regs[it.links[0]].rate_bytes_per_s = rate,
+                Some(id) => {
+                    let f = self.flows[id.idx()].as_mut().unwrap();
+                    f.settle(now);
+                    self.links[f.links[0]].rate_sum_bytes_per_s += rate;
+                    if let Some(finish) = f.apply_rate(now, rate) {
+                        self.completions.push(Reverse((finish, id, f.generation)));
+                    }
+                }
+            }
+        }
+        self.mixed = m;
+        self.compact_completions();
+    }
+
+    /// Mixed regime: every registry with flows outside S has one cap for all its flows.
+    fn mixed_caps_uniform(&self) -> bool {
+        (0..self.n_registries).all(|r| self.bundle_flows(r) == 0 || self.reg_cap_mismatch[r] == 0)
+    }
+
+    /// Mixed regime, after a change: re-solves, or leaves for the general fill when a
+    /// precondition fails (then the general fill starts from the state before this solve: the
+    /// solve only moved rates at `now`, no bytes).
+    pub(super) fn mixed_after_change(&mut self, now: SimTime) {
+        if self.mixed.s_k.iter().all(|k| *k == 0) {
+            // No flows left in S: the closed form, whose clocks these are.
+            self.s_clear();
+            for r in 0..self.n_registries {
+                self.settle_clock(r, now);
+                let rate = self.closed_form_rate(r);
+                self.fast.as_mut().expect("closed-form regime").regs[r].rate_bytes_per_s = rate;
+            }
+            self.flows_recomputed_total += self.n_registries as u64;
+            if !self.regime_holds() {
+                self.leave_closed_form(now);
+            }
+            return;
+        }
+        if self.mixed_caps_uniform() {
+            self.mixed_solve(now);
+            if self.regime_holds() {
+                return;
+            }
+        }
+        self.leave_closed_form(now);
+    }
+
+    /// Enters the mixed regime after a general recompute (neither other regime holds) when
+    /// every registry has one cap and few flows are at nodes loaded to `MIXED_NODE_SHARE` of
+    /// their capacity (those nodes become S). Costs O(flows), like the recompute before it.
+    pub(super) fn try_enter_mixed(&mut self, now: SimTime) {
+        if self.fast.is_some() || self.node_local || !self.regimes_enabled {
+            return;
+        }
+        // One cap per registry, and a finite rate for every bundle (an unlimited registry with
+        // unlimited flows would fail the check after the solve, on every change).
+        if (0..self.n_registries).any(|r| {
+            self.registry_flows(r) > 0
+                && (self.reg_cap_mismatch[r] > 0
+                    || (self.reg_cap[r].is_infinite()
+                        && self.links[self.registry_link(r)].capacity_bytes_per_s.is_infinite()))
+        }) {
+            return;
+        }
+        // The candidates are the nodes of the last general recompute, if it covered every flow
+        // (in the general fill every change recomputes, so it is this change's): O(its links).
+        if self.scratch.comp_flows.len() != self.n_active {
+            return;
+        }
+        let mut s_flows = 0;
+        let mut nodes = std::mem::take(&mut self.mixed.candidates);
+        nodes.clear();
+        for &n in self.scratch.comp_links.iter().take_while(|l| **l < self.n_nodes) {
+            let l = &self.links[n];
+            if !l.flows.is_empty()
+                && l.capacity_bytes_per_s.is_finite()
+                && l.rate_sum_bytes_per_s >= l.capacity_bytes_per_s * MIXED_NODE_SHARE
+            {
+                nodes.push(n);
+                s_flows += l.flows.len();
+            }
+        }
+        let worth = !nodes.is_empty() && s_flows as f64 <= self.n_active as f64 * MIXED_MAX_FLOW_SHARE;
+        if worth {
+            for &n in &nodes {
+                self.s_insert(n);
+            }
+        }
+        self.mixed.candidates = nodes;
+        if !worth {
+            return;
+        }
+        let mut f = self.fast_regs_spare.take().expect("spare closed-form state");
+        for reg in &mut f.regs {
+            reg.clock_bytes = 0.0;
+            reg.clock_at = now;
+            reg.finishes.clear();
+            reg.rate_bytes_per_s = 0.0;
+        }
+        self.completions.clear();
+        for i in 0..self.flows.len() {
+            let Some(flow) = self.flows[i].as_mut() else { continue };
+            let id = FlowId::from_idx(i);
+            if self.mixed.in_s[flow.links[0]] {
+                if flow.finish_at != SimTime::MAX {
+                    self.completions.push(Reverse((flow.finish_at, id, flow.generation)));
+                }
+                continue;
+            }
+            flow.settle(now);
+            let r = flow.links[1] - self.n_nodes;
+            flow.clock_finish_bytes = flow.remaining_bytes;
+            flow.finish_at = SimTime::MAX;
+            f.regs[r].finishes.push(Reverse((OrdBytes(flow.clock_finish_bytes), id, flow.generation)));
+        }
+        self.fast = Some(f);
+        self.mixed_solve(now);
+        if !self.regime_holds() {
+            self.leave_closed_form(now);
+        }
+    }
+
+    /// Mixed regime: the earliest live completion among the flows of S (top of `completions`).
+    pub(super) fn next_s_completion(&mut self) -> Option<(SimTime, FlowId)> {
+        while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
+            if self.is_live(t, id, generation) {
+                return Some((t, id));
+            }
+            self.completions.pop();
+        }
+        None
+    }
+}

@@ -1,0 +1,601 @@
+//! Fluid bandwidth sharing: every blob download is a flow through two links (the registry's
+//! egress and the node's ingress) and under its own per-connection cap. Rates are max-min fair
+//! and change only when a flow starts or ends. Four exact representations, chosen per change:
+//!
+//! - **Closed form** (`Fast`), the usual case of a large rollout: no node link binds and the
+//!   flows of each registry share one cap, so every flow of registry r runs at
+//!   `min(cap_r, C_r / N_r)`. Each registry keeps a clock of bytes delivered per flow and a
+//!   heap of the clock readings at which its flows finish: a start or end costs O(log flows +
+//!   registries), whatever the number of flows. Nodes are checked against their capacity by a
+//!   bound on every node's load at once (the most flows on any node, per registry and in all,
+//!   against the smallest capacity among nodes with flows), and only when the bound does not
+//!   fit by class (capacity, flows per registry), not one by one.
+//! - **Node-local** (`node_local`), when node links are the bottleneck: no registry link binds
+//!   (each registry's rate sum is below `C_r × (1 − EPS)`), so the max-min allocation splits
+//!   per node: the flows of node n get the water-fill of `B_n` under their caps,
+//!   `rate = min(cap, level_n)`. A start or end at node n recomputes node n's flows only, in
+//!   O(k log k) for its k flows plus O(log flows) per completion-heap update. The water-fill
+//!   mirrors the general fill's float operations for one node (caps frozen in (cap, id) order,
+//!   `level = (B_n − frozen_sum) / n_unfrozen`, the rest frozen in link order), so its rates
+//!   are bit-identical to the general fill's; a debug check asserts it on every entry.
+//!   Registry rate sums are kept exactly in fixed point (`RegSum`): no drift whatever the churn.
+//! - **General fill** (`recompute_component`), when neither holds (a registry binds, and a
+//!   node binds or that registry's caps differ): progressive filling over the connected
+//!   component of links reachable from the change, in O((F + L) log L): all unfrozen flows
+//!   share one rising level; a link saturates when `capacity = frozen_rate_sum + n_unfrozen ×
+//!   level`, a flow freezes when the level reaches its cap; a heap of per-link saturation
+//!   levels (lazily invalidated) finds the next event. Every registry reaches every node, so
+//!   the component is usually everything: O(all flows) per change.
+//! - **Mixed** (`Mixed`), when registries bind and a few nodes too: the closed form's clocks for
+//!   the flows of every node outside a set S of (near-)binding nodes, whose flows of registry r
+//!   all run at one rate ρ_r, and the general representation for the flows of S. A change
+//!   re-solves a reduced problem by progressive filling (the links of S and of the registries,
+//!   the flows of S, one bundled flow of multiplicity m_r per registry), in O((flows in S +
+//!   registries) log), then checks the nodes outside S at the new ρ as the closed form does.
+//!   Its rates are the max-min rates up to rounding (a bundle adds `m_r × level` to its
+//!   registry's frozen sum where the general fill adds `level` m_r times).
+//!
+//! Switching: the closed form is left (for the general fill over every flow) when a change
+//! makes a node bind or a registry's caps differ; the node-local regime is left the same way
+//! when a change makes a registry's rate sum reach `C_r × (1 − EPS)`. After every general
+//! recompute the network enters the closed form if it holds, else the node-local regime if it
+//! holds, else the mixed regime if every registry has one cap and at most
+//! `MIXED_MAX_FLOW_SHARE` of the flows are at nodes loaded to `MIXED_NODE_SHARE` of their
+//! capacity (S), else stays general. The mixed regime is left for the general fill when a node
+//! outside S would bind or a registry's caps differ, and becomes the closed form when S has no
+//! flows left. While node-local, it stays node-local even if the closed form
+//! would hold (both are cheap; switching costs O(flows)). All give the same (unique) max-min
+//! allocation, so results do not depend on which one ran.
+//!
+//! Completion times are integers (`SimTime`), rounded up from `remaining / rate`; in the general
+//! fill, the node-local regime and for the flows of S in the mixed regime a flow's `finish_at`
+//! is authoritative and is left untouched
+//! when a recompute leaves its rate unchanged, so unrelated churn never moves it. Bytes are
+//! settled at the old rate before a rate changes. The general fill settles every flow of the
+//! component at every change, the node-local regime only the flows of the changed node (and
+//! the closed form through its clocks), so `remaining_bytes` can differ in the last bits (one
+//! product `rate × dt` instead of a sum of several); when `remaining / rate` is a whole number
+//! of nanoseconds the ceiling then moves a completion by 1 ns, and later events move with it.
+//! Rates agree bit for bit; completion times within nanoseconds (a 500-node node-bound run:
+//! 57% of completions moved, by at most 0.7 µs; its millisecond outputs were identical).
+//!
+//! Files: `flow` holds the state of one flow and one link and the small types the
+//! representations share; `closed_form`, `node_local`, `mixed` and `general_fill` hold one
+//! representation each (its state, its update on a change, entering and leaving it); `classes`
+//! holds the node classes of the closed form's capacity check. This file holds `Network`, its
+//! public API and the dispatch that hands each change to the representation in force
+//! (`add_flow`, `take_completed_into`, `abort`, then `enter_regime`).
+
+use crate::ids::FlowId;
+use crate::time::SimTime;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+mod classes;
+mod closed_form;
+mod flow;
+mod general_fill;
+mod mixed;
+mod node_local;
+#[cfg(test)]
+mod tests;
+
+use classes::NodeClasses;
+use closed_form::{Fast, FastReg};
+use flow::{Flow, Link, NodeMax, OrdBytes, RegSum, Scratch};
+use mixed::Mixed;
+
+/// What a flow is for; returned when it completes or is aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowOwner {
+    pub pull: crate::ids::PullId,
+    pub layer: crate::ids::LayerId,
+}
+
+/// A finished or aborted flow.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FlowDone {
+    pub flow: FlowId,
+    pub owner: FlowOwner,
+    /// Bytes that crossed the network for this flow.
+    pub bytes: u64,
+}
+
+/// The network of one run. Link ids: `0..n_nodes` are node ingress links, then one egress link
+/// per registry.
+pub struct Network {
+    flows: Vec<Option<Flow>>,
+    free: Vec<FlowId>,
+    links: Vec<Link>,
+    n_nodes: usize,
+    /// Completion times as a min-heap with lazy deletion: an entry is live only while its flow
+    /// (same slot and generation) still finishes at that time.
+    completions: BinaryHeap<Reverse<(SimTime, FlowId, u64)>>,
+    next_generation: u64,
+    mark_epoch: u64,
+    /// Buffers reused by every recompute (no allocation per network change).
+    scratch: Scratch,
+    /// `Some` while the closed-form regime holds (see `Fast`).
+    fast: Option<Fast>,
+    /// Flows per registry and node, kept in both modes: one table, node-major
+    /// (`node_flows(node)[registry]`), so a node's counts are one cache line away from
+    /// nothing else (a vector per node cost a pointer chase on every flow change).
+    node_k: Vec<u32>,
+    /// Nodes with flows grouped by (node capacity bits, flows per registry): the node-capacity
+    /// check of the closed-form regime costs O(classes), not O(nodes).
+    classes: NodeClasses,
+    /// Flows per node (all registries), and the most flows on any node (`NodeMax`), overall
+    /// and per registry: a sufficient check of the closed-form regime in O(registries).
+    node_total: Vec<u32>,
+    total_max: NodeMax,
+    reg_max: Vec<NodeMax>,
+    /// Per registry: the connection cap of its flows and how many flows have another cap.
+    reg_cap: Vec<f64>,
+    reg_cap_mismatch: Vec<u32>,
+    n_registries: usize,
+    /// The closed-form state while the general fill is in force (reused on re-entry).
+    fast_regs_spare: Option<Fast>,
+    /// The latest time a change was made at (completion times are never earlier).
+    last_now: SimTime,
+    /// Whether the node-local regime is in force (then `fast` is `None`).
+    node_local: bool,
+    /// Per registry: its rate sum, kept while the node-local regime is in force.
+    reg_sums: Vec<RegSum>,
+    /// The mixed regime's binding nodes (see `Mixed`); empty outside it.
+    mixed: Mixed,
+    /// False only for the reference network of the tests, which always runs the general fill.
+    regimes_enabled: bool,
+    n_active: usize,
+    /// Flows touched by the last recompute (for the cost counter in `--stats`).
+    pub flows_recomputed_total: u64,
+}
+
+impl Network {
+    /// `node_bw` and `registry_bw` in bytes/s; `f64::INFINITY` = unlimited.
+    pub fn new(node_bw: &[f64], registry_bw: &[f64]) -> Network {
+        let mut links = Vec::with_capacity(node_bw.len() + registry_bw.len());
+        for &c in node_bw.iter().chain(registry_bw) {
+            assert!(c > 0.0, "validated: capacities are positive");
+            links.push(Link { capacity_bytes_per_s: c, ..Link::default() });
+        }
+        Network {
+            flows: Vec::new(),
+            free: Vec::new(),
+            links,
+            n_nodes: node_bw.len(),
+            completions: BinaryHeap::new(),
+            next_generation: 0,
+            mark_epoch: 0,
+            scratch: Scratch::default(),
+            fast: Some(Fast {
+                regs: registry_bw
+                    .iter()
+                    .map(|_| FastReg {
+                        rate_bytes_per_s: 0.0,
+                        clock_bytes: 0.0,
+                        clock_at: SimTime::ZERO,
+                        finishes: BinaryHeap::new(),
+                    })
+                    .collect(),
+            }),
+            node_k: vec![0; registry_bw.len() * node_bw.len()],
+            classes: NodeClasses::default(),
+            node_total: vec![0; node_bw.len()],
+            total_max: NodeMax::default(),
+            reg_max: vec![NodeMax::default(); registry_bw.len()],
+            reg_cap: vec![f64::NAN; registry_bw.len()],
+            reg_cap_mismatch: vec![0; registry_bw.len()],
+            n_registries: registry_bw.len(),
+            fast_regs_spare: None,
+            last_now: SimTime::ZERO,
+            node_local: false,
+            reg_sums: vec![RegSum::default(); registry_bw.len()],
+            mixed: Mixed::new(node_bw.len(), registry_bw.len()),
+            regimes_enabled: true,
+            n_active: 0,
+            flows_recomputed_total: 0,
+        }
+    }
+
+    /// A network that always runs the general fill: the reference of the equivalence tests.
+    #[cfg(test)]
+    fn new_general_only(node_bw: &[f64], registry_bw: &[f64]) -> Network {
+        let mut n = Network::new(node_bw, registry_bw);
+        n.fast_regs_spare = n.fast.take();
+        n.regimes_enabled = false;
+        n
+    }
+
+    pub fn n_active(&self) -> usize {
+        self.n_active
+    }
+
+    fn registry_link(&self, registry: usize) -> usize {
+        self.n_nodes + registry
+    }
+
+    /// Current total rate out of a registry, bytes/s.
+    pub fn registry_egress_bytes_per_s(&self, registry: usize) -> f64 {
+        if self.is_mixed() {
+            let bundle = self.bundle_flows(registry);
+            let mut sum = if bundle > 0 { bundle as f64 * self.outside_rate(registry) } else { 0.0 };
+            for &node in &self.mixed.nodes {
+                for id in &self.links[node].flows {
+                    let f = self.flows[id.idx()].as_ref().unwrap();
+                    if f.links[1] == self.registry_link(registry) {
+                        sum += f.rate_bytes_per_s;
+                    }
+                }
+            }
+            return sum;
+        }
+        match &self.fast {
+            Some(f) if self.registry_flows(registry) > 0 => {
+                self.registry_flows(registry) as f64 * f.regs[registry].rate_bytes_per_s
+            }
+            Some(_) => 0.0,
+            None if self.node_local => {
+                let sum = &self.reg_sums[registry];
+                if sum.n_huge == 0 {
+                    return sum.finite_bytes_per_s();
+                }
+                // Rare (unlimited or absurd rates): add them up.
+                let link = &self.links[self.registry_link(registry)];
+                link.flows.iter().map(|id| self.flows[id.idx()].as_ref().unwrap().fill_rate_bytes_per_s).sum()
+            }
+            None => self.links[self.registry_link(registry)].rate_sum_bytes_per_s,
+        }
+    }
+
+    /// Current total rate into a node, bytes/s.
+    pub fn node_ingress_bytes_per_s(&self, node: usize) -> f64 {
+        match &self.fast {
+            Some(_) if !self.mixed.in_s[node] => self.node_load(self.node_flows(node)),
+            _ => self.links[node].rate_sum_bytes_per_s,
+        }
+    }
+
+    /// Whether the closed-form regime is in force (tests, `--stats`).
+    pub fn is_closed_form(&self) -> bool {
+        self.fast.is_some() && self.mixed.nodes.is_empty()
+    }
+
+    /// Whether the node-local regime is in force (tests).
+    pub fn is_node_local(&self) -> bool {
+        self.node_local
+    }
+
+    /// Whether the mixed regime is in force (the closed-form clocks with a non-empty S).
+    pub fn is_mixed(&self) -> bool {
+        self.fast.is_some() && !self.mixed.nodes.is_empty()
+    }
+
+    /// After a change: if the general fill is in force, enters the closed form if it holds,
+    /// else the node-local regime if it holds.
+    fn enter_regime(&mut self, now: SimTime) {
+        if self.fast.is_some() || self.node_local || !self.regimes_enabled {
+            return;
+        }
+        self.try_enter_closed_form(now);
+        if self.fast.is_none() {
+            self.try_enter_node_local();
+        }
+        if self.fast.is_none() && !self.node_local {
+            self.try_enter_mixed(now);
+        }
+    }
+
+    /// Flows currently through a registry's egress.
+    pub fn registry_flows(&self, registry: usize) -> usize {
+        self.links[self.registry_link(registry)].flows.len()
+    }
+
+    /// Earliest completion among active flows.
+    pub fn next_completion(&mut self) -> Option<SimTime> {
+        if self.is_mixed() {
+            let clock = self.fast_next().map(|(t, _, _)| t);
+            let s = self.next_s_completion().map(|(t, _)| t);
+            return match (clock, s) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        if self.fast.is_some() {
+            return self.fast_next().map(|(t, _, _)| t);
+        }
+        while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
+            if self.is_live(t, id, generation) {
+                return Some(t);
+            }
+            self.completions.pop();
+        }
+        None
+    }
+
+    fn is_live(&self, t: SimTime, id: FlowId, generation: u64) -> bool {
+        matches!(&self.flows[id.idx()], Some(f) if f.generation == generation && f.finish_at == t)
+    }
+
+    /// Drops stale heap entries when they outnumber live ones (bounds memory under churn).
+    fn compact_completions(&mut self) {
+        if self.completions.len() > 2 * self.n_active + 1024 {
+            let live: Vec<Reverse<(SimTime, FlowId, u64)>> = self
+                .flows
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| {
+                    f.as_ref().map(|f| Reverse((f.finish_at, FlowId::from_idx(i), f.generation)))
+                })
+                .filter(|Reverse((t, _, _))| *t != SimTime::MAX)
+                .collect();
+            self.completions = BinaryHeap::from(live);
+        }
+    }
+
+    /// Starts a download of `size_bytes` from `registry` to `node`.
+    pub fn add_flow(
+        &mut self,
+        now: SimTime,
+        node: usize,
+        registry: usize,
+        cap_bytes_per_s: f64,
+        size_bytes: u64,
+        owner: FlowOwner,
+    ) -> FlowId {
+        assert!(cap_bytes_per_s > 0.0);
+        let links = [node, self.registry_link(registry)];
+        let flow = Flow {
+            links,
+            cap_bytes_per_s,
+            size_bytes,
+            remaining_bytes: size_bytes as f64,
+            rate_bytes_per_s: 0.0,
+            last_update: now,
+            finish_at: SimTime::MAX,
+            owner,
+            generation: self.next_generation,
+            frozen_epoch: 0,
+            pos_in_link: [0, 0],
+            clock_finish_bytes: f64::NAN,
+            fill_rate_bytes_per_s: 0.0,
+        };
+        self.last_now = now;
+        self.track(node, registry, cap_bytes_per_s, true);
+        self.next_generation += 1;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.flows[id.idx()] = Some(flow);
+                id
+            }
+            None => {
+                self.flows.push(Some(flow));
+                FlowId::from_idx(self.flows.len() - 1)
+            }
+        };
+        for (i, l) in links.into_iter().enumerate() {
+            self.links[l].flows.push(id);
+            let pos = self.links[l].flows.len() - 1;
+            self.flows[id.idx()].as_mut().unwrap().pos_in_link[i] = pos;
+        }
+        self.n_active += 1;
+        if self.is_mixed() {
+            if !self.mixed.in_s[node] {
+                // Joins its registry's clock; its rate comes from the solve.
+                self.settle_clock(registry, now);
+                let reg = &mut self.fast.as_mut().unwrap().regs[registry];
+                let flow = self.flows[id.idx()].as_mut().unwrap();
+                flow.clock_finish_bytes = reg.clock_bytes + flow.size_bytes as f64;
+                reg.finishes.push(Reverse((OrdBytes(flow.clock_finish_bytes), id, flow.generation)));
+            }
+            self.mixed_after_change(now);
+        } else if self.fast.is_some() {
+            self.fast_join(now, id, registry);
+            // Only this registry's rate fell, and only this node gained a flow.
+            let node_ok =
+                Self::load_fits(self.node_load(self.node_flows(node)), self.links[node].capacity_bytes_per_s);
+            let rate = self.closed_form_rate(registry);
+            if node_ok && self.reg_cap_mismatch[registry] == 0 && rate.is_finite() && rate > 0.0 {
+                return id;
+            }
+            self.leave_closed_form(now);
+        } else if self.node_local {
+            self.local_refill(now, &[node]);
+        } else {
+            self.recompute_component(now, &links);
+        }
+        self.enter_regime(now);
+        id
+    }
+
+    /// Removes every flow whose `finish_at <= now`, in (finish time, id) order.
+    pub fn take_completed(&mut self, now: SimTime) -> Vec<FlowDone> {
+        let mut done = Vec::new();
+        self.take_completed_into(now, &mut done);
+        done
+    }
+
+    /// `take_completed` appending to a caller's buffer (the simulator reuses one: a wake-up
+    /// happens on every flow completion).
+    pub fn take_completed_into(&mut self, now: SimTime, done: &mut Vec<FlowDone>) {
+        self.last_now = now;
+        let first = done.len();
+        if self.is_mixed() {
+            // Every flow due by `now` (clocks and S), in (time, id) order, then one solve.
+            loop {
+                let clock = self.fast_next();
+                let s = self.next_s_completion().map(|(t, id)| (t, id, usize::MAX));
+                let next = match (clock, s) {
+                    (Some(a), Some(b)) => Some(if (a.0, a.1) <= (b.0, b.1) { a } else { b }),
+                    (a, b) => a.or(b),
+                };
+                let Some((_, id, r)) = next.filter(|n| n.0 <= now) else { break };
+                if r == usize::MAX {
+                    self.completions.pop();
+                } else {
+                    self.settle_clock(r, now);
+                }
+                let f = self.detach(id);
+                done.push(FlowDone { flow: id, owner: f.owner, bytes: f.size_bytes });
+            }
+            if done.len() > first {
+                self.mixed_after_change(now);
+            }
+            self.enter_regime(now);
+            return;
+        }
+        while self.fast.is_some() {
+            let Some((t, id, r)) = self.fast_next() else { break };
+            if t > now {
+                break;
+            }
+            self.settle_clock(r, now);
+            let f = self.detach(id);
+            done.push(FlowDone { flow: id, owner: f.owner, bytes: f.size_bytes });
+            self.after_fast_leave(now, r);
+        }
+        if self.fast.is_some() {
+            return;
+        }
+        let mut touched = Vec::new();
+        while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
+            if !self.is_live(t, id, generation) {
+                self.completions.pop();
+                continue;
+            }
+            if t > now {
+                break;
+            }
+            self.completions.pop();
+            let f = self.detach(id);
+            touched.extend_from_slice(&f.links);
+            done.push(FlowDone { flow: id, owner: f.owner, bytes: f.size_bytes });
+        }
+        if !touched.is_empty() {
+            touched.sort_unstable();
+            touched.dedup();
+            if self.node_local {
+                self.local_refill(now, &touched);
+            } else {
+                self.recompute_component(now, &touched);
+            }
+        }
+        self.enter_regime(now);
+    }
+
+    /// Aborts a flow (the pull failed); returns the bytes it had moved.
+    pub fn abort(&mut self, now: SimTime, id: FlowId) -> FlowDone {
+        self.last_now = now;
+        let node = self.flows[id.idx()].as_ref().expect("abort of a live flow").links[0];
+        if self.fast.is_some() && !self.mixed.in_s[node] {
+            let r = self.flows[id.idx()].as_ref().expect("abort of a live flow").links[1] - self.n_nodes;
+            self.settle_clock(r, now);
+            let clock = self.fast.as_ref().unwrap().regs[r].clock_bytes;
+            let f = self.flows[id.idx()].as_ref().unwrap();
+            let moved =
+                (f.size_bytes as f64 - (f.clock_finish_bytes - clock)).clamp(0.0, f.size_bytes as f64);
+            let f = self.detach(id);
+            if self.is_mixed() {
+                self.mixed_after_change(now);
+            } else {
+                self.after_fast_leave(now, r);
+            }
+            self.enter_regime(now);
+            return FlowDone { flow: id, owner: f.owner, bytes: moved.round() as u64 };
+        }
+        let rate = self.flows[id.idx()].as_ref().expect("abort of a live flow").rate_bytes_per_s;
+        let f = self.flows[id.idx()].as_ref().unwrap();
+        let moved = if rate.is_infinite() {
+            f.size_bytes as f64
+        } else {
+            (f.size_bytes as f64 - (f.remaining_bytes - rate * now.since(f.last_update).as_secs_f64()))
+                .clamp(0.0, f.size_bytes as f64)
+        };
+        let f = self.detach(id); // its heap entry is now stale
+        if self.is_mixed() {
+            self.mixed_after_change(now);
+        } else if self.node_local {
+            self.local_refill(now, &f.links);
+        } else {
+            self.recompute_component(now, &f.links);
+        }
+        self.enter_regime(now);
+        FlowDone { flow: id, owner: f.owner, bytes: moved.round() as u64 }
+    }
+
+    fn detach(&mut self, id: FlowId) -> Flow {
+        let f = self.flows[id.idx()].take().expect("live flow");
+        for (i, l) in f.links.into_iter().enumerate() {
+            let link = &mut self.links[l];
+            let pos = f.pos_in_link[i];
+            debug_assert_eq!(link.flows[pos], id);
+            link.flows.swap_remove(pos);
+            if let Some(&moved) = link.flows.get(pos) {
+                let m = self.flows[moved.idx()].as_mut().expect("linked flow is live");
+                let side = if m.links[0] == l { 0 } else { 1 };
+                m.pos_in_link[side] = pos;
+            }
+        }
+        self.track(f.links[0], f.links[1] - self.n_nodes, f.cap_bytes_per_s, false);
+        if self.node_local {
+            self.reg_sums[f.links[1] - self.n_nodes].remove(f.fill_rate_bytes_per_s);
+        }
+        self.free.push(id);
+        self.n_active -= 1;
+        f
+    }
+
+    /// Invariant: no link carries more than its capacity (within float tolerance).
+    pub fn check_capacities(&self) -> Result<(), String> {
+        if self.fast.is_some() {
+            if !self.regime_holds() {
+                return Err("closed-form regime in force but a node exceeds its capacity".into());
+            }
+            for r in 0..self.n_registries {
+                let c = self.links[self.registry_link(r)].capacity_bytes_per_s;
+                if self.registry_egress_bytes_per_s(r) > c * (1.0 + 1e-6) + 1e-6 {
+                    return Err(format!("registry {r} over capacity"));
+                }
+            }
+            if let Some(n) = self.mixed.nodes.iter().find(|n| {
+                let l = &self.links[**n];
+                l.rate_sum_bytes_per_s > l.capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6
+            }) {
+                return Err(format!("mixed regime: node {n} over capacity"));
+            }
+            return Ok(());
+        }
+        if self.node_local {
+            if let Some(r) = (0..self.n_registries).find(|r| !self.local_registry_fits(*r)) {
+                return Err(format!("node-local regime in force but registry {r} binds"));
+            }
+            // Registry links' own sums are not kept in this regime; nodes' are.
+            return match (0..self.n_nodes).find(|n| {
+                let l = &self.links[*n];
+                l.rate_sum_bytes_per_s > l.capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6
+            }) {
+                Some(n) => Err(format!("node {n} over capacity")),
+                None => Ok(()),
+            };
+        }
+        for (i, l) in self.links.iter().enumerate() {
+            if l.rate_sum_bytes_per_s > l.capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6 {
+                return Err(format!(
+                    "link {i} carries {} B/s over its capacity {} B/s",
+                    l.rate_sum_bytes_per_s, l.capacity_bytes_per_s
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Current rate of a flow (tests and invariants).
+    pub fn rate_of(&self, id: FlowId) -> Option<f64> {
+        let f = self.flows.get(id.idx()).and_then(|f| f.as_ref())?;
+        match &self.fast {
+            Some(fast) if !self.mixed.in_s[f.links[0]] => {
+                Some(fast.regs[f.links[1] - self.n_nodes].rate_bytes_per_s)
+            }
+            _ => Some(f.rate_bytes_per_s),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The node-local representation, when node links are the bottleneck and no registry binds:
+//! the max-min allocation then splits per node, so a change at a node re-runs that node's
+//! water-fill only (`local_refill`, `water_fill_node`). The water-fill repeats the general
+//! fill's float operations for one node, so its rates are the general fill's bit for bit (a
+//! debug check asserts it on entry). Registry sums are kept exactly (`RegSum`) to see when a
+//! registry would bind, which leaves the regime for the general fill.
+
+use crate::ids::FlowId;
+use crate::time::SimTime;
+use std::cmp::{Ordering, Reverse};
+
+use super::flow::{cap_order, registry_fits, RegSum};
+use super::Network;
+
+impl Network {
+    /// Enters the node-local regime after a general recompute if no registry binds. The fill's
+    /// rates are then exactly the per-node water-fills (no registry event froze a flow: a
+    /// registry that saturates ends at its capacity, which fails the check), so they are kept.
+    pub(super) fn try_enter_node_local(&mut self) {
+        if self.node_local || self.fast.is_some() || !self.regimes_enabled {
+            return;
+        }
+        // The fill's own sums first: cheap, and entering costs O(flows).
+        for r in 0..self.n_registries {
+            let link = &self.links[self.registry_link(r)];
+            if !registry_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
+                return;
+            }
+        }
+        self.reg_sums.fill(RegSum::default());
+        for f in self.flows.iter().flatten() {
+            self.reg_sums[f.links[1] - self.n_nodes].add(f.fill_rate_bytes_per_s);
+        }
+        if (0..self.n_registries).all(|r| self.local_registry_fits(r)) {
+            self.node_local = true;
+            debug_assert!(
+                self.node_local_matches_fill(),
+                "node-local water-fill differs from the general fill"
+            );
+        }
+    }
+
+    /// Node-local regime: registry `r` does not bind at its current (exact) rate sum.
+    pub(super) fn local_registry_fits(&self, registry: usize) -> bool {
+        let capacity = self.links[self.registry_link(registry)].capacity_bytes_per_s;
+        let sum = &self.reg_sums[registry];
+        capacity.is_infinite() || (sum.n_huge == 0 && registry_fits(sum.finite_bytes_per_s(), capacity))
+    }
+
+    /// Leaves the node-local regime at `now` (a registry binds): the general fill recomputes
+    /// every flow, each settled from its own last update.
+    fn leave_node_local(&mut self, now: SimTime) {
+        self.node_local = false;
+        let seeds: Vec<usize> = (0..self.n_registries).map(|r| self.registry_link(r)).collect();
+        self.recompute_component(now, &seeds);
+    }
+
+    /// Node-local regime: recomputes the nodes among `links` (registry links are skipped, their
+    /// sums follow). If a registry would then bind, nothing is applied and the regime is left:
+    /// the general fill starts from the rates and bytes as they were before this change (the
+    /// water-fill's rates are wrong then, and a rate that is briefly infinite would settle a
+    /// flow's bytes as all sent).
+    pub(super) fn local_refill(&mut self, now: SimTime, links: &[usize]) {
+        let mut sc = std::mem::take(&mut self.scratch);
+        sc.pending.clear();
+        sc.node_ends.clear();
+        sc.rose_regs.clear();
+        for &node in links.iter().filter(|l| **l < self.n_nodes) {
+            self.water_fill_node(node, &mut sc.by_cap, &mut sc.new_rate);
+            sc.pending.extend_from_slice(&sc.new_rate);
+            sc.node_ends.push((node, sc.pending.len()));
+        }
+        self.flows_recomputed_total += sc.pending.len() as u64;
+        // The registry sums at the new rates; only a registry whose sum rose can start to bind.
+        for &(id, rate) in &sc.pending {
+            let f = self.flows[id.idx()].as_ref().unwrap();
+            let (registry, old) = (f.links[1] - self.n_nodes, f.fill_rate_bytes_per_s);
+            if rate != old {
+                self.reg_sums[registry].remove(old);
+                self.reg_sums[registry].add(rate);
+                if rate > old {
+                    sc.rose_regs.push(registry);
+                }
+            }
+        }
+        if !sc.rose_regs.iter().all(|&r| self.local_registry_fits(r)) {
+            // The sums are rebuilt on the next entry.
+            self.scratch = sc;
+            self.leave_node_local(now);
+            return;
+        }
+        let mut start = 0;
+        for &(node, end) in &sc.node_ends {
+            // Summed in the fill's order: the ingress matches the general fill's bit for bit.
+            let mut ingress_bytes_per_s = 0.0;
+            for &(id, rate) in &sc.pending[start..end] {
+                ingress_bytes_per_s += rate;
+                let f = self.flows[id.idx()].as_mut().unwrap();
+                f.settle(now);
+                if let Some(finish) = f.apply_rate(now, rate) {
+                    self.completions.push(Reverse((finish, id, f.generation)));
+                }
+            }
+            let link = &mut self.links[node];
+            link.rate_sum_bytes_per_s = ingress_bytes_per_s;
+            debug_assert!(ingress_bytes_per_s <= link.capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6);
+            start = end;
+        }
+        self.scratch = sc;
+        self.compact_completions();
+    }
+
+    /// The water-fill of node `node`'s capacity under its flows' caps, as (flow, rate) in the
+    /// order the general fill freezes them. It mirrors `recompute_component` restricted to one
+    /// node while no registry binds, float operation for float operation: flows freeze at their
+    /// caps in (cap, id) order while the cap is at most the node's level (caps go first on a
+    /// tie), the level is `(capacity - frozen_sum) / n_unfrozen` from the same running sum, and
+    /// once the level is below the next cap the node saturates and freezes the other flows, in
+    /// link order, at that level.
+    fn water_fill_node(&self, node: usize, by_cap: &mut Vec<(f64, FlowId)>, out: &mut Vec<(FlowId, f64)>) {
+        let link = &self.links[node];
+        let cap_of = |id: FlowId| self.flows[id.idx()].as_ref().expect("linked flow is live").cap_bytes_per_s;
+        by_cap.clear();
+        by_cap.extend(link.flows.iter().map(|&id| (cap_of(id), id)));
+        by_cap.sort_by(cap_order);
+        out.clear();
+        let capacity = link.capacity_bytes_per_s;
+        let mut n_unfrozen = by_cap.len() as u32;
+        // An unlimited link never saturates (and `inf - inf` never becomes a NaN level).
+        let mut level =
+            if capacity.is_finite() && n_unfrozen > 0 { capacity / n_unfrozen as f64 } else { f64::INFINITY };
+        let mut frozen_sum = 0.0;
+        let mut n_capped: usize = 0;
+        for &(cap, id) in by_cap.iter() {
+            if cap > level {
+                break;
+            }
+            out.push((id, cap));
+            n_capped += 1;
+            frozen_sum += cap;
+            n_unfrozen -= 1;
+            if n_unfrozen > 0 && capacity.is_finite() {
+                level = (capacity - frozen_sum).max(0.0) / n_unfrozen as f64;
+            }
+        }
+        if n_unfrozen > 0 {
+            // The flows after the last capped one in (cap, id) order are the unfrozen ones.
+            let last_capped = n_capped.checked_sub(1).map(|i| by_cap[i]);
+            for &id in &link.flows {
+                let key = (cap_of(id), id);
+                if last_capped.is_none_or(|last| cap_order(&key, &last) == Ordering::Greater) {
+                    out.push((id, level));
+                }
+            }
+        }
+    }
+
+    /// Debug check on entering the node-local regime: every node's water-fill gives exactly the
+    /// rates and the ingress sum that the general fill computed.
+    fn node_local_matches_fill(&self) -> bool {
+        let (mut by_cap, mut out) = (Vec::new(), Vec::new());
+        (0..self.n_nodes).all(|node| {
+            self.water_fill_node(node, &mut by_cap, &mut out);
+            let mut ingress = 0.0;
+            let rates_match = out.iter().all(|&(id, rate)| {
+                ingress += rate;
+                self.flows[id.idx()].as_ref().unwrap().fill_rate_bytes_per_s.to_bits() == rate.to_bits()
+            });
+            rates_match
+                && (out.is_empty() || ingress.to_bits() == self.links[node].rate_sum_bytes_per_s.to_bits())
+        })
+    }
+}
