@@ -45,7 +45,8 @@ pub(super) struct Flow {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Link {
     pub(super) capacity_bytes_per_s: f64,
-    /// Flows through this link, in insertion order (ids; removal is a swap-free retain).
+    /// Flows through this link (ids). Not in insertion order: removal swaps the last flow into
+    /// the hole (`swap_remove`) and updates its `pos_in_link`.
     pub(super) flows: Vec<FlowId>,
     pub(super) rate_sum_bytes_per_s: f64,
     /// Scratch for the fill: set while the link is part of the component being recomputed.
