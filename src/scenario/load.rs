@@ -8,7 +8,7 @@
 use super::locate::{KeyPath, Locator, Seg};
 use super::raw::RawScenario;
 use super::validate::{validate, Issue};
-use super::{overrides, Scenario};
+use super::{overrides, suggest, Scenario};
 use std::fmt;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
@@ -165,6 +165,11 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
                 let removable = match (&path, unknown) {
                     (Some(p), Some(field)) => matches!(p.0.last(), Some(Seg::Key(k)) if k == field),
                     _ => false,
+                };
+                // What the key may have been meant as, and where it belongs.
+                let message = match (&path, unknown) {
+                    (Some(p), Some(field)) if removable => suggest::unknown_key(p, field, &message),
+                    _ => message,
                 };
                 let mut d = match &path {
                     Some(p) => to_diag(Issue { path: Some(p.clone()), message }),

@@ -17,6 +17,7 @@ pub mod load;
 pub mod locate;
 pub mod overrides;
 pub mod raw;
+pub mod suggest;
 pub mod validate;
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::k8s::config::{resolve, KubeletConfig, KubeletConfigInput};
 use crate::k8s::verification::VerificationPolicy;
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::{RawKubelet, RawRuntime, RawScenario};
+use crate::scenario::suggest;
 use crate::scenario::RuntimeSpec;
 use crate::time::SimDuration;
 use std::collections::BTreeSet;
@@ -199,6 +200,7 @@ impl Ctx {
             Err(m) => m,
         };
         for m in messages {
+            let m = with_policy_suggestion(m, input);
             let key = kubelet_key_of(&m);
             let in_here =
                 key.and_then(|k| here.filter(|(_, raw)| kubelet_is_set(raw, k)).map(|(p, _)| p.key(k)));
@@ -215,4 +217,23 @@ impl Ctx {
         }
         None
     }
+}
+
+/// The kubelet's "unknown ... verification policy" message, with the accepted policies and the
+/// one closest to what was written.
+fn with_policy_suggestion(message: String, input: &KubeletConfigInput) -> String {
+    let written = input.image_pull_credentials_verification_policy.as_deref().unwrap_or_default();
+    if !message.starts_with("unknown image pull credential verification policy") {
+        return message;
+    }
+    let policies = [
+        VerificationPolicy::NeverVerify,
+        VerificationPolicy::NeverVerifyPreloadedImages,
+        VerificationPolicy::NeverVerifyAllowlistedImages,
+        VerificationPolicy::AlwaysVerify,
+    ]
+    .map(VerificationPolicy::as_str);
+    let guess =
+        suggest::closest(written, policies).map_or(String::new(), |g| format!(": did you mean {g:?}?"));
+    format!("{message}{guess} (expected {})", policies.join(", "))
 }

@@ -55,6 +55,7 @@ mod workloads;
 
 use super::locate::KeyPath;
 use super::raw::RawScenario;
+use super::suggest;
 use super::{NodePoolSpec, Scenario};
 use toml::Value;
 
@@ -141,9 +142,44 @@ impl Ctx {
     }
 
     fn arch(&mut self, path: &KeyPath, a: &str) {
-        if !ARCHES.contains(&a) {
-            self.err(path, format!("unknown architecture {a:?}: expected one of {}", ARCHES.join(", ")));
+        if ARCHES.contains(&a) {
+            return;
         }
+        // `uname -m` names for the same architectures.
+        let alias = match a {
+            "x86_64" | "x64" => Some("amd64"),
+            "aarch64" | "arm64v8" => Some("arm64"),
+            "i386" | "i686" => Some("386"),
+            "armv7l" | "armv7" | "armhf" => Some("arm"),
+            _ => None,
+        };
+        let message = match alias {
+            None if a.eq_ignore_ascii_case("x86") => format!(
+                "unknown architecture {a:?}: architectures have their GOARCH names here, 64-bit x86 is \
+                 \"amd64\" and 32-bit x86 is \"386\""
+            ),
+            Some(goarch) => format!(
+                "unknown architecture {a:?}: architectures have their GOARCH names here, {a:?} is {goarch:?} \
+                 (expected one of {})",
+                ARCHES.join(", ")
+            ),
+            None => unknown_value(
+                format!("unknown architecture {a:?}"),
+                a,
+                ARCHES,
+                &format!("one of {}", ARCHES.join(", ")),
+            ),
+        };
+        self.err(path, message);
+    }
+}
+
+/// `{head}: expected {expected}`; with an accepted value close to `value`,
+/// `{head}: did you mean "x"? (expected {expected})`.
+fn unknown_value(head: String, value: &str, accepted: &[&str], expected: &str) -> String {
+    match suggest::closest(value, accepted.iter().copied()) {
+        Some(c) => format!("{head}: did you mean {c:?}? (expected {expected})"),
+        None => format!("{head}: expected {expected}"),
     }
 }
 

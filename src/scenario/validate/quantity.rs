@@ -2,9 +2,10 @@
 //! base unit, and the `{ dist = ... }` tables that make a quantity random. Every numeric key of
 //! the scenario is read through `Ctx::dist` (or `Ctx::duration` where the value must be fixed).
 
-use super::{type_name, Ctx};
+use super::{type_name, unknown_value, Ctx};
 use crate::engine::dist::Dist;
 use crate::scenario::locate::KeyPath;
+use crate::scenario::suggest;
 use crate::time::SimDuration;
 use crate::units;
 use toml::Value;
@@ -144,7 +145,12 @@ impl Ctx {
             other => {
                 self.err(
                     &path.key("dist"),
-                    format!("unknown distribution {other:?}: expected one of {KINDS}"),
+                    unknown_value(
+                        format!("unknown distribution {other:?}"),
+                        other,
+                        &["constant", "exponential", "uniform", "lognormal", "empirical"],
+                        &format!("one of {KINDS}"),
+                    ),
                 );
                 return None;
             }
@@ -152,9 +158,11 @@ impl Ctx {
         let mut ok = true;
         for k in t.keys() {
             if k != "dist" && !params.contains(&k.as_str()) {
+                let guess = suggest::closest(k, params.iter().copied())
+                    .map_or(String::new(), |g| format!("did you mean `{g}`? "));
                 self.err(
                     &path.key(k),
-                    format!("unknown key `{k}` for dist = {name:?} (expected {})", params.join(", ")),
+                    format!("unknown key `{k}` for dist = {name:?} ({guess}expected {})", params.join(", ")),
                 );
                 ok = false;
             }

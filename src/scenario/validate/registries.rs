@@ -6,6 +6,7 @@ use super::{list, Ctx};
 use crate::ids::RegistryId;
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::RawScenario;
+use crate::scenario::suggest;
 use crate::scenario::{RateLimit, RateLimitScope, RegistrySpec};
 use crate::time::SimDuration;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +41,12 @@ impl Registries {
         }
         found
     }
+}
+
+/// `: did you mean "x"?` after a message that already lists the accepted values.
+fn also(value: &str, accepted: &[&str]) -> String {
+    suggest::closest(value, accepted.iter().copied())
+        .map_or(String::new(), |c| format!(": did you mean {c:?}?"))
 }
 
 /// Reads every `[[registry]]`.
@@ -105,7 +112,13 @@ pub(super) fn registries(c: &mut Ctx, raw: &RawScenario) -> Registries {
                 None | Some("node") => RateLimitScope::Node,
                 Some("registry") => RateLimitScope::Registry,
                 Some(s) => {
-                    c.err(&rp.key("scope"), format!("expected \"node\" or \"registry\", got {s:?}"));
+                    c.err(
+                        &rp.key("scope"),
+                        format!(
+                            "expected \"node\" or \"registry\", got {s:?}{}",
+                            also(s, &["node", "registry"])
+                        ),
+                    );
                     RateLimitScope::Node
                 }
             };
@@ -115,7 +128,13 @@ pub(super) fn registries(c: &mut Ctx, raw: &RawScenario) -> Registries {
             None | Some("anonymous") => false,
             Some("required") => true,
             Some(s) => {
-                c.err(&p.key("auth"), format!("expected \"anonymous\" or \"required\", got {s:?}"));
+                c.err(
+                    &p.key("auth"),
+                    format!(
+                        "expected \"anonymous\" or \"required\", got {s:?}{}",
+                        also(s, &["anonymous", "required"])
+                    ),
+                );
                 false
             }
         };

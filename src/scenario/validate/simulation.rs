@@ -1,6 +1,6 @@
 //! `[simulation]`, `[scheduler]` and `[sweep]`: the settings of the run as a whole.
 
-use super::{list, Ctx, Issue, VariantCheck};
+use super::{list, unknown_value, Ctx, Issue, VariantCheck};
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::{RawScenario, RawSimulation, RawSweep};
 use crate::scenario::{SchedulerPolicy, SweepSpec};
@@ -70,7 +70,12 @@ pub(super) fn scheduler(c: &mut Ctx, raw: &RawScenario) -> SchedulerPolicy {
         Some(other) => {
             c.err(
                 &root.key("scheduler").key("policy"),
-                format!("unknown scheduler policy {other:?}: expected spread, binpack or image_locality"),
+                unknown_value(
+                    format!("unknown scheduler policy {other:?}"),
+                    other,
+                    &["spread", "binpack", "image_locality"],
+                    "spread, binpack or image_locality",
+                ),
             );
             SchedulerPolicy::Spread
         }

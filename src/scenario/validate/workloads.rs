@@ -6,7 +6,7 @@ use super::images::Images;
 use super::pools::Pools;
 use super::quantity::{Bound, Kind};
 use super::registries::Registries;
-use super::{list, Ctx};
+use super::{list, unknown_value, Ctx};
 use crate::engine::dist::Dist;
 use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
 use crate::scenario::locate::KeyPath;
@@ -124,8 +124,11 @@ pub(super) fn workloads(
             other => {
                 c.err(
                     &p.key("kind"),
-                    format!(
-                        "unknown workload kind {other:?}: expected deployment, daemonset, poisson or batch"
+                    unknown_value(
+                        format!("unknown workload kind {other:?}"),
+                        other,
+                        &["deployment", "daemonset", "poisson", "batch"],
+                        "deployment, daemonset, poisson or batch",
                     ),
                 );
                 WorkloadKind::DaemonSet
@@ -283,7 +286,12 @@ fn container(c: &mut Ctx, cp: &KeyPath, ct: &RawContainer, init: bool, imgs: &Im
                 Some(other) => {
                     c.err(
                         &cp.key("pick"),
-                        format!("unknown pick {other:?}: expected sequential, uniform or zipf"),
+                        unknown_value(
+                            format!("unknown pick {other:?}"),
+                            other,
+                            &["sequential", "uniform", "zipf"],
+                            "sequential, uniform or zipf",
+                        ),
                     );
                     Pick::Sequential
                 }
@@ -299,7 +307,12 @@ fn container(c: &mut Ctx, cp: &KeyPath, ct: &RawContainer, init: bool, imgs: &Im
         if p.is_none() {
             c.err(
                 &cp.key("pull_policy"),
-                format!("unknown pull_policy {s:?}: expected Always, IfNotPresent or Never"),
+                unknown_value(
+                    format!("unknown pull_policy {s:?}"),
+                    s,
+                    &["Always", "IfNotPresent", "Never"],
+                    "Always, IfNotPresent or Never",
+                ),
             );
         }
         p
