@@ -107,6 +107,15 @@ pub fn did_you_mean_value(value: &str, candidates: &[&str]) -> String {
     }
 }
 
+/// What to say about an unknown key, and the key to read it as while checking the rest.
+pub struct UnknownKey {
+    pub message: String,
+    /// The accepted key the unknown one surely stands for (a typo or another spelling of it):
+    /// validation goes on as if it had been written so, instead of reporting what its absence
+    /// causes (a missing required key, a pool nobody can name).
+    pub read_as: Option<String>,
+}
+
 /// Whether `parent` is `[kubelet]` or a pool's `kubelet` table.
 fn is_kubelet_table(parent: &[Seg]) -> bool {
     match parent {
@@ -123,22 +132,29 @@ fn is_node_pool(parent: &[Seg]) -> bool {
 /// Explains the unknown key `field` at `path`. `serde_message` is the deserializer's ("unknown
 /// field `x`, expected one of `a`, `b`"), whose list of accepted keys is kept after the
 /// suggestion.
-pub fn unknown_key(path: &KeyPath, field: &str, serde_message: &str) -> String {
+pub fn unknown_key(path: &KeyPath, field: &str, serde_message: &str) -> UnknownKey {
     let parent = &path.0[..path.0.len().saturating_sub(1)];
     let parent_path = KeyPath(parent.to_vec());
     let expected = expected_keys(serde_message);
     let head = format!("unknown field `{field}`");
+    let keep = |message: String| UnknownKey { message, read_as: None };
 
     // A KubeletConfiguration field name (its YAML is camelCase).
     let camel = KUBELET_FIELDS.iter().find(|(c, _)| c.eq_ignore_ascii_case(field));
     if let Some((camel, key)) = camel {
         if is_kubelet_table(parent) {
-            return format!("{head}: KubeletConfiguration's `{camel}` is `{}` here", parent_path.key(key));
+            return UnknownKey {
+                message: format!(
+                    "{head}: KubeletConfiguration's `{camel}` is `{}` here",
+                    parent_path.key(key)
+                ),
+                read_as: Some(key.to_string()),
+            };
         }
-        return format!(
+        return keep(format!(
             "{head}: KubeletConfiguration's `{camel}` is `kubelet.{key}` here: put it in [kubelet] \
              (or in a node pool's `kubelet` table)"
-        );
+        ));
     }
     if field.eq_ignore_ascii_case("maxPods") {
         let at = if is_node_pool(parent) || (is_kubelet_table(parent) && parent.len() == 3) {
@@ -146,7 +162,7 @@ pub fn unknown_key(path: &KeyPath, field: &str, serde_message: &str) -> String {
         } else {
             "a node pool's `max_pods`".to_string()
         };
-        return format!("{head}: KubeletConfiguration's `maxPods` is {at} here");
+        return keep(format!("{head}: KubeletConfiguration's `maxPods` is {at} here"));
     }
 
     // A key of another table.
@@ -157,13 +173,13 @@ pub fn unknown_key(path: &KeyPath, field: &str, serde_message: &str) -> String {
         } else {
             String::new()
         };
-        return format!("{head}: `{field}` is a kubelet setting: put it in [kubelet]{pool}");
+        return keep(format!("{head}: `{field}` is a kubelet setting: put it in [kubelet]{pool}"));
     }
     if RUNTIME_KEYS.contains(&field) && parent != [Seg::Key("runtime".into())] {
-        return format!("{head}: `{field}` is a container runtime setting: put it in [runtime]");
+        return keep(format!("{head}: `{field}` is a container runtime setting: put it in [runtime]"));
     }
     if field == "max_pods" && is_kubelet_table(parent) {
-        return format!("{head}: `max_pods` is a key of the node pool here, not of its kubelet");
+        return keep(format!("{head}: `max_pods` is a key of the node pool here, not of its kubelet"));
     }
 
     // A typo, another case, or camelCase of an accepted key.
@@ -180,9 +196,9 @@ pub fn unknown_key(path: &KeyPath, field: &str, serde_message: &str) -> String {
             } else {
                 String::new()
             };
-            format!("{head}: did you mean `{g}`?{list}")
+            UnknownKey { message: format!("{head}: did you mean `{g}`?{list}"), read_as: Some(g.to_string()) }
         }
-        None => serde_message.to_string(),
+        None => keep(serde_message.to_string()),
     }
 }
 
@@ -241,7 +257,7 @@ mod tests {
         }
     }
 
-    fn explain(path: KeyPath, field: &str, expected: &[&str]) -> String {
+    fn explain(path: KeyPath, field: &str, expected: &[&str]) -> UnknownKey {
         let list: Vec<String> = expected.iter().map(|k| format!("`{k}`")).collect();
         unknown_key(&path, field, &format!("unknown field `{field}`, expected one of {}", list.join(", ")))
     }
@@ -251,34 +267,46 @@ mod tests {
         let pool = KeyPath::root().key("node_pool").index(0, Some("workers"));
         let u = explain(pool.key("bandwidht"), "bandwidht", &["name", "count", "bandwidth"]);
         assert_eq!(
-            u,
+            u.message,
             "unknown field `bandwidht`: did you mean `bandwidth`? (expected one of name, count, bandwidth)"
         );
+        assert_eq!(u.read_as.as_deref(), Some("bandwidth"));
 
         let k = KeyPath::root().key("kubelet");
         let u = explain(k.key("serializeImagePulls"), "serializeImagePulls", &["serialize_image_pulls"]);
         assert_eq!(
-            u,
+            u.message,
             "unknown field `serializeImagePulls`: KubeletConfiguration's `serializeImagePulls` is \
              `kubelet.serialize_image_pulls` here"
         );
+        assert_eq!(u.read_as.as_deref(), Some("serialize_image_pulls"));
         let u =
             explain(pool.key("kubelet").key("registryPullQPS"), "registryPullQPS", &["registry_pull_qps"]);
-        assert!(u.ends_with("is `node_pool.workers.kubelet.registry_pull_qps` here"), "{}", u);
+        assert!(
+            u.message.ends_with("is `node_pool.workers.kubelet.registry_pull_qps` here"),
+            "{}",
+            u.message
+        );
 
         let u = explain(KeyPath::root().key("serializeImagePulls"), "serializeImagePulls", &["simulation"]);
-        assert!(u.contains("put it in [kubelet]"), "{}", u);
+        assert!(u.message.contains("put it in [kubelet]"), "{}", u.message);
+        assert_eq!(u.read_as, None);
         let u = explain(pool.key("serialize_image_pulls"), "serialize_image_pulls", &["name"]);
-        assert!(u.contains("this pool's `kubelet = { serialize_image_pulls = ... }`"), "{}", u);
+        assert!(
+            u.message.contains("this pool's `kubelet = { serialize_image_pulls = ... }`"),
+            "{}",
+            u.message
+        );
         let u = explain(k.key("unpack_rate"), "unpack_rate", &["serialize_image_pulls"]);
-        assert!(u.contains("put it in [runtime]"), "{}", u);
+        assert!(u.message.contains("put it in [runtime]"), "{}", u.message);
         let u = explain(pool.key("kubelet").key("maxPods"), "maxPods", &["serialize_image_pulls"]);
-        assert!(u.ends_with("is `node_pool.workers.max_pods` here"), "{}", u);
+        assert!(u.message.ends_with("is `node_pool.workers.max_pods` here"), "{}", u.message);
 
         let w = KeyPath::root().key("workload").index(0, Some("web"));
         let u = explain(w.key("imagePullSecrets"), "imagePullSecrets", &["name", "image_pull_secrets"]);
-        assert!(u.contains("did you mean `image_pull_secrets`?"), "{u}");
+        assert_eq!(u.read_as.as_deref(), Some("image_pull_secrets"));
         let u = explain(w.key("labels"), "labels", &["name", "kind"]);
-        assert_eq!(u, "unknown field `labels`, expected one of `name`, `kind`");
+        assert_eq!(u.message, "unknown field `labels`, expected one of `name`, `kind`");
+        assert_eq!(u.read_as, None);
     }
 }

@@ -1,4 +1,5 @@
-//! What the errors say: suggestions for misspelt keys and values, and KubeletConfiguration names.
+//! What the errors say: suggestions for misspelt keys and values, KubeletConfiguration names,
+//! and the root cause alone where its follow-on errors would come first.
 
 use super::*;
 
@@ -19,6 +20,85 @@ fn only_error(text: &str) -> (String, String) {
         ScenarioError { file: "e.toml".into(), diagnostics: ds.clone() }
     );
     (ds[0].key.clone().unwrap_or_default(), ds[0].message.clone())
+}
+
+const CONTAINER: &str = "{ image = \"registry.example/app:v1\" }";
+
+#[test]
+fn a_misspelt_kind_is_the_only_error() {
+    let text = BASE.replacen(
+        "kind = \"deployment\"",
+        "kind = \"Deployment\"\nrollout = { max_surge = \"25%\", max_unavailable = 0 }\nupdate = { at = \"1m\", image = \"registry.example/app:v1\" }",
+        1,
+    );
+    let (key, message) = only_error(&text);
+    assert_eq!(key, "workload.web.kind");
+    assert_eq!(
+        message,
+        "unknown workload kind \"Deployment\": did you mean \"deployment\"? (expected deployment, daemonset, poisson or batch)"
+    );
+    // Keys of another kind are not reported while the kind itself is wrong, or missing.
+    let text =
+        BASE.replacen("kind = \"deployment\"", "kind = \"deploymnet\"\nrate = \"2/s\"\nat = \"1m\"", 1);
+    assert!(only_error(&text).1.contains("did you mean \"deployment\"?"));
+    let text = BASE.replacen("kind = \"deployment\"\n", "", 1);
+    assert_eq!(only_error(&text).1, "missing required key `kind`");
+    // A known kind still gets them.
+    let text = BASE.replacen("replicas = 2", "replicas = 2\nat = \"1m\"", 1);
+    assert_eq!(only_error(&text).1, "`at` is only valid for kind = \"batch\"");
+}
+
+#[test]
+fn a_misspelt_value_hides_what_depends_on_it() {
+    // zipf_s belongs to pick = "zipf": with a misspelt pick, only the pick is wrong.
+    let text = BASE.replacen(CONTAINER, "{ image_set = \"fns\", pick = \"zipff\", zipf_s = 1.1 }", 1);
+    let (key, message) = only_error(&text);
+    assert_eq!(key, "workload.web.pod.containers[0].pick");
+    assert!(message.starts_with("unknown pick \"zipff\": did you mean \"zipf\"?"), "{message}");
+    // A preloaded image without a registry may be used with pull_policy = "Never"; misspelt,
+    // the policy is the error, not the pull that the default policy would need.
+    let text = BASE
+        .replacen("count = 2", "count = 2\npreloaded = [\"quay.io/tools/sidecar:v1\"]", 1)
+        .replacen(CONTAINER, "{ image = \"quay.io/tools/sidecar:v1\", pull_policy = \"never\" }", 1);
+    let (key, message) = only_error(&text);
+    assert_eq!(key, "workload.web.pod.containers[0].pull_policy");
+    assert!(message.contains("did you mean \"Never\"?"), "{message}");
+}
+
+#[test]
+fn a_misspelt_key_is_read_as_the_key_it_stands_for() {
+    // Removed, `hots` would also leave the registry without a host and the image without a
+    // registry; `nmae` would leave the pool without a name that the workload names.
+    let text = BASE.replacen("host = \"registry.example\"", "hots = \"registry.example\"", 1);
+    let (key, message) = only_error(&text);
+    assert_eq!(key, "registry[0].hots");
+    assert!(
+        message.starts_with("unknown field `hots`: did you mean `host`? (expected one of host, "),
+        "{message}"
+    );
+    let text = BASE.replacen("name = \"pool\"", "nmae = \"pool\"", 1).replacen(
+        "replicas = 2",
+        "replicas = 2\nnode_pools = [\"pool\"]",
+        1,
+    );
+    assert_eq!(only_error(&text).0, "node_pool[0].nmae");
+    // A misspelt table too, and a key inside it.
+    let text = BASE.replacen("[workload.pod]", "[schedular]\npolcy = \"binpak\"\n\n[workload.pod]", 1);
+    let ds = errors(&text);
+    let keys: Vec<_> = ds.iter().map(|d| d.key.clone().unwrap_or_default()).collect();
+    assert_eq!(keys, ["schedular", "schedular.polcy", "schedular.polcy"], "{ds:?}");
+    assert!(ds[2].message.contains("did you mean \"binpack\"?"), "{ds:?}");
+    assert_eq!(ds[2].line, Some(line_of(&text, "polcy")));
+    // What is wrong with the value is reported at the key as written.
+    let text = BASE.replacen("host = \"registry.example\"", "hots = 5", 1);
+    let ds = errors(&text);
+    assert_eq!(ds.len(), 2, "{ds:?}");
+    assert_eq!(ds[1].key.as_deref(), Some("registry[0].hots"));
+    assert!(ds[1].message.contains("invalid type"), "{ds:?}");
+    assert_eq!(ds[1].line, Some(line_of(&text, "hots")));
+    // No guess for a key that is like no accepted one.
+    let text = BASE.replacen("replicas = 2", "replicas = 2\nlabels = [\"a\"]", 1);
+    assert!(only_error(&text).1.starts_with("unknown field `labels`, expected one of `name`"));
 }
 
 #[test]
@@ -65,6 +145,7 @@ fn suggestions_for_values() {
         ("count = 2", "count = 2\narch = \"amd46\"", "node_pool.pool.arch", "did you mean \"amd64\"?"),
         ("latency = \"10ms\"", "latency = \"10ms\"\nauth = \"Required\"", "registry.registry.example.auth", "got \"Required\": did you mean \"required\"?"),
         ("latency = \"10ms\"", "latency = { dist = \"expnential\", mean = \"10ms\" }", "registry.registry.example.latency.dist", "did you mean \"exponential\"?"),
+        ("latency = \"10ms\"", "latency = { dist = \"exponential\", meen = \"10ms\" }", "registry.registry.example.latency.meen", "(did you mean `mean`? expected mean)"),
         ("serialize_image_pulls = true", "serialize_image_pulls = true\nimage_pull_credentials_verification_policy = \"NeverVerifyPreloaded\"", "kubelet.image_pull_credentials_verification_policy", "did you mean \"NeverVerifyPreloadedImages\"?"),
     ];
     for (from, to, key, fragment) in cases {
@@ -73,4 +154,17 @@ fn suggestions_for_values() {
         assert_eq!(k, key, "{m}");
         assert!(m.contains(fragment), "{key}: {m}");
     }
+}
+
+#[test]
+fn a_file_error_is_not_repeated_for_every_grid_value() {
+    let grid = "[sweep]\ngrid = { \"kubelet.registry_burst\" = [1, 2], \"runtime.max_concurrent_downloads\" = [1, 2] }\n\n[[node_pool]]";
+    let text = BASE.replacen("[[node_pool]]", grid, 1).replacen("disk = \"100GiB\"", "disk = \"lots\"", 1);
+    assert_eq!(only_error(&text).0, "node_pool.pool.disk");
+    let text = BASE.replacen(
+        "[[node_pool]]",
+        &grid.replace("\n\n", "\nbaseline = { \"kubelet.registry_burst\" = 3 }\n\n"),
+        1,
+    );
+    assert_eq!(only_error(&text).0, "sweep.baseline.\"kubelet.registry_burst\"");
 }

@@ -156,10 +156,13 @@ impl Ctx {
             }
         };
         let mut ok = true;
+        // A parameter whose misspelling was reported is not reported missing as well.
+        let mut misspelt = Vec::new();
         for k in t.keys() {
             if k != "dist" && !params.contains(&k.as_str()) {
-                let guess = suggest::closest(k, params.iter().copied())
-                    .map_or(String::new(), |g| format!("did you mean `{g}`? "));
+                let guess = suggest::closest(k, params.iter().copied()).filter(|g| !t.contains_key(*g));
+                misspelt.extend(guess);
+                let guess = guess.map_or(String::new(), |g| format!("did you mean `{g}`? "));
                 self.err(
                     &path.key(k),
                     format!("unknown key `{k}` for dist = {name:?} ({guess}expected {})", params.join(", ")),
@@ -168,7 +171,7 @@ impl Ctx {
             }
         }
         for p in params {
-            if !t.contains_key(*p) {
+            if !t.contains_key(*p) && !misspelt.contains(p) {
                 self.err(path, format!("dist = {name:?} needs `{p}`"));
                 ok = false;
             }

@@ -125,12 +125,40 @@ pub(super) fn sweep_spec(
             grid.push((key, values));
         }
     }
+    let mut baseline = Vec::new();
+    if let Some(b) = &s.baseline {
+        for key in doc_keys(doc, "baseline") {
+            let Some(v) = b.get(&key) else { continue };
+            let kp = p.key("baseline").key(&key);
+            let value = v.to_string();
+            match grid.iter().find(|(k, _)| *k == key) {
+                None => c.err(
+                    &kp,
+                    format!(
+                        "baseline key {key:?} is not a grid axis (axes: {})",
+                        list(grid.iter().map(|(k, _)| k))
+                    ),
+                ),
+                Some((_, values)) if !values.contains(&value) => c.err(
+                    &kp,
+                    format!("baseline value {value} is not one of the axis values [{}]", values.join(", ")),
+                ),
+                Some(_) => {}
+            }
+            baseline.push((key, value));
+        }
+    }
     // A grid value is an error only when every combination that contains it is invalid: a
     // grid may legitimately cross settings that are invalid together (the contract's own
     // example crosses serialize_image_pulls=true with max_parallel_image_pulls=4); the sweep
-    // skips such variants and says so.
+    // skips such variants and says so. While the file itself has errors every variant has them
+    // too: the variants are checked once it has none, so that the file's errors are not
+    // repeated once per grid value.
     let n_variants = grid.iter().map(|(_, v)| v.len()).product::<usize>();
-    if let (Some(check), true) = (variant_check, !grid.is_empty() && n_variants <= MAX_CHECKED_VARIANTS) {
+    let file_valid = c.issues.is_empty();
+    if let (Some(check), true) =
+        (variant_check, file_valid && !grid.is_empty() && n_variants <= MAX_CHECKED_VARIANTS)
+    {
         let mut first_problem: BTreeMap<(usize, usize), String> = BTreeMap::new();
         let mut ok: BTreeSet<(usize, usize)> = BTreeSet::new();
         for v in 0..n_variants {
@@ -162,29 +190,6 @@ pub(super) fn sweep_spec(
                     }
                 }
             }
-        }
-    }
-    let mut baseline = Vec::new();
-    if let Some(b) = &s.baseline {
-        for key in doc_keys(doc, "baseline") {
-            let Some(v) = b.get(&key) else { continue };
-            let kp = p.key("baseline").key(&key);
-            let value = v.to_string();
-            match grid.iter().find(|(k, _)| *k == key) {
-                None => c.err(
-                    &kp,
-                    format!(
-                        "baseline key {key:?} is not a grid axis (axes: {})",
-                        list(grid.iter().map(|(k, _)| k))
-                    ),
-                ),
-                Some((_, values)) if !values.contains(&value) => c.err(
-                    &kp,
-                    format!("baseline value {value} is not one of the axis values [{}]", values.join(", ")),
-                ),
-                Some(_) => {}
-            }
-            baseline.push((key, value));
         }
     }
     SweepSpec { seeds, grid, baseline }

@@ -19,6 +19,9 @@ use crate::time::SimDuration;
 use std::collections::BTreeSet;
 use toml::Value;
 
+/// Workload kinds.
+const KINDS: [&str; 4] = ["deployment", "daemonset", "poisson", "batch"];
+
 /// Reads every `[[workload]]`.
 pub(super) fn workloads(
     c: &mut Ctx,
@@ -38,9 +41,23 @@ pub(super) fn workloads(
         }
         let start = c.duration(&p.key("start"), w.start.as_ref(), SimDuration::ZERO);
         let kind_name = c.name(&p, "kind", &w.kind);
-        // Keys that belong to one kind only: a key given to another kind is a mistake.
+        let known_kind = KINDS.contains(&kind_name.as_str());
+        if !known_kind && !kind_name.is_empty() {
+            c.err(
+                &p.key("kind"),
+                unknown_value(
+                    format!("unknown workload kind {kind_name:?}"),
+                    &kind_name,
+                    &KINDS,
+                    "deployment, daemonset, poisson or batch",
+                ),
+            );
+        }
+        // Keys that belong to one kind only: a key given to another kind is a mistake. With a
+        // missing or unknown kind, the kind is the mistake: `kind = "Deployment"` would otherwise
+        // be reported as `replicas` (and every other key it has) being out of place first.
         let only = |c: &mut Ctx, key: &str, set: bool, kinds: &str| {
-            if set && !kinds.split('|').any(|k| k == kind_name) {
+            if known_kind && set && !kinds.split('|').any(|k| k == kind_name) {
                 c.err(&p.key(key), format!("`{key}` is only valid for kind = {kinds:?}"));
             }
         };
@@ -120,19 +137,8 @@ pub(super) fn workloads(
                 };
                 WorkloadKind::Batch { count, at: c.duration(&p.key("at"), w.at.as_ref(), start) }
             }
-            "" => WorkloadKind::DaemonSet,
-            other => {
-                c.err(
-                    &p.key("kind"),
-                    unknown_value(
-                        format!("unknown workload kind {other:?}"),
-                        other,
-                        &["deployment", "daemonset", "poisson", "batch"],
-                        "deployment, daemonset, poisson or batch",
-                    ),
-                );
-                WorkloadKind::DaemonSet
-            }
+            // Missing or unknown (reported above): a placeholder.
+            _ => WorkloadKind::DaemonSet,
         };
         let mut image_pull_secrets = Vec::new();
         for (j, s) in w.image_pull_secrets.iter().flatten().enumerate() {
@@ -195,9 +201,20 @@ pub(super) fn workloads(
             Some(ids) => ids.iter().map(|id| id.idx()).collect(),
             None => (0..pools.drafts.len()).collect(),
         };
+        let raw_pod = w.pod.as_ref();
         for (list_key, cs) in [("init_containers", &pod.init_containers), ("containers", &pod.containers)] {
+            let raw_cs = raw_pod.and_then(|rp| {
+                if list_key == "containers" { &rp.containers } else { &rp.init_containers }.as_ref()
+            });
             for (j, ct) in cs.iter().enumerate() {
                 let ContainerImage::Ref { raw: raw_image, image: Some(id) } = &ct.image else { continue };
+                // With a misspelt pull_policy the policy is unknown: the error is that, not a
+                // pull the default policy might need.
+                if ct.pull_policy.is_none()
+                    && raw_cs.and_then(|r| r.get(j)).is_some_and(|r| r.pull_policy.is_some())
+                {
+                    continue;
+                }
                 let Some(im) = imgs.images.get(id.idx()) else { continue };
                 if im.registry.is_some() {
                     continue;
@@ -296,7 +313,9 @@ fn container(c: &mut Ctx, cp: &KeyPath, ct: &RawContainer, init: bool, imgs: &Im
                     Pick::Sequential
                 }
             };
-            if ct.zipf_s.is_some() && !matches!(pick, Pick::Zipf { .. }) {
+            // With an unknown pick, whether `zipf_s` belongs is unknown too.
+            let pick_known = matches!(ct.pick.as_deref(), None | Some("sequential" | "uniform" | "zipf"));
+            if pick_known && ct.zipf_s.is_some() && !matches!(pick, Pick::Zipf { .. }) {
                 c.err(&cp.key("zipf_s"), "`zipf_s` only applies to pick = \"zipf\"");
             }
             set.map(|set| ContainerImage::Set { set, pick })
