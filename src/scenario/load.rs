@@ -8,7 +8,7 @@
 use super::locate::{KeyPath, Locator, Seg};
 use super::raw::RawScenario;
 use super::validate::{validate, Issue};
-use super::{overrides, suggest, Scenario};
+use super::{foreign, overrides, suggest, Scenario};
 use std::fmt;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
@@ -114,6 +114,11 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
     let mut doc: DocumentMut = match text.parse() {
         Ok(d) => d,
         Err(e) => {
+            // A Kubernetes manifest or `kubectl` output is answered with what it is, not with
+            // the TOML parser's complaint about its first line.
+            if let Some(message) = foreign::recognise(text) {
+                return Err(vec![Diagnostic { line: None, column: None, key: None, message }]);
+            }
             let e: toml_edit::TomlError = e;
             let (line, column) = match e.span() {
                 Some(s) => {

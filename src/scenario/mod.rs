@@ -12,6 +12,7 @@ use crate::k8s::config::{KubeletConfig, KubeletConfigInput};
 use crate::k8s::pull_policy::PullPolicy;
 use crate::time::SimDuration;
 
+pub mod foreign;
 pub mod limits;
 pub mod load;
 pub mod locate;

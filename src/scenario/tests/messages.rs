@@ -1,5 +1,6 @@
 //! What the errors say: suggestions for misspelt keys and values, KubeletConfiguration names,
-//! and the root cause alone where its follow-on errors would come first.
+//! the root cause alone where its follow-on errors would come first, and Kubernetes documents
+//! given for a scenario.
 
 use super::*;
 
@@ -154,6 +155,22 @@ fn suggestions_for_values() {
         assert_eq!(k, key, "{m}");
         assert!(m.contains(fragment), "{key}: {m}");
     }
+}
+
+#[test]
+fn kubernetes_documents_are_named() {
+    let e = load("{\"apiVersion\": \"v1\", \"kind\": \"NodeList\", \"items\": []}", "nodes.json", &[])
+        .unwrap_err();
+    assert_eq!(e.diagnostics.len(), 1);
+    assert_eq!((e.diagnostics[0].line, e.diagnostics[0].key.as_deref()), (None, None));
+    assert!(e.to_string().starts_with(
+        "nodes.json: this is a Kubernetes NodeList (JSON), not a pullsim scenario (TOML). Describe its nodes"
+    ));
+    let e = load("apiVersion: batch/v1\nkind: Job\n", "job.yaml", &[]).unwrap_err().to_string();
+    assert!(e.contains("a Job is kind = \"batch\""), "{e}");
+    // A TOML mistake is still a TOML syntax error.
+    let e = load("[simulation]\nname: \"x\"\n", "t.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("TOML syntax error"), "{e}");
 }
 
 #[test]
