@@ -1,6 +1,6 @@
 //! What the errors say: suggestions for misspelt keys and values, KubeletConfiguration names,
-//! the root cause alone where its follow-on errors would come first, and Kubernetes documents
-//! given for a scenario.
+//! the root cause alone where its follow-on errors would come first, units in strings, and
+//! Kubernetes documents given for a scenario.
 
 use super::*;
 
@@ -155,6 +155,51 @@ fn suggestions_for_values() {
         assert_eq!(k, key, "{m}");
         assert!(m.contains(fragment), "{key}: {m}");
     }
+}
+
+#[test]
+fn a_number_in_a_string_needs_its_unit() {
+    let cases = [
+        (
+            "size = \"10MB\"",
+            "size = \"700\"",
+            "image_set.fns.size",
+            "a size needs a unit, e.g. \"700MB\" or \"700MiB\"; a bare TOML number (no quotes) is bytes",
+        ),
+        (
+            "latency = \"10ms\"",
+            "latency = \"10\"",
+            "registry.registry.example.latency",
+            "a duration needs a unit, e.g. \"10s\" or \"10m\"; a bare TOML number (no quotes) is seconds",
+        ),
+        (
+            "bandwidth = \"10Gbps\"",
+            "bandwidth = \"10\"",
+            "node_pool.pool.bandwidth",
+            "a bandwidth needs a unit, e.g. \"10Mbps\" (bits) or \"10MB/s\" (bytes), or \"unlimited\"",
+        ),
+        (
+            "size = \"10MB\"",
+            "size = { dist = \"uniform\", min = \"1MB\", max = \"20\" }",
+            "image_set.fns.size.max",
+            "a size needs a unit",
+        ),
+    ];
+    for (from, to, key, fragment) in cases {
+        let (k, m) = only_error(&BASE.replacen(from, to, 1));
+        assert_eq!(k, key, "{m}");
+        assert!(m.contains(fragment), "{key}: {m}");
+    }
+    // A bare TOML number is in the base unit, as the contract says.
+    let s = ok(&BASE
+        .replacen("size = \"10MB\"", "size = 700", 1)
+        .replacen("latency = \"10ms\"", "latency = 0.01", 1)
+        .replacen("bandwidth = \"10Gbps\"", "bandwidth = 1000", 1));
+    assert_eq!(s.registries[0].latency_ns, Dist::Constant(1e7));
+    assert_eq!(s.node_pools[0].bandwidth_bytes_per_s, Dist::Constant(1000.0));
+    assert!(
+        matches!(&s.images[1].layers, ImageLayers::Drawn { size_bytes: Dist::Constant(x), .. } if *x == 700.0)
+    );
 }
 
 #[test]
