@@ -14,6 +14,7 @@ use crate::time::SimDuration;
 
 pub mod foreign;
 pub mod limits;
+pub mod lint;
 pub mod load;
 pub mod locate;
 pub mod overrides;
@@ -24,6 +25,7 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use lint::{lint, Warning};
 pub use load::{load, load_grid_unchecked, Diagnostic, Override, ScenarioError};
 
 #[derive(Clone, Debug)]
