@@ -7,7 +7,10 @@
 //!   no node at all;
 //! - something timed at or after the end of the run (`simulation.until`): a workload's start, a
 //!   batch, an update, a node pool's joins, an outage, a push of a new digest;
-//! - an image with no manifest for the architecture of any node pool that runs it.
+//! - an image with no manifest for the architecture of any node pool that runs it;
+//!
+//! and, first, what validation accepted as written although Kubernetes would refuse it
+//! (`Scenario::notes`).
 
 use super::locate::KeyPath;
 use super::{ContainerImage, ImageLayers, Scenario, WorkloadKind, WorkloadSpec};
@@ -35,7 +38,7 @@ impl fmt::Display for Warning {
 
 /// Every warning for a valid scenario, in the order of the checks (see the module doc).
 pub fn lint(s: &Scenario) -> Vec<Warning> {
-    let mut out = Vec::new();
+    let mut out = s.notes.clone();
     image_larger_than_disk(s, &mut out);
     placement(s, &mut out);
     after_the_end(s, &mut out);

@@ -49,6 +49,9 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     pub scheduler: SchedulerPolicy,
     pub sweep: Option<SweepSpec>,
+    /// What validation accepted as written although Kubernetes would refuse it (a rollout count
+    /// written as the string `"0"`); `lint` reports these first.
+    pub notes: Vec<Warning>,
 }
 
 #[derive(Clone, Debug)]

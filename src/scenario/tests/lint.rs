@@ -136,3 +136,16 @@ fn an_image_for_no_architecture_that_runs_it() {
     assert!(warnings(&BASE.replacen("layers = [", "platforms = [\"arm64\", \"amd64\"]\nlayers = [", 1))
         .is_empty());
 }
+
+#[test]
+fn what_validation_noted_comes_first() {
+    let text = BASE
+        .replacen("replicas = 2", "replicas = 2\nrollout = { max_surge = 1, max_unavailable = \"0\" }", 1)
+        .replacen("count = 2", "count = 1", 1);
+    let ws = warnings(&text);
+    assert_eq!(ws.len(), 2, "{ws:#?}");
+    assert!(
+        ws[0].starts_with("key `workload.web.rollout.max_unavailable`: \"0\" is a string without `%`"),
+        "{ws:#?}"
+    );
+}

@@ -1,6 +1,6 @@
 //! What the errors say: suggestions for misspelt keys and values, KubeletConfiguration names,
-//! the root cause alone where its follow-on errors would come first, units in strings, and
-//! Kubernetes documents given for a scenario.
+//! the root cause alone where its follow-on errors would come first, units in strings,
+//! percentages as Kubernetes reads them, and Kubernetes documents given for a scenario.
 
 use super::*;
 
@@ -200,6 +200,47 @@ fn a_number_in_a_string_needs_its_unit() {
     assert!(
         matches!(&s.images[1].layers, ImageLayers::Drawn { size_bytes: Dist::Constant(x), .. } if *x == 700.0)
     );
+}
+
+fn rollout(surge: &str, unavailable: &str) -> String {
+    BASE.replacen(
+        "replicas = 2",
+        &format!("replicas = 2\nrollout = {{ max_surge = {surge}, max_unavailable = {unavailable} }}"),
+        1,
+    )
+}
+
+#[test]
+fn percentages_as_kubernetes_reads_them() {
+    let s = ok(&rollout("\"25%\"", "3"));
+    let WorkloadKind::Deployment { rollout: r, .. } = &s.workloads[0].kind else { panic!() };
+    assert_eq!((r.max_surge, r.max_unavailable), (IntOrPercent::Percent(25), IntOrPercent::Int(3)));
+    assert!(s.notes.is_empty());
+    // The contract writes max_unavailable = "0": accepted, and noted (Kubernetes refuses it).
+    let s = ok(&rollout("\"25%\"", "\"0\""));
+    let WorkloadKind::Deployment { rollout: r, .. } = &s.workloads[0].kind else { panic!() };
+    assert_eq!(r.max_unavailable, IntOrPercent::Int(0));
+    assert_eq!(s.notes.len(), 1);
+    assert_eq!(s.notes[0].key.as_deref(), Some("workload.web.rollout.max_unavailable"));
+    assert!(s.notes[0].message.contains("Kubernetes refuses it (\"string is not a percentage\")"));
+    let bad = [
+        ("\"25 %\"", "a percentage has no spaces: write \"25%\""),
+        ("\" 25%\"", "a percentage has no spaces: write \"25%\""),
+        ("\"25% \"", "a percentage has no spaces: write \"25%\""),
+        ("\"25.5%\"", "a percentage is a whole number"),
+        ("\"+25%\"", "a percentage has no sign: write \"25%\""),
+        ("\"-25%\"", "must not be negative"),
+        ("\"%\"", "expected an integer or a percentage like \"25%\""),
+        ("\"25 percent\"", "expected an integer or a percentage like \"25%\""),
+        ("\"99999999999%\"", "percentage too large"),
+        ("-1", "must be greater than or equal to 0"),
+        ("2.5", "expected an integer or a percentage"),
+    ];
+    for (value, fragment) in bad {
+        let (key, message) = only_error(&rollout(value, "1"));
+        assert_eq!(key, "workload.web.rollout.max_surge", "{value}");
+        assert!(message.contains(fragment), "{value}: {message}");
+    }
 }
 
 #[test]

@@ -56,7 +56,7 @@ mod workloads;
 use super::locate::KeyPath;
 use super::raw::RawScenario;
 use super::suggest;
-use super::{NodePoolSpec, Scenario};
+use super::{NodePoolSpec, Scenario, Warning};
 use toml::Value;
 
 /// One validation problem: where (if known) and what.
@@ -75,6 +75,8 @@ const ARCHES: &[&str] =
 
 struct Ctx {
     issues: Vec<Issue>,
+    /// Accepted as written, but Kubernetes would not accept it (`Scenario::notes`).
+    notes: Vec<Issue>,
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -92,6 +94,10 @@ fn type_name(v: &Value) -> &'static str {
 impl Ctx {
     fn err(&mut self, path: &KeyPath, message: impl Into<String>) {
         self.issues.push(Issue { path: Some(path.clone()), message: message.into() });
+    }
+
+    fn note(&mut self, path: &KeyPath, message: impl Into<String>) {
+        self.notes.push(Issue { path: Some(path.clone()), message: message.into() });
     }
 
     /// An integer (counts are never strings, floats or distributions).
@@ -201,7 +207,7 @@ pub fn validate(
 ) -> Result<Scenario, Vec<Issue>> {
     // The work estimate comes first: it decides whether image sets may be expanded at all.
     let work = super::limits::check(raw);
-    let mut ctx = Ctx { issues: work.issues };
+    let mut ctx = Ctx { issues: work.issues, notes: Vec::new() };
     let c = &mut ctx;
 
     // Table by table, in this order: messages come out in it.
@@ -251,5 +257,10 @@ pub fn validate(
         workloads,
         scheduler,
         sweep,
+        notes: ctx
+            .notes
+            .into_iter()
+            .map(|n| Warning { key: n.path.map(|p| p.to_string()), message: n.message })
+            .collect(),
     })
 }

@@ -351,33 +351,73 @@ fn container(c: &mut Ctx, cp: &KeyPath, ct: &RawContainer, init: bool, imgs: &Im
     }
 }
 
+/// `max_surge` / `max_unavailable`: an integer, or a percentage string, as a Deployment takes
+/// them. The API server's `ValidatePositiveIntOrPercent` (k8s.io/kubernetes
+/// pkg/apis/apps/validation) accepts a string only when `IsValidPercent` does (regex `[0-9]+%`:
+/// digits then `%`, no sign, space or decimals), and the controller reads it with
+/// `intstr.GetScaledValueFromIntOrPercent` → `getIntOrPercentValueSafely`
+/// (`strings.HasSuffix(s, "%")`, then `strconv.Atoi` of the rest), which refuses a string without
+/// `%` ("invalid type: string is not a percentage"). `Atoi` alone would take `"+25%"`; the API
+/// server does not. One exception: a string of digits without `%` is read as the integer,
+/// because the scenario format's own example writes `max_unavailable = "0"`; it is noted for
+/// `lint`, since Kubernetes would refuse it.
 fn int_or_percent(ctx: &mut Ctx, path: &KeyPath, v: &Value) -> Option<IntOrPercent> {
-    let bad = |ctx: &mut Ctx| {
-        ctx.err(path, format!("expected an integer or a percentage like \"25%\", got `{v}`"));
-        None
-    };
-    match v {
-        Value::Integer(i) if *i >= 0 && *i <= u32::MAX as i64 => Some(IntOrPercent::Int(*i as u32)),
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let s = match v {
+        Value::Integer(i) if *i >= 0 && *i <= u32::MAX as i64 => return Some(IntOrPercent::Int(*i as u32)),
         Value::Integer(i) => {
             ctx.err(path, format!("{i}: must be greater than or equal to 0"));
-            None
+            return None;
         }
-        Value::String(s) => {
-            let s = s.trim();
-            if let Some(p) = s.strip_suffix('%') {
-                match p.trim().parse::<u32>() {
-                    Ok(p) => Some(IntOrPercent::Percent(p)),
-                    Err(_) => bad(ctx),
-                }
-            } else {
-                match s.parse::<u32>() {
-                    Ok(i) => Some(IntOrPercent::Int(i)),
-                    Err(_) => bad(ctx),
-                }
-            }
+        Value::String(s) => s.as_str(),
+        _ => {
+            ctx.err(path, format!("expected an integer or a percentage like \"25%\", got `{v}`"));
+            return None;
         }
-        _ => bad(ctx),
+    };
+    if let Some(p) = s.strip_suffix('%') {
+        if digits(p) {
+            return match p.parse::<u32>() {
+                Ok(p) => Some(IntOrPercent::Percent(p)),
+                Err(_) => {
+                    ctx.err(path, format!("{s:?}: percentage too large"));
+                    None
+                }
+            };
+        }
     }
+    if digits(s) {
+        ctx.note(
+            path,
+            format!(
+                "{s:?} is a string without `%`: read as the integer {s}, but Kubernetes refuses it \
+                 (\"string is not a percentage\"); write {s} without quotes, or \"{s}%\""
+            ),
+        );
+        return match s.parse::<u32>() {
+            Ok(i) => Some(IntOrPercent::Int(i)),
+            Err(_) => {
+                ctx.err(path, format!("{s:?}: too large"));
+                None
+            }
+        };
+    }
+    // Near misses of "N%": say what is wrong with them.
+    let t = s.trim();
+    let body = t.strip_suffix('%').map(str::trim_end);
+    let why = match body {
+        Some(b) if b.starts_with('-') => "must not be negative".to_string(),
+        Some(b) if b.starts_with('+') && digits(&b[1..]) => {
+            format!("a percentage has no sign: write \"{}%\"", &b[1..])
+        }
+        Some(b) if digits(b) => format!("a percentage has no spaces: write \"{b}%\""),
+        Some(b) if b.contains('.') => {
+            "a percentage is a whole number (Kubernetes reads it with strconv.Atoi), e.g. \"25%\"".to_string()
+        }
+        _ => format!("expected an integer or a percentage like \"25%\", got `{v}`"),
+    };
+    ctx.err(path, if why.starts_with("expected") { why } else { format!("{s:?}: {why}") });
+    None
 }
 
 fn is_zero(v: IntOrPercent) -> bool {
