@@ -5,6 +5,11 @@
 //! cross-references. `Scenario` is what the simulator consumes; it holds no TOML types.
 //! Every quantity that may be random is a `Dist` in its base unit (bytes, nanoseconds,
 //! bytes per second, per second); the world builder draws them from named streams.
+//!
+//! Around the two stages: `suggest` words unknown keys and values (the accepted name they most
+//! likely stand for), `foreign` names a Kubernetes document given instead of a scenario, and
+//! `lint` finds likely mistakes in a valid scenario, which `validate` and `run` print as
+//! warnings.
 
 use crate::engine::dist::Dist;
 use crate::ids::{ImageId, ImageSetId, PoolId, RegistryId};
