@@ -39,9 +39,10 @@
 //!
 //! # Layout
 //!
-//! This file holds the entry point (`validate`), `Issue` and the shared `Ctx` with its small
-//! helpers; `quantity` reads units and distributions; the tables are checked in the order of
-//! `validate`, one file per group: `simulation` (simulation, scheduler, sweep), `kubelet`
+//! This file holds the entry point (`validate`), `Issue`, and `Ctx` (the problems found so far)
+//! with the readers every table uses (integers, counts, names, architectures, unknown values);
+//! `quantity` reads units and distributions; the tables are checked in the order of `validate`,
+//! one file per group: `simulation` (simulation, scheduler, sweep), `kubelet`
 //! (kubelet, runtime), `registries`, `images` (images, image sets, layers, pushes), `pools` and
 //! `workloads` (workloads and their containers).
 
