@@ -1,7 +1,9 @@
 //! Quantities with units, as written in scenario files: durations, sizes, bandwidths, rates.
 //!
 //! Parsing returns the quantity in its base unit (nanoseconds, bytes, bytes per second, events
-//! per second). Decimal prefixes are powers of 10 (`MB` = 10^6), binary ones powers of 2
+//! per second). A string must carry its unit: `"700"` could mean bytes or megabytes, seconds or
+//! minutes, and is refused with a message suggesting both spellings; a bare number in the base
+//! unit is written as a TOML number, without quotes, and never reaches these parsers. Decimal prefixes are powers of 10 (`MB` = 10^6), binary ones powers of 2
 //! (`MiB` = 2^20); bandwidths in bits (`Gbps`) are divided by 8. The arithmetic is done on the
 //! decimal digits with integers where the result is an integer, so `"1Gbps"` is exactly
 //! 125_000_000 B/s and `"1.5s"` exactly 1_500_000_000 ns.
@@ -115,8 +117,13 @@ fn negative_error(what: &str, s: &str) -> Option<String> {
     s.trim_start().starts_with('-').then(|| format!("{what} must not be negative, got {s:?}"))
 }
 
-/// Parses a duration such as `"250ms"`, `"1h30m"` or `"1.5s"` into nanoseconds. A string that
-/// is just a number is seconds.
+/// The message for a number written as a string without its unit (`examples` show the number
+/// as written with units).
+fn unit_missing(what: &str, examples: String, bare: &str) -> String {
+    format!("{what} needs a unit, e.g. {examples}; a bare TOML number (no quotes) is {bare}")
+}
+
+/// Parses a duration such as `"250ms"`, `"1h30m"` or `"1.5s"` into nanoseconds.
 pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
     if let Some(e) = negative_error("a duration", s) {
         return Err(e);
@@ -126,8 +133,8 @@ pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
     if t.is_empty() {
         return Err(err());
     }
-    if let Some((d, "")) = split_number(t) {
-        return d.times_u64(NS_PER_S).and_then(|v| u64::try_from(v).ok()).ok_or_else(err);
+    if let Some((_, "")) = split_number(t) {
+        return Err(unit_missing("a duration", format!("\"{t}s\" or \"{t}m\""), "seconds"));
     }
     let mut rest = t;
     let mut total: u128 = 0;
@@ -142,7 +149,7 @@ pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
     u64::try_from(total).map_err(|_| format!("duration {s:?} is too long"))
 }
 
-/// Parses a size such as `"512B"`, `"30MB"` or `"2GiB"` into bytes. A bare number is bytes.
+/// Parses a size such as `"512B"`, `"30MB"` or `"2GiB"` into bytes.
 pub fn parse_size_bytes(s: &str) -> Result<f64, String> {
     if let Some(e) = negative_error("a size", s) {
         return Err(e);
@@ -152,14 +159,14 @@ pub fn parse_size_bytes(s: &str) -> Result<f64, String> {
     let (d, unit) = split_number(t).ok_or_else(err)?;
     let unit = unit.trim_start();
     if unit.is_empty() {
-        return Ok(d.times_f64(1.0));
+        return Err(unit_missing("a size", format!("\"{t}MB\" or \"{t}MiB\""), "bytes"));
     }
     let &(_, bytes) = SIZE_UNITS_BYTES.iter().find(|(u, _)| *u == unit).ok_or_else(err)?;
     Ok(d.times_f64(bytes as f64))
 }
 
-/// Parses a bandwidth into bytes per second: bits (`"1Gbps"`), bytes (`"100MB/s"`), a bare
-/// number (bytes/s), or `"unlimited"` (infinity).
+/// Parses a bandwidth into bytes per second: bits (`"1Gbps"`), bytes (`"100MB/s"`), or
+/// `"unlimited"` (infinity).
 pub fn parse_bandwidth_bytes_per_s(s: &str) -> Result<f64, String> {
     if let Some(e) = negative_error("a bandwidth", s) {
         return Err(e);
@@ -172,7 +179,8 @@ pub fn parse_bandwidth_bytes_per_s(s: &str) -> Result<f64, String> {
     let (d, unit) = split_number(t).ok_or_else(err)?;
     let unit = unit.trim_start();
     if unit.is_empty() {
-        return Ok(d.times_f64(1.0));
+        let examples = format!("\"{t}Mbps\" (bits) or \"{t}MB/s\" (bytes), or \"unlimited\"");
+        return Err(unit_missing("a bandwidth", examples, "bytes per second"));
     }
     if let Some(&(_, bits)) = BIT_RATE_UNITS_BITS_PER_S.iter().find(|(u, _)| *u == unit) {
         return Ok(d.times_f64(bits as f64) / 8.0);
@@ -182,8 +190,7 @@ pub fn parse_bandwidth_bytes_per_s(s: &str) -> Result<f64, String> {
     Ok(d.times_f64(bytes as f64))
 }
 
-/// Parses a rate such as `"2/s"`, `"120/m"` or `"100/6h"` into events per second. A bare
-/// number is per second.
+/// Parses a rate such as `"2/s"`, `"120/m"` or `"100/6h"` into events per second.
 pub fn parse_rate_per_s(s: &str) -> Result<f64, String> {
     if let Some(e) = negative_error("a rate", s) {
         return Err(e);
@@ -192,7 +199,10 @@ pub fn parse_rate_per_s(s: &str) -> Result<f64, String> {
     let err = || format!("expected a rate like {RATE_EXAMPLES}, got {s:?}");
     let (count, window) = match t.split_once('/') {
         Some((c, w)) => (c.trim(), w.trim()),
-        None => (t, "s"),
+        None if matches!(split_number(t), Some((_, ""))) => {
+            return Err(unit_missing("a rate", format!("\"{t}/s\" or \"{t}/m\""), "per second"))
+        }
+        None => return Err(err()),
     };
     let (d, "") = split_number(count).ok_or_else(err)? else { return Err(err()) };
     // "/m" means one minute: put an implicit 1 in front of a bare unit.
@@ -342,8 +352,6 @@ mod tests {
             ("1.5s", 1_500_000_000),
             ("300s", 300 * s),
             ("0s", 0),
-            ("10", 10 * s),
-            ("0.25", 250_000_000),
             ("7us", 7_000),
             ("3ns", 3),
             ("1d", 86_400 * s),
@@ -371,7 +379,6 @@ mod tests {
             ("1KiB", 1024.0),
             ("1TB", 1e12),
             ("1TiB", 1_099_511_627_776.0),
-            ("42", 42.0),
         ];
         for &(text, want) in cases {
             assert_eq!(parse_size_bytes(text), Ok(want), "{text}");
@@ -393,7 +400,6 @@ mod tests {
             ("100MB/s", 1e8),
             ("50MiB/s", 50.0 * 1_048_576.0),
             ("150MB/s", 1.5e8),
-            ("1000", 1000.0),
         ];
         for &(text, want) in cases {
             assert_eq!(parse_bandwidth_bytes_per_s(text), Ok(want), "{text}");
@@ -406,14 +412,8 @@ mod tests {
 
     #[test]
     fn rates() {
-        let cases: &[(&str, f64)] = &[
-            ("2/s", 2.0),
-            ("120/m", 2.0),
-            ("100/6h", 100.0 / 21_600.0),
-            ("0.5/s", 0.5),
-            ("3", 3.0),
-            ("60/1m", 1.0),
-        ];
+        let cases: &[(&str, f64)] =
+            &[("2/s", 2.0), ("120/m", 2.0), ("100/6h", 100.0 / 21_600.0), ("0.5/s", 0.5), ("60/1m", 1.0)];
         for &(text, want) in cases {
             let got = parse_rate_per_s(text).unwrap();
             assert!((got - want).abs() <= want * 1e-12, "{text}: {got} != {want}");
@@ -421,6 +421,35 @@ mod tests {
         for bad in ["", "2/x", "/s", "2/0s", "-1/s", "a/s"] {
             assert!(parse_rate_per_s(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_number_in_a_string_needs_its_unit() {
+        assert_eq!(
+            parse_size_bytes("700"),
+            Err("a size needs a unit, e.g. \"700MB\" or \"700MiB\"; a bare TOML number (no quotes) is bytes"
+                .into())
+        );
+        assert_eq!(
+            parse_duration_ns(" 10 "),
+            Err(
+                "a duration needs a unit, e.g. \"10s\" or \"10m\"; a bare TOML number (no quotes) is seconds"
+                    .into()
+            )
+        );
+        assert_eq!(
+            parse_bandwidth_bytes_per_s("1.5"),
+            Err("a bandwidth needs a unit, e.g. \"1.5Mbps\" (bits) or \"1.5MB/s\" (bytes), or \"unlimited\"; \
+                 a bare TOML number (no quotes) is bytes per second"
+                .into())
+        );
+        assert_eq!(
+            parse_rate_per_s("3"),
+            Err("a rate needs a unit, e.g. \"3/s\" or \"3/m\"; a bare TOML number (no quotes) is per second"
+                .into())
+        );
+        assert!(parse_rate_per_s("2/10").is_err(), "a rate's window is a duration, with its unit");
+        assert!(parse_duration_ns("0").unwrap_err().contains("needs a unit"));
     }
 
     #[test]

@@ -37,8 +37,16 @@ pub(super) fn load_file(path: &Path, set: &[String]) -> Result<(Scenario, String
     Ok((scn, text))
 }
 
+/// Likely mistakes in a valid scenario, on stderr; they do not change the exit code.
+fn print_warnings(file: &Path, scn: &Scenario) {
+    for w in scenario::lint(scn) {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+}
+
 fn cmd_validate(a: ValidateArgs) -> Result<(), CliError> {
     let (scn, _) = load_file(&a.file, &a.set)?;
+    print_warnings(&a.file, &scn);
     let n_nodes: u64 = scn.node_pools.iter().map(|p| u64::from(p.count)).sum();
     println!(
         "{}: valid ({} node pools, {} nodes, {} registries, {} images, {} workloads)",
@@ -54,6 +62,7 @@ fn cmd_validate(a: ValidateArgs) -> Result<(), CliError> {
 
 fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     let (scn, text) = load_file(&a.file, &a.set)?;
+    print_warnings(&a.file, &scn);
     let seed = a.seed.unwrap_or(scn.seed);
     let out_dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
     if a.check_determinism {

@@ -8,7 +8,7 @@
 use super::locate::{KeyPath, Locator, Seg};
 use super::raw::RawScenario;
 use super::validate::{validate, Issue};
-use super::{overrides, Scenario};
+use super::{foreign, overrides, suggest, Scenario};
 use std::fmt;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
@@ -114,6 +114,11 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
     let mut doc: DocumentMut = match text.parse() {
         Ok(d) => d,
         Err(e) => {
+            // A Kubernetes manifest or `kubectl` output is answered with what it is, not with
+            // the TOML parser's complaint about its first line.
+            if let Some(message) = foreign::recognise(text) {
+                return Err(vec![Diagnostic { line: None, column: None, key: None, message }]);
+            }
             let e: toml_edit::TomlError = e;
             let (line, column) = match e.span() {
                 Some(s) => {
@@ -149,10 +154,14 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
     let to_diag = |issue: Issue| -> Diagnostic { diagnostic(issue, &original, &applied) };
 
     // Deserialise; an unknown key is reported, removed, and deserialisation retried, so that all
-    // misspelt keys are reported at once and validation still runs on the rest.
+    // misspelt keys are reported at once and validation still runs on the rest. A key that
+    // surely stands for an accepted one (a typo, a KubeletConfiguration name) is read as that key
+    // instead of removed, so that its absence does not cause errors of its own: the typo is the
+    // one message. `renamed` maps such paths back to what the file says.
     let mut current = doc.clone();
     let mut current_text = if overrides.is_empty() { text.to_string() } else { current.to_string() };
     let mut serde_diags = Vec::new();
+    let mut renamed: Vec<(KeyPath, KeyPath)> = Vec::new();
     let max_errors = (SERDE_RETRY_BUDGET_BYTES / text.len().max(1)).clamp(1, MAX_SERDE_ERRORS);
     let raw: Option<RawScenario> = loop {
         match toml::from_str::<RawScenario>(&current_text) {
@@ -162,12 +171,16 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
                 let path = e.span().and_then(|s| at.path_at(s.start));
                 let message = e.message().trim().to_string();
                 let unknown = unknown_field(&message);
-                let removable = match (&path, unknown) {
-                    (Some(p), Some(field)) => matches!(p.0.last(), Some(Seg::Key(k)) if k == field),
-                    _ => false,
+                let explained = match (&path, unknown) {
+                    (Some(p), Some(field)) if matches!(p.0.last(), Some(Seg::Key(k)) if k == field) => {
+                        Some(suggest::unknown_key(p, field, &message))
+                    }
+                    _ => None,
                 };
+                let removable = explained.is_some();
+                let message = explained.as_ref().map_or(message, |u| u.message.clone());
                 let mut d = match &path {
-                    Some(p) => to_diag(Issue { path: Some(p.clone()), message }),
+                    Some(p) => to_diag(Issue { path: Some(as_written(p, &renamed)), message }),
                     None => Diagnostic { line: None, column: None, key: None, message },
                 };
                 if d.line.is_none() && current_text == text {
@@ -182,8 +195,15 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
                     break None;
                 }
                 if let Some(p) = &path {
-                    if !remove(&mut current, p) {
-                        break None;
+                    let read_as = explained.and_then(|u| u.read_as);
+                    match read_as.filter(|k| rename(&mut current, p, k)) {
+                        Some(k) => {
+                            let mut new = p.clone();
+                            new.0.pop();
+                            renamed.push((new.key(&k), as_written(p, &renamed)));
+                        }
+                        None if !remove(&mut current, p) => break None,
+                        None => {}
                     }
                 }
                 current_text = current.to_string();
@@ -211,7 +231,9 @@ fn load_inner(text: &str, overrides: &[Override], check_sweep: bool) -> Result<S
         Ok(s) if serde_diags.is_empty() => Ok(s),
         Ok(_) => Err(serde_diags),
         Err(issues) => {
-            serde_diags.extend(issues.into_iter().map(to_diag));
+            serde_diags.extend(issues.into_iter().map(|i| {
+                to_diag(Issue { path: i.path.map(|p| as_written(&p, &renamed)), message: i.message })
+            }));
             Err(serde_diags)
         }
     }
@@ -225,7 +247,35 @@ fn unknown_field(message: &str) -> Option<&str> {
 
 /// Removes the key at `path` from the document; false when it is not there.
 fn remove(doc: &mut DocumentMut, path: &KeyPath) -> bool {
-    remove_at(NodeMut::Item(doc.as_item_mut()), &path.0)
+    in_parent(NodeMut::Item(doc.as_item_mut()), &path.0, &mut |t, k| t.remove(k).is_some())
+}
+
+/// Renames the key at `path` to `to`; false when it is not there or `to` is there already.
+fn rename(doc: &mut DocumentMut, path: &KeyPath, to: &str) -> bool {
+    in_parent(NodeMut::Item(doc.as_item_mut()), &path.0, &mut |t, k| {
+        if t.contains_key(to) {
+            return false;
+        }
+        match t.remove(k) {
+            Some(item) => {
+                t.insert(to, item);
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// `path` as the file writes it: a key read under another name (`rename`) by its own name.
+fn as_written(path: &KeyPath, renamed: &[(KeyPath, KeyPath)]) -> KeyPath {
+    match renamed.iter().rev().find(|(read_as, _)| path.starts_with(read_as)) {
+        Some((read_as, written)) => {
+            let mut p = written.clone();
+            p.0.extend_from_slice(&path.0[read_as.0.len()..]);
+            p
+        }
+        None => path.clone(),
+    }
 }
 
 enum NodeMut<'a> {
@@ -243,20 +293,21 @@ fn table_like_mut(node: NodeMut<'_>) -> Option<&mut dyn TableLike> {
     }
 }
 
-fn remove_at(node: NodeMut<'_>, segs: &[Seg]) -> bool {
+/// Calls `f` with the table holding the last key of `segs` and that key.
+fn in_parent(node: NodeMut<'_>, segs: &[Seg], f: &mut dyn FnMut(&mut dyn TableLike, &str) -> bool) -> bool {
     match segs {
         [] => false,
-        [Seg::Key(k)] => table_like_mut(node).is_some_and(|t| t.remove(k).is_some()),
+        [Seg::Key(k)] => table_like_mut(node).is_some_and(|t| f(t, k)),
         [Seg::Key(k), rest @ ..] => match table_like_mut(node).and_then(|t| t.get_mut(k)) {
-            Some(i) => remove_at(NodeMut::Item(i), rest),
+            Some(i) => in_parent(NodeMut::Item(i), rest, f),
             None => false,
         },
         [Seg::Index { index, .. }, rest @ ..] => match node {
             NodeMut::Item(Item::ArrayOfTables(a)) => {
-                a.get_mut(*index).is_some_and(|t| remove_at(NodeMut::Table(t), rest))
+                a.get_mut(*index).is_some_and(|t| in_parent(NodeMut::Table(t), rest, f))
             }
             NodeMut::Item(Item::Value(Value::Array(a))) | NodeMut::Value(Value::Array(a)) => {
-                a.get_mut(*index).is_some_and(|v| remove_at(NodeMut::Value(v), rest))
+                a.get_mut(*index).is_some_and(|v| in_parent(NodeMut::Value(v), rest, f))
             }
             _ => false,
         },

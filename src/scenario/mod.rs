@@ -5,6 +5,11 @@
 //! cross-references. `Scenario` is what the simulator consumes; it holds no TOML types.
 //! Every quantity that may be random is a `Dist` in its base unit (bytes, nanoseconds,
 //! bytes per second, per second); the world builder draws them from named streams.
+//!
+//! Around the two stages: `suggest` words unknown keys and values (the accepted name they most
+//! likely stand for), `foreign` names a Kubernetes document given instead of a scenario, and
+//! `lint` finds likely mistakes in a valid scenario, which `validate` and `run` print as
+//! warnings.
 
 use crate::engine::dist::Dist;
 use crate::ids::{ImageId, ImageSetId, PoolId, RegistryId};
@@ -12,16 +17,20 @@ use crate::k8s::config::{KubeletConfig, KubeletConfigInput};
 use crate::k8s::pull_policy::PullPolicy;
 use crate::time::SimDuration;
 
+pub mod foreign;
 pub mod limits;
+pub mod lint;
 pub mod load;
 pub mod locate;
 pub mod overrides;
 pub mod raw;
+pub mod suggest;
 pub mod validate;
 
 #[cfg(test)]
 mod tests;
 
+pub use lint::{lint, Warning};
 pub use load::{load, load_grid_unchecked, Diagnostic, Override, ScenarioError};
 
 #[derive(Clone, Debug)]
@@ -45,6 +54,9 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     pub scheduler: SchedulerPolicy,
     pub sweep: Option<SweepSpec>,
+    /// What validation accepted as written although Kubernetes would refuse it (a rollout count
+    /// written as the string `"0"`); `lint` reports these first.
+    pub notes: Vec<Warning>,
 }
 
 #[derive(Clone, Debug)]

@@ -110,6 +110,28 @@ fn validate_accepts_good_and_rejects_bad_with_line_and_exit_2() {
     assert!(err.contains("bad.toml") && err.contains(":3") && err.contains("bogus_key"), "{err}");
 }
 
+/// A likely mistake in a valid file is a warning on stderr: `validate` and `run` go on, exit 0.
+#[test]
+fn validate_and_run_print_warnings_and_go_on() {
+    let minimal = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/minimal.toml");
+    let text = std::fs::read_to_string(minimal).unwrap().replace("replicas = 1", "replicas = 3");
+    let f = tmpfile("one-node.toml", &text);
+    let want =
+        format!("warning: {}: key `workload.web.replicas`: all 3 replicas run on one node", f.display());
+    let o = pullsim(&["validate", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with(&want), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("valid"));
+    let out = std::env::temp_dir().join(format!("pullsim-cli-warn-{}", std::process::id()));
+    let o = pullsim(&["run", f.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with(&want), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("summary.json").exists());
+    let _ = std::fs::remove_dir_all(&out);
+    // The examples have none.
+    assert!(pullsim(&["validate", minimal]).stderr.is_empty());
+}
+
 #[test]
 fn bad_inputs_exit_2_without_panicking() {
     let garbage = tmpfile("garbage.toml", "\u{0}\u{1}\u{2}");

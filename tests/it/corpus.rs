@@ -171,6 +171,32 @@ fn generated_inputs_empty_binary_huge_are_refused() {
     std::fs::write(&big_file, big).unwrap();
     cases.push((big_file, "unknown field `hots`"));
 
+    // Kubernetes documents given for a scenario: `kubectl get nodes -o json` (a List of Nodes),
+    // a NodeList, and a manifest with a file name of its own.
+    let nodes = dir.join("nodes.json");
+    std::fs::write(
+        &nodes,
+        r#"{
+    "apiVersion": "v1",
+    "items": [
+        { "apiVersion": "v1", "kind": "Node", "metadata": { "name": "worker-1" }, "status": { "nodeInfo": { "architecture": "amd64" } } },
+        { "apiVersion": "v1", "kind": "Node", "metadata": { "name": "worker-2" }, "status": { "nodeInfo": { "architecture": "amd64" } } }
+    ],
+    "kind": "List",
+    "metadata": { "resourceVersion": "" }
+}
+"#,
+    )
+    .unwrap();
+    cases.push((nodes, "this is a Kubernetes List of 2 Node objects (JSON), not a pullsim scenario (TOML). Describe its nodes in a scenario as node pools"));
+    let node_list = dir.join("nodelist.json");
+    std::fs::write(&node_list, r#"{"kind": "NodeList", "apiVersion": "v1", "items": []}"#).unwrap();
+    cases.push((node_list, "this is a Kubernetes NodeList (JSON)"));
+    let manifest = dir.join("daemonset.yaml");
+    std::fs::write(&manifest, "---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\n")
+        .unwrap();
+    cases.push((manifest, "(a DaemonSet is kind = \"daemonset\")"));
+
     let folder = dir.join("a-folder.toml");
     std::fs::create_dir_all(&folder).unwrap();
     cases.push((folder, "is a folder"));

@@ -1,11 +1,15 @@
 //! Loader tests: the contract examples, the big example from scenario-format.md, bad inputs
-//! (each checked for its line and key), and every `--set` form.
+//! (each checked for its line and key), and every `--set` form. `messages` checks what the
+//! errors say (suggestions, root causes first), `lint` the warnings.
 
 use super::*;
 use crate::engine::dist::Dist;
 use crate::ids::{ImageId, PoolId, RegistryId};
 use crate::k8s::pull_policy::PullPolicy;
 use crate::time::SimDuration;
+
+mod lint;
+mod messages;
 
 const EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/");
 

@@ -1,0 +1,161 @@
+//! `[[node_pool]]`: counts, architecture, bandwidth, disk, preloaded images, node credentials,
+//! joins over time and the pool's kubelet (its override merged over `[kubelet]`).
+
+use super::images::Images;
+use super::kubelet::BaseKubelet;
+use super::quantity::{Bound, Kind};
+use super::registries::Registries;
+use super::{list, Ctx, Issue};
+use crate::engine::dist::Dist;
+use crate::ids::{ImageId, PoolId};
+use crate::k8s::config::KubeletConfig;
+use crate::k8s::image_ref::{parse_docker_ref, parse_image_name};
+use crate::scenario::locate::KeyPath;
+use crate::scenario::raw::RawScenario;
+use crate::scenario::{ImageLayers, ImageSpec, NodeCredential};
+use crate::time::SimDuration;
+use std::collections::BTreeMap;
+
+/// A node pool before it is known whether its kubelet settings resolved.
+pub(super) struct PoolDraft {
+    pub(super) name: String,
+    pub(super) count: u32,
+    pub(super) arch: String,
+    pub(super) bandwidth_bytes_per_s: Dist,
+    pub(super) disk_bytes: Dist,
+    pub(super) preloaded: Vec<ImageId>,
+    pub(super) credentials: Vec<NodeCredential>,
+    pub(super) join_at: SimDuration,
+    pub(super) join_every: SimDuration,
+    pub(super) kubelet: Option<KubeletConfig>,
+    pub(super) max_pods: u32,
+}
+
+/// The pools, read, by position and by name.
+pub(super) struct Pools {
+    pub(super) drafts: Vec<PoolDraft>,
+    pub(super) by_name: BTreeMap<String, PoolId>,
+}
+
+/// Reads every `[[node_pool]]`. Images named only in a `preloaded` list are added to `imgs`
+/// (with no layers known).
+pub(super) fn node_pools(
+    c: &mut Ctx,
+    raw: &RawScenario,
+    imgs: &mut Images,
+    regs: &Registries,
+    base: &mut BaseKubelet,
+) -> Pools {
+    let root = KeyPath::root();
+    if raw.node_pool.is_empty() {
+        c.issues.push(Issue { path: None, message: "at least one [[node_pool]] is required".into() });
+    }
+    let mut pool_by_name: BTreeMap<String, PoolId> = BTreeMap::new();
+    let mut pools = Vec::new();
+    let mut credential_secrets: Vec<(KeyPath, String)> = Vec::new();
+    for (i, np) in raw.node_pool.iter().enumerate() {
+        let p = root.key("node_pool").index(i, np.name.as_deref());
+        let name = c.name(&p, "name", &np.name);
+        if !name.is_empty() && pool_by_name.insert(name.clone(), PoolId::from_idx(i)).is_some() {
+            c.err(&p.key("name"), format!("duplicate node_pool name {name:?}"));
+        }
+        let count = match c.required(&p, "count", &np.count) {
+            Some(_) => c.count_u32(&p.key("count"), np.count.as_ref(), 0, 0),
+            None => 0,
+        };
+        let arch = np.arch.clone().unwrap_or_else(|| "amd64".to_string());
+        c.arch(&p.key("arch"), &arch);
+        let mut preloaded = Vec::new();
+        for (j, pre) in np.preloaded.iter().flatten().enumerate() {
+            let pp = p.key("preloaded").index(j, None);
+            match parse_docker_ref(pre) {
+                Err(e) => c.err(&pp, format!("{pre:?} is not a valid image reference: {e}")),
+                Ok(r) => {
+                    let normalized = r.string();
+                    let id = match imgs.index.get(&normalized) {
+                        Some(id) => *id,
+                        None => {
+                            let id = ImageId::from_idx(imgs.images.len());
+                            imgs.index.insert(normalized.clone(), id);
+                            imgs.paths.push(pp.clone());
+                            imgs.images.push(ImageSpec {
+                                raw_ref: pre.clone(),
+                                normalized,
+                                repo: parse_image_name(pre).map(|n| n.repo).unwrap_or_else(|_| r.name()),
+                                domain: r.domain.clone(),
+                                registry: regs.by_host.get(&r.domain).copied(),
+                                layers: ImageLayers::Unknown,
+                                platforms: None,
+                                pushes: Vec::new(),
+                            });
+                            id
+                        }
+                    };
+                    if !preloaded.contains(&id) {
+                        preloaded.push(id);
+                    }
+                }
+            }
+        }
+        let mut credentials = Vec::new();
+        for (j, cr) in np.credentials.iter().flatten().enumerate() {
+            let cp = p.key("credentials").index(j, None);
+            let m = c.name(&cp, "match", &cr.match_pattern);
+            let s = c.name(&cp, "secret", &cr.secret);
+            if !s.is_empty() {
+                credential_secrets.push((cp.key("secret"), s.clone()));
+            }
+            credentials.push(NodeCredential { match_pattern: m, secret: s });
+        }
+        let (join_at, join_every) = match &np.join {
+            Some(j) => (
+                c.duration(&p.key("join").key("at"), j.at.as_ref(), SimDuration::ZERO),
+                c.duration(&p.key("join").key("every"), j.every.as_ref(), SimDuration::ZERO),
+            ),
+            None => (SimDuration::ZERO, SimDuration::ZERO),
+        };
+        let kp = p.key("kubelet");
+        let pool_raw_kubelet = np.kubelet.clone().unwrap_or_default();
+        let pool_input = c.kubelet_input(&kp, &pool_raw_kubelet);
+        let merged = pool_input.merged_over(&base.input);
+        let here = np.kubelet.as_ref().map(|k| (&kp, k));
+        let cfg = c.resolve_kubelet(&merged, here, (&base.path, &base.raw), &kp, &mut base.reported_at_base);
+        pools.push(PoolDraft {
+            bandwidth_bytes_per_s: c.dist_or(
+                &p.key("bandwidth"),
+                np.bandwidth.as_ref(),
+                Kind::Bandwidth,
+                Bound::Positive,
+                f64::INFINITY,
+            ),
+            disk_bytes: c.dist_or(
+                &p.key("disk"),
+                np.disk.as_ref(),
+                Kind::Size,
+                Bound::Positive,
+                100.0 * (1u64 << 30) as f64,
+            ),
+            max_pods: c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, u32::MAX),
+            name,
+            count,
+            arch,
+            preloaded,
+            credentials,
+            join_at,
+            join_every,
+            kubelet: cfg,
+        });
+    }
+    for (path, s) in &credential_secrets {
+        if !regs.accepted.contains(s) {
+            c.err(
+                path,
+                format!(
+                    "secret {s:?} is not accepted by any registry (accepted secrets: {})",
+                    list(&regs.accepted)
+                ),
+            );
+        }
+    }
+    Pools { drafts: pools, by_name: pool_by_name }
+}

@@ -1,0 +1,425 @@
+//! `[[workload]]` and its pod: kinds (deployment, daemonset, poisson, batch) with the keys of
+//! each, rollouts and updates, pull secrets, node selectors, and every container's image, pull
+//! policy and run time.
+
+use super::images::Images;
+use super::pools::Pools;
+use super::quantity::{Bound, Kind};
+use super::registries::Registries;
+use super::{list, unknown_value, Ctx};
+use crate::engine::dist::Dist;
+use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
+use crate::scenario::locate::KeyPath;
+use crate::scenario::raw::{RawContainer, RawScenario};
+use crate::scenario::{
+    ContainerImage, ContainerSpec, IntOrPercent, Pick, PodTemplate, Rollout, Update, WorkloadKind,
+    WorkloadSpec,
+};
+use crate::time::SimDuration;
+use std::collections::BTreeSet;
+use toml::Value;
+
+/// Workload kinds.
+const KINDS: [&str; 4] = ["deployment", "daemonset", "poisson", "batch"];
+
+/// Reads every `[[workload]]`.
+pub(super) fn workloads(
+    c: &mut Ctx,
+    raw: &RawScenario,
+    imgs: &Images,
+    pools: &Pools,
+    regs: &Registries,
+) -> Vec<WorkloadSpec> {
+    let root = KeyPath::root();
+    let mut workloads = Vec::new();
+    let mut workload_names = BTreeSet::new();
+    for (i, w) in raw.workload.iter().enumerate() {
+        let p = root.key("workload").index(i, w.name.as_deref());
+        let name = c.name(&p, "name", &w.name);
+        if !name.is_empty() && !workload_names.insert(name.clone()) {
+            c.err(&p.key("name"), format!("duplicate workload name {name:?}"));
+        }
+        let start = c.duration(&p.key("start"), w.start.as_ref(), SimDuration::ZERO);
+        let kind_name = c.name(&p, "kind", &w.kind);
+        let known_kind = KINDS.contains(&kind_name.as_str());
+        if !known_kind && !kind_name.is_empty() {
+            c.err(
+                &p.key("kind"),
+                unknown_value(
+                    format!("unknown workload kind {kind_name:?}"),
+                    &kind_name,
+                    &KINDS,
+                    "deployment, daemonset, poisson or batch",
+                ),
+            );
+        }
+        // Keys that belong to one kind only: a key given to another kind is a mistake. With a
+        // missing or unknown kind, the kind is the mistake: `kind = "Deployment"` would otherwise
+        // be reported as `replicas` (and every other key it has) being out of place first.
+        let only = |c: &mut Ctx, key: &str, set: bool, kinds: &str| {
+            if known_kind && set && !kinds.split('|').any(|k| k == kind_name) {
+                c.err(&p.key(key), format!("`{key}` is only valid for kind = {kinds:?}"));
+            }
+        };
+        only(c, "replicas", w.replicas.is_some(), "deployment");
+        only(c, "rollout", w.rollout.is_some(), "deployment");
+        only(c, "update", w.update.is_some(), "deployment");
+        only(c, "rate", w.rate.is_some(), "poisson");
+        only(c, "count", w.count.is_some(), "poisson|batch");
+        only(c, "at", w.at.is_some(), "batch");
+        let kind = match kind_name.as_str() {
+            "deployment" => {
+                let replicas = match c.required(&p, "replicas", &w.replicas) {
+                    Some(_) => c.count_u32(&p.key("replicas"), w.replicas.as_ref(), 0, 0),
+                    None => 0,
+                };
+                let mut rollout = Rollout::default();
+                if let Some(r) = &w.rollout {
+                    let rp = p.key("rollout");
+                    if let Some(v) = &r.max_surge {
+                        rollout.max_surge =
+                            int_or_percent(c, &rp.key("max_surge"), v).unwrap_or(rollout.max_surge);
+                    }
+                    if let Some(v) = &r.max_unavailable {
+                        let mu = int_or_percent(c, &rp.key("max_unavailable"), v)
+                            .unwrap_or(rollout.max_unavailable);
+                        if let IntOrPercent::Percent(x) = mu {
+                            if x > 100 {
+                                c.err(
+                                    &rp.key("max_unavailable"),
+                                    format!("{x}%: must not be greater than 100%"),
+                                );
+                            }
+                        }
+                        rollout.max_unavailable = mu;
+                    }
+                    if is_zero(rollout.max_surge) && is_zero(rollout.max_unavailable) {
+                        c.err(&rp.key("max_unavailable"), "may not be 0 when `maxSurge` is 0");
+                    }
+                }
+                let update = w.update.as_ref().map(|u| {
+                    let up = p.key("update");
+                    let at = match c.required(&up, "at", &u.at) {
+                        Some(_) => c.duration(&up.key("at"), u.at.as_ref(), SimDuration::ZERO),
+                        None => SimDuration::ZERO,
+                    };
+                    let image = c.name(&up, "image", &u.image);
+                    let image_id =
+                        if image.is_empty() { None } else { imgs.declared(c, &up.key("image"), &image) };
+                    Update { at, image, image_id }
+                });
+                WorkloadKind::Deployment { replicas, rollout, update }
+            }
+            "daemonset" => WorkloadKind::DaemonSet,
+            "poisson" => {
+                let rate = match c.required(&p, "rate", &w.rate) {
+                    Some(_) => c.dist(&p.key("rate"), w.rate.as_ref(), Kind::Rate, Bound::Positive),
+                    None => None,
+                }
+                .unwrap_or(Dist::Constant(1.0));
+                if matches!(rate, Dist::Constant(x) if x.is_infinite()) {
+                    c.err(&p.key("rate"), "must be finite");
+                }
+                let count = w.count.as_ref().and_then(|v| match c.int(&p.key("count"), v) {
+                    Some(n) if n >= 0 => Some(n as u64),
+                    Some(n) => {
+                        c.err(&p.key("count"), format!("must be >= 0, got {n}"));
+                        None
+                    }
+                    None => None,
+                });
+                WorkloadKind::Poisson { rate_per_s: rate, count }
+            }
+            "batch" => {
+                let count = match c.required(&p, "count", &w.count) {
+                    Some(_) => c.count_u32(&p.key("count"), w.count.as_ref(), 0, 0),
+                    None => 0,
+                };
+                WorkloadKind::Batch { count, at: c.duration(&p.key("at"), w.at.as_ref(), start) }
+            }
+            // Missing or unknown (reported above): a placeholder.
+            _ => WorkloadKind::DaemonSet,
+        };
+        let mut image_pull_secrets = Vec::new();
+        for (j, s) in w.image_pull_secrets.iter().flatten().enumerate() {
+            if !regs.accepted.contains(s) {
+                c.err(
+                    &p.key("image_pull_secrets").index(j, None),
+                    format!(
+                        "secret {s:?} is not accepted by any registry (accepted secrets: {})",
+                        list(&regs.accepted)
+                    ),
+                );
+            }
+            image_pull_secrets.push(s.clone());
+        }
+        let node_pools = w.node_pools.as_ref().map(|names| {
+            if names.is_empty() {
+                c.err(&p.key("node_pools"), "must name at least one pool (omit it for any pool)");
+            }
+            names
+                .iter()
+                .enumerate()
+                .filter_map(|(j, n)| {
+                    let id = pools.by_name.get(n).copied();
+                    if id.is_none() {
+                        c.err(
+                            &p.key("node_pools").index(j, None),
+                            format!("no node_pool named {n:?} (pools: {})", list(pools.by_name.keys())),
+                        );
+                    }
+                    id
+                })
+                .collect::<Vec<_>>()
+        });
+        let pp = p.key("pod");
+        let mut pod = PodTemplate::default();
+        match &w.pod {
+            None => c.err(&p, "missing [workload.pod] with `containers = [...]`"),
+            Some(rp) => {
+                for (init, list_key, cs) in
+                    [(true, "init_containers", &rp.init_containers), (false, "containers", &rp.containers)]
+                {
+                    for (j, ct) in cs.iter().flatten().enumerate() {
+                        let cp = pp.key(list_key).index(j, None);
+                        let spec = container(c, &cp, ct, init, imgs);
+                        if init {
+                            pod.init_containers.push(spec);
+                        } else {
+                            pod.containers.push(spec);
+                        }
+                    }
+                }
+                if pod.containers.is_empty() {
+                    c.err(&pp, "a pod needs at least one container in `containers`");
+                }
+            }
+        }
+        // A preloaded-only image with no registry can be used only where it is always present
+        // and never pulled.
+        let allowed_pools: Vec<usize> = match &node_pools {
+            Some(ids) => ids.iter().map(|id| id.idx()).collect(),
+            None => (0..pools.drafts.len()).collect(),
+        };
+        let raw_pod = w.pod.as_ref();
+        for (list_key, cs) in [("init_containers", &pod.init_containers), ("containers", &pod.containers)] {
+            let raw_cs = raw_pod.and_then(|rp| {
+                if list_key == "containers" { &rp.containers } else { &rp.init_containers }.as_ref()
+            });
+            for (j, ct) in cs.iter().enumerate() {
+                let ContainerImage::Ref { raw: raw_image, image: Some(id) } = &ct.image else { continue };
+                // With a misspelt pull_policy the policy is unknown: the error is that, not a
+                // pull the default policy might need.
+                if ct.pull_policy.is_none()
+                    && raw_cs.and_then(|r| r.get(j)).is_some_and(|r| r.pull_policy.is_some())
+                {
+                    continue;
+                }
+                let Some(im) = imgs.images.get(id.idx()) else { continue };
+                if im.registry.is_some() {
+                    continue;
+                }
+                let policy = ct.pull_policy.unwrap_or_else(|| default_pull_policy(raw_image));
+                let everywhere = allowed_pools
+                    .iter()
+                    .all(|&pi| pools.drafts.get(pi).is_some_and(|pl| pl.preloaded.contains(id)));
+                if policy == PullPolicy::Always || !everywhere {
+                    c.err(
+                        &pp.key(list_key).index(j, None).key("image"),
+                        format!(
+                            "image {raw_image:?} may have to be pulled (policy {}, preloaded on {}) but no \
+                             [[registry]] serves {:?} (registries defined: {})",
+                            policy.as_str(),
+                            if everywhere { "every eligible pool" } else { "only some pools" },
+                            im.domain,
+                            regs.hosts()
+                        ),
+                    );
+                }
+            }
+        }
+        workloads.push(WorkloadSpec {
+            name,
+            kind,
+            start,
+            image_pull_secrets,
+            runtime_class: w.runtime_class.clone(),
+            node_pools,
+            pod,
+        });
+    }
+    workloads
+}
+
+fn container(c: &mut Ctx, cp: &KeyPath, ct: &RawContainer, init: bool, imgs: &Images) -> ContainerSpec {
+    let image = match (&ct.image, &ct.image_set) {
+        (Some(_), Some(_)) => {
+            c.err(cp, "give either `image` or `image_set`, not both");
+            None
+        }
+        (None, None) => {
+            c.err(cp, "a container needs `image` (a reference) or `image_set` (a set name)");
+            None
+        }
+        (Some(raw), None) => {
+            for k in ["pick", "zipf_s"] {
+                if (k == "pick" && ct.pick.is_some()) || (k == "zipf_s" && ct.zipf_s.is_some()) {
+                    c.err(&cp.key(k), format!("`{k}` goes with `image_set`, not with `image`"));
+                }
+            }
+            Some(ContainerImage::Ref { raw: raw.clone(), image: imgs.declared(c, &cp.key("image"), raw) })
+        }
+        (None, Some(set_name)) => {
+            let set = imgs.set_by_name.get(set_name).copied();
+            if set.is_none() {
+                c.err(
+                    &cp.key("image_set"),
+                    format!(
+                        "no image_set named {set_name:?} (sets: {})",
+                        list(imgs.sets.iter().map(|s| s.name.as_str()))
+                    ),
+                );
+            }
+            let pick = match ct.pick.as_deref() {
+                None | Some("sequential") => Pick::Sequential,
+                Some("uniform") => Pick::Uniform,
+                Some("zipf") => {
+                    let s = match &ct.zipf_s {
+                        None => {
+                            c.err(cp, "pick = \"zipf\" needs `zipf_s` (the skew exponent, > 0)");
+                            1.0
+                        }
+                        Some(v) => match c.plain_number(&cp.key("zipf_s"), v) {
+                            Some(s) if s > 0.0 => s,
+                            Some(s) => {
+                                c.err(&cp.key("zipf_s"), format!("must be greater than 0, got {s}"));
+                                1.0
+                            }
+                            None => 1.0,
+                        },
+                    };
+                    Pick::Zipf { s }
+                }
+                Some(other) => {
+                    c.err(
+                        &cp.key("pick"),
+                        unknown_value(
+                            format!("unknown pick {other:?}"),
+                            other,
+                            &["sequential", "uniform", "zipf"],
+                            "sequential, uniform or zipf",
+                        ),
+                    );
+                    Pick::Sequential
+                }
+            };
+            // With an unknown pick, whether `zipf_s` belongs is unknown too.
+            let pick_known = matches!(ct.pick.as_deref(), None | Some("sequential" | "uniform" | "zipf"));
+            if pick_known && ct.zipf_s.is_some() && !matches!(pick, Pick::Zipf { .. }) {
+                c.err(&cp.key("zipf_s"), "`zipf_s` only applies to pick = \"zipf\"");
+            }
+            set.map(|set| ContainerImage::Set { set, pick })
+        }
+    };
+    let pull_policy = ct.pull_policy.as_deref().and_then(|s| {
+        let p = PullPolicy::parse(s);
+        if p.is_none() {
+            c.err(
+                &cp.key("pull_policy"),
+                unknown_value(
+                    format!("unknown pull_policy {s:?}"),
+                    s,
+                    &["Always", "IfNotPresent", "Never"],
+                    "Always, IfNotPresent or Never",
+                ),
+            );
+        }
+        p
+    });
+    let run_for_ns = if init {
+        Some(c.dist_or(&cp.key("run_for"), ct.run_for.as_ref(), Kind::Duration, Bound::NonNegative, 0.0))
+    } else {
+        if ct.run_for.is_some() {
+            c.err(&cp.key("run_for"), "`run_for` only applies to init_containers");
+        }
+        None
+    };
+    ContainerSpec {
+        image: image.unwrap_or(ContainerImage::Ref { raw: String::new(), image: None }),
+        pull_policy,
+        run_for_ns,
+    }
+}
+
+/// `max_surge` / `max_unavailable`: an integer, or a percentage string, as a Deployment takes
+/// them. The API server's `ValidatePositiveIntOrPercent` (k8s.io/kubernetes
+/// pkg/apis/apps/validation) accepts a string only when `IsValidPercent` does (regex `[0-9]+%`:
+/// digits then `%`, no sign, space or decimals), and the controller reads it with
+/// `intstr.GetScaledValueFromIntOrPercent` → `getIntOrPercentValueSafely`
+/// (`strings.HasSuffix(s, "%")`, then `strconv.Atoi` of the rest), which refuses a string without
+/// `%` ("invalid type: string is not a percentage"). `Atoi` alone would take `"+25%"`; the API
+/// server does not. One exception: a string of digits without `%` is read as the integer,
+/// because the scenario format's own example writes `max_unavailable = "0"`; it is noted for
+/// `lint`, since Kubernetes would refuse it.
+fn int_or_percent(ctx: &mut Ctx, path: &KeyPath, v: &Value) -> Option<IntOrPercent> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let s = match v {
+        Value::Integer(i) if *i >= 0 && *i <= u32::MAX as i64 => return Some(IntOrPercent::Int(*i as u32)),
+        Value::Integer(i) => {
+            ctx.err(path, format!("{i}: must be greater than or equal to 0"));
+            return None;
+        }
+        Value::String(s) => s.as_str(),
+        _ => {
+            ctx.err(path, format!("expected an integer or a percentage like \"25%\", got `{v}`"));
+            return None;
+        }
+    };
+    if let Some(p) = s.strip_suffix('%') {
+        if digits(p) {
+            return match p.parse::<u32>() {
+                Ok(p) => Some(IntOrPercent::Percent(p)),
+                Err(_) => {
+                    ctx.err(path, format!("{s:?}: percentage too large"));
+                    None
+                }
+            };
+        }
+    }
+    if digits(s) {
+        ctx.note(
+            path,
+            format!(
+                "{s:?} is a string without `%`: read as the integer {s}, but Kubernetes refuses it \
+                 (\"string is not a percentage\"); write {s} without quotes, or \"{s}%\""
+            ),
+        );
+        return match s.parse::<u32>() {
+            Ok(i) => Some(IntOrPercent::Int(i)),
+            Err(_) => {
+                ctx.err(path, format!("{s:?}: too large"));
+                None
+            }
+        };
+    }
+    // Near misses of "N%": say what is wrong with them.
+    let t = s.trim();
+    let body = t.strip_suffix('%').map(str::trim_end);
+    let why = match body {
+        Some(b) if b.starts_with('-') => "must not be negative".to_string(),
+        Some(b) if b.starts_with('+') && digits(&b[1..]) => {
+            format!("a percentage has no sign: write \"{}%\"", &b[1..])
+        }
+        Some(b) if digits(b) => format!("a percentage has no spaces: write \"{b}%\""),
+        Some(b) if b.contains('.') => {
+            "a percentage is a whole number (Kubernetes reads it with strconv.Atoi), e.g. \"25%\"".to_string()
+        }
+        _ => format!("expected an integer or a percentage like \"25%\", got `{v}`"),
+    };
+    ctx.err(path, if why.starts_with("expected") { why } else { format!("{s:?}: {why}") });
+    None
+}
+
+fn is_zero(v: IntOrPercent) -> bool {
+    matches!(v, IntOrPercent::Int(0) | IntOrPercent::Percent(0))
+}
