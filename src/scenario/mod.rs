@@ -90,6 +90,8 @@ pub struct NodePoolSpec {
     pub kubelet: KubeletConfig,
     /// Pods a node accepts (kubelet maxPods, default 110).
     pub max_pods: u32,
+    /// RuntimeClass handlers the pool's nodes offer; `None` = every class.
+    pub runtime_classes: Option<Vec<String>>,
 }
 
 /// A node-level docker-config entry: `match` is a keyring key pattern.

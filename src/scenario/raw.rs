@@ -93,6 +93,8 @@ pub struct RawNodePool {
     pub kubelet: Option<RawKubelet>,
     /// Extension: kubelet maxPods.
     pub max_pods: Option<Value>,
+    /// Extension: the RuntimeClass handlers the pool's nodes offer (omitted: every class).
+    pub runtime_classes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Debug, Default)]

@@ -315,3 +315,48 @@ containers = [ { image = "registry.example/agent:v1" } ]
     let created: Vec<f64> = out.pods.iter().map(|p| super::s(p.created_s)).collect();
     assert_eq!(created, vec![0.0, 10.0, 20.0], "a DaemonSet pod is created when its node joins");
 }
+
+/// A workload's RuntimeClass keeps its pods on the pools that offer it: all four replicas run on
+/// `sandboxed`'s two nodes, none on the larger `general` pool that `spread` would also use.
+#[test]
+fn runtime_class_places_pods_only_on_pools_that_offer_it() {
+    let text = r#"
+[simulation]
+name = "rc"
+[[node_pool]]
+name = "general"
+count = 4
+runtime_classes = ["runc"]
+[[node_pool]]
+name = "sandboxed"
+count = 2
+runtime_classes = ["runc", "gvisor"]
+[[registry]]
+host = "registry.example"
+[[image]]
+ref = "registry.example/app:1"
+size = "10MB"
+[[workload]]
+name = "isolated"
+kind = "deployment"
+replicas = 4
+runtime_class = "gvisor"
+[workload.pod]
+containers = [ { image = "registry.example/app:1" } ]
+[[workload]]
+name = "plain"
+kind = "deployment"
+replicas = 6
+[workload.pod]
+containers = [ { image = "registry.example/app:1" } ]
+"#;
+    let (out, _) = crate::run_toml(text);
+    let nodes_of = |w: &str| -> Vec<String> {
+        out.pods.iter().filter(|p| p.workload.as_ref() == w).map(|p| p.node.to_string()).collect()
+    };
+    let isolated = nodes_of("isolated");
+    assert_eq!(isolated.len(), 4);
+    assert!(isolated.iter().all(|n| n.starts_with("sandboxed-")), "{isolated:?}");
+    assert!(nodes_of("plain").iter().any(|n| n.starts_with("general-")));
+    assert_eq!(out.summary.pods_running, 10);
+}

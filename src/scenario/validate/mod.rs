@@ -242,6 +242,7 @@ pub fn validate(
             join_every: d.join_every,
             kubelet,
             max_pods: d.max_pods,
+            runtime_classes: d.runtime_classes,
         });
     }
     Ok(Scenario {

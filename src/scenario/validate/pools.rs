@@ -29,6 +29,7 @@ pub(super) struct PoolDraft {
     pub(super) join_every: SimDuration,
     pub(super) kubelet: Option<KubeletConfig>,
     pub(super) max_pods: u32,
+    pub(super) runtime_classes: Option<Vec<String>>,
 }
 
 /// The pools, read, by position and by name.
@@ -136,6 +137,7 @@ pub(super) fn node_pools(
                 100.0 * (1u64 << 30) as f64,
             ),
             max_pods: c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, u32::MAX),
+            runtime_classes: runtime_classes(c, &p, np.runtime_classes.as_deref()),
             name,
             count,
             arch,
@@ -158,4 +160,39 @@ pub(super) fn node_pools(
         }
     }
     Pools { drafts: pools, by_name: pool_by_name }
+}
+
+/// A pool's `runtime_classes`: RuntimeClass names (DNS subdomains, as the API server requires
+/// of object names), at least one, no repeats.
+fn runtime_classes(c: &mut Ctx, p: &KeyPath, names: Option<&[String]>) -> Option<Vec<String>> {
+    let names = names?;
+    let key = p.key("runtime_classes");
+    if names.is_empty() {
+        c.err(&key, "must list at least one RuntimeClass (omit it to accept every class)");
+    }
+    for (j, n) in names.iter().enumerate() {
+        if !is_dns_subdomain(n) {
+            c.err(
+                &key.index(j, None),
+                format!(
+                    "{n:?} is not a RuntimeClass name (lower-case letters, digits, '-' and '.', at most 253)"
+                ),
+            );
+        } else if names[..j].contains(n) {
+            c.err(&key.index(j, None), format!("{n:?} is listed twice"));
+        }
+    }
+    Some(names.to_vec())
+}
+
+/// `IsDNS1123Subdomain` (k8s.io/apimachinery/pkg/util/validation): what the API server accepts as
+/// a RuntimeClass's name.
+pub(super) fn is_dns_subdomain(s: &str) -> bool {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(label_ok)
 }

@@ -8,6 +8,7 @@ use super::quantity::{Bound, Kind};
 use super::registries::Registries;
 use super::{list, unknown_value, Ctx};
 use crate::engine::dist::Dist;
+use crate::ids::PoolId;
 use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::{RawContainer, RawScenario};
@@ -153,7 +154,7 @@ pub(super) fn workloads(
             }
             image_pull_secrets.push(s.clone());
         }
-        let node_pools = w.node_pools.as_ref().map(|names| {
+        let selected = w.node_pools.as_ref().map(|names| {
             if names.is_empty() {
                 c.err(&p.key("node_pools"), "must name at least one pool (omit it for any pool)");
             }
@@ -172,6 +173,7 @@ pub(super) fn workloads(
                 })
                 .collect::<Vec<_>>()
         });
+        let node_pools = runtime_class_pools(c, &p, w.runtime_class.as_deref(), selected, pools);
         let pp = p.key("pod");
         let mut pod = PodTemplate::default();
         match &w.pod {
@@ -422,4 +424,63 @@ fn int_or_percent(ctx: &mut Ctx, path: &KeyPath, v: &Value) -> Option<IntOrPerce
 
 fn is_zero(v: IntOrPercent) -> bool {
     matches!(v, IntOrPercent::Int(0) | IntOrPercent::Percent(0))
+}
+
+/// The pools a workload's pods may run on, with its RuntimeClass applied as the RuntimeClass
+/// admission controller does (`plugin/pkg/admission/runtimeclass`: a pod naming a RuntimeClass
+/// that does not exist is rejected, and the class's `scheduling.nodeSelector` is merged into the
+/// pod's node selector). Here a class exists when some pool offers it, and its node selector
+/// is "a pool whose `runtime_classes` lists it (or that lists none)". `None` = every pool.
+fn runtime_class_pools(
+    c: &mut Ctx,
+    p: &KeyPath,
+    class: Option<&str>,
+    selected: Option<Vec<PoolId>>,
+    pools: &Pools,
+) -> Option<Vec<PoolId>> {
+    let Some(class) = class else { return selected };
+    let key = p.key("runtime_class");
+    if !super::pools::is_dns_subdomain(class) {
+        c.err(
+            &key,
+            format!("{class:?} is not a RuntimeClass name (lower-case letters, digits, '-' and '.')"),
+        );
+        return selected;
+    }
+    let offers =
+        |i: usize| pools.drafts[i].runtime_classes.as_ref().is_none_or(|l| l.iter().any(|n| n == class));
+    if !(0..pools.drafts.len()).any(offers) {
+        let offered: BTreeSet<&String> =
+            pools.drafts.iter().flat_map(|d| d.runtime_classes.iter().flatten()).collect();
+        c.err(
+            &key,
+            format!(
+                "no node pool offers RuntimeClass {class:?} (offered: {}); add it to a pool's \
+                 `runtime_classes`, or omit `runtime_classes` on a pool to accept every class",
+                list(offered)
+            ),
+        );
+        return selected;
+    }
+    let candidates: Vec<PoolId> = match &selected {
+        Some(ids) => ids.clone(),
+        None => (0..pools.drafts.len()).map(PoolId::from_idx).collect(),
+    };
+    let eligible: Vec<PoolId> = candidates.iter().copied().filter(|id| offers(id.idx())).collect();
+    if eligible.is_empty() {
+        c.err(
+            &key,
+            format!(
+                "none of the workload's node_pools offers RuntimeClass {class:?}: its pods could never be \
+                 scheduled"
+            ),
+        );
+        return selected;
+    }
+    // Unchanged when every candidate offers the class: the scenario stays as written.
+    if eligible.len() == candidates.len() {
+        selected
+    } else {
+        Some(eligible)
+    }
 }
