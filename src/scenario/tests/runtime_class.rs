@@ -20,7 +20,10 @@ fn web(s: &Scenario) -> &WorkloadSpec {
 }
 
 fn error_of(text: &str) -> String {
-    load(text, "t.toml", &[]).err().expect("an error").to_string()
+    match load(text, "t.toml", &[]) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
 }
 
 #[test]
