@@ -44,7 +44,7 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         world.emit_sample(next_sample);
         next_sample = SimTime(next_sample.0.saturating_add(every));
     }
-    world.flush_unfinished_pulls();
+    world.flush_unfinished_pulls(end);
     stats.peak_flows = world.peak_flows();
     stats.flows_recomputed = world.flows_recomputed();
     let pods = world.pod_rows();
@@ -62,5 +62,6 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         gc_images_removed: world.gc_images_removed,
         gc_bytes_freed: world.gc_bytes_freed,
         rollouts,
+        pull_failures_by_reason: world.failures_by_reason(),
     }
 }

@@ -148,13 +148,18 @@ pub struct RegistryRow {
     pub registry: String,
     /// Every HTTP round trip: token, manifests, config and layer blobs.
     pub requests: u64,
+    /// Manifest GETs (what Docker Hub counts: not HEADs, not 429s).
     pub manifest_requests: u64,
+    /// Manifest HEADs: the runtime resolving a tag to a digest (not counted by Docker Hub).
+    pub manifest_heads: u64,
     pub blob_bytes: u64,
     /// Most blob downloads in flight at once.
     pub peak_concurrent: u64,
     /// Requests answered 429.
     pub throttled: u64,
-    /// Pull attempts that failed at this registry (any reason).
+    /// Pull attempts that ended on this registry's answer: an outage, a 429 after the
+    /// runtime's retries, a 401, a transient error. The kubelet's own rejections (`qps`) and the
+    /// runtime's (`disk_full`, `platform`) are in `summary.json`'s `pull_failures_by_reason`.
     pub failures: u64,
 }
 
@@ -220,6 +225,8 @@ pub struct RunOutput {
     pub gc_bytes_freed: u64,
     /// Deployment rolling updates: workload and duration in seconds (`None` if unfinished).
     pub rollouts: Vec<(String, Option<f64>)>,
+    /// Failed pull attempts per reason (`pulls.csv` result without `failed:`), every reason.
+    pub pull_failures_by_reason: Vec<(&'static str, u64)>,
 }
 
 impl RunOutput {

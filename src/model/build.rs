@@ -135,6 +135,7 @@ impl<'a> World<'a> {
             nodes_joined: 0,
             image_node_count: vec![0; n_images],
             totals: Totals::default(),
+            failures_by_reason: [0; FailReason::ALL.len()],
             pulls_in_flight: 0,
             pulls_queued: 0,
             pods_running: 0,
@@ -183,6 +184,13 @@ impl<'a> World<'a> {
 
     pub fn totals(&self) -> &Totals {
         &self.totals
+    }
+
+    /// Failed pull attempts per reason, every reason listed (`summary.json`
+    /// `pull_failures_by_reason`): the kubelet's own rejections (`qps`) and the runtime's
+    /// (`disk_full`, `platform`, `not_found`) apart from what registries answered.
+    pub fn failures_by_reason(&self) -> Vec<(&'static str, u64)> {
+        FailReason::ALL.iter().map(|r| (r.name(), self.failures_by_reason[*r as usize])).collect()
     }
 
     pub fn peak_flows(&self) -> u64 {

@@ -321,6 +321,8 @@ impl World<'_> {
             attempt,
             phase: PullPhase::Queued,
             prelude_failure: None,
+            prelude_requests: 0,
+            responses_429: 0,
             credential: None,
             next_unpack: 0,
             scan: 0,
@@ -542,9 +544,10 @@ impl World<'_> {
 
     fn record_pull(&mut self, pull: PullId, failure: Option<FailReason>) {
         self.emit_pull_record(pull, failure.map_or("ok", FailReason::result));
-        if failure.is_some() {
+        if let Some(reason) = failure {
             self.totals.pull_failures += 1;
-            if let Some(r) = self.pulls[pull.idx()].registry {
+            self.failures_by_reason[reason as usize] += 1;
+            if let Some(r) = self.pulls[pull.idx()].registry.filter(|_| reason.answered_by_registry()) {
                 self.registries[r.idx()].row.failures += 1;
             }
         }
@@ -632,14 +635,19 @@ impl World<'_> {
             .collect()
     }
 
-    /// Pull attempts still in flight at the end (rows with `in_progress`).
-    pub fn flush_unfinished_pulls(&mut self) {
+    /// Pull attempts still in flight at the end (rows with `in_progress`). Their downloads are
+    /// stopped at `end` so that `bytes` (and the registry's `blob_bytes`, the run's
+    /// `bytes_pulled`) count what crossed the network until then, partial layers included.
+    pub fn flush_unfinished_pulls(&mut self, end: SimTime) {
         // In creation order (slots are reused, so slot order is not creation order).
         let mut live: Vec<(u64, PullId)> = (0..self.pulls.len())
             .filter(|i| self.pulls[*i].phase != PullPhase::Done)
             .map(|i| (self.pulls[i].seq, PullId::from_idx(i)))
             .collect();
         live.sort_unstable();
+        for &(_, pull) in &live {
+            self.count_bytes_in_flight(pull, end);
+        }
         for (_, pull) in live {
             self.emit_pull_record(pull, "in_progress");
         }

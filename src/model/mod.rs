@@ -78,6 +78,12 @@ pub enum Event {
         /// The pull slot's generation when scheduled (slots are reused; see `World::pulls`).
         generation: u32,
     },
+    /// A pull's manifest GET (or its retry after a 429) is sent now, under a rate limit.
+    PullManifest {
+        pull: PullId,
+        /// The pull slot's generation when scheduled.
+        generation: u32,
+    },
     /// The blob request round trip for a layer is answered: bytes start to flow.
     BlobRequest {
         pull: PullId,
@@ -133,6 +139,35 @@ pub enum FailReason {
 }
 
 impl FailReason {
+    /// Every reason, in declaration order (`reason as usize` indexes it), which is the order
+    /// `summary.json`'s `pull_failures_by_reason` lists them.
+    pub const ALL: [FailReason; 8] = [
+        FailReason::Transient,
+        FailReason::Outage,
+        FailReason::RateLimited,
+        FailReason::Unauthorized,
+        FailReason::Qps,
+        FailReason::Platform,
+        FailReason::DiskFull,
+        FailReason::NotFound,
+    ];
+
+    /// The reason's name in `pulls.csv` (after `failed:`) and in `summary.json`.
+    pub fn name(self) -> &'static str {
+        &self.result()["failed:".len()..]
+    }
+
+    /// Whether the registry answered this failure (an error response or a refused
+    /// connection), so that it counts in that registry's `failures`. The kubelet's own
+    /// throttle (`Qps`), a full disk and an image no registry serves never reached a registry;
+    /// a missing platform is the runtime's verdict on a good answer.
+    pub fn answered_by_registry(self) -> bool {
+        matches!(
+            self,
+            FailReason::Transient | FailReason::Outage | FailReason::RateLimited | FailReason::Unauthorized
+        )
+    }
+
     /// The pulls.csv `result` of a pull that failed for this reason.
     pub fn result(self) -> &'static str {
         match self {
@@ -296,8 +331,12 @@ struct Pull {
     bytes: u64,
     attempt: u32,
     phase: PullPhase,
-    /// Outcome decided when the prelude started; applied when it ends.
+    /// The prelude's outcome, decided request by request; applied when it ends.
     prelude_failure: Option<FailReason>,
+    /// Prelude requests sent so far (numbers each request's latency draw).
+    prelude_requests: u16,
+    /// 429 answers to this attempt's manifest GET so far.
+    responses_429: u8,
     /// The pod secret whose credentials worked (`None` = anonymous or node credentials).
     credential: Option<Box<str>>,
     /// Index of this pull's lowest layer not yet present.
@@ -638,6 +677,8 @@ pub struct World<'a> {
     /// Nodes that have each image (ImageLocality's spread factor).
     image_node_count: Vec<u32>,
     totals: Totals,
+    /// Failed pull attempts per `FailReason` (indexed by `reason as usize`).
+    failures_by_reason: [u64; FailReason::ALL.len()],
     pulls_in_flight: u64,
     pulls_queued: u64,
     pods_running: u64,
@@ -684,7 +725,10 @@ impl<'a> World<'a> {
                 }
             }
             Some(
-                Event::PullStart { pull } | Event::PullPrelude { pull, .. } | Event::BlobRequest { pull, .. },
+                Event::PullStart { pull }
+                | Event::PullPrelude { pull, .. }
+                | Event::PullManifest { pull, .. }
+                | Event::BlobRequest { pull, .. },
             ) => {
                 if let Some(p) = self.pulls.get(pull.idx()) {
                     prefetch_read(p);
@@ -719,6 +763,11 @@ impl<'a> World<'a> {
             Event::PullPrelude { pull, generation } => {
                 if self.pulls[pull.idx()].generation == generation {
                     self.on_pull_prelude(pull)
+                }
+            }
+            Event::PullManifest { pull, generation } => {
+                if self.pulls[pull.idx()].generation == generation {
+                    self.on_pull_manifest(pull)
                 }
             }
             Event::BlobRequest { pull, layer, generation } => {
@@ -810,6 +859,14 @@ impl<'a> World<'a> {
     /// The digest the tag of `img` points to at `t` (pushes at or before `t` count).
     fn current_version(&self, img: ImageId, t: SimTime) -> u32 {
         self.images[img.idx()].pushes.iter().filter(|p| p.at <= t).count() as u32
+    }
+
+    /// Whether `node` holds digest `version` of `img` (tagged or superseded): its manifest and
+    /// config are in the content store.
+    fn node_has_digest(&self, node: NodeId, img: ImageId, version: u32) -> bool {
+        let n = &self.nodes[node.idx()];
+        n.images.get(&img).is_some_and(|ni| ni.version == version)
+            || n.superseded.iter().any(|(i, o)| *i == img && o.version == version)
     }
 
     /// Whether the pod runs a container whose image is an older digest than the one its tag

@@ -3,22 +3,28 @@
 //! window per node or per registry, answered 429 when over), outages (every request fails),
 //! transient failures drawn per attempt, and platform matching against the image index.
 //!
-//! The requests before the first layer are decided together when the runtime starts the pull,
-//! using the registry's state at that moment; their round trips are added up and the outcome is
-//! applied when the last of them is answered.
+//! Each request of the prelude (the requests before the first layer) is decided at the moment
+//! it is sent, as containerd sends them one after another (`remotes/docker/resolver.go`
+//! `Resolve`, then `Fetch`): one token request per credential tried where the registry requires
+//! auth, a HEAD that resolves the tag to a digest, then, unless the node already has that
+//! manifest, the manifest GET (the only request Docker Hub counts), a second GET for the
+//! platform's manifest when the reference is an index, and the config blob. A request sent
+//! during an outage fails when its answer would arrive; one in flight when an outage starts
+//! fails then. Outages, latencies, credentials and failure draws do not depend on other pulls,
+//! so the requests up to the manifest GET are worked out when the pull starts. A rate limit
+//! does (other pulls' GETs fill its window), so under a rate limit the manifest GET is an event
+//! at its own send time (`Event::PullManifest`), and so is each retry of a 429: containerd
+//! retries a 429 at once, up to 6 responses in all (`remotes/docker/resolver.go`
+//! `retryRequest`), before the pull fails.
 
 use super::*;
 use crate::k8s::credentials::{lookup_union, try_credentials};
 use crate::scenario::RateLimitScope;
 use rand::Rng;
 
-/// The requests a pull makes before its first layer, and how they end.
-pub(super) struct Prelude {
-    pub(super) duration: SimDuration,
-    pub(super) failure: Option<FailReason>,
-    /// Pod secret used (`None` = anonymous or node credentials).
-    pub(super) credential: Option<String>,
-}
+/// 429 responses to one manifest GET before containerd gives up (the first answer and five
+/// immediate retries: `retryRequest` in `remotes/docker/resolver.go`).
+pub(super) const MAX_429_RESPONSES: u8 = 6;
 
 impl World<'_> {
     pub(super) fn in_outage(&self, registry: RegistryId, t: SimTime) -> bool {
@@ -26,6 +32,27 @@ impl World<'_> {
             .outages
             .iter()
             .any(|(from, to)| SimTime::ZERO.plus(*from) <= t && t < SimTime::ZERO.plus(*to))
+    }
+
+    /// When a request sent at `sent` and answered at `answered` fails because of an outage:
+    /// at `answered` when it is sent during one (the error comes back after a round trip), at
+    /// the outage's start when one starts while it is in flight; `None` when no outage touches
+    /// it.
+    fn outage_failure(&self, registry: RegistryId, sent: SimTime, answered: SimTime) -> Option<SimTime> {
+        self.scn.registries[registry.idx()]
+            .outages
+            .iter()
+            .filter_map(|(from, to)| {
+                let (from, to) = (SimTime::ZERO.plus(*from), SimTime::ZERO.plus(*to));
+                if from <= sent && sent < to {
+                    Some(answered)
+                } else if sent < from && from < answered {
+                    Some(from)
+                } else {
+                    None
+                }
+            })
+            .min()
     }
 
     /// One round trip to `registry`, drawn from its latency distribution.
@@ -45,25 +72,42 @@ impl World<'_> {
         )
     }
 
-    /// Decides the token/manifest/config requests of a pull attempt (see the module doc).
-    pub(super) fn prelude(&mut self, pull: PullId, registry: RegistryId) -> Prelude {
+    /// Sends the pull's next prelude request at `*t`: `Ok` with `*t` moved to its answer, or
+    /// `Err` with `*t` moved to when an outage failed it.
+    fn request(&mut self, registry: RegistryId, pull: PullId, t: &mut SimTime) -> Result<(), FailReason> {
+        let n = self.pulls[pull.idx()].prelude_requests;
+        self.pulls[pull.idx()].prelude_requests = n + 1;
+        let rtt = self.round_trip(registry, pull, u64::from(n));
+        let sent = *t;
+        // Saturating: a latency given as an absurd number (1e308 seconds) is u64::MAX ns.
+        let answered = SimTime(sent.0.saturating_add(rtt.0));
+        match self.outage_failure(registry, sent, answered) {
+            Some(at) => {
+                *t = at;
+                Err(FailReason::Outage)
+            }
+            None => {
+                *t = answered;
+                Ok(())
+            }
+        }
+    }
+
+    /// The prelude is decided: the runtime learns its outcome at `at`.
+    fn end_prelude(&mut self, pull: PullId, at: SimTime, failure: Option<FailReason>) {
+        let p = &mut self.pulls[pull.idx()];
+        p.prelude_failure = failure;
+        let generation = p.generation;
+        self.schedule(at.max(self.now), Event::PullPrelude { pull, generation });
+    }
+
+    /// The prelude from its first request, sent at `start`: tokens, the HEAD that resolves the
+    /// tag, then the manifest stage (now, or as an event at its send time under a rate limit).
+    pub(super) fn begin_prelude(&mut self, pull: PullId, registry: RegistryId, start: SimTime) {
         let spec = &self.scn.registries[registry.idx()];
         let p = &self.pulls[pull.idx()];
         let (node, pod, img) = (p.node, p.pod, p.image.expect("checked by caller"));
-        let mut duration = SimDuration::ZERO;
-        let mut req = 0u64;
-        let mut rt = |w: &mut World, d: &mut SimDuration| {
-            // Saturating: a latency given as an absurd number (1e308 seconds) is u64::MAX ns.
-            *d = SimDuration(d.0.saturating_add(w.round_trip(registry, pull, req).0));
-            req += 1;
-        };
-        let fail = |duration, reason| Prelude { duration, failure: Some(reason), credential: None };
-
-        if self.in_outage(registry, self.now) {
-            rt(self, &mut duration);
-            return fail(duration, FailReason::Outage);
-        }
-
+        let mut t = start;
         // Credentials: pod secrets first, then the node's docker config (keyring order).
         let repo = &self.scn.images[img.idx()].repo;
         let workload = self.pods[pod.idx()].workload;
@@ -77,32 +121,75 @@ impl World<'_> {
         if spec.auth_required {
             // Each attempt authenticates: one token round trip.
             for _ in 0..tried.attempts {
-                rt(self, &mut duration);
+                if let Err(reason) = self.request(registry, pull, &mut t) {
+                    return self.end_prelude(pull, t, Some(reason));
+                }
             }
         }
         if !tried.succeeded {
-            return fail(duration, FailReason::Unauthorized);
+            return self.end_prelude(pull, t, Some(FailReason::Unauthorized));
         }
-        let credential = tried.used.filter(|c| c.from_pod).map(|c| c.secret);
+        self.pulls[pull.idx()].credential =
+            tried.used.filter(|c| c.from_pod).map(|c| c.secret.into_boxed_str());
+        // The HEAD resolves the tag to the digest it points to when sent (not counted by
+        // Docker Hub: "version checks do not count").
+        self.pulls[pull.idx()].version = self.current_version(img, t);
+        if let Err(reason) = self.request(registry, pull, &mut t) {
+            return self.end_prelude(pull, t, Some(reason));
+        }
+        self.registries[registry.idx()].row.manifest_heads += 1;
+        // A node that has this digest has its manifest and config: containerd fetches nothing
+        // it has (an `Always` pull of a present image costs the HEAD alone).
+        let version = self.pulls[pull.idx()].version;
+        if self.node_has_digest(node, img, version) {
+            return self.end_prelude(pull, t, None);
+        }
+        if self.scn.registries[registry.idx()].rate_limit.is_some() && t > self.now {
+            let generation = self.pulls[pull.idx()].generation;
+            self.schedule(t, Event::PullManifest { pull, generation });
+        } else {
+            self.manifest_stage(pull, registry, t);
+        }
+    }
 
-        // The manifest (or image index) GET: counted by rate limits.
-        rt(self, &mut duration);
+    /// `Event::PullManifest`: the manifest GET (or a retry after a 429) is sent now.
+    pub(super) fn on_pull_manifest(&mut self, pull: PullId) {
+        let registry = self.pulls[pull.idx()].registry.expect("a prelude has a registry");
+        self.manifest_stage(pull, registry, self.now);
+    }
+
+    /// The manifest GET sent at `t` (the rate limit counts it then), then the platform's
+    /// manifest and the config blob.
+    fn manifest_stage(&mut self, pull: PullId, registry: RegistryId, mut t: SimTime) {
+        let sent = t;
+        if let Err(reason) = self.request(registry, pull, &mut t) {
+            return self.end_prelude(pull, t, Some(reason));
+        }
         self.registries[registry.idx()].row.manifest_requests += 1;
+        let spec = &self.scn.registries[registry.idx()];
+        let (node, img) = (self.pulls[pull.idx()].node, self.pulls[pull.idx()].image.expect("checked"));
         if let Some(limit) = &spec.rate_limit {
             let scope_key = match limit.scope {
                 RateLimitScope::Node => node.0,
                 RateLimitScope::Registry => 0,
             };
-            let now = self.now;
             let window = self.registries[registry.idx()].windows.entry(scope_key).or_default();
-            while window.front().is_some_and(|t| now.since(*t) >= limit.per) {
+            while window.front().is_some_and(|w| sent.since(*w) >= limit.per) {
                 window.pop_front();
             }
             if window.len() as u64 >= limit.pulls {
+                // 429: not counted against the limit; containerd sends the GET again at once.
                 self.registries[registry.idx()].row.throttled += 1;
-                return fail(duration, FailReason::RateLimited);
+                let p = &mut self.pulls[pull.idx()];
+                p.responses_429 += 1;
+                if p.responses_429 >= MAX_429_RESPONSES {
+                    return self.end_prelude(pull, t, Some(FailReason::RateLimited));
+                }
+                let generation = p.generation;
+                self.schedule(t, Event::PullManifest { pull, generation });
+                return;
             }
-            window.push_back(now);
+            window.push_back(sent);
         }
         let p = &self.pulls[pull.idx()];
         let key =
@@ -110,20 +197,25 @@ impl World<'_> {
         if spec.failure_rate > 0.0
             && self.streams.keyed(self.labels.registry_failure, &key).gen::<f64>() < spec.failure_rate
         {
-            return fail(duration, FailReason::Transient);
+            return self.end_prelude(pull, t, Some(FailReason::Transient));
         }
         let image = &self.scn.images[img.idx()];
         let arch = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].arch;
         if !crate::k8s::platform::has_manifest_for(image.platforms.as_deref(), arch) {
-            return fail(duration, FailReason::Platform);
+            return self.end_prelude(pull, t, Some(FailReason::Platform));
         }
-        // A multi-arch index needs a second GET for the platform's manifest.
+        // A multi-arch index needs a second GET for the platform's manifest (Docker Hub counts
+        // one pull per architecture, so the rate limit does not count it again).
         if image.platforms.as_ref().is_none_or(|p| p.len() > 1) {
-            rt(self, &mut duration);
+            if let Err(reason) = self.request(registry, pull, &mut t) {
+                return self.end_prelude(pull, t, Some(reason));
+            }
             self.registries[registry.idx()].row.manifest_requests += 1;
         }
         // The image config blob.
-        rt(self, &mut duration);
-        Prelude { duration, failure: None, credential }
+        if let Err(reason) = self.request(registry, pull, &mut t) {
+            return self.end_prelude(pull, t, Some(reason));
+        }
+        self.end_prelude(pull, t, None)
     }
 }

@@ -12,6 +12,7 @@
 
 use super::network::FlowOwner;
 use super::*;
+use crate::ids::FlowId;
 
 impl World<'_> {
     /// The runtime starts a pull attempt: overhead, then the prelude requests.
@@ -32,19 +33,9 @@ impl World<'_> {
             self.schedule_in(SimDuration(overhead), Event::PullPrelude { pull, generation });
             return;
         };
-        // The manifest GET resolves the tag to the digest it points to now.
-        let img = self.pulls[pull.idx()].image.expect("checked above");
-        self.pulls[pull.idx()].version = self.current_version(img, self.now);
-        let pre = self.prelude(pull, registry);
-        let p = &mut self.pulls[pull.idx()];
-        p.prelude_failure = pre.failure;
-        p.credential = pre.credential.map(String::into_boxed_str);
         // Saturating: absurd (accepted) durations are u64::MAX ns, and the sum must not wrap.
-        let generation = p.generation;
-        self.schedule_in(
-            SimDuration(overhead.saturating_add(pre.duration.0)),
-            Event::PullPrelude { pull, generation },
-        );
+        let start = SimTime(self.now.0.saturating_add(overhead));
+        self.begin_prelude(pull, registry, start);
     }
 
     pub(super) fn on_pull_prelude(&mut self, pull: PullId) {
@@ -258,6 +249,45 @@ impl World<'_> {
         self.kick_node(node);
     }
 
+    /// The layers `pull` requested and still owns (requesting or downloading), in layer-id
+    /// order (the order aborts reach the network in). Only its own layers are looked at, not
+    /// the node's.
+    fn owned_layers(&self, pull: PullId) -> Vec<(LayerId, LayerState)> {
+        let p = &self.pulls[pull.idx()];
+        let Some(img) = p.image.filter(|_| p.phase == PullPhase::Layers) else { return Vec::new() };
+        let node = &self.nodes[p.node.idx()];
+        let mut owned: Vec<(LayerId, LayerState)> = self.version_layers(img, p.version)[..p.scan as usize]
+            .iter()
+            .filter_map(|l| node.layers.get(*l).map(|s| (*l, s)))
+            .filter(|(_, s)| {
+                matches!(s, LayerState::Requesting { owner } | LayerState::Downloading { owner, .. } if *owner == pull)
+            })
+            .collect();
+        owned.sort_unstable_by_key(|(l, _)| *l);
+        owned.dedup_by_key(|(l, _)| *l);
+        owned
+    }
+
+    /// Stops a download of `pull` at `at`, counting the bytes that crossed the network.
+    fn stop_download(&mut self, pull: PullId, flow: FlowId, at: SimTime) {
+        let d = self.net.abort(at, flow);
+        let p = &mut self.pulls[pull.idx()];
+        p.bytes += d.bytes;
+        let registry = p.registry.expect("a flow has a registry");
+        self.registries[registry.idx()].row.blob_bytes += d.bytes;
+        self.totals.bytes_pulled += d.bytes;
+    }
+
+    /// At the end of the run: a pull still downloading counts the bytes its downloads moved
+    /// until `end` (the horizon), partial layers included.
+    pub(super) fn count_bytes_in_flight(&mut self, pull: PullId, end: SimTime) {
+        for (_, st) in self.owned_layers(pull) {
+            if let LayerState::Downloading { flow, .. } = st {
+                self.stop_download(pull, flow, end);
+            }
+        }
+    }
+
     /// On failure, aborts the pull's downloads (their layers become absent again and their
     /// disk reservation is released); always removes the pull from the node's active list.
     pub(super) fn runtime_cleanup(&mut self, pull: PullId, failed: bool) {
@@ -266,28 +296,10 @@ impl World<'_> {
         if !failed || self.pulls[pull.idx()].phase != PullPhase::Layers {
             return;
         }
-        // The layers this attempt requested and still owns, in layer-id order (the order the
-        // aborts reach the network in). Only its own layers are looked at, not the node's.
-        let p = &self.pulls[pull.idx()];
-        let layers = self.version_layers(p.image.expect("layers phase has an image"), p.version);
-        let mut owned: Vec<(LayerId, LayerState)> = layers[..p.scan as usize]
-            .iter()
-            .filter_map(|l| self.nodes[node.idx()].layers.get(*l).map(|s| (*l, s)))
-            .filter(|(_, s)| {
-                matches!(s, LayerState::Requesting { owner } | LayerState::Downloading { owner, .. } if *owner == pull)
-            })
-            .collect();
-        owned.sort_unstable_by_key(|(l, _)| *l);
-        owned.dedup_by_key(|(l, _)| *l);
         let mut net_changed = false;
-        for (layer, st) in owned {
+        for (layer, st) in self.owned_layers(pull) {
             if let LayerState::Downloading { flow, .. } = st {
-                let d = self.net.abort(self.now, flow);
-                let p = &mut self.pulls[pull.idx()];
-                p.bytes += d.bytes;
-                let registry = p.registry.expect("a flow has a registry");
-                self.registries[registry.idx()].row.blob_bytes += d.bytes;
-                self.totals.bytes_pulled += d.bytes;
+                self.stop_download(pull, flow, self.now);
                 net_changed = true;
             }
             let n = &mut self.nodes[node.idx()];

@@ -44,8 +44,17 @@ pub const PULLS_HEADER: [&str; 10] = [
     "attempt",
     "result",
 ];
-pub const REGISTRIES_HEADER: [&str; 7] =
-    ["registry", "requests", "manifest_requests", "blob_bytes", "peak_concurrent", "throttled", "failures"];
+/// The contract's columns, then `manifest_heads`.
+pub const REGISTRIES_HEADER: [&str; 8] = [
+    "registry",
+    "requests",
+    "manifest_requests",
+    "blob_bytes",
+    "peak_concurrent",
+    "throttled",
+    "failures",
+    "manifest_heads",
+];
 pub const TIMESERIES_HEADER: [&str; 6] =
     ["t_s", "pulls_in_flight", "pulls_queued", "pods_running", "pods_waiting", "registry_egress_bytes_per_s"];
 
@@ -256,7 +265,7 @@ fn write_pod_row<W: io::Write>(w: &mut csv::Writer<W>, scratch: &mut String, p: 
     w.write_record(None::<&[u8]>)
 }
 
-pub fn registry_record(r: &RegistryRow) -> [String; 7] {
+pub fn registry_record(r: &RegistryRow) -> [String; 8] {
     [
         r.registry.clone(),
         r.requests.to_string(),
@@ -265,6 +274,7 @@ pub fn registry_record(r: &RegistryRow) -> [String; 7] {
         r.peak_concurrent.to_string(),
         r.throttled.to_string(),
         r.failures.to_string(),
+        r.manifest_heads.to_string(),
     ]
 }
 
@@ -294,6 +304,19 @@ pub struct SummaryExtras {
     pub rollouts: Vec<(String, Option<f64>)>,
     /// Pods running an older digest of a tag that moved (`image.pushes`) at the end.
     pub pods_stale_digest: u64,
+    /// Failed pull attempts per reason (`pull_failures` split), every reason, in a fixed order.
+    #[serde(serialize_with = "reasons_as_object")]
+    pub pull_failures_by_reason: Vec<(&'static str, u64)>,
+}
+
+/// `[("transient", 3), ...]` as `{"transient": 3, ...}`, in the given order.
+fn reasons_as_object<S: serde::Serializer>(v: &[(&'static str, u64)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(v.len()))?;
+    for (k, n) in v {
+        m.serialize_entry(k, n)?;
+    }
+    m.end()
 }
 
 impl SummaryExtras {
@@ -305,6 +328,7 @@ impl SummaryExtras {
             gc_bytes_freed: out.gc_bytes_freed,
             rollouts: out.rollouts.clone(),
             pods_stale_digest: out.pods_stale_digest(),
+            pull_failures_by_reason: out.pull_failures_by_reason.clone(),
         }
     }
 }

@@ -63,7 +63,7 @@ fn run_writes_the_five_contract_files_and_prints_a_summary() {
     );
     let regs = std::fs::read_to_string(out.join("registries.csv")).unwrap();
     assert!(regs
-        .starts_with("registry,requests,manifest_requests,blob_bytes,peak_concurrent,throttled,failures\n"));
+        .starts_with("registry,requests,manifest_requests,blob_bytes,peak_concurrent,throttled,failures,"));
     let ts = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
     assert!(ts.starts_with(
         "t_s,pulls_in_flight,pulls_queued,pods_running,pods_waiting,registry_egress_bytes_per_s\n"

@@ -104,9 +104,9 @@ containers = [ { image = "registry.example/a:v1" }, { image = "registry.example/
 
 #[test]
 fn latency_and_unpack_add_up_as_documented() {
-    // 40 ms RTT: manifest (index) + platform manifest + config = 120 ms, then a blob request
-    // (40 ms) and 50 MB at 50 MB/s = 1 s, then unpack 50 MB at 100 MB/s = 0.5 s,
-    // then container start 0.5 s: 2.16 s.
+    // 40 ms RTT: the HEAD resolving the tag + manifest (index) GET + platform manifest + config
+    // = 160 ms, then a blob request (40 ms) and 50 MB at 50 MB/s = 1 s, then unpack 50 MB at
+    // 100 MB/s = 0.5 s, then container start 0.5 s: 2.2 s.
     let text = r#"
 [simulation]
 name = "t"
@@ -134,10 +134,11 @@ replicas = 1
 containers = [ { image = "registry.example/a:v1" } ]
 "#;
     let (out, sink) = run_toml(text);
-    assert_eq!(s(sink.pulls[0].finished_s.unwrap()), 1.66);
-    assert_eq!(out.summary.startup_max_s, Some(2.16));
-    assert_eq!(out.registries[0].requests, 4, "index + manifest + config + one blob");
+    assert_eq!(s(sink.pulls[0].finished_s.unwrap()), 1.7);
+    assert_eq!(out.summary.startup_max_s, Some(2.2));
+    assert_eq!(out.registries[0].requests, 5, "HEAD + index + manifest + config + one blob");
     assert_eq!(out.registries[0].manifest_requests, 2);
+    assert_eq!(out.registries[0].manifest_heads, 1);
 }
 
 #[test]
