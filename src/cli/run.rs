@@ -224,6 +224,8 @@ fn explain_kubelet(file: &Path, json: bool) -> Result<(), CliError> {
                 "image_pull_credentials_verification_policy": k.verification_policy.as_str(),
                 "preloaded_images_verification_allowlist": k.preloaded_images_verification_allowlist,
                 "ensure_secret_pulled_images": k.ensure_secret_pulled_images,
+                "runtime_profile": scn.runtime.profile.as_str(),
+                "runtime_max_concurrent_downloads": scn.runtime.max_concurrent_downloads,
             })
         })
         .collect();

@@ -16,15 +16,15 @@
 //! at its own send time (`Event::PullManifest`), and so is each retry of a 429: containerd
 //! retries a 429 at once, up to 6 responses in all (`remotes/docker/resolver.go`
 //! `retryRequest`), before the pull fails.
+//!
+//! Under the CRI-O profile (`RuntimeProfile::CriO`) there is no HEAD: every pull GETs the
+//! manifest, which the rate limit counts even for a digest the node has, and a 429 is retried
+//! after 2, 4, 8 and 16 s (containers/image).
 
 use super::*;
 use crate::k8s::credentials::{lookup_union, try_credentials};
 use crate::scenario::RateLimitScope;
 use rand::Rng;
-
-/// 429 responses to one manifest GET before containerd gives up (the first answer and five
-/// immediate retries: `retryRequest` in `remotes/docker/resolver.go`).
-pub(super) const MAX_429_RESPONSES: u8 = 6;
 
 impl World<'_> {
     pub(super) fn in_outage(&self, registry: RegistryId, t: SimTime) -> bool {
@@ -131,18 +131,20 @@ impl World<'_> {
         }
         self.pulls[pull.idx()].credential =
             tried.used.filter(|c| c.from_pod).map(|c| c.secret.into_boxed_str());
-        // The HEAD resolves the tag to the digest it points to when sent (not counted by
-        // Docker Hub: "version checks do not count").
+        // The tag resolves to the digest it points to when the first manifest request is sent.
         self.pulls[pull.idx()].version = self.current_version(img, t);
-        if let Err(reason) = self.request(registry, pull, &mut t) {
-            return self.end_prelude(pull, t, Some(reason));
-        }
-        self.registries[registry.idx()].row.manifest_heads += 1;
-        // A node that has this digest has its manifest and config: containerd fetches nothing
-        // it has (an `Always` pull of a present image costs the HEAD alone).
-        let version = self.pulls[pull.idx()].version;
-        if self.node_has_digest(node, img, version) {
-            return self.end_prelude(pull, t, None);
+        if self.scn.runtime.profile.resolves_with_head() {
+            // containerd: a HEAD (not counted by Docker Hub: "version checks do not count").
+            if let Err(reason) = self.request(registry, pull, &mut t) {
+                return self.end_prelude(pull, t, Some(reason));
+            }
+            self.registries[registry.idx()].row.manifest_heads += 1;
+            // A node that has this digest has its manifest and config: containerd fetches
+            // nothing it has (an `Always` pull of a present image costs the HEAD alone).
+            let version = self.pulls[pull.idx()].version;
+            if self.node_has_digest(node, img, version) {
+                return self.end_prelude(pull, t, None);
+            }
         }
         if self.scn.registries[registry.idx()].rate_limit.is_some() && t > self.now {
             let generation = self.pulls[pull.idx()].generation;
@@ -178,15 +180,16 @@ impl World<'_> {
                 window.pop_front();
             }
             if window.len() as u64 >= limit.pulls {
-                // 429: not counted against the limit; containerd sends the GET again at once.
+                // 429: not counted against the limit; the runtime sends the GET again (at once,
+                // or after a back-off) or gives up.
                 self.registries[registry.idx()].row.throttled += 1;
                 let p = &mut self.pulls[pull.idx()];
-                p.responses_429 += 1;
-                if p.responses_429 >= MAX_429_RESPONSES {
+                p.responses_429 = p.responses_429.saturating_add(1);
+                let Some(wait) = self.scn.runtime.profile.retry_after_429(p.responses_429) else {
                     return self.end_prelude(pull, t, Some(FailReason::RateLimited));
-                }
+                };
                 let generation = p.generation;
-                self.schedule(t, Event::PullManifest { pull, generation });
+                self.schedule(t.plus(wait), Event::PullManifest { pull, generation });
                 return;
             }
             window.push_back(sent);
@@ -203,6 +206,12 @@ impl World<'_> {
         let arch = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].arch;
         if !crate::k8s::platform::has_manifest_for(image.platforms.as_deref(), arch) {
             return self.end_prelude(pull, t, Some(FailReason::Platform));
+        }
+        // CRI-O GETs the manifest on every pull; a digest the node has needs nothing more (its
+        // platform manifest and config are in storage, its layers are reused).
+        let version = self.pulls[pull.idx()].version;
+        if !self.scn.runtime.profile.resolves_with_head() && self.node_has_digest(node, img, version) {
+            return self.end_prelude(pull, t, None);
         }
         // A multi-arch index needs a second GET for the platform's manifest (Docker Hub counts
         // one pull per architecture, so the rate limit does not count it again).

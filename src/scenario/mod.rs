@@ -61,7 +61,10 @@ pub struct Scenario {
 
 #[derive(Clone, Debug)]
 pub struct RuntimeSpec {
-    /// Layer downloads of one pull in flight at once (containerd default 3).
+    /// Which container runtime's pull behaviour (`runtime.profile`).
+    pub profile: RuntimeProfile,
+    /// Layer downloads of one pull in flight at once (the profile's default: containerd 3,
+    /// CRI-O 6).
     pub max_concurrent_downloads: u32,
     /// Unpack speed per node, bytes/s, drawn once per node; infinite = instant.
     pub unpack_rate_bytes_per_s: Dist,
@@ -69,6 +72,67 @@ pub struct RuntimeSpec {
     pub container_start_ns: Dist,
     /// Extra runtime bookkeeping per pull attempt, ns, drawn per pull (default 0).
     pub pull_overhead_ns: Dist,
+}
+
+/// The container runtime whose pull path the model follows (`runtime.profile`). A profile sets
+/// defaults (`max_concurrent_downloads`) and the requests a pull sends; keys given explicitly
+/// override its defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeProfile {
+    /// containerd 1.7 and 2.0 (the CRI plugin's `client.Pull`): a HEAD resolves the tag, nothing
+    /// present is fetched again, 3 downloads per pull, a 429 retried at once.
+    Containerd17,
+    /// CRI-O (containers/image): the manifest is fetched with a GET on every pull, 6 downloads
+    /// per pull, a 429 retried after 2, 4, 8 and 16 s.
+    CriO,
+}
+
+impl RuntimeProfile {
+    /// The accepted names, first the default.
+    pub const NAMES: [&'static str; 3] = ["containerd-1.7", "containerd-2.0", "cri-o"];
+
+    pub fn parse(name: &str) -> Option<RuntimeProfile> {
+        match name {
+            "containerd-1.7" | "containerd-2.0" => Some(RuntimeProfile::Containerd17),
+            "cri-o" => Some(RuntimeProfile::CriO),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuntimeProfile::Containerd17 => "containerd-1.7",
+            RuntimeProfile::CriO => "cri-o",
+        }
+    }
+
+    /// Layer downloads of one pull at once: containerd's `max_concurrent_downloads` default
+    /// (a per-pull limiter in 1.7/2.0, `pull.go` `unpack.WithLimiter`); containers/image's
+    /// `maxParallelDownloads` (`copy/copy.go`).
+    pub fn default_max_concurrent_downloads(self) -> u32 {
+        match self {
+            RuntimeProfile::Containerd17 => 3,
+            RuntimeProfile::CriO => 6,
+        }
+    }
+
+    /// Whether the tag is resolved with a HEAD and a digest the node has is not fetched again
+    /// (containerd `remotes/docker/resolver.go` `Resolve`), rather than the manifest fetched
+    /// with a GET on every pull (CRI-O: every pull runs containers/image's full copy,
+    /// `docker/docker_client.go`).
+    pub fn resolves_with_head(self) -> bool {
+        self == RuntimeProfile::Containerd17
+    }
+
+    /// After the `n`-th 429 answer (1-based) to a manifest GET: the wait before the GET is sent
+    /// again, or `None` when the pull fails. containerd retries at once, up to 6 answers in all
+    /// (`retryRequest`); containers/image backs off 2, 4, 8, 16 s over 5 attempts.
+    pub fn retry_after_429(self, n: u8) -> Option<crate::time::SimDuration> {
+        match self {
+            RuntimeProfile::Containerd17 => (n < 6).then_some(crate::time::SimDuration::ZERO),
+            RuntimeProfile::CriO => (n < 5).then(|| crate::time::SimDuration::from_secs(1u64 << n)),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -72,6 +72,8 @@ pub struct RawBackoff {
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawRuntime {
+    /// Extension: which runtime's pull behaviour (`containerd-1.7`, `cri-o`).
+    pub profile: Option<String>,
     pub max_concurrent_downloads: Option<Value>,
     pub unpack_rate: Option<Value>,
     pub container_start: Option<Value>,

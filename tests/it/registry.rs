@@ -160,3 +160,51 @@ fn a_pull_in_flight_at_the_horizon_reports_what_crossed_the_network() {
     assert_eq!(out.registries[0].blob_bytes, 40_000_000);
     assert_eq!(out.summary.bytes_pulled, 40_000_000);
 }
+
+/// `runtime.profile = "cri-o"`: the manifest is fetched with a GET on every pull, so an
+/// `Always` pull of a present image counts against the rate limit, and a 429 is retried after
+/// 2, 4, 8 and 16 s, five answers in all.
+#[test]
+fn cri_o_gets_the_manifest_every_pull_and_backs_off_on_429() {
+    let text = scenario(
+        "10ms",
+        "rate_limit = { pulls = 1, per = \"6h\", scope = \"node\" }",
+        "",
+        2,
+        r#"{ image = "registry.example/pre:1", pull_policy = "Always" }"#,
+        "35s",
+    )
+    .replacen("[kubelet]", "[runtime]\nprofile = \"cri-o\"\n\n[kubelet]", 1);
+    let (out, sink) = run_toml(&text);
+    // Serial puller: pod 0's pull is one GET (0 - 10 ms), which uses the window's only pull.
+    assert_eq!(sink.pulls[0].result, "ok");
+    assert_eq!(s(sink.pulls[0].finished_s.unwrap()), 0.01);
+    // Pod 1's GETs are sent at 10 ms, 2.02 s, 6.03 s, 14.04 s and 30.05 s; the fifth 429 comes
+    // back at 30.06 s and the attempt fails (the kubelet's retry, 10 s later, is past the
+    // horizon).
+    assert_eq!(sink.pulls[1].result, "failed:rate_limited");
+    assert_eq!(s(sink.pulls[1].finished_s.unwrap()), 30.06);
+    let r = &out.registries[0];
+    assert_eq!((r.manifest_heads, r.manifest_requests, r.throttled), (0, 6, 5));
+    // containerd (the default) sends a HEAD and nothing else: both pods run at once.
+    let (out, _) = run_toml(&text.replacen("profile = \"cri-o\"", "profile = \"containerd-1.7\"", 1));
+    assert_eq!(out.summary.pods_running, 2);
+    assert_eq!(out.registries[0].throttled, 0);
+}
+
+/// CRI-O downloads 6 layers of a pull at once (containerd 3): six 100 MB layers at 100 MB/s per
+/// connection take 1 s instead of 2 s. An explicit `max_concurrent_downloads` overrides it.
+#[test]
+fn cri_o_downloads_six_layers_at_once() {
+    let six = r#"layers = [ { size = "100MB" }, { size = "100MB" }, { size = "100MB" }, { size = "100MB" }, { size = "100MB" }, { size = "100MB" } ]"#;
+    let text = scenario("0s", "", "", 1, APP, "1h").replacen(r#"layers = [ { size = "100MB" } ]"#, six, 1);
+    let finished = |text: &str| {
+        let (_, sink) = run_toml(text);
+        s(sink.pulls[0].finished_s.unwrap())
+    };
+    assert_eq!(finished(&text), 2.0);
+    let crio = text.replacen("[kubelet]", "[runtime]\nprofile = \"cri-o\"\n\n[kubelet]", 1);
+    assert_eq!(finished(&crio), 1.0);
+    let crio3 = crio.replacen("profile = \"cri-o\"", "profile = \"cri-o\"\nmax_concurrent_downloads = 3", 1);
+    assert_eq!(finished(&crio3), 2.0);
+}

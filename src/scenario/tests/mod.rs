@@ -592,3 +592,22 @@ mod no_panic {
         }
     }
 }
+
+#[test]
+fn runtime_profiles() {
+    let s = ok(BASE);
+    assert_eq!((s.runtime.profile, s.runtime.max_concurrent_downloads), (RuntimeProfile::Containerd17, 3));
+    let with =
+        |profile: &str| BASE.replacen("[runtime]\n", &format!("[runtime]\nprofile = \"{profile}\"\n"), 1);
+    // BASE sets max_concurrent_downloads = 3 explicitly: it overrides CRI-O's 6.
+    let s = ok(&with("cri-o"));
+    assert_eq!((s.runtime.profile, s.runtime.max_concurrent_downloads), (RuntimeProfile::CriO, 3));
+    let s = ok(&with("cri-o").replacen("max_concurrent_downloads = 3\n", "", 1));
+    assert_eq!(s.runtime.max_concurrent_downloads, 6, "the profile's default");
+    assert_eq!(ok(&with("containerd-2.0")).runtime.profile, RuntimeProfile::Containerd17);
+    let e = load(&with("crio"), "t.toml", &[]).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        e.contains("key `runtime.profile`: unknown runtime profile \"crio\": did you mean \"cri-o\"?"),
+        "{e}"
+    );
+}

@@ -3,13 +3,13 @@
 //! each pool, and every message is placed at the key it names.
 
 use super::quantity::{Bound, Kind};
-use super::Ctx;
+use super::{unknown_value, Ctx};
 use crate::k8s::config::{resolve, KubeletConfig, KubeletConfigInput};
 use crate::k8s::verification::VerificationPolicy;
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::{RawKubelet, RawRuntime, RawScenario};
 use crate::scenario::suggest;
-use crate::scenario::RuntimeSpec;
+use crate::scenario::{RuntimeProfile, RuntimeSpec};
 use crate::time::SimDuration;
 use std::collections::BTreeSet;
 use toml::Value;
@@ -42,12 +42,24 @@ pub(super) fn runtime(c: &mut Ctx, raw: &RawScenario) -> RuntimeSpec {
     let rt_path = KeyPath::root().key("runtime");
     let default_rt = RawRuntime::default();
     let rt = raw.runtime.as_ref().unwrap_or(&default_rt);
+    let profile = match rt.profile.as_deref() {
+        None => RuntimeProfile::Containerd17,
+        Some(name) => RuntimeProfile::parse(name).unwrap_or_else(|| {
+            let names = RuntimeProfile::NAMES;
+            c.err(
+                &rt_path.key("profile"),
+                unknown_value(format!("unknown runtime profile {name:?}"), name, &names, &names.join(", ")),
+            );
+            RuntimeProfile::Containerd17
+        }),
+    };
     RuntimeSpec {
+        profile,
         max_concurrent_downloads: c.count_u32(
             &rt_path.key("max_concurrent_downloads"),
             rt.max_concurrent_downloads.as_ref(),
             1,
-            3,
+            profile.default_max_concurrent_downloads(),
         ),
         unpack_rate_bytes_per_s: c.dist_or(
             &rt_path.key("unpack_rate"),
