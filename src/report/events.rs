@@ -29,8 +29,6 @@ use crate::k8s::events::write_field_path;
 use crate::k8s::image_manager::EventType;
 use crate::metrics::{KubeletEvent, PullRecord, RunSink, SampleRow};
 use crate::time::SimTime;
-use serde::ser::{Serialize, Serializer};
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 /// One item: an event and its repeats.
@@ -48,28 +46,26 @@ struct Item {
     message: Box<str>,
 }
 
+/// A pod's name and node, and its items (a pod has few: a repeat is looked for among them).
+struct PodEvents {
+    name: Box<str>,
+    node: Box<str>,
+    items: Vec<u32>,
+}
+
 /// The events of a run, aggregated, in order of first occurrence.
 pub struct EventLog {
     start: UnixTime,
     items: Vec<Item>,
-    /// Items by everything that makes two events equal but the message (which the few items
-    /// of one key are compared on): no message is copied to look an event up.
-    by_key: BTreeMap<(u32, bool, u32, &'static str, bool), Vec<usize>>,
-    /// Name and node of each pod that has events, by pod number.
-    pods: BTreeMap<u32, (Box<str>, Box<str>)>,
+    /// By pod number (dense: pods are numbered in creation order).
+    pods: Vec<Option<PodEvents>>,
     last_name_ns: Option<u128>,
 }
 
 impl EventLog {
     /// An empty log for a run whose time 0 is `start`.
     pub fn new(start: UnixTime) -> EventLog {
-        EventLog {
-            start,
-            items: Vec::new(),
-            by_key: BTreeMap::new(),
-            pods: BTreeMap::new(),
-            last_name_ns: None,
-        }
+        EventLog { start, items: Vec::new(), pods: Vec::new(), last_name_ns: None }
     }
 
     /// Items so far (an event and its repeats count once).
@@ -83,23 +79,38 @@ impl EventLog {
 
     /// Adds one event the kubelet records (events arrive in time order).
     pub fn record(&mut self, e: &KubeletEvent<'_>) {
-        let key = (e.pod_seq, e.init, e.container, e.reason, e.event_type == EventType::Warning);
-        let same = self.by_key.entry(key).or_default();
-        if let Some(&i) = same.iter().find(|&&i| *self.items[i].message == *e.message) {
-            let it = &mut self.items[i];
+        let seq = e.pod_seq as usize;
+        if self.pods.len() <= seq {
+            self.pods.resize_with(seq + 1, || None);
+        }
+        let pod = self.pods[seq].get_or_insert_with(|| PodEvents {
+            name: e.pod.into(),
+            node: e.node.into(),
+            items: Vec::new(),
+        });
+        let items = &mut self.items;
+        let same = pod.items.iter().map(|&i| i as usize).find(|&i| {
+            let it = &items[i];
+            it.init == e.init
+                && it.container == e.container
+                && it.event_type == e.event_type
+                && it.reason == e.reason
+                && *it.message == *e.message
+        });
+        if let Some(i) = same {
+            let it = &mut items[i];
             it.count += 1;
             it.last = e.at;
             return;
         }
-        same.push(self.items.len());
         let ns = self.start.plus(e.at).unix_nanos();
         let name_ns = match self.last_name_ns {
             Some(last) if ns <= last => last + 1,
             _ => ns,
         };
         self.last_name_ns = Some(name_ns);
-        self.pods.entry(e.pod_seq).or_insert_with(|| (e.pod.into(), e.node.into()));
-        self.items.push(Item {
+        pod.items.push(u32::try_from(items.len()).expect("fewer than 2^32 events"));
+        items.push(Item {
             name_ns,
             first: e.at,
             last: e.at,
@@ -113,12 +124,16 @@ impl EventLog {
         });
     }
 
-    /// Writes the `EventList` as pretty JSON with a final newline.
+    /// Writes the `EventList`: valid JSON with one item per line, so that `grep` and `head`
+    /// see whole events and a large run's file stays compact.
     pub fn write_json<W: Write>(&self, w: W) -> io::Result<()> {
-        let mut w = io::BufWriter::new(w);
-        let list = EventListJson { api_version: "v1", kind: "EventList", items: ItemsJson(self) };
-        serde_json::to_writer_pretty(&mut w, &list).map_err(io::Error::other)?;
-        w.write_all(b"\n")?;
+        let mut w = io::BufWriter::with_capacity(1 << 16, w);
+        w.write_all(br#"{"apiVersion":"v1","kind":"EventList","items":["#)?;
+        for (i, it) in self.items.iter().enumerate() {
+            w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut w, &self.item_json(i + 1, it)).map_err(io::Error::other)?;
+        }
+        w.write_all(if self.items.is_empty() { b"]}\n" } else { b"\n]}\n" })?;
         w.flush()
     }
 
@@ -134,7 +149,8 @@ impl EventLog {
     }
 
     fn item_json<'s>(&'s self, number: usize, it: &'s Item) -> EventJson<'s> {
-        let (pod, node) = self.pods.get(&it.pod_seq).expect("recorded with its first event");
+        let p = self.pods[it.pod_seq as usize].as_ref().expect("recorded with its first event");
+        let (pod, node) = (&*p.name, &*p.node);
         let mut field_path = String::new();
         write_field_path(&mut field_path, it.init, &container_name(it.init, it.container));
         let first = self.date(it.first);
@@ -210,24 +226,6 @@ impl RunSink for WithEvents<'_> {
 /// Field order is `kubectl get events -o json`'s (the Go struct's).
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct EventListJson<'a> {
-    api_version: &'static str,
-    kind: &'static str,
-    items: ItemsJson<'a>,
-}
-
-/// The items, serialised one at a time (a large run has 10^5 of them).
-struct ItemsJson<'a>(&'a EventLog);
-
-impl Serialize for ItemsJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let log = self.0;
-        s.collect_seq(log.items.iter().enumerate().map(|(i, it)| log.item_json(i + 1, it)))
-    }
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
 struct EventJson<'a> {
     kind: &'static str,
     api_version: &'static str,
@@ -301,7 +299,15 @@ mod tests {
         log.record(&ev(10_500_000_000, 0, "Failed", "Error: ImagePullBackOff"));
         log.record(&ev(21_000_000_000, 0, "Pulling", "Pulling image \"a\""));
         assert_eq!(log.len(), 5);
-        let v: serde_json::Value = serde_json::from_slice(&log.to_json()).unwrap();
+        let text = String::from_utf8(log.to_json()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 7, "a first line, one line per item, a last line:\n{text}");
+        assert_eq!(lines[0], r#"{"apiVersion":"v1","kind":"EventList","items":["#);
+        assert!(lines[1..6]
+            .iter()
+            .all(|l| l.starts_with(r#"{"kind":"Event","apiVersion":"v1","metadata":"#)));
+        assert_eq!(lines[6], "]}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!((v["apiVersion"].as_str(), v["kind"].as_str()), (Some("v1"), Some("EventList")));
         let items = v["items"].as_array().unwrap();
         let names: Vec<&str> = items.iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
@@ -338,6 +344,6 @@ mod tests {
     #[test]
     fn an_empty_run_lists_no_items() {
         let text = String::from_utf8(EventLog::new(UnixTime::DEFAULT_START).to_json()).unwrap();
-        assert_eq!(text, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"EventList\",\n  \"items\": []\n}\n");
+        assert_eq!(text, "{\"apiVersion\":\"v1\",\"kind\":\"EventList\",\"items\":[]}\n");
     }
 }
