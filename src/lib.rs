@@ -1,8 +1,9 @@
 //! pullsim: a deterministic discrete-event simulator of container image pulling across a
 //! Kubernetes cluster. See ARCHITECTURE.md for the code map; layers (bottom first):
-//! `time`/`ids`/`units` → `k8s`, `engine` → `scenario`, `metrics` → `model` → `sim` →
+//! `time`/`calendar`/`ids`/`units` → `k8s`, `engine` → `scenario`, `metrics` → `model` → `sim` →
 //! `report`, `experiment`, `chart` → `cli`.
 
+pub mod calendar;
 pub mod chart;
 pub mod cli;
 pub mod engine;

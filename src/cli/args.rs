@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run one scenario and write pods.csv, pulls.csv, registries.csv, timeseries.csv and
-    /// summary.json into results/<name>/ (or --out).
+    /// summary.json (and events.json with --events) into results/<name>/ (or --out).
     Run(RunArgs),
     /// Check a scenario file and report every problem with its line (exit 2 if invalid).
     Validate(ValidateArgs),
@@ -85,6 +85,10 @@ pub struct RunArgs {
     /// Check whole-world invariants after every event (slow; for debugging).
     #[arg(long)]
     pub check_invariants: bool,
+    /// Also write events.json: the kubelet's events (Pulling, Pulled, Failed, BackOff, ...)
+    /// for every pod and container, as a v1 EventList dated from [simulation] start_time.
+    #[arg(long)]
+    pub events: bool,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,

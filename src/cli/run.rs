@@ -3,8 +3,9 @@
 use super::args::{Cli, Command, ExplainCommand, RunArgs, ValidateArgs};
 use super::{read_scenario_file, results_error, CliError};
 use crate::k8s::pull_policy::PullPolicy;
-use crate::metrics::RunOutput;
+use crate::metrics::{RunOutput, RunSink};
 use crate::model::RunOptions;
+use crate::report::events::{EventLog, WithEvents};
 use crate::report::{self, CsvSink, Staging, SummaryExtras};
 use crate::scenario::{self, Override, Scenario};
 use std::path::{Path, PathBuf};
@@ -66,8 +67,8 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     let seed = a.seed.unwrap_or(scn.seed);
     let out_dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
     if a.check_determinism {
-        let first = report::render_in_memory(&scn, seed);
-        let second = report::render_in_memory(&scn, seed);
+        let first = report::render_in_memory_with(&scn, seed, a.events);
+        let second = report::render_in_memory_with(&scn, seed, a.events);
         for ((name, x), (_, y)) in first.iter().zip(&second) {
             if x != y {
                 return Err(CliError::Other(format!(
@@ -86,9 +87,19 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     let mut sink = CsvSink::create(staging.path()).map_err(io_err)?;
     let opts = RunOptions { check_invariants: a.check_invariants };
     let wall = Instant::now();
-    let out = run_reporting_seed(&scn, seed, &mut sink, opts, &a.file);
+    let (out, events) = if a.events {
+        let mut with = WithEvents { inner: &mut sink, log: EventLog::new(scn.start_time) };
+        let out = run_reporting_seed(&scn, seed, &mut with, opts, &a.file);
+        (out, Some(with.log))
+    } else {
+        (run_reporting_seed(&scn, seed, &mut sink, opts, &a.file), None)
+    };
     let wall_s = wall.elapsed().as_secs_f64();
     sink.finish().map_err(io_err)?;
+    if let Some(log) = events {
+        let file = std::fs::File::create(staging.path().join("events.json")).map_err(io_err)?;
+        log.write_json(file).map_err(io_err)?;
+    }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     report::write_run_files(staging.path(), &out, &SummaryExtras::of(&out, &scn.name), &text, &command)
         .map_err(io_err)?;
@@ -105,7 +116,7 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
 fn run_reporting_seed(
     scn: &Scenario,
     seed: u64,
-    sink: &mut CsvSink,
+    sink: &mut dyn RunSink,
     opts: RunOptions,
     file: &Path,
 ) -> RunOutput {

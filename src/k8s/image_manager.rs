@@ -46,6 +46,16 @@ pub enum EventType {
     Warning,
 }
 
+impl EventType {
+    /// `v1.EventTypeNormal` / `v1.EventTypeWarning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
+}
+
 /// Event reasons (`pkg/kubelet/events`).
 pub mod event_reason {
     pub const PULLING: &str = "Pulling";
@@ -261,11 +271,8 @@ pub fn precheck_full(
             (PrecheckDecision::NeverPull { message }, vec![ev], Some(present), present.then_some(true))
         }
         Verdict::UsePresent { access_checked } => {
-            let message = if access_checked {
-                format!("Container image {q} already present on machine and can be accessed by the pod")
-            } else {
-                format!("Container image {q} already present on machine")
-            };
+            let mut message = String::new();
+            super::events::write_present_message(&mut message, &q, access_checked);
             let ev = event(EventType::Normal, event_reason::PULLED, &message);
             (PrecheckDecision::UsePresent { image_ref }, vec![ev], Some(true), Some(false))
         }
@@ -311,20 +318,16 @@ pub fn backoff_event(requested_image: &str) -> ImageEvent {
 
 /// The `Pulling` event of step 7c.
 pub fn pulling_event(requested_image: &str) -> ImageEvent {
-    ImageEvent::new(
-        EventType::Normal,
-        event_reason::PULLING,
-        format!("Pulling image {}", go_quote(requested_image)),
-    )
+    let mut message = String::new();
+    super::events::write_pulling_message(&mut message, &go_quote(requested_image));
+    ImageEvent::new(EventType::Normal, event_reason::PULLING, message)
 }
 
 /// The `Failed` event of step 7e for the puller's error text.
 pub fn failed_event(requested_image: &str, err: &str) -> ImageEvent {
-    ImageEvent::new(
-        EventType::Warning,
-        event_reason::FAILED,
-        format!("Failed to pull image {}: {err}", go_quote(requested_image)),
-    )
+    let mut message = String::new();
+    super::events::write_failed_message(&mut message, &go_quote(requested_image), err);
+    ImageEvent::new(EventType::Warning, event_reason::FAILED, message)
 }
 
 /// Mirrors `evalCRIPullErr` (step 7e): map a puller error text to the waiting reason and message.

@@ -163,6 +163,28 @@ pub struct RegistryRow {
     pub failures: u64,
 }
 
+/// One event the kubelet records about a pod's container (`record.EventRecorder`), as the
+/// model streams it: borrowed, like `PullRecord`. What a real event adds (names, uids, dates,
+/// `count`) is the writer's (`report::events`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KubeletEvent<'a> {
+    pub at: SimTime,
+    /// The node whose kubelet records it (`source.host`).
+    pub node: &'a str,
+    /// The pod's name, `<workload>-<index>`.
+    pub pod: &'a str,
+    /// The pod's number over the run, in creation order (its uid is derived from it).
+    pub pod_seq: u32,
+    /// An init container (`spec.initContainers`) or an app container (`spec.containers`).
+    pub init: bool,
+    /// The container's index in its list (init containers and app containers count apart).
+    pub container: u32,
+    pub event_type: crate::k8s::image_manager::EventType,
+    /// Upstream's reason (`k8s::image_manager::event_reason`).
+    pub reason: &'static str,
+    pub message: &'a str,
+}
+
 /// Receives streamed records. Implemented by the CSV writer and by in-memory collectors.
 pub trait RunSink {
     fn pull(&mut self, row: &PullRecord<'_>);
@@ -172,6 +194,14 @@ pub trait RunSink {
     /// that only `compare`'s statistics or a benchmark wants). Asked once, at the start.
     fn wants_pull_rows(&self) -> bool {
         true
+    }
+    /// A kubelet event (`pullsim run --events`). Called only when `wants_events` said yes.
+    fn event(&mut self, _event: &KubeletEvent<'_>) {}
+    /// Whether the sink keeps kubelet events. Off unless a sink asks: the model then formats
+    /// no message and tests one flag per place the kubelet would record one. Asked once, at
+    /// the start.
+    fn wants_events(&self) -> bool {
+        false
     }
 }
 

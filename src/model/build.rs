@@ -11,6 +11,7 @@ use crate::scenario::{ImageLayers, LayerSpec, WorkloadKind};
 impl<'a> World<'a> {
     pub fn new(scn: &'a Scenario, seed: u64, sink: &'a mut dyn RunSink, opts: RunOptions) -> World<'a> {
         let pull_rows_wanted = sink.wants_pull_rows();
+        let events_wanted = sink.wants_events();
         let streams = Streams::new(seed);
         let (images, layer_size_bytes) = materialize_images(scn, &streams);
 
@@ -129,6 +130,8 @@ impl<'a> World<'a> {
             pull_snapshots: Vec::new(),
             name_scratch: String::new(),
             pull_rows_wanted,
+            events_wanted,
+            event_scratch: String::new(),
             done_scratch: Vec::new(),
             touched_scratch: Vec::new(),
             all_pools: (0..scn.node_pools.len()).map(crate::ids::PoolId::from_idx).collect(),

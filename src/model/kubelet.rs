@@ -11,7 +11,11 @@
 //! The serial puller's channel holds 10 requests and blocks further callers; blocked callers
 //! are woken in FIFO order, so the order of pulls is that of one unbounded FIFO queue, which is
 //! what `Puller` keeps.
+//!
+//! Where upstream records an event (`Pulling`, `Pulled`, `Failed`, `BackOff`, ...), one
+//! `note_event` or `note_pull_done` line reports it (`events.rs`; nothing unless the sink asks).
 
+use super::events::Note;
 use super::record_slots::RecordSlots;
 use super::*;
 use crate::k8s::image_manager::{
@@ -218,7 +222,8 @@ impl World<'_> {
             Verdict::Invalid => self.container_error(pod, idx, LastError::Invalid(raw_id)),
             Verdict::InspectError => unreachable!("the simulated runtime always answers GetImageRef"),
             Verdict::NeverPull { .. } => self.container_error(pod, idx, LastError::NeverPull(raw_id)),
-            Verdict::UsePresent { .. } => {
+            Verdict::UsePresent { access_checked } => {
+                self.note_event(pod, idx, Note::Present { access_checked });
                 self.pods[pod.idx()].cache_hits += 1;
                 self.pods[pod.idx()].containers[idx].waiting = None;
                 Ensure::Ready
@@ -227,6 +232,7 @@ impl World<'_> {
                 let key = (pod, raw_id);
                 match self.nodes[node.idx()].backoff.gate(&key, self.now) {
                     PullGate::BackOff => {
+                        self.note_event(pod, idx, Note::BackOff);
                         self.pods[pod.idx()].backoffs += 1;
                         let previous = self.nodes[node.idx()].backoff.previous_failure(&key).copied();
                         let p = &mut self.pods[pod.idx()];
@@ -245,6 +251,7 @@ impl World<'_> {
 
     /// An error of the image string itself (`InvalidImageName`, `ErrImageNeverPull`).
     fn container_error(&mut self, pod: PodId, idx: usize, error: LastError) -> Ensure {
+        self.note_event(pod, idx, Note::Error(error));
         let p = &mut self.pods[pod.idx()];
         p.last_error = error;
         p.containers[idx].waiting = error.reason();
@@ -296,6 +303,7 @@ impl World<'_> {
 
     /// Hands a pull to the node's puller (`pullImage` → serial or parallel puller).
     fn submit_pull(&mut self, pod: PodId, idx: usize) {
+        self.note_event(pod, idx, Note::Pulling);
         let node = self.pods[pod.idx()].node().expect("bound");
         let c = &self.pods[pod.idx()].containers[idx];
         let (raw, image) = (c.raw, c.image);
@@ -399,6 +407,7 @@ impl World<'_> {
             self.image_pulled(pull);
         }
         self.record_pull(pull, failure);
+        self.note_pull_done(pull, failure);
         self.on_pull_done(pull, failure);
         // A failure released the layers the pull was fetching: other pulls may now download
         // them. A success changes no layer (they were all present) and only ever happens inside

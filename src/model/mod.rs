@@ -6,11 +6,13 @@
 //! pods, never Rust errors.
 //!
 //! Files: `build` (World from Scenario), `workload` (pod creation), `scheduler` (placement),
-//! `kubelet` (pod sync, EnsureImageExists, pullers, backoff), `runtime` (containerd-like pull:
+//! `kubelet` (pod sync, EnsureImageExists, pullers, backoff), `events` (the kubelet's events,
+//! when the sink keeps them), `runtime` (containerd-like pull:
 //! requests, layer downloads, in-order unpack), `registry` (rate limits, outages, auth),
 //! `network` (fluid max-min sharing), `gc` (image garbage collection), `invariants`.
 
 mod build;
+mod events;
 mod gc;
 pub mod invariants;
 mod kubelet;
@@ -667,6 +669,10 @@ pub struct World<'a> {
     name_scratch: String,
     /// The sink keeps pull rows (`RunSink::wants_pull_rows`); otherwise none is built.
     pull_rows_wanted: bool,
+    /// The sink keeps kubelet events (`RunSink::wants_events`); otherwise none is formatted.
+    events_wanted: bool,
+    /// Reused buffer for the message of a kubelet event.
+    event_scratch: String,
     /// Reused buffers of a network wake-up: the flows completed, the nodes they were on.
     done_scratch: Vec<network::FlowDone>,
     touched_scratch: Vec<NodeId>,

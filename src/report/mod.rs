@@ -1,5 +1,6 @@
 //! Writes a run's results: `pods.csv`, `pulls.csv`, `registries.csv`, `timeseries.csv`,
-//! `summary.json`, plus `scenario.toml` (the exact input) and `command.txt` (how it was made).
+//! `summary.json`, plus `scenario.toml` (the exact input) and `command.txt` (how it was made);
+//! with `--events`, `events.json` (`events.rs`: the kubelet's events as a `v1` `EventList`).
 //!
 //! Atomicity and ownership of the results folder: `staging.rs` (written beside the destination,
 //! swapped in by rename, and never over files pullsim did not write).
@@ -7,6 +8,7 @@
 //! Formatting is deterministic: times are seconds with exactly three decimals from integer
 //! nanoseconds, rates are whole bytes per second, columns are in a fixed order.
 
+pub mod events;
 mod staging;
 pub mod sweep;
 
@@ -336,8 +338,26 @@ impl SummaryExtras {
 /// The five result files of a run of `scn` with `seed`, rendered in memory exactly as `run`
 /// writes them (for `run --check-determinism` and the golden-output test).
 pub fn render_in_memory(scn: &crate::scenario::Scenario, seed: u64) -> Vec<(String, Vec<u8>)> {
+    render_in_memory_with(scn, seed, false)
+}
+
+/// `render_in_memory`, plus `events.json` last when `with_events` (`run --events`).
+pub fn render_in_memory_with(
+    scn: &crate::scenario::Scenario,
+    seed: u64,
+    with_events: bool,
+) -> Vec<(String, Vec<u8>)> {
     let mut sink = crate::metrics::MemorySink::default();
-    let out = crate::sim::run(scn, seed, &mut sink, crate::model::RunOptions::default());
+    let opts = crate::model::RunOptions::default();
+    let mut events_json = None;
+    let out = if with_events {
+        let mut with = events::WithEvents { inner: &mut sink, log: events::EventLog::new(scn.start_time) };
+        let out = crate::sim::run(scn, seed, &mut with, opts);
+        events_json = Some(with.log.to_json());
+        out
+    } else {
+        crate::sim::run(scn, seed, &mut sink, opts)
+    };
     fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(header).expect("in-memory write");
@@ -359,6 +379,9 @@ pub fn render_in_memory(scn: &crate::scenario::Scenario, seed: u64) -> Vec<(Stri
         ),
         ("summary.json".into(), summary_json(&out, &SummaryExtras::of(&out, &scn.name)).into_bytes()),
     ]
+    .into_iter()
+    .chain(events_json.map(|j| ("events.json".to_string(), j)))
+    .collect()
 }
 
 /// `summary.json`: the contract's fields in contract order, then the extras.

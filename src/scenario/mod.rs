@@ -42,6 +42,9 @@ pub struct Scenario {
     pub until: SimDuration,
     /// Time-series resolution (default 1s).
     pub sample_every: SimDuration,
+    /// The date of simulated time 0 (extension `start_time`, default 2025-01-01T00:00:00Z):
+    /// only the dates of `events.json` read it.
+    pub start_time: crate::calendar::UnixTime,
     /// The `[kubelet]` table as written (pools merge their overrides over it).
     pub kubelet: KubeletConfigInput,
     pub runtime: RuntimeSpec,

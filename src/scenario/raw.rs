@@ -41,6 +41,8 @@ pub struct RawSimulation {
     pub seed: Option<Value>,
     pub until: Option<Value>,
     pub sample_every: Option<Value>,
+    /// Extension: the date of simulated time 0 (RFC 3339), for the dates of `events.json`.
+    pub start_time: Option<Value>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]

@@ -1,7 +1,8 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
 //! `exact` hand-computed timings, `dynamics` rollouts, GC, node joins and moving tags,
-//! `kubelet` kubelet behaviour through whole runs, `examples` the contract examples and
-//! scenarios/, `determinism`, `cli` exit codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
+//! `kubelet` kubelet behaviour through whole runs, `events` the kubelet's events
+//! (`--events`), `examples` the contract examples and scenarios/, `determinism`, `cli` exit
+//! codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
 //! proptest-driven fuzzing, `kill` SIGKILL mid-run.
 
@@ -9,6 +10,7 @@ mod cli;
 mod corpus;
 mod determinism;
 mod dynamics;
+mod events;
 mod exact;
 mod examples;
 mod fuzz;

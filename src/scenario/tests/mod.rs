@@ -150,10 +150,23 @@ fn contract_big_example_loads() {
 }
 
 #[test]
+fn start_time_is_a_string_or_a_toml_date_time() {
+    for (written, want) in [
+        ("\"2024-06-30T22:00:00-02:00\"", "2024-07-01T00:00:00Z"),
+        ("2024-07-01T00:00:00Z", "2024-07-01T00:00:00Z"),
+        ("2024-07-01T02:00:00.25+02:00", "2024-07-01T00:00:00Z"),
+    ] {
+        let s = ok(&BASE.replacen("seed = 1", &format!("seed = 1\nstart_time = {written}"), 1));
+        assert_eq!(s.start_time.rfc3339_secs(), want, "{written}");
+    }
+}
+
+#[test]
 fn defaults_are_applied() {
     let s = ok(BASE);
     assert_eq!(s.until, SimDuration::from_secs(86_400));
     assert_eq!(s.sample_every, SimDuration::from_secs(1));
+    assert_eq!(s.start_time.rfc3339_secs(), "2025-01-01T00:00:00Z");
     assert_eq!(s.scheduler, SchedulerPolicy::Spread);
     assert_eq!(s.runtime.pull_overhead_ns, Dist::Constant(0.0));
     let pool = &s.node_pools[0];
@@ -222,6 +235,11 @@ const BAD: &[BadCase] = &[
     ("seed = 1", "seed = 1\nuntil = \"0s\"", "until", "simulation.until", "greater than 0"),
     ("seed = 1", "seed = 1\nuntil = \"10 parsecs\"", "until", "simulation.until", "expected a duration like"),
     ("seed = 1", "seed = 1\nsample_every = 0", "sample_every", "simulation.sample_every", "greater than 0"),
+    ("seed = 1", "seed = 1\nstart_time = \"yesterday\"", "start_time", "simulation.start_time", "\"yesterday\" is not an RFC 3339 instant such as \"2025-01-01T00:00:00Z\": expected 4 digits of the year"),
+    ("seed = 1", "seed = 1\nstart_time = 2025-01-01T00:00:00", "start_time", "simulation.start_time", "missing the UTC offset"),
+    ("seed = 1", "seed = 1\nstart_time = \"2025-02-29T00:00:00Z\"", "start_time", "simulation.start_time", "day 29 out of range for 2025-02"),
+    ("seed = 1", "seed = 1\nstart_time = 1735689600", "start_time", "simulation.start_time", "expected an RFC 3339 instant such as \"2025-01-01T00:00:00Z\", got an integer"),
+    ("seed = 1", "seed = 1\nstart_time = \"9999-12-31T00:00:00Z\"", "start_time", "simulation.start_time", "plus `until` ends after 9999-12-31T23:59:59Z"),
     ("serialize_image_pulls = true", "serialise_image_pulls = true", "serialise", "kubelet.serialise_image_pulls", "unknown field"),
     ("serialize_image_pulls = true", "serialize_image_pulls = true\nmax_parallel_image_pulls = 4", "max_parallel", "kubelet.max_parallel_image_pulls", "maxParallelImagePulls cannot be larger than 1"),
     ("serialize_image_pulls = true", "serialize_image_pulls = true\nimage_pull_credentials_verification_policy = \"Sometimes\"", "verification_policy", "kubelet.image_pull_credentials_verification_policy", "Sometimes"),

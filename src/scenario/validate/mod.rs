@@ -11,6 +11,7 @@
 //! | `kubelet.image_maximum_gc_age` | `"0s"` | kubelet `imageMaximumGCAge` (0 = disabled) |
 //! | `kubelet.ensure_secret_pulled_images` | `true` | feature gate `KubeletEnsureSecretPulledImages` |
 //! | `image.pushes` | none | the tag moves to a new digest at `at` (`{ at, layers }`; see `validate_pushes`) |
+//! | `simulation.start_time` | `"2025-01-01T00:00:00Z"` | the date of time 0 (RFC 3339), for `events.json` |
 //!
 //! # Defaults for keys the contract shows without one
 //!
@@ -250,6 +251,7 @@ pub fn validate(
         seed: run.seed,
         until: run.until,
         sample_every: run.sample_every,
+        start_time: run.start_time,
         kubelet: base_kubelet.input,
         runtime,
         node_pools,

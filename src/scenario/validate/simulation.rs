@@ -1,10 +1,11 @@
 //! `[simulation]`, `[scheduler]` and `[sweep]`: the settings of the run as a whole.
 
 use super::{list, unknown_value, Ctx, Issue, VariantCheck};
+use crate::calendar::{UnixTime, MAX_UNIX_SECS};
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::{RawScenario, RawSimulation, RawSweep};
 use crate::scenario::{SchedulerPolicy, SweepSpec};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
 use toml::Value;
 
@@ -18,6 +19,7 @@ pub(super) struct Run {
     pub(super) seed: u64,
     pub(super) until: SimDuration,
     pub(super) sample_every: SimDuration,
+    pub(super) start_time: UnixTime,
 }
 
 /// Reads `[simulation]`.
@@ -57,7 +59,43 @@ pub(super) fn simulation(c: &mut Ctx, raw: &RawScenario) -> Run {
     if sample_every == SimDuration::ZERO {
         c.err(&sim_path.key("sample_every"), "must be greater than 0");
     }
-    Run { name, seed, until, sample_every }
+    let start_time = start_time(c, &sim_path.key("start_time"), sim.start_time.as_ref(), until);
+    Run { name, seed, until, sample_every, start_time }
+}
+
+/// Reads `start_time`: an RFC 3339 instant, as a string or a TOML offset date-time (both
+/// spell the same text), no earlier than 1970 and such that the run's last date still has a
+/// four-digit year.
+fn start_time(c: &mut Ctx, path: &KeyPath, v: Option<&Value>, until: SimDuration) -> UnixTime {
+    let text = match v {
+        None => return UnixTime::DEFAULT_START,
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Datetime(d)) => d.to_string(),
+        Some(other) => {
+            c.err(
+                path,
+                format!(
+                    "expected an RFC 3339 instant such as \"2025-01-01T00:00:00Z\", got {} `{other}`",
+                    super::type_name(other)
+                ),
+            );
+            return UnixTime::DEFAULT_START;
+        }
+    };
+    match UnixTime::parse_rfc3339(&text) {
+        Ok(t) if t.plus(SimTime::ZERO.plus(until)).secs > MAX_UNIX_SECS => {
+            c.err(
+                path,
+                format!("{text:?} plus `until` ends after 9999-12-31T23:59:59Z, which dates cannot show"),
+            );
+            UnixTime::DEFAULT_START
+        }
+        Ok(t) => t,
+        Err(e) => {
+            c.err(path, format!("{text:?} is not an RFC 3339 instant such as \"2025-01-01T00:00:00Z\": {e}"));
+            UnixTime::DEFAULT_START
+        }
+    }
 }
 
 /// Reads `[scheduler]`.
