@@ -13,6 +13,7 @@ pub mod image_ref;
 pub mod platform;
 pub mod pod_worker;
 pub mod pull_policy;
+pub mod replicaset;
 pub mod scheduling;
 pub mod throttle;
 pub mod verification;
