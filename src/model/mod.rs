@@ -20,6 +20,7 @@ mod pod_table;
 mod raw_image;
 mod record_slots;
 mod registry;
+mod rollout;
 mod runtime;
 mod scheduler;
 mod workload;
