@@ -58,8 +58,8 @@ pub struct RolloutCounts {
 pub enum RolloutStep {
     /// Scale the new ReplicaSet up by one pod (`NewRSNewReplicas`).
     CreateNew,
-    /// Scale an old ReplicaSet down by one pod; the ReplicaSet deletes a not-Running pod
-    /// before a Running one (`getPodsToDelete` ranking).
+    /// Scale an old ReplicaSet down by one pod; the ReplicaSet picks which (`getPodsToDelete`,
+    /// ranked as `replicaset::deletion_order` says).
     DeleteOld,
     /// Nothing until a pod changes state.
     Wait,

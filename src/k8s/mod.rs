@@ -14,6 +14,7 @@ pub mod image_ref;
 pub mod platform;
 pub mod pod_worker;
 pub mod pull_policy;
+pub mod replicaset;
 pub mod scheduling;
 pub mod throttle;
 pub mod verification;

@@ -22,6 +22,7 @@ mod pod_table;
 mod raw_image;
 mod record_slots;
 mod registry;
+mod rollout;
 mod runtime;
 mod scheduler;
 mod workload;

@@ -184,6 +184,7 @@ impl World<'_> {
         if self.nodes[node.idx()].joined {
             self.refresh_sched(node, old_free);
         }
+        self.note_rollout_placed(pod, node);
         self.schedule_in(SimDuration::ZERO, Event::PodSync { pod });
     }
 

@@ -14,18 +14,18 @@ pub(super) struct WorkloadState {
     /// The workload's pods in creation (= id) order, terminated ones included until the next
     /// rollout start drops them: the live pods are those not Terminated. Appending is all a
     /// new pod costs (an ordered set cost a B-tree insert per pod, 1.7% of a large run).
-    pods: Vec<PodId>,
+    pub(super) pods: Vec<PodId>,
     /// Template revision; bumped by a rolling update.
-    revision: u32,
+    pub(super) revision: u32,
     /// Rolling-update bookkeeping, kept as pods are created, start and are deleted so that a
     /// controller step costs O(log pods), not a pass over every pod (a rollout would be
     /// quadratic): live and Running pods of the current revision, Running older pods, and
-    /// the older pods in creation order (all, and those not Running).
+    /// the older pods in the order the ReplicaSet deletes them (`rollout::OldPods`, from the
+    /// rollout's start until it is done).
     new_live: u32,
     new_running: u32,
     old_running: u32,
-    old_live: BTreeSet<PodId>,
-    old_not_running: BTreeSet<PodId>,
+    pub(super) old_pods: Option<super::rollout::OldPods>,
     /// The workload's start event has been handled (DaemonSets then cover joining nodes).
     started: bool,
     /// Zipf cumulative weights per container index, built on first use.
@@ -252,12 +252,10 @@ impl World<'_> {
         st.rollout_started = Some(self.now);
         // Every live pod now runs an older template.
         st.pods.retain(|p| pods[p.idx()].state != PodState::Terminated);
-        st.old_live = st.pods.iter().copied().collect();
-        st.old_not_running =
-            st.pods.iter().copied().filter(|p| pods[p.idx()].state != PodState::Running).collect();
         st.old_running = st.new_running;
         st.new_live = 0;
         st.new_running = 0;
+        self.start_old_pods(workload);
         self.reconcile_rollout(workload);
     }
 
@@ -291,11 +289,13 @@ impl World<'_> {
                 live.iter().filter(|p| !is_new(p)).count(),
                 live.iter().filter(|p| !is_new(p) && !running(p)).count(),
             );
-            let got =
-                (st.new_live, st.new_running, st.old_running, st.old_live.len(), st.old_not_running.len());
+            let (old_live, old_not_running) =
+                st.old_pods.as_ref().map_or((0, 0), |o| (o.live as usize, o.not_running as usize));
+            let got = (st.new_live, st.new_running, st.old_running, old_live, old_not_running);
             if want != got {
                 return Err(format!("workload {w}: rollout counters {got:?} != recount {want:?}"));
             }
+            self.check_old_pods(WorkloadId::from_idx(w))?;
         }
         Ok(())
     }
@@ -308,13 +308,15 @@ impl World<'_> {
             st.new_running += 1;
         } else {
             st.old_running += 1;
-            st.old_not_running.remove(&pod);
+            self.note_rollout_old_running(pod);
         }
     }
 
     /// The Deployment controller's rolling-update step: scale the new revision up within
     /// `replicas + maxSurge` and the old one down while at least `replicas - maxUnavailable` pods
-    /// stay available (Running). Terminated pods leave at once (no grace period).
+    /// stay available (Running). Terminated pods leave at once (no grace period). One call is
+    /// one controller sync: the old pods it deletes are the first in the ReplicaSet's deletion
+    /// order as it stood when the call began (`rollout`).
     pub(super) fn reconcile_rollout(&mut self, workload: WorkloadId) {
         let WorkloadKind::Deployment { replicas, rollout, .. } = &self.scn.workloads[workload.idx()].kind
         else {
@@ -326,15 +328,20 @@ impl World<'_> {
         }
         let replicas = *replicas;
         let (surge, unavailable) = resolve_fenceposts(rollout.max_surge, rollout.max_unavailable, replicas);
+        // Checked runs rank the old pods from scratch and expect the deletions in that order.
+        let expected = self.opts.check_invariants.then(|| self.old_pods_ranked_by_scan(workload));
+        let mut deleted = 0;
+        self.begin_rollout_sync(workload);
         loop {
             let st = &self.workloads[workload.idx()];
+            let (old, old_not_running) = st.old_pods.as_ref().map_or((0, 0), |o| (o.live, o.not_running));
             let counts = RolloutCounts {
                 replicas,
                 new: st.new_live,
-                old: st.old_live.len() as u32,
+                old,
                 available: st.new_running + st.old_running,
                 new_unavailable: st.new_live - st.new_running,
-                old_unavailable_exists: !st.old_not_running.is_empty(),
+                old_unavailable_exists: old_not_running > 0,
             };
             match rolling_update_step(&counts, surge, unavailable) {
                 RolloutStep::CreateNew => {
@@ -342,22 +349,30 @@ impl World<'_> {
                     self.schedule_pod(pod);
                 }
                 RolloutStep::DeleteOld => {
-                    // A not-Running old pod first, else the oldest old pod.
-                    let victim = st
-                        .old_not_running
-                        .first()
-                        .or_else(|| st.old_live.first())
-                        .copied()
-                        .expect("DeleteOld only with old pods");
+                    // `getPodsToDelete`'s first pod.
+                    let victim = self.next_old_victim(workload).expect("DeleteOld only with old pods");
+                    if let Some(order) = &expected {
+                        assert_eq!(
+                            Some(&victim),
+                            order.get(deleted),
+                            "at {}: deletion {deleted} of the sync differs from the ranking by scan {order:?}",
+                            self.now
+                        );
+                    }
+                    deleted += 1;
                     self.terminate_pod(victim);
                 }
                 RolloutStep::Wait => break,
             }
         }
+        self.end_rollout_sync(workload);
         let st = &self.workloads[workload.idx()];
-        let done = st.new_live == replicas && st.old_live.is_empty() && st.new_running == st.new_live;
+        let old_left = st.old_pods.as_ref().is_some_and(|o| o.live > 0);
+        let done = st.new_live == replicas && !old_left && st.new_running == st.new_live;
         if done {
-            self.workloads[workload.idx()].rollout_finished = Some(self.now);
+            let st = &mut self.workloads[workload.idx()];
+            st.rollout_finished = Some(self.now);
+            st.old_pods = None;
         }
     }
 
@@ -373,13 +388,10 @@ impl World<'_> {
             if was_running {
                 st.new_running -= 1;
             }
-        } else {
-            st.old_live.remove(&pod);
-            st.old_not_running.remove(&pod);
-            if was_running {
-                st.old_running -= 1;
-            }
+        } else if was_running {
+            st.old_running -= 1;
         }
+        self.note_rollout_deleted(pod, was_running);
         self.pods_live -= 1;
         if was_running {
             self.pods_running -= 1;

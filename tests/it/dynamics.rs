@@ -130,6 +130,175 @@ fn old_pods_that_never_ran_are_replaced_only_within_the_budget() {
     assert_eq!(new.iter().map(|(_, t)| *t).collect::<Vec<_>>(), vec![11.0, 11.0, 12.0]);
 }
 
+/// A Deployment of `replicas` on the node pools `pools` (replacing the base's one pool),
+/// updated at 10 s with maxSurge 0 and maxUnavailable `unavailable` to an image whose registry
+/// is down for the whole run: the new pods never start, so the rollout stops after the
+/// deletions its first wave may make, and pods.csv shows which old pods went.
+fn stuck_rollout(pools: &str, policy: &str, replicas: u32, unavailable: u32) -> String {
+    let one_pool =
+        "[[node_pool]]\nname = \"pool\"\ncount = 1\nbandwidth = \"unlimited\"\ndisk = \"1000GiB\"\n";
+    let text = base("unlimited", "100MB/s", "serialize_image_pulls = false");
+    assert!(text.contains(one_pool));
+    text.replace(one_pool, pools).replace("seed = 1\n", "seed = 1\nuntil = \"60s\"\n")
+        + &format!(
+            r#"
+[scheduler]
+policy = "{policy}"
+
+[[registry]]
+host = "down.example"
+outages = [ {{ from = "0s", to = "1h" }} ]
+
+[[image]]
+ref = "registry.example/web:v1"
+layers = [ {{ size = "100MB" }} ]
+
+[[image]]
+ref = "down.example/web:v2"
+layers = [ {{ size = "100MB" }} ]
+
+[[workload]]
+name = "web"
+kind = "deployment"
+replicas = {replicas}
+rollout = {{ max_surge = 0, max_unavailable = {unavailable} }}
+update = {{ at = "10s", image = "down.example/web:v2" }}
+[workload.pod]
+containers = [ {{ image = "registry.example/web:v1" }} ]
+"#
+        )
+}
+
+/// `[[node_pool]]` of one node.
+fn one_node_pool(name: &str, max_pods: u32, bandwidth: &str, join_at: &str) -> String {
+    format!(
+        "[[node_pool]]\nname = \"{name}\"\ncount = 1\nmax_pods = {max_pods}\nbandwidth = \"{bandwidth}\"\n\
+         disk = \"1000GiB\"\njoin = {{ at = \"{join_at}\", every = \"0s\" }}\n\n"
+    )
+}
+
+/// (pod, node) of the pods with `status`, by pod name.
+fn placed(pods: &[PodRow], status: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> =
+        pods.iter().filter(|p| p.status == status).map(|p| (p.pod_name(), p.node.to_string())).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn scale_down_deletes_from_the_node_with_most_of_the_deployments_pods() {
+    // Binpack, node slow-0 (1 pod, 50 MB/s) then fast-0 (2 pods): web-0 takes slow-0 (fewest
+    // free slots), web-1 and web-2 fast-0. web-0 pulls 100 MB at 50 MB/s and runs at 2 s, the
+    // others at 1 s. At 10 s maxUnavailable 1 allows one deletion: the ReplicaSet ranks web-1
+    // and web-2 first (their node holds 2 of the Deployment's pods, web-0's 1), although web-0
+    // became ready more recently (8 s ago, log2 rank 32, against 9 s, rank 33) and has the
+    // lowest id; web-1 and web-2 tie on everything but the id. The replacement web-3 takes the
+    // freed slot and never starts.
+    let pools = one_node_pool("slow", 1, "50MB/s", "0s") + &one_node_pool("fast", 2, "unlimited", "0s");
+    let (out, _) = run_toml(&stuck_rollout(&pools, "binpack", 3, 1));
+    let running = started(&out.pods, "Running");
+    assert_eq!(running, vec![("web-2".into(), 1.0), ("web-0".into(), 2.0)]);
+    assert_eq!(placed(&out.pods, "Terminated"), vec![("web-1".into(), "fast-0".into())]);
+    let web3 = out.pods.iter().find(|p| p.pod_name() == "web-3").unwrap();
+    assert_eq!((web3.node.as_ref(), web3.started_s), ("fast-0", None));
+    assert_eq!(out.rollouts, vec![("web".to_string(), None)]);
+}
+
+#[test]
+fn scale_down_deletes_the_pod_ready_most_recently_on_a_logarithmic_scale() {
+    // Binpack, node a-0 (unlimited) then b-0 (50 MB/s), one pod each: web-0 runs at 1 s, web-1
+    // at 2 s. At 10 s both nodes hold one pod; web-1 has been ready 8 s (log2(8e9 ns) = 32.9,
+    // rank 32), web-0 9 s (33.1, rank 33): web-1 goes, not the older web-0.
+    let pools = one_node_pool("a", 1, "unlimited", "0s") + &one_node_pool("b", 1, "50MB/s", "0s");
+    let (out, _) = run_toml(&stuck_rollout(&pools, "binpack", 2, 1));
+    assert_eq!(started(&out.pods, "Running"), vec![("web-0".into(), 1.0)]);
+    assert_eq!(placed(&out.pods, "Terminated"), vec![("web-1".into(), "b-0".into())]);
+}
+
+#[test]
+fn one_sync_deletes_by_one_ranking() {
+    // Spread over a-0 (3 pods) and b-0 (2 pods), c-0 (3 pods) joining at 5 s: web-0, web-1,
+    // web-3 on a-0, web-2 and web-4 on b-0, all Running at 1 s. At 10 s maxUnavailable 3 of 5
+    // lets one controller sync delete three pods; the ReplicaSet ranks once (a-0's pods have
+    // rank 3, b-0's rank 2) and deletes the first three: all of a-0's, web-0, web-1, web-3.
+    // Re-ranking after each deletion would take web-2 third: after web-0 and web-1 go, a-0
+    // holds web-3 and the replacement web-6, b-0 holds two, and the tie goes to the lower id.
+    let pools = one_node_pool("a", 3, "unlimited", "0s")
+        + &one_node_pool("b", 2, "unlimited", "0s")
+        + &one_node_pool("c", 3, "unlimited", "5s");
+    let (out, _) = run_toml(&stuck_rollout(&pools, "spread", 5, 3));
+    assert_eq!(
+        placed(&out.pods, "Terminated"),
+        vec![("web-0".into(), "a-0".into()), ("web-1".into(), "a-0".into()), ("web-3".into(), "a-0".into())]
+    );
+    assert_eq!(
+        placed(&out.pods, "Running"),
+        vec![("web-2".into(), "b-0".into()), ("web-4".into(), "b-0".into())]
+    );
+    // Replacements: web-5 on c-0 (3 free), then web-6 and web-7 on a-0 (2 free, tied with
+    // c-0, the lower index).
+    let new: Vec<(String, String)> =
+        out.pods.iter().filter(|p| p.pod_index >= 5).map(|p| (p.pod_name(), p.node.to_string())).collect();
+    assert_eq!(
+        new,
+        vec![("web-5".into(), "c-0".into()), ("web-6".into(), "a-0".into()), ("web-7".into(), "a-0".into())]
+    );
+}
+
+#[test]
+fn rollout_deletions_follow_the_ranking_by_scan_in_varied_clusters() {
+    // Checked runs rank every old pod from scratch at each controller sync and assert that the
+    // sync's deletions come in that order (`reconcile_rollout`). Pool a's three nodes (7 pods
+    // each) join at 0, 30 and 60 s, so their pods became ready at ages in different powers of
+    // two; the 9 pods left wait for b-0 (no pod limit, 20 MB/s) at 100 s, b-1 and b-2 join at
+    // 120 and 140 s and take most replacements, so the count of the Deployment's pods per node
+    // drifts apart as old pods go. At 103 s b-0's pods are still pulling (a class of their
+    // own) and b-1, b-2 have not joined; at 160 s everything runs.
+    let pools = "[[node_pool]]\nname = \"a\"\ncount = 3\nmax_pods = 7\nbandwidth = \"unlimited\"\n\
+                 disk = \"1000GiB\"\njoin = { at = \"0s\", every = \"30s\" }\n\n\
+                 [[node_pool]]\nname = \"b\"\ncount = 3\nbandwidth = \"20MB/s\"\n\
+                 disk = \"1000GiB\"\njoin = { at = \"100s\", every = \"20s\" }\n\n";
+    let one_pool =
+        "[[node_pool]]\nname = \"pool\"\ncount = 1\nbandwidth = \"unlimited\"\ndisk = \"1000GiB\"\n";
+    for update in ["103s", "160s"] {
+        for (policy, surge, unavailable) in [
+            ("spread", "\"25%\"", "\"25%\""),
+            ("binpack", "0", "3"),
+            ("spread", "4", "0"),
+            ("spread", "1", "1"),
+        ] {
+            let text = base("unlimited", "100MB/s", "serialize_image_pulls = false").replace(one_pool, pools)
+                + &format!(
+                    r#"
+[scheduler]
+policy = "{policy}"
+
+[[image]]
+ref = "registry.example/web:v1"
+layers = [ {{ size = "100MB" }} ]
+
+[[image]]
+ref = "registry.example/web:v2"
+layers = [ {{ size = "100MB" }} ]
+
+[[workload]]
+name = "web"
+kind = "deployment"
+replicas = 30
+rollout = {{ max_surge = {surge}, max_unavailable = {unavailable} }}
+update = {{ at = "{update}", image = "registry.example/web:v2" }}
+[workload.pod]
+containers = [ {{ image = "registry.example/web:v1" }} ]
+"#
+                );
+            let (out, _) = run_toml(&text);
+            let what = format!("update at {update}, {policy}, surge {surge}, unavailable {unavailable}");
+            assert_eq!(out.pods.iter().filter(|p| p.status == "Terminated").count(), 30, "{what}");
+            assert!(out.rollouts[0].1.is_some(), "{what}: the rollout finishes");
+        }
+    }
+}
+
 /// One node; images a, b, c, d of 400 MB each (one layer). `disk` bytes of image storage.
 fn gc_scenario(disk: &str) -> String {
     base("unlimited", "400MB/s", "serialize_image_pulls = false")
