@@ -62,6 +62,7 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         gc_images_removed: world.gc_images_removed,
         gc_bytes_freed: world.gc_bytes_freed,
         rollouts,
+        peaks: world.peaks(),
         pull_failures_by_reason: world.failures_by_reason(),
     }
 }

@@ -39,7 +39,7 @@ pub const SUMMARY_FIELDS: [&str; 17] = [
     "events",
     "sim_end_s",
 ];
-/// Per-run peaks from the time series, after the summary fields.
+/// Per-run exact peaks (event resolution, whatever `sample_every`), after the summary fields.
 pub const PEAK_FIELDS: [&str; 2] = ["peak_pulls_in_flight", "peak_registry_egress_bytes_per_s"];
 
 /// A metric of `variants.csv` and the compare table.

@@ -2,13 +2,13 @@
 //! (variant, seed) pairs in parallel on a rayon pool of `jobs` threads and collect the results
 //! in plan order, so the output does not depend on `jobs` or on scheduling.
 //!
-//! A run keeps only what the sweep files need: its summary, two peaks from the time series
-//! (taken by a sink that stores no rows) and its pods' startup times. Memory is therefore
+//! A run keeps only what the sweep files need: its summary, its two exact peaks (at event
+//! resolution, not from the time series' samples) and its pods' startup times. Memory is therefore
 //! O(pods) per run, not O(pull attempts + samples).
 
 use super::plan::{Setting, Skipped, Variant};
 use crate::metrics::summary::{secs_ms, Summary};
-use crate::metrics::{PullRecord, RunSink, SampleRow};
+use crate::metrics::NullSink;
 use crate::model::RunOptions;
 use crate::scenario::{self, Override, Scenario};
 use rayon::prelude::*;
@@ -20,31 +20,12 @@ pub struct RunResult {
     /// Plan run index (variant-major, seed-minor).
     pub run: usize,
     pub summary: Summary,
-    /// Most pull attempts in flight at any sample.
+    /// Most pull attempts in flight at once (event resolution).
     pub peak_pulls_in_flight: u64,
-    /// Highest total registry egress at any sample, bytes per second.
+    /// Highest total registry egress held for any time, bytes per second (event resolution).
     pub peak_registry_egress_bytes_per_s: f64,
     /// Startup of every pod that ran, seconds (ms precision), in pod order.
     pub startups_s: Vec<f64>,
-}
-
-/// Tracks the time-series peaks without keeping rows.
-#[derive(Default)]
-struct PeakSink {
-    pulls_in_flight: u64,
-    egress_bytes_per_s: f64,
-}
-
-impl RunSink for PeakSink {
-    fn pull(&mut self, _row: &PullRecord<'_>) {}
-    fn wants_pull_rows(&self) -> bool {
-        false
-    }
-    fn sample(&mut self, row: &SampleRow) {
-        self.pulls_in_flight = self.pulls_in_flight.max(row.pulls_in_flight);
-        // Rounded like timeseries.csv, so the peak equals the file's maximum.
-        self.egress_bytes_per_s = self.egress_bytes_per_s.max(row.registry_egress_bytes_per_s.round());
-    }
 }
 
 /// Removes a key that a variant unsets. Supported paths: `kubelet.KEY` and
@@ -185,14 +166,14 @@ pub fn run_plan<T: Send>(
         let (variant, scn) = &scenarios[v];
         let seed = seeds[s];
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut sink = PeakSink::default();
+            let mut sink = NullSink;
             let out = crate::sim::run(scn, seed, &mut sink, RunOptions::default());
             let startups_s = out.pods.iter().filter_map(|p| p.startup()).map(secs_ms).collect();
             finish(RunResult {
                 run: k,
                 summary: out.summary,
-                peak_pulls_in_flight: sink.pulls_in_flight,
-                peak_registry_egress_bytes_per_s: sink.egress_bytes_per_s,
+                peak_pulls_in_flight: out.peaks.pulls_in_flight,
+                peak_registry_egress_bytes_per_s: out.peaks.registry_egress_bytes_per_s,
                 startups_s,
             })
         }));

@@ -2,6 +2,7 @@
 //! happen, so huge runs need not hold them), per-pod and per-registry rows (built at the end),
 //! and the run summary. Field names are the output contract's column names.
 
+pub mod peaks;
 pub mod summary;
 
 use crate::time::SimTime;
@@ -255,6 +256,8 @@ pub struct RunOutput {
     pub gc_bytes_freed: u64,
     /// Deployment rolling updates: workload and duration in seconds (`None` if unfinished).
     pub rollouts: Vec<(String, Option<f64>)>,
+    /// Exact peaks over the run (event resolution).
+    pub peaks: peaks::Peaks,
     /// Failed pull attempts per reason (`pulls.csv` result without `failed:`), every reason.
     pub pull_failures_by_reason: Vec<(&'static str, u64)>,
 }

@@ -140,6 +140,8 @@ impl<'a> World<'a> {
             totals: Totals::default(),
             failures_by_reason: [0; FailReason::ALL.len()],
             pulls_in_flight: 0,
+            peak_pulls: crate::metrics::peaks::LazyMax::new(0),
+            peak_egress: crate::metrics::peaks::LazyMax::new(0.0),
             pulls_queued: 0,
             pods_running: 0,
             pods_live: 0,

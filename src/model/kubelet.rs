@@ -365,6 +365,7 @@ impl World<'_> {
         let node = self.pulls[pull.idx()].node;
         self.pulls_queued -= 1;
         self.pulls_in_flight += 1;
+        self.peak_pulls.set(self.now, self.pulls_in_flight);
         self.pulls[pull.idx()].started.set(self.now);
         // The throttle wraps the image service: one token per kubelet pull attempt, non-blocking.
         if !self.nodes[node.idx()].throttle.try_accept(self.now) {
@@ -393,6 +394,7 @@ impl World<'_> {
         p.phase = PullPhase::Done;
         p.finished.set(self.now);
         self.pulls_in_flight -= 1;
+        self.peak_pulls.set(self.now, self.pulls_in_flight);
         self.release_puller_slot(node);
         let image = self.pulls[pull.idx()].image;
         if let Some(img) = image {

@@ -687,6 +687,9 @@ pub struct World<'a> {
     /// Failed pull attempts per `FailReason` (indexed by `reason as usize`).
     failures_by_reason: [u64; FailReason::ALL.len()],
     pulls_in_flight: u64,
+    /// Exact peaks of `pulls_in_flight` and of the total registry egress.
+    peak_pulls: crate::metrics::peaks::LazyMax<u64>,
+    peak_egress: crate::metrics::peaks::LazyMax<f64>,
     pulls_queued: u64,
     pods_running: u64,
     pods_live: u64,
@@ -813,6 +816,21 @@ impl<'a> World<'a> {
             }
         }
         self.peak_flows = self.peak_flows.max(self.net.n_active() as u64);
+        // Rates change only here (after a batch of flow changes), and hold until the next call.
+        let egress = self.total_egress_bytes_per_s();
+        self.peak_egress.set(self.now, egress);
+    }
+
+    fn total_egress_bytes_per_s(&self) -> f64 {
+        (0..self.registries.len()).map(|r| self.net.registry_egress_bytes_per_s(r)).sum()
+    }
+
+    /// The run's exact peaks (`runs.csv`), egress rounded like `timeseries.csv`.
+    pub fn peaks(&self) -> crate::metrics::peaks::Peaks {
+        crate::metrics::peaks::Peaks {
+            pulls_in_flight: self.peak_pulls.peak(),
+            registry_egress_bytes_per_s: self.peak_egress.peak().round(),
+        }
     }
 
     /// `pod`'s name, `<workload>-<index>`.
@@ -826,7 +844,7 @@ impl<'a> World<'a> {
 
     /// The current time-series sample.
     pub fn sample(&self, t: SimTime) -> SampleRow {
-        let egress: f64 = (0..self.registries.len()).map(|r| self.net.registry_egress_bytes_per_s(r)).sum();
+        let egress = self.total_egress_bytes_per_s();
         SampleRow {
             t_s: t,
             pulls_in_flight: self.pulls_in_flight,

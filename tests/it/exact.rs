@@ -161,3 +161,47 @@ containers = [ { image = "registry.example/a:v1" } ]
     let (_, sink) = run_toml(&text);
     assert_eq!(s(sink.pulls[0].finished_s.unwrap()), 2.1);
 }
+
+/// Peaks are exact, not sampled: two parallel pulls of 100 MB images at 100 MB/s each, 100 ms
+/// round trips. Each prelude is HEAD, index GET, manifest GET and config (0.4 s), then a blob
+/// request (0.1 s): both downloads run from 0.5 s to 1.5 s at 200 MB/s in all. Samples every
+/// 10 s see only t = 0 (egress 0), yet the peak egress is 200 MB/s and the peak pulls in flight
+/// 2, and neither depends on `sample_every`.
+#[test]
+fn peaks_are_exact_whatever_the_sampling() {
+    let text = |every: &str| {
+        base("unlimited", "100MB/s", "serialize_image_pulls = false")
+            .replace(r#"latency = "0s""#, r#"latency = "100ms""#)
+            .replace("seed = 1\n", &format!("seed = 1\nuntil = \"1h\"\nsample_every = \"{every}\"\n"))
+            + r#"
+[[image]]
+ref = "registry.example/a:v1"
+layers = [ { size = "100MB" } ]
+[[image]]
+ref = "registry.example/b:v1"
+layers = [ { size = "100MB" } ]
+[[workload]]
+name = "a"
+kind = "deployment"
+replicas = 1
+[workload.pod]
+containers = [ { image = "registry.example/a:v1" } ]
+[[workload]]
+name = "b"
+kind = "deployment"
+replicas = 1
+[workload.pod]
+containers = [ { image = "registry.example/b:v1" } ]
+"#
+    };
+    for every in ["10s", "1s", "100ms", "7ms"] {
+        let (out, sink) = run_toml(&text(every));
+        assert_eq!(out.peaks.pulls_in_flight, 2, "sample_every {every}");
+        assert_eq!(out.peaks.registry_egress_bytes_per_s, 200_000_000.0, "sample_every {every}");
+        let sampled = sink.samples.iter().map(|r| r.registry_egress_bytes_per_s).fold(0.0, f64::max);
+        assert!(sampled <= out.peaks.registry_egress_bytes_per_s);
+        if every == "10s" {
+            assert_eq!(sampled, 0.0, "the only sample is at 0 s");
+        }
+    }
+}

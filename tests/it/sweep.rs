@@ -242,3 +242,39 @@ fn compare_overrides_pool_kubelet_settings_too() {
     assert!(peaks("serial").iter().all(|&p| p <= 3), "{:?}", peaks("serial"));
     assert!(peaks("unlimited").iter().all(|&p| p == 5), "{:?}", peaks("unlimited"));
 }
+
+/// `runs.csv`'s peaks are exact: the same runs sampled every 100 ms or every 5 s report the
+/// same peaks (they used to be maxima over samples, and moved with `sample_every`).
+#[test]
+fn peaks_in_runs_csv_do_not_depend_on_sample_every() {
+    let peaks = |every: &str| -> Vec<String> {
+        let out = tmp(&format!("peaks-{every}"));
+        ok(&[
+            "compare",
+            EX,
+            "--seeds",
+            "3",
+            "--quiet",
+            "--set",
+            &format!("simulation.sample_every={every}"),
+            "--out",
+            s(&out),
+        ]);
+        let text = String::from_utf8(read(&out, "runs.csv")).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let cols: Vec<usize> =
+            header.iter().enumerate().filter(|(_, h)| h.starts_with("peak_")).map(|(i, _)| i).collect();
+        assert_eq!(cols.len(), 2);
+        lines
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                cols.iter().map(|&c| cells[c]).collect::<Vec<_>>().join(",")
+            })
+            .collect()
+    };
+    let fine = peaks("100ms");
+    assert_eq!(fine.len(), 15, "5 variants x 3 seeds");
+    assert_eq!(fine, peaks("5s"));
+    assert!(fine.iter().all(|p| !p.ends_with(",0")), "every run moves bytes: {fine:?}");
+}
