@@ -13,6 +13,7 @@
 
 mod build;
 mod events;
+mod failure;
 mod gc;
 pub mod invariants;
 mod kubelet;
@@ -26,6 +27,8 @@ mod rollout;
 mod runtime;
 mod scheduler;
 mod workload;
+
+pub use failure::FailReason;
 
 use crate::engine::idmap::IdMap;
 use crate::engine::queue::EventQueue;
@@ -124,98 +127,6 @@ pub enum Event {
 pub struct RunOptions {
     /// Run the whole-world invariant checks after every event (tests, swarm runs).
     pub check_invariants: bool,
-}
-
-/// Why a pull attempt failed: the `failed:<reason>` of pulls.csv.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FailReason {
-    Transient,
-    Outage,
-    RateLimited,
-    Unauthorized,
-    Qps,
-    Platform,
-    /// Not enough image storage on the node for a layer (extension).
-    DiskFull,
-    /// No registry serves the image, or the image is unknown (extension).
-    NotFound,
-}
-
-impl FailReason {
-    /// Every reason, in declaration order (`reason as usize` indexes it), which is the order
-    /// `summary.json`'s `pull_failures_by_reason` lists them.
-    pub const ALL: [FailReason; 8] = [
-        FailReason::Transient,
-        FailReason::Outage,
-        FailReason::RateLimited,
-        FailReason::Unauthorized,
-        FailReason::Qps,
-        FailReason::Platform,
-        FailReason::DiskFull,
-        FailReason::NotFound,
-    ];
-
-    /// The reason's name in `pulls.csv` (after `failed:`) and in `summary.json`.
-    pub fn name(self) -> &'static str {
-        &self.result()["failed:".len()..]
-    }
-
-    /// Whether the registry answered this failure (an error response or a refused
-    /// connection), so that it counts in that registry's `failures`. The kubelet's own
-    /// throttle (`Qps`), a full disk and an image no registry serves never reached a registry;
-    /// a missing platform is the runtime's verdict on a good answer.
-    pub fn answered_by_registry(self) -> bool {
-        matches!(
-            self,
-            FailReason::Transient | FailReason::Outage | FailReason::RateLimited | FailReason::Unauthorized
-        )
-    }
-
-    /// The pulls.csv `result` of a pull that failed for this reason.
-    pub fn result(self) -> &'static str {
-        match self {
-            FailReason::Transient => "failed:transient",
-            FailReason::Outage => "failed:outage",
-            FailReason::RateLimited => "failed:rate_limited",
-            FailReason::Unauthorized => "failed:unauthorized",
-            FailReason::Qps => "failed:qps",
-            FailReason::Platform => "failed:platform",
-            FailReason::DiskFull => "failed:disk_full",
-            FailReason::NotFound => "failed:not_found",
-        }
-    }
-
-    /// The error text the runtime (or the kubelet's throttle) returns for this failure.
-    fn error_text(self, image: &str, host: &str) -> String {
-        match self {
-            FailReason::Transient => {
-                format!("failed to pull image {image:?}: unexpected status from {host}: 503 Service Unavailable")
-            }
-            FailReason::Outage => format!("failed to pull image {image:?}: dial tcp {host}:443: connect: connection refused"),
-            FailReason::RateLimited => format!(
-                "failed to pull image {image:?}: 429 Too Many Requests: you have reached your pull rate limit ({host})"
-            ),
-            FailReason::Unauthorized => {
-                format!("failed to pull image {image:?}: failed to authorize: 401 Unauthorized ({host})")
-            }
-            FailReason::Qps => "pull QPS exceeded".to_string(),
-            FailReason::Platform => {
-                format!("failed to pull image {image:?}: no match for platform in manifest: not found")
-            }
-            FailReason::DiskFull => {
-                format!("failed to pull image {image:?}: failed to write layer: no space left on device")
-            }
-            FailReason::NotFound => format!("failed to pull image {image:?}: {host}: not found"),
-        }
-    }
-
-    /// The waiting reason the kubelet gives this failure: `map_pull_error` of `error_text`,
-    /// which is `ErrImagePull` for every text here (none starts with `RegistryUnavailable` or
-    /// `SignatureValidationFailed`; a unit test checks each). Known without formatting the
-    /// text, which is rendered only for pods that end with the error.
-    fn kubelet_reason(self) -> KubeletReason {
-        KubeletReason::ErrImagePull
-    }
 }
 
 /// A failed pull attempt as the kubelet stored it (`prevPullErrMsg`), kept as parts: with the
@@ -905,53 +816,4 @@ impl<'a> World<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::k8s::image_manager::map_pull_error;
-
-    #[test]
-    fn a_pod_is_two_cache_lines_and_an_unbound_pod_has_no_node() {
-        // Pods are read on most events: a field more that crosses 128 bytes costs every run a
-        // third cache line per pod (see `Pod::bound_node`).
-        assert_eq!((std::mem::size_of::<Pod>(), std::mem::align_of::<Pod>()), (128, 64));
-        assert_eq!((std::mem::size_of::<Pull>(), std::mem::align_of::<Pull>()), (128, 64));
-        let mut p = Pod::new(0, WorkloadId(0), 0, SimTime::ZERO, PodContainers::Many(Vec::new()), 0);
-        assert_eq!((p.node(), p.started.get()), (None, None));
-        p.bind(NodeId(3));
-        assert_eq!(p.node(), Some(NodeId(3)));
-    }
-
-    #[test]
-    fn pod_names_write_like_display() {
-        for index in [0, 7, 10, 99_999, u64::MAX] {
-            let n = PodName { workload: "apps-a", index };
-            let mut s = String::from(">");
-            n.write_into(&mut s);
-            assert_eq!(s, format!(">{n}"));
-        }
-    }
-
-    /// `kubelet_reason` stands for `map_pull_error` of the full error text, which the run no
-    /// longer formats: they must agree for every reason, host and image string.
-    #[test]
-    fn kubelet_reason_is_what_map_pull_error_gives() {
-        let all = [
-            FailReason::Transient,
-            FailReason::Outage,
-            FailReason::RateLimited,
-            FailReason::Unauthorized,
-            FailReason::Qps,
-            FailReason::Platform,
-            FailReason::DiskFull,
-            FailReason::NotFound,
-        ];
-        for reason in all {
-            for (image, host) in
-                [("nginx", "registry-1.docker.io"), ("RegistryUnavailable", ""), ("a/b:1", "x")]
-            {
-                let (mapped, _) = map_pull_error(image, &reason.error_text(image, host));
-                assert_eq!(mapped, reason.kubelet_reason(), "{reason:?} {image} {host}");
-            }
-        }
-    }
-}
+mod tests;
