@@ -85,28 +85,17 @@ pub(super) fn runtime(c: &mut Ctx, raw: &RawScenario) -> RuntimeSpec {
     }
 }
 
-/// Camel-case kubelet field names (as in the kubelet's messages) and the scenario key for each.
-const KUBELET_FIELDS: &[(&str, &str)] = &[
-    ("serializeImagePulls", "serialize_image_pulls"),
-    ("maxParallelImagePulls", "max_parallel_image_pulls"),
-    ("registryPullQPS", "registry_pull_qps"),
-    ("registryBurst", "registry_burst"),
-    ("imageGCHighThresholdPercent", "image_gc_high_threshold_percent"),
-    ("imageGCLowThresholdPercent", "image_gc_low_threshold_percent"),
-    ("imageMinimumGCAge", "image_minimum_gc_age"),
-    ("imageMaximumGCAge", "image_maximum_gc_age"),
-    ("imagePullCredentialsVerificationPolicy", "image_pull_credentials_verification_policy"),
-    ("preloadedImagesVerificationAllowlist", "preloaded_images_verification_allowlist"),
-    ("ensureSecretPulledImages", "ensure_secret_pulled_images"),
-    // `VerificationPolicy::parse` words it in plain English.
-    ("credential verification policy", "image_pull_credentials_verification_policy"),
-];
+/// Names a kubelet validation message may use for a field besides its camelCase name
+/// (`suggest::KUBELET_FIELDS`): `VerificationPolicy::parse` words one in plain English.
+const KUBELET_MESSAGE_ALIASES: &[(&str, &str)] =
+    &[("credential verification policy", "image_pull_credentials_verification_policy")];
 
 /// The scenario key a kubelet message is about: the field named first in it.
 fn kubelet_key_of(message: &str) -> Option<&'static str> {
     let lower = message.to_ascii_lowercase();
-    KUBELET_FIELDS
+    suggest::KUBELET_FIELDS
         .iter()
+        .chain(KUBELET_MESSAGE_ALIASES)
         .filter_map(|(camel, key)| lower.find(&camel.to_ascii_lowercase()).map(|pos| (pos, *key)))
         .min_by_key(|(pos, key)| (*pos, std::cmp::Reverse(key.len())))
         .map(|(_, key)| key)
