@@ -78,6 +78,7 @@ impl<'a> World<'a> {
         }
 
         let n_images = images.len();
+        let n_nodes = nodes.len();
         let expected_pods = expected_pods(scn);
         let mut raw_images = raw_image::RawImages::default();
         let image_raw: Vec<RawImageId> = scn
@@ -127,6 +128,12 @@ impl<'a> World<'a> {
             node_accessible_records: Vec::new(),
             raw_images,
             image_raw,
+            node_slot_limit: scn.runtime.node_download_slots().unwrap_or(0),
+            node_slots: if scn.runtime.node_download_slots().is_some() {
+                vec![NodeSlots::default(); n_nodes]
+            } else {
+                Vec::new()
+            },
             pull_snapshots: Vec::new(),
             name_scratch: String::new(),
             pull_rows_wanted,

@@ -80,6 +80,7 @@ impl World<'_> {
                 }
             }
         }
+        self.check_node_slots()?;
         // At most one pull per pod at a time, and a waiting pod's pull is live.
         let mut per_pod = vec![0u32; self.pods.len()];
         for p in &self.pulls {
@@ -113,6 +114,62 @@ impl World<'_> {
             return Err(format!("pods_running counter {} != {running}", self.pods_running));
         }
         self.check_rollout_counters()?;
+        Ok(())
+    }
+
+    /// Node-wide download slots (containerd 2.1): per node, the slots held are the blob
+    /// requests and downloads in flight plus the prelude GETs in flight, never more than the
+    /// limit; waiters exist only while every slot is held, and each is a live pull waiting for
+    /// what it says.
+    fn check_node_slots(&self) -> Result<(), String> {
+        if self.node_slot_limit == 0 {
+            return Ok(());
+        }
+        let mut gets = vec![0u32; self.nodes.len()];
+        for p in &self.pulls {
+            if p.phase != PullPhase::Done && p.get_slot == SlotUse::Holding {
+                gets[p.node.idx()] += 1;
+            }
+        }
+        for (i, (n, slots)) in self.nodes.iter().zip(&self.node_slots).enumerate() {
+            let blobs = n
+                .layers
+                .iter_unordered()
+                .filter(|(_, s)| matches!(s, LayerState::Requesting { .. } | LayerState::Downloading { .. }))
+                .count() as u32;
+            if slots.busy != blobs + gets[i] || slots.busy > self.node_slot_limit {
+                return Err(format!(
+                    "node {} holds {} download slots (limit {}) for {blobs} blobs and {} GETs",
+                    n.name, slots.busy, self.node_slot_limit, gets[i]
+                ));
+            }
+            if !slots.queue.is_empty() && slots.busy < self.node_slot_limit {
+                return Err(format!(
+                    "node {} has a free download slot and {} waiters",
+                    n.name,
+                    slots.queue.len()
+                ));
+            }
+            for w in &slots.queue {
+                let p = &self.pulls[w.pull.idx()];
+                let ok = p.node.idx() == i
+                    && match w.want {
+                        SlotWant::Get => p.phase == PullPhase::Prelude && p.get_slot == SlotUse::Waiting,
+                        SlotWant::Layer(index) => {
+                            p.phase == PullPhase::Layers
+                                && self
+                                    .version_layers(p.image.expect("image"), p.version)
+                                    .get(index as usize)
+                                    .is_some_and(|l| {
+                                        n.layers.get(*l) == Some(LayerState::Queued { owner: w.pull })
+                                    })
+                        }
+                    };
+                if !ok {
+                    return Err(format!("node {} has a stale download-slot waiter {:?}", n.name, w));
+                }
+            }
+        }
         Ok(())
     }
 }

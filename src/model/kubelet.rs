@@ -335,6 +335,9 @@ impl World<'_> {
             next_unpack: 0,
             scan: 0,
             downloads_in_flight: 0,
+            get_step: GetStep::Manifest,
+            get_slot: SlotUse::None,
+            polls: 0,
         };
         let pull = match self.free_pulls.pop() {
             Some(slot) => {

@@ -12,6 +12,8 @@
 //! `network` (fluid max-min sharing), `gc` (image garbage collection), `invariants`.
 
 mod build;
+mod download_slots;
+mod event;
 mod events;
 mod failure;
 mod gc;
@@ -28,6 +30,7 @@ mod runtime;
 mod scheduler;
 mod workload;
 
+pub use event::Event;
 pub use failure::FailReason;
 
 use crate::engine::idmap::IdMap;
@@ -48,80 +51,6 @@ use network::Network;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-/// Everything that can happen in a run. Closed on purpose.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    NodeJoin {
-        node: NodeId,
-    },
-    WorkloadStart {
-        workload: WorkloadId,
-    },
-    PoissonArrival {
-        workload: WorkloadId,
-    },
-    /// The pod worker syncs the pod (first sync after binding, or a retry after an error).
-    PodSync {
-        pod: PodId,
-    },
-    /// The runtime finished starting container `container` (index over init then app).
-    ContainerStarted {
-        pod: PodId,
-        container: usize,
-    },
-    /// Init container `container` ran to completion.
-    InitDone {
-        pod: PodId,
-        container: usize,
-    },
-    /// A puller slot was handed to this pull: it starts now.
-    PullStart {
-        pull: PullId,
-    },
-    /// The requests before the first layer (token, manifests, config) are answered.
-    PullPrelude {
-        pull: PullId,
-        /// The pull slot's generation when scheduled (slots are reused; see `World::pulls`).
-        generation: u32,
-    },
-    /// A pull's manifest GET (or its retry after a 429) is sent now, under a rate limit.
-    PullManifest {
-        pull: PullId,
-        /// The pull slot's generation when scheduled.
-        generation: u32,
-    },
-    /// The blob request round trip for a layer is answered: bytes start to flow.
-    BlobRequest {
-        pull: PullId,
-        layer: LayerId,
-        /// The pull slot's generation when scheduled (a failed pull's requests go stale).
-        generation: u32,
-    },
-    /// The earliest flow completion; stale when `generation` is not the network's current one.
-    NetworkWake {
-        generation: u64,
-    },
-    UnpackDone {
-        node: NodeId,
-        layer: LayerId,
-    },
-    OutageStart {
-        registry: RegistryId,
-    },
-    GcRun {
-        node: NodeId,
-    },
-    /// A Deployment's image update (rolling update) begins.
-    RolloutStart {
-        workload: WorkloadId,
-    },
-    /// A new digest of the image's tag is pushed (`image.pushes`). Pulls read the version from
-    /// the clock, so nothing changes here; the event keeps the run going until the push.
-    TagPush {
-        image: ImageId,
-    },
-}
-
 /// Options that do not change results.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunOptions {
@@ -140,6 +69,11 @@ struct PullFailure {
 /// A layer on one node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LayerState {
+    /// `owner` holds the layer's ingest and waits for a node-wide download slot (containerd
+    /// 2.1); no request is out yet.
+    Queued {
+        owner: PullId,
+    },
     /// The blob request of `owner` is in flight (no bytes yet).
     Requesting {
         owner: PullId,
@@ -257,7 +191,55 @@ struct Pull {
     next_unpack: u32,
     /// Index of the next layer to consider for download.
     scan: u32,
+    /// Layers this pull is fetching: blob requests and downloads in flight, and, with a
+    /// node-wide slot pool, layers it holds the ingest of while it waits for a slot.
     downloads_in_flight: u32,
+    /// With a node-wide slot pool: the prelude's next (or current) GET.
+    get_step: GetStep,
+    /// With a node-wide slot pool: whether that GET waits for a slot or holds one.
+    get_slot: SlotUse,
+    /// With a node-wide slot pool: layers whose ingest another pull holds, being polled.
+    polls: u16,
+}
+
+/// The GETs of a prelude under a node-wide slot pool, in the order they are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GetStep {
+    Manifest,
+    /// The manifest GET was answered 429 (decided when sent, as the rate limit counts then).
+    Throttled,
+    PlatformManifest,
+    Config,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotUse {
+    None,
+    Waiting,
+    Holding,
+}
+
+/// What waits for a node-wide download slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotWant {
+    /// The pull's next prelude GET (`Pull::get_step`).
+    Get,
+    /// The layer at this index of the pull's image (its ingest is held: `LayerState::Queued`).
+    Layer(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SlotWaiter {
+    pull: PullId,
+    want: SlotWant,
+}
+
+/// A node's pool of download slots shared by every pull (containerd 2.1's `downloadLimiter`, a
+/// FIFO semaphore): the slots held, and who waits, in arrival order.
+#[derive(Clone, Debug, Default)]
+struct NodeSlots {
+    busy: u32,
+    queue: VecDeque<SlotWaiter>,
 }
 
 impl Pull {
@@ -575,6 +557,11 @@ pub struct World<'a> {
     raw_images: raw_image::RawImages,
     /// Per declared image: the id of its `raw_ref` (image-set members).
     image_raw: Vec<RawImageId>,
+    /// Download slots shared by the pulls of a node (`RuntimeSpec::node_download_slots`), 0 when
+    /// each pull has its own limit.
+    node_slot_limit: u32,
+    /// Per node, with a node-wide slot pool (empty otherwise).
+    node_slots: Vec<NodeSlots>,
     /// Reused buffers for snapshots of a node's active pulls (`runtime::kick_node`).
     pull_snapshots: Vec<Vec<PullId>>,
     /// Reused buffer for the pod name of a streamed pull row.
@@ -694,6 +681,16 @@ impl<'a> World<'a> {
             Event::BlobRequest { pull, layer, generation } => {
                 if self.pulls[pull.idx()].generation == generation {
                     self.on_blob_request(pull, layer)
+                }
+            }
+            Event::PreludeGetDone { pull, generation } => {
+                if self.pulls[pull.idx()].generation == generation {
+                    self.on_prelude_get_done(pull)
+                }
+            }
+            Event::LayerPoll { pull, generation, index, n } => {
+                if self.pulls[pull.idx()].generation == generation {
+                    self.on_layer_poll(pull, index, n)
                 }
             }
             Event::NetworkWake { generation } => {

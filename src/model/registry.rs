@@ -20,6 +20,12 @@
 //! Under the CRI-O profile (`RuntimeProfile::CriO`) there is no HEAD: every pull GETs the
 //! manifest, which the rate limit counts even for a digest the node has, and a 429 is retried
 //! after 2, 4, 8 and 16 s (containers/image).
+//!
+//! Under containerd 2.1's node-wide download slots (`download_slots`) every GET waits for a
+//! slot of the node, which other pulls free later, so from the manifest GET on the prelude is
+//! events: each GET is sent when it has a slot (`send_prelude_get`) and its answer is an event
+//! (`Event::PreludeGetDone`) that frees the slot and sends the next. The tokens and the HEAD
+//! take no slot and are worked out as above.
 
 use super::*;
 use crate::k8s::credentials::{lookup_union, try_credentials};
@@ -146,7 +152,15 @@ impl World<'_> {
                 return self.end_prelude(pull, t, None);
             }
         }
-        if self.scn.registries[registry.idx()].rate_limit.is_some() && t > self.now {
+        if self.node_slot_limit > 0 {
+            // The manifest GET needs a node slot when it is sent: decided then.
+            if t > self.now {
+                let generation = self.pulls[pull.idx()].generation;
+                self.schedule(t, Event::PullManifest { pull, generation });
+            } else {
+                self.want_slot(pull, SlotWant::Get);
+            }
+        } else if self.scn.registries[registry.idx()].rate_limit.is_some() && t > self.now {
             let generation = self.pulls[pull.idx()].generation;
             self.schedule(t, Event::PullManifest { pull, generation });
         } else {
@@ -156,6 +170,10 @@ impl World<'_> {
 
     /// `Event::PullManifest`: the manifest GET (or a retry after a 429) is sent now.
     pub(super) fn on_pull_manifest(&mut self, pull: PullId) {
+        if self.node_slot_limit > 0 {
+            self.want_slot(pull, SlotWant::Get);
+            return;
+        }
         let registry = self.pulls[pull.idx()].registry.expect("a prelude has a registry");
         self.manifest_stage(pull, registry, self.now);
     }
@@ -168,45 +186,24 @@ impl World<'_> {
             return self.end_prelude(pull, t, Some(reason));
         }
         self.registries[registry.idx()].row.manifest_requests += 1;
-        let spec = &self.scn.registries[registry.idx()];
         let (node, img) = (self.pulls[pull.idx()].node, self.pulls[pull.idx()].image.expect("checked"));
-        if let Some(limit) = &spec.rate_limit {
-            let scope_key = match limit.scope {
-                RateLimitScope::Node => node.0,
-                RateLimitScope::Registry => 0,
+        if !self.rate_limit_admits(registry, node, sent) {
+            // 429: not counted against the limit; the runtime sends the GET again (at once,
+            // or after a back-off) or gives up.
+            self.registries[registry.idx()].row.throttled += 1;
+            let p = &mut self.pulls[pull.idx()];
+            p.responses_429 = p.responses_429.saturating_add(1);
+            let Some(wait) = self.scn.runtime.profile.retry_after_429(p.responses_429) else {
+                return self.end_prelude(pull, t, Some(FailReason::RateLimited));
             };
-            let window = self.registries[registry.idx()].windows.entry(scope_key).or_default();
-            while window.front().is_some_and(|w| sent.since(*w) >= limit.per) {
-                window.pop_front();
-            }
-            if window.len() as u64 >= limit.pulls {
-                // 429: not counted against the limit; the runtime sends the GET again (at once,
-                // or after a back-off) or gives up.
-                self.registries[registry.idx()].row.throttled += 1;
-                let p = &mut self.pulls[pull.idx()];
-                p.responses_429 = p.responses_429.saturating_add(1);
-                let Some(wait) = self.scn.runtime.profile.retry_after_429(p.responses_429) else {
-                    return self.end_prelude(pull, t, Some(FailReason::RateLimited));
-                };
-                let generation = p.generation;
-                self.schedule(t.plus(wait), Event::PullManifest { pull, generation });
-                return;
-            }
-            window.push_back(sent);
+            let generation = p.generation;
+            self.schedule(t.plus(wait), Event::PullManifest { pull, generation });
+            return;
         }
-        let p = &self.pulls[pull.idx()];
-        let key =
-            [u64::from(registry.0), u64::from(p.pod.0), u64::from(p.container_index), u64::from(p.attempt)];
-        if spec.failure_rate > 0.0
-            && self.streams.keyed(self.labels.registry_failure, &key).gen::<f64>() < spec.failure_rate
-        {
-            return self.end_prelude(pull, t, Some(FailReason::Transient));
+        if let Some(reason) = self.manifest_refused(pull, registry) {
+            return self.end_prelude(pull, t, Some(reason));
         }
         let image = &self.scn.images[img.idx()];
-        let arch = &self.scn.node_pools[self.nodes[node.idx()].pool.idx()].arch;
-        if !crate::k8s::platform::has_manifest_for(image.platforms.as_deref(), arch) {
-            return self.end_prelude(pull, t, Some(FailReason::Platform));
-        }
         // CRI-O GETs the manifest on every pull; a digest the node has needs nothing more (its
         // platform manifest and config are in storage, its layers are reused).
         let version = self.pulls[pull.idx()].version;
@@ -226,5 +223,115 @@ impl World<'_> {
             return self.end_prelude(pull, t, Some(reason));
         }
         self.end_prelude(pull, t, None)
+    }
+
+    /// Whether the registry's rate limit (if any) lets a manifest GET sent at `sent` through;
+    /// one that does is counted in its window.
+    fn rate_limit_admits(&mut self, registry: RegistryId, node: NodeId, sent: SimTime) -> bool {
+        let Some(limit) = &self.scn.registries[registry.idx()].rate_limit else { return true };
+        let scope_key = match limit.scope {
+            RateLimitScope::Node => node.0,
+            RateLimitScope::Registry => 0,
+        };
+        let window = self.registries[registry.idx()].windows.entry(scope_key).or_default();
+        while window.front().is_some_and(|w| sent.since(*w) >= limit.per) {
+            window.pop_front();
+        }
+        if window.len() as u64 >= limit.pulls {
+            return false;
+        }
+        window.push_back(sent);
+        true
+    }
+
+    /// What fails a manifest GET that was answered: a transient registry failure (drawn once
+    /// per attempt), or no manifest for the node's platform.
+    fn manifest_refused(&self, pull: PullId, registry: RegistryId) -> Option<FailReason> {
+        let spec = &self.scn.registries[registry.idx()];
+        let p = &self.pulls[pull.idx()];
+        let key =
+            [u64::from(registry.0), u64::from(p.pod.0), u64::from(p.container_index), u64::from(p.attempt)];
+        if spec.failure_rate > 0.0
+            && self.streams.keyed(self.labels.registry_failure, &key).gen::<f64>() < spec.failure_rate
+        {
+            return Some(FailReason::Transient);
+        }
+        let image = &self.scn.images[p.image.expect("a prelude has an image").idx()];
+        let arch = &self.scn.node_pools[self.nodes[p.node.idx()].pool.idx()].arch;
+        if !crate::k8s::platform::has_manifest_for(image.platforms.as_deref(), arch) {
+            return Some(FailReason::Platform);
+        }
+        None
+    }
+
+    /// Node-wide slots: the pull holds a slot and sends its next GET (`Pull::get_step`) now. The
+    /// request is decided as it is sent (an outage, a 429 from the rate limit's window); the
+    /// answer is `Event::PreludeGetDone`.
+    pub(super) fn send_prelude_get(&mut self, pull: PullId) {
+        let registry = self.pulls[pull.idx()].registry.expect("a prelude has a registry");
+        self.pulls[pull.idx()].get_slot = SlotUse::Holding;
+        let sent = self.now;
+        let mut t = sent;
+        let result = self.request(registry, pull, &mut t);
+        if result.is_ok() && self.pulls[pull.idx()].get_step == GetStep::Manifest {
+            let node = self.pulls[pull.idx()].node;
+            if !self.rate_limit_admits(registry, node, sent) {
+                self.pulls[pull.idx()].get_step = GetStep::Throttled;
+            }
+        }
+        let p = &mut self.pulls[pull.idx()];
+        p.prelude_failure = result.err();
+        let generation = p.generation;
+        self.schedule(t, Event::PreludeGetDone { pull, generation });
+    }
+
+    /// `Event::PreludeGetDone`: the GET's slot frees (the queue's head takes it), then the
+    /// prelude fails, ends, or queues its next GET behind whoever waits.
+    pub(super) fn on_prelude_get_done(&mut self, pull: PullId) {
+        let registry = self.pulls[pull.idx()].registry.expect("a prelude has a registry");
+        let node = self.pulls[pull.idx()].node;
+        self.pulls[pull.idx()].get_slot = SlotUse::None;
+        self.release_slot(node);
+        if let Some(reason) = self.pulls[pull.idx()].prelude_failure {
+            return self.end_prelude(pull, self.now, Some(reason));
+        }
+        let img = self.pulls[pull.idx()].image.expect("a prelude has an image");
+        let next = match self.pulls[pull.idx()].get_step {
+            GetStep::Throttled => {
+                self.registries[registry.idx()].row.throttled += 1;
+                let p = &mut self.pulls[pull.idx()];
+                p.responses_429 = p.responses_429.saturating_add(1);
+                let Some(wait) = self.scn.runtime.profile.retry_after_429(p.responses_429) else {
+                    return self.end_prelude(pull, self.now, Some(FailReason::RateLimited));
+                };
+                p.get_step = GetStep::Manifest;
+                if wait > SimDuration::ZERO {
+                    let generation = p.generation;
+                    self.schedule_in(wait, Event::PullManifest { pull, generation });
+                    return;
+                }
+                GetStep::Manifest
+            }
+            GetStep::Manifest => {
+                self.registries[registry.idx()].row.manifest_requests += 1;
+                if let Some(reason) = self.manifest_refused(pull, registry) {
+                    return self.end_prelude(pull, self.now, Some(reason));
+                }
+                // A multi-arch index needs a second GET for the platform's manifest.
+                let platforms = self.scn.images[img.idx()].platforms.as_ref();
+                if platforms.is_none_or(|p| p.len() > 1) {
+                    GetStep::PlatformManifest
+                } else {
+                    GetStep::Config
+                }
+            }
+            GetStep::PlatformManifest => {
+                self.registries[registry.idx()].row.manifest_requests += 1;
+                GetStep::Config
+            }
+            GetStep::Config => return self.end_prelude(pull, self.now, None),
+        };
+        self.pulls[pull.idx()].get_step = next;
+        self.want_slot(pull, SlotWant::Get);
     }
 }

@@ -9,6 +9,9 @@
 //! that download and starts no further downloads meanwhile (containerd 1.6, measured: see
 //! kubelet-reference §9). A failed pull aborts the downloads it owns; what it already fetched
 //! stays in the content store and is reused by the retry.
+//!
+//! Under containerd 2.1's node-wide download slots the limit, the dispatch of layers and the
+//! wait for another pull's layer differ: `download_slots`.
 
 use super::network::FlowOwner;
 use super::*;
@@ -60,9 +63,14 @@ impl World<'_> {
         // later would differ only by finished pulls (or their reused slots, not yet started),
         // which no pass looks at.
         let active = self.snapshot_active_pulls(node);
+        let node_wide = self.node_slot_limit > 0;
         for &pull in &active {
             if self.pulls[pull.idx()].phase == PullPhase::Layers {
-                self.schedule_downloads(pull);
+                if node_wide {
+                    self.dispatch_layers(pull);
+                } else {
+                    self.schedule_downloads(pull);
+                }
             }
         }
         self.advance_unpack(node, &active);
@@ -72,7 +80,8 @@ impl World<'_> {
                 continue;
             }
             let n_layers = self.version_layers(p.image.expect("layers phase has an image"), p.version).len();
-            if p.next_unpack as usize == n_layers {
+            // A pull polling another's layer ends when its poll has seen it (node-wide slots).
+            if p.next_unpack as usize == n_layers && p.polls == 0 {
                 debug_assert_eq!(p.downloads_in_flight, 0, "a complete pull has no download in flight");
                 self.finish_pull(pull, None);
             }
@@ -193,6 +202,9 @@ impl World<'_> {
             if !touched.contains(&node) {
                 touched.push(node);
             }
+            if self.node_slot_limit > 0 {
+                self.release_slot(node);
+            }
         }
         self.sync_network_wake();
         for &node in &touched {
@@ -252,7 +264,7 @@ impl World<'_> {
     /// The layers `pull` requested and still owns (requesting or downloading), in layer-id
     /// order (the order aborts reach the network in). Only its own layers are looked at, not
     /// the node's.
-    fn owned_layers(&self, pull: PullId) -> Vec<(LayerId, LayerState)> {
+    pub(super) fn owned_layers(&self, pull: PullId) -> Vec<(LayerId, LayerState)> {
         let p = &self.pulls[pull.idx()];
         let Some(img) = p.image.filter(|_| p.phase == PullPhase::Layers) else { return Vec::new() };
         let node = &self.nodes[p.node.idx()];
@@ -260,7 +272,12 @@ impl World<'_> {
             .iter()
             .filter_map(|l| node.layers.get(*l).map(|s| (*l, s)))
             .filter(|(_, s)| {
-                matches!(s, LayerState::Requesting { owner } | LayerState::Downloading { owner, .. } if *owner == pull)
+                matches!(
+                    s,
+                    LayerState::Queued { owner }
+                        | LayerState::Requesting { owner }
+                        | LayerState::Downloading { owner, .. } if *owner == pull
+                )
             })
             .collect();
         owned.sort_unstable_by_key(|(l, _)| *l);
@@ -290,25 +307,34 @@ impl World<'_> {
 
     /// On failure, aborts the pull's downloads (their layers become absent again and their
     /// disk reservation is released); always removes the pull from the node's active list.
+    /// With node-wide slots, the pull leaves the slot queue and its slots go to the waiters.
     pub(super) fn runtime_cleanup(&mut self, pull: PullId, failed: bool) {
         let node = self.pulls[pull.idx()].node;
         self.nodes[node.idx()].active_pulls.retain(|p| *p != pull);
-        if !failed || self.pulls[pull.idx()].phase != PullPhase::Layers {
-            return;
-        }
-        let mut net_changed = false;
-        for (layer, st) in self.owned_layers(pull) {
-            if let LayerState::Downloading { flow, .. } = st {
-                self.stop_download(pull, flow, self.now);
-                net_changed = true;
+        let node_wide = self.node_slot_limit > 0;
+        let mut freed = node_wide && self.leave_slots(pull);
+        if failed && self.pulls[pull.idx()].phase == PullPhase::Layers {
+            let mut net_changed = false;
+            for (layer, st) in self.owned_layers(pull) {
+                if let LayerState::Downloading { flow, .. } = st {
+                    self.stop_download(pull, flow, self.now);
+                    net_changed = true;
+                }
+                if node_wide && !matches!(st, LayerState::Queued { .. }) {
+                    self.node_slots[node.idx()].busy -= 1;
+                    freed = true;
+                }
+                let n = &mut self.nodes[node.idx()];
+                n.layers.remove(layer);
+                n.disk_used_bytes -= self.layer_size_bytes[layer.idx()];
+                self.pulls[pull.idx()].downloads_in_flight -= 1;
             }
-            let n = &mut self.nodes[node.idx()];
-            n.layers.remove(layer);
-            n.disk_used_bytes -= self.layer_size_bytes[layer.idx()];
-            self.pulls[pull.idx()].downloads_in_flight -= 1;
+            if net_changed {
+                self.sync_network_wake();
+            }
         }
-        if net_changed {
-            self.sync_network_wake();
+        if freed {
+            self.grant_slots(node);
         }
     }
 
@@ -323,6 +349,8 @@ impl World<'_> {
                 let p = &self.pulls[p.idx()];
                 p.phase == PullPhase::Layers && p.registry == Some(registry) && p.downloads_in_flight > 0
             })
+            // With node-wide slots, ingests waiting for a slot have no connection to break.
+            .filter(|p| self.node_slot_limit == 0 || self.has_connection(*p))
             .collect();
         for pull in victims {
             if self.pulls[pull.idx()].phase == PullPhase::Layers {

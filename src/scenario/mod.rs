@@ -77,6 +77,14 @@ pub struct RuntimeSpec {
     pub pull_overhead_ns: Dist,
 }
 
+impl RuntimeSpec {
+    /// Download slots shared by every pull on a node, or `None` when each pull has its own
+    /// `max_concurrent_downloads` (`RuntimeProfile::node_download_slots`).
+    pub fn node_download_slots(&self) -> Option<u32> {
+        self.profile.node_download_slots(self.max_concurrent_downloads)
+    }
+}
+
 /// The container runtime whose pull path the model follows (`runtime.profile`). A profile sets
 /// defaults (`max_concurrent_downloads`) and the requests a pull sends; keys given explicitly
 /// override its defaults.
@@ -85,6 +93,11 @@ pub enum RuntimeProfile {
     /// containerd 1.7 and 2.0 (the CRI plugin's `client.Pull`): a HEAD resolves the tag, nothing
     /// present is fetched again, 3 downloads per pull, a 429 retried at once.
     Containerd17,
+    /// containerd 2.1 and later (the CRI plugin pulls through the transfer service): as 1.7, but
+    /// every GET of every pull on the node shares one FIFO pool of `max_concurrent_downloads`
+    /// slots, and a layer another pull is fetching is waited for by polling, holding no slot.
+    /// With `max_concurrent_downloads` other than 3 containerd falls back to the 1.7 path.
+    Containerd21,
     /// CRI-O (containers/image): the manifest is fetched with a GET on every pull, 6 downloads
     /// per pull, a 429 retried after 2, 4, 8 and 16 s.
     CriO,
@@ -92,11 +105,12 @@ pub enum RuntimeProfile {
 
 impl RuntimeProfile {
     /// The accepted names, first the default.
-    pub const NAMES: [&'static str; 3] = ["containerd-1.7", "containerd-2.0", "cri-o"];
+    pub const NAMES: [&'static str; 4] = ["containerd-1.7", "containerd-2.0", "containerd-2.1", "cri-o"];
 
     pub fn parse(name: &str) -> Option<RuntimeProfile> {
         match name {
             "containerd-1.7" | "containerd-2.0" => Some(RuntimeProfile::Containerd17),
+            "containerd-2.1" => Some(RuntimeProfile::Containerd21),
             "cri-o" => Some(RuntimeProfile::CriO),
             _ => None,
         }
@@ -105,16 +119,18 @@ impl RuntimeProfile {
     pub fn as_str(self) -> &'static str {
         match self {
             RuntimeProfile::Containerd17 => "containerd-1.7",
+            RuntimeProfile::Containerd21 => "containerd-2.1",
             RuntimeProfile::CriO => "cri-o",
         }
     }
 
-    /// Layer downloads of one pull at once: containerd's `max_concurrent_downloads` default
-    /// (a per-pull limiter in 1.7/2.0, `pull.go` `unpack.WithLimiter`); containers/image's
-    /// `maxParallelDownloads` (`copy/copy.go`).
+    /// The default of `max_concurrent_downloads`: containerd's 3 (a per-pull limiter in
+    /// 1.7/2.0, `pull.go` `unpack.WithLimiter`; the node-wide `downloadLimiter` in 2.1,
+    /// `internal/cri/server/images/service.go`); containers/image's `maxParallelDownloads`
+    /// (`copy/copy.go`).
     pub fn default_max_concurrent_downloads(self) -> u32 {
         match self {
-            RuntimeProfile::Containerd17 => 3,
+            RuntimeProfile::Containerd17 | RuntimeProfile::Containerd21 => 3,
             RuntimeProfile::CriO => 6,
         }
     }
@@ -124,15 +140,40 @@ impl RuntimeProfile {
     /// with a GET on every pull (CRI-O: every pull runs containers/image's full copy,
     /// `docker/docker_client.go`).
     pub fn resolves_with_head(self) -> bool {
-        self == RuntimeProfile::Containerd17
+        self != RuntimeProfile::CriO
+    }
+
+    /// The node-wide pool of download slots, when the profile has one with this
+    /// `max_concurrent_downloads`: containerd 2.1's CRI pulls through the transfer service,
+    /// whose one FIFO semaphore (`internal/cri/server/images/service.go` `downloadLimiter`,
+    /// taken in `core/remotes/docker/fetcher.go` for every GET; a HEAD takes none) serves every
+    /// pull on the node. containerd uses the transfer service only while the CRI image config
+    /// keeps the defaults it cannot express, `max_concurrent_downloads = 3` among them; any
+    /// other value falls back to the 1.7 path (`client.Pull`, a limiter per pull), so `None`.
+    pub fn node_download_slots(self, max_concurrent_downloads: u32) -> Option<u32> {
+        (self == RuntimeProfile::Containerd21
+            && max_concurrent_downloads == self.default_max_concurrent_downloads())
+        .then_some(max_concurrent_downloads)
+    }
+
+    /// With a node-wide pool: the sleep before the `n`-th (0-based) re-check of a layer whose
+    /// ingest another pull holds. containerd's `content.OpenWriter` sleeps a random 0..`retry`
+    /// ms, `retry` starting at 16 and doubling up to 2,048 (`core/content/helpers.go`); the model
+    /// sleeps the whole `retry`, deterministically (the upper bound: a waiter sees the blob at
+    /// most this late, on average about half as late).
+    pub fn ingest_poll_delay(n: u8) -> crate::time::SimDuration {
+        crate::time::SimDuration::from_millis((16u64 << n.min(7)).min(2048))
     }
 
     /// After the `n`-th 429 answer (1-based) to a manifest GET: the wait before the GET is sent
     /// again, or `None` when the pull fails. containerd retries at once, up to 6 answers in all
-    /// (`retryRequest`); containers/image backs off 2, 4, 8, 16 s over 5 attempts.
+    /// (`retryRequest`, unchanged in 2.1); containers/image backs off 2, 4, 8, 16 s over 5
+    /// attempts.
     pub fn retry_after_429(self, n: u8) -> Option<crate::time::SimDuration> {
         match self {
-            RuntimeProfile::Containerd17 => (n < 6).then_some(crate::time::SimDuration::ZERO),
+            RuntimeProfile::Containerd17 | RuntimeProfile::Containerd21 => {
+                (n < 6).then_some(crate::time::SimDuration::ZERO)
+            }
             RuntimeProfile::CriO => (n < 5).then(|| crate::time::SimDuration::from_secs(1u64 << n)),
         }
     }

@@ -18,6 +18,7 @@ mod golden;
 mod kill;
 mod kubelet;
 mod outdir;
+mod profiles;
 mod registry;
 mod swarm;
 mod sweep;

@@ -1,7 +1,8 @@
 //! Swarm tests: random small scenarios generated from a seed (pools joining over time,
 //! registries with latency, failures, outages, rate limits and auth, images with shared layers
 //! and platforms, image sets, every workload kind with policies, init containers, secrets and
-//! node selectors, disks small enough to trigger GC and `disk_full`), each run under the three
+//! node selectors, disks small enough to trigger GC and `disk_full`, containerd 1.7 or 2.1
+//! download limits), each run under the three
 //! pull settings (serial, parallel 2, parallel unlimited) with the world's invariants checked
 //! after every event (`RunOptions::check_invariants`), then end-state invariants checked on the
 //! outputs.
@@ -115,10 +116,20 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
         t.push_str("ensure_secret_pulled_images = false\n");
     }
 
+    // The runtime profile comes from a stream of its own, so the rest of each seed's scenario
+    // is what it was before profiles were drawn. containerd 2.1 mostly with 3 downloads (its
+    // node-wide slots), otherwise with the value drawn (its fallback to the 1.7 path).
+    let mut side = ChaCha8Rng::seed_from_u64(seed ^ 0x0072_756e_7469_6d65);
+    let containerd_21 = side.gen_bool(0.5);
+    let mut downloads = rng.gen_range(1..=4);
+    if containerd_21 && side.gen_bool(0.75) {
+        downloads = 3;
+    }
     writeln!(
         t,
-        "\n[runtime]\nmax_concurrent_downloads = {}\nunpack_rate = \"{}\"\ncontainer_start = \"{}ms\"",
-        rng.gen_range(1..=4),
+        "\n[runtime]\nprofile = \"{}\"\nmax_concurrent_downloads = {}\nunpack_rate = \"{}\"\ncontainer_start = \"{}ms\"",
+        if containerd_21 { "containerd-2.1" } else { "containerd-1.7" },
+        downloads,
         pick(&mut rng, &["unlimited", "50MB/s", "200MB/s", "1GB/s"]),
         rng.gen_range(0..=2000)
     )

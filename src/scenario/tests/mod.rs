@@ -623,6 +623,18 @@ fn runtime_profiles() {
     let s = ok(&with("cri-o").replacen("max_concurrent_downloads = 3\n", "", 1));
     assert_eq!(s.runtime.max_concurrent_downloads, 6, "the profile's default");
     assert_eq!(ok(&with("containerd-2.0")).runtime.profile, RuntimeProfile::Containerd17);
+    // containerd 2.1: the node-wide pool with the default 3, the 1.7 path with any other value.
+    let s = ok(&with("containerd-2.1"));
+    assert_eq!((s.runtime.profile, s.runtime.node_download_slots()), (RuntimeProfile::Containerd21, Some(3)));
+    let s = ok(&with("containerd-2.1").replacen(
+        "max_concurrent_downloads = 3\n",
+        "max_concurrent_downloads = 5\n",
+        1,
+    ));
+    assert_eq!(s.runtime.node_download_slots(), None, "falls back to the per-pull limiter");
+    assert_eq!(ok(BASE).runtime.node_download_slots(), None);
+    let polls: Vec<u64> = (0..10).map(|n| RuntimeProfile::ingest_poll_delay(n).0 / 1_000_000).collect();
+    assert_eq!(polls, [16, 32, 64, 128, 256, 512, 1024, 2048, 2048, 2048]);
     let e = load(&with("crio"), "t.toml", &[]).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(
         e.contains("key `runtime.profile`: unknown runtime profile \"crio\": did you mean \"cri-o\"?"),
