@@ -17,6 +17,7 @@ pub mod pull_policy;
 pub mod replicaset;
 pub mod scheduling;
 pub mod throttle;
+pub mod validation;
 pub mod verification;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::engine::dist::Dist;
 use crate::ids::{ImageId, PoolId};
 use crate::k8s::config::KubeletConfig;
 use crate::k8s::image_ref::{parse_docker_ref, parse_image_name};
+use crate::k8s::validation::is_dns1123_subdomain;
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::RawScenario;
 use crate::scenario::{ImageLayers, ImageSpec, NodeCredential};
@@ -171,7 +172,7 @@ fn runtime_classes(c: &mut Ctx, p: &KeyPath, names: Option<&[String]>) -> Option
         c.err(&key, "must list at least one RuntimeClass (omit it to accept every class)");
     }
     for (j, n) in names.iter().enumerate() {
-        if !is_dns_subdomain(n) {
+        if !is_dns1123_subdomain(n) {
             c.err(
                 &key.index(j, None),
                 format!(
@@ -183,16 +184,4 @@ fn runtime_classes(c: &mut Ctx, p: &KeyPath, names: Option<&[String]>) -> Option
         }
     }
     Some(names.to_vec())
-}
-
-/// `IsDNS1123Subdomain` (k8s.io/apimachinery/pkg/util/validation): what the API server accepts as
-/// a RuntimeClass's name.
-pub(super) fn is_dns_subdomain(s: &str) -> bool {
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(label_ok)
 }

@@ -377,16 +377,12 @@ fn int_or_percent(ctx: &mut Ctx, path: &KeyPath, v: &Value) -> Option<IntOrPerce
             return None;
         }
     };
-    if let Some(p) = s.strip_suffix('%') {
-        if digits(p) {
-            return match p.parse::<u32>() {
-                Ok(p) => Some(IntOrPercent::Percent(p)),
-                Err(_) => {
-                    ctx.err(path, format!("{s:?}: percentage too large"));
-                    None
-                }
-            };
-        }
+    if let Some(p) = crate::k8s::validation::valid_percent(s) {
+        return Some(IntOrPercent::Percent(p));
+    }
+    if s.strip_suffix('%').is_some_and(digits) {
+        ctx.err(path, format!("{s:?}: percentage too large"));
+        return None;
     }
     if digits(s) {
         ctx.note(
@@ -440,7 +436,7 @@ fn runtime_class_pools(
 ) -> Option<Vec<PoolId>> {
     let Some(class) = class else { return selected };
     let key = p.key("runtime_class");
-    if !super::pools::is_dns_subdomain(class) {
+    if !crate::k8s::validation::is_dns1123_subdomain(class) {
         c.err(
             &key,
             format!("{class:?} is not a RuntimeClass name (lower-case letters, digits, '-' and '.')"),
