@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod config;
 pub mod credentials;
 pub mod deployment;
+pub mod eviction;
 pub mod gc;
 pub mod image_manager;
 pub mod image_ref;
