@@ -61,6 +61,7 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         stats,
         gc_images_removed: world.gc_images_removed,
         gc_bytes_freed: world.gc_bytes_freed,
+        gc_free_space_failed: world.gc_free_space_failed,
         rollouts,
         peaks: world.peaks(),
         pull_failures_by_reason: world.failures_by_reason(),

@@ -232,6 +232,7 @@ fn explain_kubelet(file: &Path, json: bool) -> Result<(), CliError> {
                 "image_gc_low_threshold_percent": k.image_gc_low_threshold_percent,
                 "image_minimum_gc_age_s": k.image_minimum_gc_age.as_secs_f64(),
                 "image_maximum_gc_age_s": k.image_maximum_gc_age.as_secs_f64(),
+                "eviction_hard_imagefs_available": k.eviction_hard_imagefs_available.to_string(),
                 "image_pull_credentials_verification_policy": k.verification_policy.as_str(),
                 "preloaded_images_verification_allowlist": k.preloaded_images_verification_allowlist,
                 "ensure_secret_pulled_images": k.ensure_secret_pulled_images,

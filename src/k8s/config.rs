@@ -8,6 +8,10 @@
 //! upstream's signed types, so negative values can be represented and rejected) → `validate` →
 //! `KubeletConfig` (the typed, effective settings the simulator uses).
 
+use super::eviction::{
+    parse_threshold_statement, ThresholdInput, ThresholdValue, DEFAULT_EVICTION_HARD_IMAGEFS_AVAILABLE,
+    SIGNAL_IMAGEFS_AVAILABLE,
+};
 use super::verification::{validate_allowlist_pattern, VerificationPolicy};
 use crate::time::SimDuration;
 
@@ -51,6 +55,8 @@ pub struct KubeletConfigInput {
     pub ensure_secret_pulled_images: Option<bool>,
     /// Feature gate ImageMaximumGCAge (Beta, on by default since 1.30).
     pub image_maximum_gc_age_gate: Option<bool>,
+    /// `evictionHard["imagefs.available"]`, the one eviction signal modelled.
+    pub eviction_hard_imagefs_available: Option<ThresholdInput>,
 }
 
 impl KubeletConfigInput {
@@ -83,6 +89,10 @@ impl KubeletConfigInput {
                 .ensure_secret_pulled_images
                 .or(base.ensure_secret_pulled_images),
             image_maximum_gc_age_gate: self.image_maximum_gc_age_gate.or(base.image_maximum_gc_age_gate),
+            eviction_hard_imagefs_available: self
+                .eviction_hard_imagefs_available
+                .clone()
+                .or_else(|| base.eviction_hard_imagefs_available.clone()),
         }
     }
 }
@@ -105,6 +115,7 @@ pub struct KubeletConfiguration {
     pub preloaded_images_verification_allowlist: Vec<String>,
     pub ensure_secret_pulled_images_gate: bool,
     pub image_maximum_gc_age_gate: bool,
+    pub eviction_hard_imagefs_available: ThresholdInput,
 }
 
 fn dur_ns(d: SimDuration) -> i64 {
@@ -118,7 +129,10 @@ fn dur_ns(d: SimDuration) -> i64 {
 /// - `registryBurst` 0 → 10: v1beta1 treats 0 as unset, so a burst of 0 cannot survive
 ///   defaulting through v1beta1 (only the internal type, as in upstream unit tests, can carry 0);
 /// - GC thresholds nil → 85/80; `imageMinimumGCAge` zero → 2m; `imageMaximumGCAge` not defaulted;
-/// - `imagePullCredentialsVerificationPolicy` "" → `NeverVerifyPreloadedImages`.
+/// - `imagePullCredentialsVerificationPolicy` "" → `NeverVerifyPreloadedImages`;
+/// - `evictionHard["imagefs.available"]` unset → `"15%"`: upstream fills a nil `evictionHard`
+///   with `DefaultEvictionHard` when it loads the configuration file
+///   (cmd/kubelet/app/server.go), not in `SetDefaults`; here the one signal is defaulted alone.
 pub fn set_defaults(input: &KubeletConfigInput) -> KubeletConfiguration {
     let max = input.max_parallel_image_pulls;
     let serialize = input.serialize_image_pulls.unwrap_or(!matches!(max, Some(m) if m >= 2));
@@ -154,6 +168,10 @@ pub fn set_defaults(input: &KubeletConfigInput) -> KubeletConfiguration {
             .unwrap_or_default(),
         ensure_secret_pulled_images_gate: input.ensure_secret_pulled_images.unwrap_or(true),
         image_maximum_gc_age_gate: input.image_maximum_gc_age_gate.unwrap_or(true),
+        eviction_hard_imagefs_available: input
+            .eviction_hard_imagefs_available
+            .clone()
+            .unwrap_or_else(|| ThresholdInput::Percent(DEFAULT_EVICTION_HARD_IMAGEFS_AVAILABLE.to_string())),
     }
 }
 
@@ -264,6 +282,16 @@ pub fn validate(kc: &KubeletConfiguration) -> Vec<String> {
         }
         Ok(_) => {}
     }
+    // Upstream parses the thresholds when the kubelet starts (`eviction.ParseThresholdConfig`
+    // in cmd/kubelet/app/server.go) and fails with the parse error. A `strconv` error does not
+    // name the signal: it is named here so that the message can be placed.
+    if let Err(e) = parse_threshold_statement(SIGNAL_IMAGEFS_AVAILABLE, &kc.eviction_hard_imagefs_available) {
+        if e.contains(SIGNAL_IMAGEFS_AVAILABLE) {
+            errs.push(e);
+        } else {
+            errs.push(format!("evictionHard {SIGNAL_IMAGEFS_AVAILABLE}: {e}"));
+        }
+    }
     errs
 }
 
@@ -286,6 +314,10 @@ pub struct KubeletConfig {
     pub verification_policy: VerificationPolicy,
     pub preloaded_images_verification_allowlist: Vec<String>,
     pub ensure_secret_pulled_images: bool,
+    /// `evictionHard["imagefs.available"]` as given (after defaulting).
+    pub eviction_hard_imagefs_available: ThresholdInput,
+    /// Its value; `None` when the statement is ignored (`"0%"`, `"100%"`): no threshold.
+    pub eviction_imagefs_threshold: Option<ThresholdValue>,
 }
 
 /// Defaults then validates; errors carry the kubelet's exact messages (all of them).
@@ -314,5 +346,11 @@ pub fn resolve(input: &KubeletConfigInput) -> Result<KubeletConfig, Vec<String>>
             .unwrap_or(VerificationPolicy::NeverVerifyPreloadedImages),
         preloaded_images_verification_allowlist: kc.preloaded_images_verification_allowlist,
         ensure_secret_pulled_images: kc.ensure_secret_pulled_images_gate,
+        eviction_imagefs_threshold: parse_threshold_statement(
+            SIGNAL_IMAGEFS_AVAILABLE,
+            &kc.eviction_hard_imagefs_available,
+        )
+        .unwrap_or(None),
+        eviction_hard_imagefs_available: kc.eviction_hard_imagefs_available,
     })
 }

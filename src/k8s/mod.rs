@@ -8,6 +8,7 @@ pub mod config;
 pub mod credentials;
 pub mod deployment;
 pub mod events;
+pub mod eviction;
 pub mod gc;
 pub mod image_manager;
 pub mod image_ref;

@@ -254,6 +254,8 @@ pub struct RunOutput {
     pub stats: RunStats,
     pub gc_images_removed: u64,
     pub gc_bytes_freed: u64,
+    /// Image GC runs that recorded `FreeDiskSpaceFailed` (freed less than they had to).
+    pub gc_free_space_failed: u64,
     /// Deployment rolling updates: workload and duration in seconds (`None` if unfinished).
     pub rollouts: Vec<(String, Option<f64>)>,
     /// Exact peaks over the run (event resolution).

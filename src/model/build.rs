@@ -31,14 +31,15 @@ impl<'a> World<'a> {
                     PullSlots::parallel(kc.max_parallel_image_pulls.map(i64::from))
                 };
                 node_bw.push(positive_or_unlimited(bw));
+                let join_at =
+                    SimTime::ZERO.plus(pool.join_at).plus(pool.join_every.saturating_mul(u64::from(k)));
+                let disk_bytes = disk.max(1);
                 nodes.push(Node {
                     name: format!("{}-{k}", pool.name),
                     pool: PoolId::from_idx(pool_idx),
                     joined: false,
-                    join_at: SimTime::ZERO
-                        .plus(pool.join_at)
-                        .plus(pool.join_every.saturating_mul(u64::from(k))),
-                    disk_bytes: disk.max(1),
+                    join_at,
+                    disk_bytes,
                     disk_used_bytes: 0,
                     unpack_rate_bytes_per_s: positive_or_unlimited(unpack),
                     layers: super::node_layers::NodeLayers::new(),
@@ -55,7 +56,13 @@ impl<'a> World<'a> {
                     unpacking: None,
                     pods: Vec::new(),
                     n_live_pods: 0,
-                    gc_scheduled: false,
+                    gc: super::gc::NodeGc::new(
+                        World::gc_policy(kc),
+                        join_at,
+                        disk_bytes,
+                        kc.eviction_imagefs_threshold,
+                    ),
+                    gc_records: super::gc::GcSlots::default(),
                 });
             }
         }
@@ -155,6 +162,10 @@ impl<'a> World<'a> {
             peak_flows: 0,
             gc_images_removed: 0,
             gc_bytes_freed: 0,
+            gc_free_space_failed: 0,
+            timers: BTreeMap::new(),
+            timers_pushed: 0,
+            next_timer: SimTime::MAX,
         };
 
         // Initial events, in a fixed order: node joins, outages, workload starts.

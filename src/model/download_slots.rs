@@ -125,6 +125,7 @@ impl World<'_> {
         }
         n.disk_used_bytes += size;
         n.layers.insert(layer, LayerState::Queued { owner: pull });
+        self.gc_disk_changed(node);
         self.pulls[pull.idx()].downloads_in_flight += 1;
         true
     }

@@ -79,8 +79,11 @@ pub enum Event {
     OutageStart {
         registry: RegistryId,
     },
-    GcRun {
+    /// The node's kubelet runs image GC and the eviction manager's check (`gc`): a timer, from
+    /// `World::timers`. Stale when the node's timer was set again since (`generation`).
+    GcTick {
         node: NodeId,
+        generation: u32,
     },
     /// A Deployment's image update (rolling update) begins.
     RolloutStart {

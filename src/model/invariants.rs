@@ -114,6 +114,9 @@ impl World<'_> {
             return Err(format!("pods_running counter {} != {running}", self.pods_running));
         }
         self.check_rollout_counters()?;
+        for i in 0..self.nodes.len() {
+            self.check_gc(NodeId::from_idx(i))?;
+        }
         Ok(())
     }
 

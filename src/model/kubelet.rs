@@ -121,9 +121,12 @@ impl World<'_> {
     fn start_container(&mut self, pod: PodId, idx: usize) {
         let node = self.pods[pod.idx()].node().expect("bound");
         if let Some(img) = self.pods[pod.idx()].containers[idx].image {
-            // The container runs whatever digest the node's tag points to.
-            if let Some(ni) = self.nodes[node.idx()].images.get(&img) {
+            // The container runs whatever digest the node's tag points to, and from now on the
+            // runtime has a container of it (image GC counts it in use).
+            let Node { images, gc_records, .. } = &mut self.nodes[node.idx()];
+            if let Some(ni) = images.get(&img) {
                 self.pods[pod.idx()].containers[idx].version = ni.version;
+                gc_records.get_mut(ni.gc).use_started(self.now);
             }
         }
         self.pods[pod.idx()].state = PodState::Starting(container_u32(idx));
@@ -139,14 +142,6 @@ impl World<'_> {
     pub(super) fn on_container_started(&mut self, pod: PodId, idx: usize) {
         if self.pods[pod.idx()].state != PodState::Starting(container_u32(idx)) {
             return; // terminated meanwhile
-        }
-        let node = self.pods[pod.idx()].node().expect("bound");
-        let c = &self.pods[pod.idx()].containers[idx];
-        if let Some(img) = c.image {
-            let now = self.now;
-            if let Some(ni) = self.node_image_mut(node, img, c.version) {
-                ni.last_used = Some(now);
-            }
         }
         let p = &mut self.pods[pod.idx()];
         p.containers[idx].started = true;
@@ -414,6 +409,11 @@ impl World<'_> {
         self.record_pull(pull, failure);
         self.note_pull_done(pull, failure);
         self.on_pull_done(pull, failure);
+        // The pod worker has started its container, if its pod is still there: an image left
+        // unused may be collected.
+        if failure.is_none() {
+            self.gc_image_appeared(node);
+        }
         // A failure released the layers the pull was fetching: other pulls may now download
         // them. A success changes no layer (they were all present) and only ever happens inside
         // `kick_node`'s completion pass, which goes on with the node's other pulls itself.
@@ -441,7 +441,6 @@ impl World<'_> {
         if kc.ensure_secret_pulled_images {
             self.write_pulled_record(node, img, version, raw, used);
         }
-        self.maybe_schedule_gc(node);
     }
 
     /// `writePulledRecordIfChanged` for a successful pull of `raw`: the merge of
@@ -486,46 +485,47 @@ impl World<'_> {
     /// The node now has digest `version` of `img`. The newest digest pulled is what the tag
     /// points to on the node; the other one stays on disk, untagged, until image GC.
     fn install_version(&mut self, node: NodeId, img: ImageId, version: u32) {
-        let now = self.now;
-        let fresh = NodeImage::fresh(version, now);
+        let fresh = gc::GcRecord::appeared(self.now);
         let n = &mut self.nodes[node.idx()];
         // Keeps `old` as a superseded copy unless the node has that digest already (then `old`
-        // goes, and its record with it: a node holds an image's digest once).
+        // goes, and its records with it: a node holds an image's digest once).
         let keep_superseded = |n: &mut Node, records: &mut RecordSlots, old: NodeImage| {
             if !n.superseded.iter().any(|(i, o)| *i == img && o.version == old.version) {
                 n.superseded.push((img, old));
             } else {
-                records.release(&old);
+                old.drop_from(n, records);
+            }
+        };
+        // The copy the tag now names. A superseded copy of this very digest becomes it: that
+        // copy's pulled record goes (the new copy has none yet), but its image GC record,
+        // keyed by image ID upstream, stays with the digest.
+        let tagged = |n: &mut Node, records: &mut RecordSlots| -> NodeImage {
+            match n.superseded.iter().position(|(i, o)| *i == img && o.version == version) {
+                Some(k) => {
+                    let (_, gone) = n.superseded.remove(k);
+                    records.release(&gone);
+                    NodeImage { version, record: None, gc: gone.gc }
+                }
+                None => NodeImage::new(n, version, fresh),
             }
         };
         match n.images.get(&img).map(|ni| ni.version) {
             None => {
-                n.images.insert(img, fresh);
+                let copy = tagged(n, &mut self.pulled_records);
+                n.images.insert(img, copy);
                 self.image_node_count[img.idx()] += 1;
             }
             Some(v) if v == version => {}
             Some(v) if v < version => {
-                let old = n.images.insert(img, fresh).expect("present");
-                // Whatever held this digest before is gone, with its record: the new copy has
-                // no record yet.
-                if let Some(k) = n.superseded.iter().position(|(i, o)| *i == img && o.version == version) {
-                    let (_, gone) = n.superseded.remove(k);
-                    self.pulled_records.release(&gone);
-                }
+                let copy = tagged(n, &mut self.pulled_records);
+                let old = n.images.insert(img, copy).expect("present");
                 keep_superseded(n, &mut self.pulled_records, old);
             }
-            Some(_) => keep_superseded(n, &mut self.pulled_records, fresh),
+            Some(_) => {
+                let copy = NodeImage::new(n, version, fresh);
+                keep_superseded(n, &mut self.pulled_records, copy);
+            }
         }
-    }
-
-    /// The node's copy of digest `version` of `img`, tagged or superseded.
-    pub(super) fn node_image_mut(
-        &mut self,
-        node: NodeId,
-        img: ImageId,
-        version: u32,
-    ) -> Option<&mut NodeImage> {
-        node_image_in(&mut self.nodes[node.idx()], img, version)
     }
 
     /// Streams the pulls.csv row of a pull attempt (`finished_s` empty while in flight),

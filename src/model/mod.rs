@@ -98,14 +98,20 @@ struct NodeImage {
     version: u32,
     /// This copy's KubeletEnsureSecretPulledImages pulled record, if the kubelet wrote one.
     record: Option<record_slots::RecordId>,
-    first_detected: SimTime,
-    last_used: Option<SimTime>,
+    /// The image GC manager's record of this digest, in the node's `gc_records`.
+    gc: gc::GcSlot,
 }
 
 impl NodeImage {
-    /// A copy just installed: no pulled record, not used yet.
-    fn fresh(version: u32, now: SimTime) -> NodeImage {
-        NodeImage { version, record: None, first_detected: now, last_used: None }
+    /// A copy just installed on `n`, with no pulled record, and `gc` as its image GC record.
+    fn new(n: &mut Node, version: u32, gc: gc::GcRecord) -> NodeImage {
+        NodeImage { version, record: None, gc: n.gc_records.insert(gc) }
+    }
+
+    /// A copy leaves `n`: its pulled record and its image GC record go with it.
+    fn drop_from(self, n: &mut Node, records: &mut record_slots::RecordSlots) {
+        records.release(&self);
+        n.gc_records.remove(self.gc);
     }
 }
 
@@ -143,7 +149,10 @@ struct Node {
     pods: Vec<PodId>,
     /// Pods on the node that are not terminated (scheduler capacity).
     n_live_pods: u32,
-    gc_scheduled: bool,
+    /// The kubelet's image GC and eviction state, and the node's timer.
+    gc: gc::NodeGc,
+    /// The image GC records of the node's image copies (`NodeImage::gc`).
+    gc_records: gc::GcSlots,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -594,6 +603,17 @@ pub struct World<'a> {
     peak_flows: u64,
     pub gc_images_removed: u64,
     pub gc_bytes_freed: u64,
+    /// `GarbageCollect` runs that recorded `FreeDiskSpaceFailed`, all nodes.
+    pub gc_free_space_failed: u64,
+    /// The nodes' timers (`Event::GcTick`), by time then push order: popped before the main
+    /// queue's events of the same instant, so a tick sees exactly the changes before it. Apart
+    /// from the main queue because a timer may be set sooner than an instant the main queue
+    /// has already settled on (`EventQueue::peek_time`). At most one live timer per node.
+    timers: BTreeMap<(SimTime, u64), Event>,
+    timers_pushed: u64,
+    /// The earliest timer's time, `SimTime::MAX` when none: the dispatcher's check for a timer
+    /// is then one comparison (most runs never set one).
+    next_timer: SimTime,
 }
 
 impl<'a> World<'a> {
@@ -612,12 +632,31 @@ impl<'a> World<'a> {
         self.schedule(at, ev);
     }
 
+    /// Sets a timer (`timers`); never in the past.
+    fn schedule_timer(&mut self, at: SimTime, ev: Event) {
+        assert!(at >= self.now, "timer {ev:?} set at {at} before now {}", self.now);
+        assert!(at < SimTime::MAX, "timer {ev:?} set for never");
+        self.timers.insert((at, self.timers_pushed), ev);
+        self.timers_pushed += 1;
+        self.next_timer = self.next_timer.min(at);
+    }
+
+    /// The next event: the earliest timer if it is not later than the main queue's next event.
     pub fn pop_event(&mut self) -> Option<(SimTime, Event)> {
+        if self.next_timer != SimTime::MAX && self.queue.peek_time().is_none_or(|q| self.next_timer <= q) {
+            let ((t, _), ev) = self.timers.pop_first().expect("a timer is set");
+            self.next_timer = self.timers.first_key_value().map_or(SimTime::MAX, |(&(t, _), _)| t);
+            return Some((t, ev));
+        }
         self.queue.pop()
     }
 
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        self.queue.peek_time()
+        let q = self.queue.peek_time();
+        if self.next_timer == SimTime::MAX {
+            return q;
+        }
+        Some(q.map_or(self.next_timer, |q| q.min(self.next_timer)))
     }
 
     /// Starts loading the memory the next event will most likely read first (its pod or pull
@@ -651,9 +690,13 @@ impl<'a> World<'a> {
         }
     }
 
-    /// True when an event is a network wake-up that a later change made stale.
+    /// True when an event is a network wake-up or a GC timer that a later change made stale.
     pub fn is_stale(&self, ev: &Event) -> bool {
-        matches!(ev, Event::NetworkWake { generation } if *generation != self.net_generation)
+        match ev {
+            Event::NetworkWake { generation } => *generation != self.net_generation,
+            Event::GcTick { node, generation } => !self.nodes[node.idx()].gc.is_current_timer(*generation),
+            _ => false,
+        }
     }
 
     /// The dispatcher: the only `match` on `Event`.
@@ -700,7 +743,7 @@ impl<'a> World<'a> {
             }
             Event::UnpackDone { node, layer } => self.on_unpack_done(node, layer),
             Event::OutageStart { registry } => self.on_outage_start(registry),
-            Event::GcRun { node } => self.on_gc_run(node),
+            Event::GcTick { node, generation } => self.on_gc_tick(node, generation),
             Event::RolloutStart { workload } => self.on_rollout_start(workload),
             Event::TagPush { image: _ } => {}
         }

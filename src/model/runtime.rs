@@ -129,6 +129,7 @@ impl World<'_> {
                     }
                     n.disk_used_bytes += size;
                     n.layers.insert(layer, LayerState::Requesting { owner: pull });
+                    self.gc_disk_changed(node);
                     let registry = self.pulls[pull.idx()].registry.expect("layers phase has a registry");
                     let req_no = 100 + u64::from(self.pulls[pull.idx()].scan);
                     let rtt = self.round_trip(registry, pull, req_no);
@@ -329,6 +330,7 @@ impl World<'_> {
                 n.disk_used_bytes -= self.layer_size_bytes[layer.idx()];
                 self.pulls[pull.idx()].downloads_in_flight -= 1;
             }
+            self.gc_disk_changed(node);
             if net_changed {
                 self.sync_network_wake();
             }

@@ -47,3 +47,10 @@ fn kubelet_reason_is_what_map_pull_error_gives() {
         }
     }
 }
+
+#[test]
+fn a_node_image_table_entry_is_16_bytes() {
+    // The node's image table is probed on every sync: its entries hold only what the sync
+    // reads and slot numbers for the rest (`record_slots`, `gc::GcSlots`).
+    assert_eq!(std::mem::size_of::<Option<(ImageId, NodeImage)>>(), 16);
+}

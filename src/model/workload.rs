@@ -42,6 +42,7 @@ impl World<'_> {
         for &img in &self.scn.node_pools[pool_idx].preloaded {
             self.install_preloaded(node, img);
         }
+        self.gc_node_joined(node);
         self.refresh_sched(node, None);
         // DaemonSets that already started get a pod on the new node.
         for w_idx in 0..self.scn.workloads.len() {
@@ -54,7 +55,6 @@ impl World<'_> {
             }
         }
         self.retry_unscheduled();
-        self.maybe_schedule_gc(node);
     }
 
     /// A preloaded image is the digest its tag points to when the node joins.
@@ -67,10 +67,11 @@ impl World<'_> {
                 n.disk_used_bytes += self.layer_size_bytes[l.idx()];
             }
         }
-        match n.images.insert(img, NodeImage::fresh(version, self.now)) {
+        let copy = NodeImage::new(n, version, gc::GcRecord::preloaded(self.now));
+        match n.images.insert(img, copy) {
             None => self.image_node_count[img.idx()] += 1,
-            // The copy it replaces goes, and its pulled record with it.
-            Some(old) => self.pulled_records.release(&old),
+            // The copy it replaces goes, and its records with it.
+            Some(old) => old.drop_from(n, &mut self.pulled_records),
         }
     }
 
@@ -400,6 +401,8 @@ impl World<'_> {
             return;
         }
         if let Some(node) = self.pods[pod.idx()].node() {
+            // The runtime's containers go with the pod.
+            self.gc_containers_removed(node, pod, old_state);
             let free_before = self.free_slots(node);
             self.nodes[node.idx()].n_live_pods -= 1;
             self.refresh_sched(node, Some(free_before));

@@ -302,6 +302,8 @@ pub struct SummaryExtras {
     pub scenario: String,
     pub gc_images_removed: u64,
     pub gc_bytes_freed: u64,
+    /// Image GC runs that recorded `FreeDiskSpaceFailed`.
+    pub gc_free_space_failed: u64,
     /// Deployment rolling updates: workload and duration in seconds (null if unfinished).
     pub rollouts: Vec<(String, Option<f64>)>,
     /// Pods running an older digest of a tag that moved (`image.pushes`) at the end.
@@ -328,6 +330,7 @@ impl SummaryExtras {
             scenario: name.to_string(),
             gc_images_removed: out.gc_images_removed,
             gc_bytes_freed: out.gc_bytes_freed,
+            gc_free_space_failed: out.gc_free_space_failed,
             rollouts: out.rollouts.clone(),
             pods_stale_digest: out.pods_stale_digest(),
             pull_failures_by_reason: out.pull_failures_by_reason.clone(),

@@ -62,6 +62,9 @@ pub struct RawKubelet {
     pub registry_burst: Option<Value>,
     /// Extension: feature gate KubeletEnsureSecretPulledImages.
     pub ensure_secret_pulled_images: Option<bool>,
+    /// Extension: kubelet `evictionHard["imagefs.available"]` (a percentage, a size, or 0 =
+    /// disabled).
+    pub eviction_hard_imagefs_available: Option<Value>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]

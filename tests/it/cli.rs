@@ -241,6 +241,12 @@ fn explain_kubelet_shows_effective_pool_settings() {
     assert_eq!(pool["registry_pull_qps"], 5);
     assert_eq!(pool["registry_burst"], 10);
     assert_eq!(pool["image_pull_backoff_max_s"], 300.0);
+    // The kubelet's default hard eviction threshold for the image filesystem.
+    assert_eq!(pool["eviction_hard_imagefs_available"], "15%");
+    let o = pullsim(&["explain", "kubelet", EX]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("eviction_hard_imagefs_available              \"15%\"")
+    );
 }
 
 #[test]

@@ -299,9 +299,12 @@ containers = [ {{ image = "registry.example/web:v1" }} ]
     }
 }
 
-/// One node; images a, b, c, d of 400 MB each (one layer). `disk` bytes of image storage.
+/// One node; images a, b, c of 400 MB each (one layer). `disk` bytes of image storage, no
+/// eviction threshold (these tests are about the periodic GC; `image_gc.rs` has the eviction
+/// manager), run for 1000 s.
 fn gc_scenario(disk: &str) -> String {
-    base("unlimited", "400MB/s", "serialize_image_pulls = false")
+    base("unlimited", "400MB/s", "serialize_image_pulls = false\neviction_hard_imagefs_available = 0")
+        .replace("seed = 1\n", "seed = 1\nuntil = \"1000s\"\n")
         .replace("disk = \"1000GiB\"", &format!("disk = \"{disk}\""))
         + r#"
 [[image]]
@@ -315,7 +318,7 @@ ref = "registry.example/c:v1"
 layers = [ { size = "400MB" } ]
 
 # a is used by `web` until its update to b at 60 s; c arrives at 120 s; a is wanted again
-# at 400 s by `late`.
+# at 700 s by `late`.
 [[workload]]
 name = "web"
 kind = "deployment"
@@ -337,26 +340,29 @@ containers = [ { image = "registry.example/c:v1" } ]
 name = "late"
 kind = "batch"
 count = 1
-at = "400s"
+at = "700s"
 [workload.pod]
 containers = [ { image = "registry.example/a:v1" } ]
 "#
 }
 
 #[test]
-fn gc_removes_the_least_recently_used_unused_image_at_the_next_tick() {
+fn gc_removes_the_least_recently_used_unused_image_once_old_enough() {
     // Disk 1300 MB. a (0-1 s) and b (60-61 s): 800 MB, usage 100 - floor(500*100/1300) = 62 %.
-    // c (120-121 s): 1200 MB, usage 100 - floor(100*100/1300) = 93 % >= 85 % → GC at the
-    // node's next 5-minute tick, 300 s. toFree = 1300*20/100 - 100 = 160 MB. Candidates: a
-    // only (b and c are in use; a's pod was deleted at 61 s); a is older than 2 min → removed,
-    // 400 MB freed. At 400 s `late` wants a again: a re-pull of 400 MB (1 s).
+    // c (120-121 s): 1200 MB, usage 100 - floor(100*100/1300) = 93 % >= 85 % → GC at every
+    // 5-minute tick from 300 s. toFree = 1300*20/100 - 100 = 160 MB. The only candidate is a
+    // (b and c are in use; a's pod was deleted at 61 s), first detected at 300 s: too young
+    // then (FreeDiskSpaceFailed), removed at 600 s (400 MB freed). At 700 s `late` wants a
+    // again: a re-pull of 400 MB (1 s), and at 900 s everything is in use again (a second
+    // FreeDiskSpaceFailed).
     let (out, sink) = run_toml(&gc_scenario("1300MB"));
     assert_eq!(out.gc_images_removed, 1);
     assert_eq!(out.gc_bytes_freed, 400_000_000);
+    assert_eq!(out.gc_free_space_failed, 2);
     let a_pulls: Vec<_> = sink.pulls.iter().filter(|p| p.image == "registry.example/a:v1").collect();
     assert_eq!(a_pulls.len(), 2, "pulled, collected, pulled again");
     assert_eq!(a_pulls[1].bytes, 400_000_000);
-    assert_eq!((s(a_pulls[1].started_s.unwrap()), s(a_pulls[1].finished_s.unwrap())), (400.0, 401.0));
+    assert_eq!((s(a_pulls[1].started_s.unwrap()), s(a_pulls[1].finished_s.unwrap())), (700.0, 701.0));
     assert_eq!(out.summary.pods_running, 3, "pods Running at the end (web-0 was deleted)");
     assert_eq!(out.summary.pods_failed, 0, "a deleted pod did not fail");
     assert_eq!(out.summary.bytes_pulled, 4 * 400_000_000);
@@ -366,10 +372,11 @@ fn gc_removes_the_least_recently_used_unused_image_at_the_next_tick() {
 fn gc_does_nothing_below_the_high_threshold_and_keeps_images_in_use() {
     // Disk 2000 MB: three images are 1200 MB = 60 %: no GC, a stays, no re-pull.
     let (out, sink) = run_toml(&gc_scenario("2000MB"));
-    assert_eq!((out.gc_images_removed, out.gc_bytes_freed), (0, 0));
+    assert_eq!((out.gc_images_removed, out.gc_bytes_freed, out.gc_free_space_failed), (0, 0, 0));
     assert_eq!(sink.pulls.iter().filter(|p| p.image == "registry.example/a:v1").count(), 1);
-    // Disk 1250 MB and a kept by a second pod that never goes away: at 300 s usage is
-    // 100 - floor(50*100/1250) = 96 %, but every image is in use: nothing is removed.
+    // Disk 1250 MB and a kept by a second pod that never goes away: from 300 s usage is
+    // 100 - floor(50*100/1250) = 96 %, but every image is in use: nothing is removed, and the
+    // runs at 300, 600 and 900 s each record FreeDiskSpaceFailed.
     let text = gc_scenario("1250MB")
         + r#"
 [[workload]]
@@ -380,22 +387,21 @@ replicas = 1
 containers = [ { image = "registry.example/a:v1" } ]
 "#;
     let (out, _) = run_toml(&text);
-    assert_eq!((out.gc_images_removed, out.gc_bytes_freed), (0, 0));
+    assert_eq!((out.gc_images_removed, out.gc_bytes_freed, out.gc_free_space_failed), (0, 0, 3));
 }
 
 #[test]
 fn gc_waits_for_the_minimum_age() {
-    // image_minimum_gc_age 10 min: a (first detected at 1 s) is too young at the 300 s tick;
-    // the model looks again at 600 s (one period later) and removes it then. `late` at 400 s
-    // finds a still present: a cache hit, no re-pull.
+    // image_minimum_gc_age 10 min: a (first detected at 300 s) is too young at the 300 and
+    // 600 s runs (it would have gone at 600 s with the default 2 min). `late` at 700 s finds a
+    // still present: a cache hit, no re-pull; at 900 s a is in use again: nothing can go.
     let text = gc_scenario("1300MB").replace(
         "serialize_image_pulls = false",
         "serialize_image_pulls = false\nimage_minimum_gc_age = \"10m\"",
     );
     let (out, sink) = run_toml(&text);
     assert_eq!(sink.pulls.iter().filter(|p| p.image == "registry.example/a:v1").count(), 1);
-    // At 600 s a is in use again (by `late`): nothing can go.
-    assert_eq!(out.gc_images_removed, 0);
+    assert_eq!((out.gc_images_removed, out.gc_free_space_failed), (0, 3));
 }
 
 #[test]
@@ -544,10 +550,13 @@ fn gc_collects_a_superseded_digest_once_unused() {
     // web runs digest 0 (100 MB). The tag moves at 100 s; at 120 s web is updated to the same
     // tag (like `kubectl rollout restart`): the new pod's Always pull gets digest 1, only the
     // new 25 MB top layer (120-120.25 s), and the old pod is deleted. Disk 145 MB: 125 MB
-    // used is 100 - floor(20*100/145) = 87 % >= 85 % → GC at the 300 s tick.
-    let text = base("unlimited", "100MB/s", "serialize_image_pulls = false")
-        .replace("disk = \"1000GiB\"", "disk = \"145MB\"")
-        + r#"
+    // used is 100 - floor(20*100/145) = 87 % >= 85 % → GC at every 5-minute tick from 300 s.
+    // (No eviction threshold: 20 MB available is below 15 %, and the eviction manager would
+    // delete digest 0 at 250 s instead.)
+    let text =
+        base("unlimited", "100MB/s", "serialize_image_pulls = false\neviction_hard_imagefs_available = 0")
+            .replace("disk = \"1000GiB\"", "disk = \"145MB\"")
+            + r#"
 [[image]]
 ref = "registry.example/app:stable"
 layers = [ { id = "base", size = "80MB" }, { size = "20MB" } ]
@@ -563,9 +572,9 @@ update = { at = "120s", image = "registry.example/app:stable" }
 containers = [ { image = "registry.example/app:stable", pull_policy = "Always" } ]
 "#;
     let (out, _) = run_toml(&text);
-    // At 300 s: digest 0 is no longer used (its pod was deleted at 120.25 s); toFree =
-    // 145*20/100 - 20 = 9 MB; removing digest 0 frees its own 20 MB top layer (the base is
-    // shared with digest 1 and stays).
+    // Digest 0 is no longer used (its pod was deleted at 120.25 s), but it was first detected
+    // at 300 s: too young then. At 600 s: toFree = 145*20/100 - 20 = 9 MB; removing digest 0
+    // frees its own 20 MB top layer (the base is shared with digest 1 and stays).
     assert_eq!(out.gc_images_removed, 1);
     assert_eq!(out.gc_bytes_freed, 20_000_000);
     assert_eq!(out.pods_stale_digest(), 0);

@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step, shared helpers). Modules:
 //! `exact` hand-computed timings, `dynamics` rollouts, GC, node joins and moving tags,
+//! `image_gc` image GC and the eviction manager's reclaim, hand-computed,
 //! `kubelet` kubelet behaviour through whole runs, `events` the kubelet's events
 //! (`--events`), `examples` the contract examples and scenarios/, `determinism`, `cli` exit
 //! codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
@@ -15,6 +16,7 @@ mod exact;
 mod examples;
 mod fuzz;
 mod golden;
+mod image_gc;
 mod kill;
 mod kubelet;
 mod outdir;

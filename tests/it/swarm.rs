@@ -115,6 +115,16 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
     if rng.gen_bool(0.2) {
         t.push_str("ensure_secret_pulled_images = false\n");
     }
+    // The eviction threshold and the max-age pass, from a stream of their own so that every
+    // draw above and below stays what it was for each seed.
+    let mut gc_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0067_635f_6167_6573);
+    if gc_rng.gen_bool(0.5) {
+        let v = pick(&mut gc_rng, &["0", "\"5%\"", "\"30%\"", "\"60%\"", "\"200MB\""]);
+        writeln!(t, "eviction_hard_imagefs_available = {v}").unwrap();
+    }
+    if gc_rng.gen_bool(0.3) {
+        writeln!(t, "image_maximum_gc_age = \"{}s\"", gc_rng.gen_range(121..=900)).unwrap();
+    }
 
     // The runtime profile comes from a stream of its own, so the rest of each seed's scenario
     // is what it was before profiles were drawn. containerd 2.1 mostly with 3 downloads (its

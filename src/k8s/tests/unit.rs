@@ -1,10 +1,17 @@
-//! Hand-computed unit tests for the rules without upstream vectors: GC plan, ImageLocality,
+//! Hand-computed unit tests for the rules without upstream vectors: image GC, the eviction
+//! threshold, ImageLocality,
 //! token bucket, glob/URL helpers, Go duration formatting, record merging. Each expected value
 //! is worked out in the comment next to it.
 
 use crate::k8s::config::go_duration_string;
 use crate::k8s::credentials::{glob_match, normalize_key, urls_match_str, BadPattern};
-use crate::k8s::gc::{plan_gc, plan_gc_with, usage_percent, GcPolicy, ImageRecord};
+use crate::k8s::eviction::{
+    parse_threshold_statement, threshold_met, threshold_quantity, ThresholdInput, ThresholdValue,
+};
+use crate::k8s::gc::{
+    delete_unused_images, garbage_collect, high_threshold_available_below, usage_percent, GcPolicy,
+    ImageRecord, ImageService,
+};
 use crate::k8s::scheduling::{image_locality_score, normalized_image_name, PresentImage, MB};
 use crate::k8s::throttle::TokenBucket;
 use crate::k8s::verification::{
@@ -54,57 +61,181 @@ fn gc_usage_percent() {
     assert_eq!(usage_percent(1000, 5000), 0);
 }
 
+/// An image filesystem where removing an image frees its whole size (no shared layers).
+struct Fs {
+    capacity: u64,
+    available: u64,
+    sizes: Vec<(&'static str, u64)>,
+    removed: Vec<&'static str>,
+}
+
+impl Fs {
+    fn new(capacity: u64, available: u64) -> Fs {
+        let sizes = base_records().iter().map(|r| (r.id, r.size_bytes)).collect();
+        Fs { capacity, available, sizes, removed: Vec::new() }
+    }
+}
+
+impl ImageService<&'static str> for Fs {
+    fn image_fs_stats(&mut self) -> (u64, u64) {
+        (self.capacity, self.available)
+    }
+    fn remove_image(&mut self, id: &&'static str) {
+        self.available += self.sizes.iter().find(|(i, _)| i == id).expect("known").1;
+        self.removed.push(id);
+    }
+}
+
 #[test]
 fn gc_threshold_pass_lru() {
     // usage 90 >= 85; toFree = 1000*20/100 - 100 = 100. Order: A (never used), C (5 s), B (10 s);
     // D in use and E pinned are never candidates. A (60) < 100, A+C = 130 >= 100: stop.
-    let p = plan_gc(&base_records(), &policy(0), 1000, 100, t(1000));
-    assert_eq!(p.remove, vec!["A", "C"]);
-    assert_eq!((p.bytes_to_free, p.bytes_freed, p.insufficient), (100, 130, false));
-    assert!(p.threshold_pass_ran);
+    let mut fs = Fs::new(1000, 100);
+    let out = garbage_collect(&base_records(), &policy(0), t(1000), SimTime::ZERO, &mut fs);
+    assert_eq!(fs.removed, vec!["A", "C"]);
+    assert_eq!((out.bytes_to_free, out.bytes_freed, out.free_space_failed), (100, 130, false));
+    assert_eq!((out.removed_by_age, out.removed_by_space), (0, 2));
+    assert!(out.threshold_pass_ran);
 }
 
 #[test]
 fn gc_min_age_and_used_now_are_skipped() {
     // A first seen 60 s ago (< MinAge 120 s): skipped. C used at `now`: skipped (used during
-    // this run). B (50) alone: 50 < 100 → insufficient.
+    // this run). B (50) alone: 50 < 100 → FreeDiskSpaceFailed.
     let mut r = base_records();
     r[1].first_detected = t(940);
     r[3].last_used = Some(t(1000));
-    let p = plan_gc(&r, &policy(0), 1000, 100, t(1000));
-    assert_eq!(p.remove, vec!["B"]);
-    assert_eq!((p.bytes_to_free, p.bytes_freed, p.insufficient), (100, 50, true));
+    let mut fs = Fs::new(1000, 100);
+    let out = garbage_collect(&r, &policy(0), t(1000), SimTime::ZERO, &mut fs);
+    assert_eq!(fs.removed, vec!["B"]);
+    assert_eq!((out.bytes_to_free, out.bytes_freed, out.free_space_failed), (100, 50, true));
+    // Exactly MinAge old counts as old enough (`freeTime - firstDetected < MinAge` skips).
+    r[1].first_detected = t(880);
+    let mut fs = Fs::new(1000, 100);
+    garbage_collect(&r, &policy(0), t(1000), SimTime::ZERO, &mut fs);
+    assert_eq!(fs.removed, vec!["A", "B"]);
 }
 
 #[test]
 fn gc_below_high_threshold_does_nothing() {
     // available 200 → usage 80 < 85.
-    let p = plan_gc(&base_records(), &policy(0), 1000, 200, t(1000));
-    assert!(p.remove.is_empty() && !p.threshold_pass_ran && !p.insufficient);
+    let mut fs = Fs::new(1000, 200);
+    let out = garbage_collect(&base_records(), &policy(0), t(1000), SimTime::ZERO, &mut fs);
+    assert!(fs.removed.is_empty() && !out.threshold_pass_ran && !out.free_space_failed);
 }
 
 #[test]
 fn gc_age_pass() {
     // MaxAge 600 s, loop started at 0, now 1000 s: 1000 > 600 → age pass. A never used and C
     // (used at 5 s, 995 s ago) are older than 600 s; B last used at 500 s (500 s ago) is not.
+    // Below the high threshold (available 900): the age pass runs all the same.
     let mut r = base_records();
     r[0].last_used = Some(t(500));
-    let p = plan_gc_with(&r, &policy(600), 1000, 900, t(1000), SimTime::ZERO);
-    assert_eq!(p.remove, vec!["A", "C"]);
-    assert_eq!(p.removed_by_age, 2);
-    // Not yet MaxAge after the loop started (1000 - 500 = 500 <= 600): no age pass.
-    let p = plan_gc_with(&r, &policy(600), 1000, 900, t(1000), t(500));
-    assert!(p.remove.is_empty());
+    let mut fs = Fs::new(1000, 900);
+    let out = garbage_collect(&r, &policy(600), t(1000), SimTime::ZERO, &mut fs);
+    assert_eq!(fs.removed, vec!["A", "C"]);
+    assert_eq!((out.removed_by_age, out.threshold_pass_ran), (2, false));
+    // Not yet MaxAge after the loop started (1000 - 400 = 600, not > 600): no age pass.
+    let mut fs = Fs::new(1000, 900);
+    garbage_collect(&r, &policy(600), t(1000), t(400), &mut fs);
+    assert!(fs.removed.is_empty());
 }
 
 #[test]
 fn gc_age_pass_frees_space_for_threshold_pass() {
-    // Age pass removes A (never), C (995 s) and B (990 s): available 100 + 180 = 280 →
-    // usage 100 - 28 = 72 < 85, so no threshold pass.
-    let p = plan_gc_with(&base_records(), &policy(600), 1000, 100, t(1000), SimTime::ZERO);
-    assert_eq!(p.remove, vec!["A", "C", "B"]);
-    assert_eq!(p.removed_by_age, 3);
-    assert!(!p.threshold_pass_ran);
+    // Age pass removes A (never), C (995 s) and B (990 s); the stats read after it show
+    // available 100 + 180 = 280 → usage 100 - 28 = 72 < 85, so no threshold pass.
+    let mut fs = Fs::new(1000, 100);
+    let out = garbage_collect(&base_records(), &policy(600), t(1000), SimTime::ZERO, &mut fs);
+    assert_eq!(fs.removed, vec!["A", "C", "B"]);
+    assert_eq!(out.removed_by_age, 3);
+    assert!(!out.threshold_pass_ran);
+    // The stats are read again: had the removals freed nothing (layers shared with D), usage
+    // is still 90 % and the threshold pass runs on what is left, which is nothing.
+    struct Shared(u64);
+    impl ImageService<&'static str> for Shared {
+        fn image_fs_stats(&mut self) -> (u64, u64) {
+            (1000, self.0)
+        }
+        fn remove_image(&mut self, _: &&'static str) {}
+    }
+    let out = garbage_collect(&base_records(), &policy(600), t(1000), SimTime::ZERO, &mut Shared(100));
+    assert!(out.threshold_pass_ran && out.free_space_failed);
+    assert_eq!((out.bytes_to_free, out.bytes_freed), (100, 0));
+}
+
+#[test]
+fn delete_unused_images_takes_every_unused_image_past_min_age() {
+    // DeleteUnusedImages: freeSpace(MaxInt64) over the candidates. A, B, C go whatever the
+    // usage (available 900: 10 %); D in use and E pinned stay; an image younger than MinAge
+    // (C, first seen 100 s ago) stays.
+    let mut fs = Fs::new(1000, 900);
+    assert_eq!(delete_unused_images(&base_records(), &policy(0), t(1000), &mut fs), 3);
+    assert_eq!(fs.removed, vec!["A", "C", "B"]);
+    let mut r = base_records();
+    r[3].first_detected = t(900);
+    let mut fs = Fs::new(1000, 900);
+    assert_eq!(delete_unused_images(&r, &policy(0), t(1000), &mut fs), 2);
+    assert_eq!(fs.removed, vec!["A", "B"]);
+}
+
+#[test]
+fn gc_loop_is_stubbed_at_100_percent_without_max_age() {
+    let mut p = policy(0);
+    assert!(p.gc_loop_starts());
+    p.high_threshold_percent = 100;
+    assert!(!p.gc_loop_starts());
+    p.max_age = SimDuration::from_secs(600);
+    assert!(p.gc_loop_starts());
+}
+
+#[test]
+fn high_threshold_as_available_bytes_agrees_with_usage_percent() {
+    // 1000 bytes, High 85: usage >= 85 iff floor(a*100/1000) <= 15 iff a < 160.
+    assert_eq!(high_threshold_available_below(1000, 85), 160);
+    for capacity in [1u64, 3, 7, 100, 101, 997, 1000, 1001, 12_345] {
+        for high in [0u8, 1, 50, 84, 85, 99, 100] {
+            let below = high_threshold_available_below(capacity, high);
+            for available in 0..=capacity {
+                assert_eq!(
+                    available < below,
+                    usage_percent(capacity, available) >= u64::from(high),
+                    "capacity {capacity} high {high} available {available}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn eviction_threshold_as_the_kubelet_reads_it() {
+    let parse = |s: &str| parse_threshold_statement("imagefs.available", &ThresholdInput::Percent(s.into()));
+    // "15%": float32(15)/100 = 0.150000006; of 9.5 GB: int64(9.5e9 * 0.15000000596046448)
+    // = 1425000056 (not 1425000000).
+    let v = parse("15%").unwrap().unwrap();
+    assert_eq!(v, ThresholdValue::Percentage(0.15));
+    assert_eq!(threshold_quantity(v, 9_500_000_000), 1_425_000_056);
+    assert_eq!(threshold_quantity(v, 100), 15);
+    // Met when the threshold is greater than what is available.
+    assert!(threshold_met(15, 14) && !threshold_met(15, 15));
+    // "0%" and "100%" are ignored (no threshold); "0.0%" is not, and reads as 0.
+    assert_eq!(parse("0%"), Ok(None));
+    assert_eq!(parse("100%"), Ok(None));
+    assert_eq!(parse("0.0%"), Ok(Some(ThresholdValue::Percentage(0.0))));
+    assert_eq!(
+        parse("150%"),
+        Err("eviction percentage threshold imagefs.available must be <= 100%: 150%".into())
+    );
+    assert_eq!(
+        parse("-5%"),
+        Err("eviction percentage threshold imagefs.available must be >= 0%: -5%".into())
+    );
+    assert_eq!(parse("x%"), Err("strconv.ParseFloat: parsing \"x\": invalid syntax".into()));
+    // TrimRight drops every trailing %.
+    assert_eq!(parse("10%%"), Ok(Some(ThresholdValue::Percentage(0.1))));
+    let bytes = |b| parse_threshold_statement("imagefs.available", &ThresholdInput::Bytes(b));
+    assert_eq!(bytes(5), Ok(Some(ThresholdValue::Quantity(5))));
+    assert_eq!(bytes(0), Err("eviction threshold imagefs.available must be positive: 0".into()));
 }
 
 #[test]

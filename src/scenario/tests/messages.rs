@@ -271,3 +271,45 @@ fn a_file_error_is_not_repeated_for_every_grid_value() {
     );
     assert_eq!(only_error(&text).0, "sweep.baseline.\"kubelet.registry_burst\"");
 }
+
+#[test]
+fn the_eviction_threshold_as_the_kubelet_reads_it() {
+    let with = |v: &str| {
+        BASE.replacen(
+            "serialize_image_pulls = true",
+            &format!("serialize_image_pulls = true\neviction_hard_imagefs_available = {v}"),
+            1,
+        )
+    };
+    let threshold = |v: &str| {
+        load(&with(v), "e.toml", &[]).expect("valid").node_pools[0].kubelet.eviction_imagefs_threshold
+    };
+    use crate::k8s::eviction::ThresholdValue;
+    assert_eq!(threshold("\"15%\""), Some(ThresholdValue::Percentage(0.15)));
+    assert_eq!(threshold("\"10GiB\""), Some(ThresholdValue::Quantity(10 << 30)));
+    // 0, "0%" and "100%": no threshold (the kubelet ignores "0%" and "100%").
+    for v in ["0", "\"0%\"", "\"100%\""] {
+        assert_eq!(threshold(v), None, "{v}");
+    }
+    // Unset: the kubelet's default.
+    let scn = load(BASE, "e.toml", &[]).expect("valid");
+    assert_eq!(scn.node_pools[0].kubelet.eviction_imagefs_threshold, Some(ThresholdValue::Percentage(0.15)));
+    let cases = [
+        ("\"150%\"", "eviction percentage threshold imagefs.available must be <= 100%: 150%"),
+        ("\"-5%\"", "eviction percentage threshold imagefs.available must be >= 0%: -5%"),
+        ("\"ten%\"", "evictionHard imagefs.available: strconv.ParseFloat: parsing \"ten\": invalid syntax"),
+        ("\"0B\"", "eviction threshold imagefs.available must be positive: 0"),
+        ("15", "expected a percentage like \"15%\", a size like \"10GiB\", or 0 (no threshold), got an integer `15`"),
+    ];
+    for (v, want) in cases {
+        let (key, message) = only_error(&with(v));
+        assert_eq!(
+            (key.as_str(), message.as_str()),
+            ("kubelet.eviction_hard_imagefs_available", want),
+            "{v}"
+        );
+    }
+    let (key, message) = only_error(&with("\"ten\""));
+    assert_eq!(key, "kubelet.eviction_hard_imagefs_available");
+    assert!(message.contains("expected a percentage like \"15%\""), "{message}");
+}

@@ -5,6 +5,7 @@
 use super::quantity::{Bound, Kind};
 use super::{unknown_value, Ctx};
 use crate::k8s::config::{resolve, KubeletConfig, KubeletConfigInput};
+use crate::k8s::eviction::ThresholdInput;
 use crate::k8s::verification::VerificationPolicy;
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::{RawKubelet, RawRuntime, RawScenario};
@@ -87,8 +88,11 @@ pub(super) fn runtime(c: &mut Ctx, raw: &RawScenario) -> RuntimeSpec {
 
 /// Names a kubelet validation message may use for a field besides its camelCase name
 /// (`suggest::KUBELET_FIELDS`): `VerificationPolicy::parse` words one in plain English.
-const KUBELET_MESSAGE_ALIASES: &[(&str, &str)] =
-    &[("credential verification policy", "image_pull_credentials_verification_policy")];
+const KUBELET_MESSAGE_ALIASES: &[(&str, &str)] = &[
+    ("credential verification policy", "image_pull_credentials_verification_policy"),
+    // The eviction threshold's messages name the signal.
+    ("imagefs.available", "eviction_hard_imagefs_available"),
+];
 
 /// The scenario key a kubelet message is about: the field named first in it.
 fn kubelet_key_of(message: &str) -> Option<&'static str> {
@@ -116,6 +120,7 @@ fn kubelet_is_set(k: &RawKubelet, key: &str) -> bool {
         }
         "preloaded_images_verification_allowlist" => k.preloaded_images_verification_allowlist.is_some(),
         "ensure_secret_pulled_images" => k.ensure_secret_pulled_images.is_some(),
+        "eviction_hard_imagefs_available" => k.eviction_hard_imagefs_available.is_some(),
         _ => false,
     }
 }
@@ -169,8 +174,35 @@ impl Ctx {
             image_pull_credentials_verification_policy: k.image_pull_credentials_verification_policy.clone(),
             preloaded_images_verification_allowlist: k.preloaded_images_verification_allowlist.clone(),
             ensure_secret_pulled_images: k.ensure_secret_pulled_images,
+            eviction_hard_imagefs_available: k
+                .eviction_hard_imagefs_available
+                .as_ref()
+                .and_then(|v| self.eviction_threshold(&path.key("eviction_hard_imagefs_available"), v)),
             // Fields the kubelet config grows later (feature gates) stay at their defaults.
             ..KubeletConfigInput::default()
+        }
+    }
+
+    /// `eviction_hard_imagefs_available`: a percentage string as the kubelet reads it (checked
+    /// by `k8s::config::validate`), a size in the scenario's units, or 0 for `"0%"` (no
+    /// threshold, as the kubelet ignores `"0%"`).
+    fn eviction_threshold(&mut self, path: &KeyPath, v: &Value) -> Option<ThresholdInput> {
+        const EXPECTED: &str = "a percentage like \"15%\", a size like \"10GiB\", or 0 (no threshold)";
+        match v {
+            Value::Integer(0) => Some(ThresholdInput::Percent("0%".to_string())),
+            Value::String(s) if s.ends_with('%') => Some(ThresholdInput::Percent(s.clone())),
+            Value::String(s) => match crate::units::parse_size_bytes(s) {
+                // Sizes are whole bytes; a fraction (from a decimal unit) rounds to the nearest.
+                Ok(b) => Some(ThresholdInput::Bytes(b.round() as u64)),
+                Err(e) => {
+                    self.err(path, format!("{e} (expected {EXPECTED})"));
+                    None
+                }
+            },
+            other => {
+                self.err(path, format!("expected {EXPECTED}, got {} `{other}`", super::type_name(other)));
+                None
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 //! | `runtime.pull_overhead` | `"0s"` | runtime bookkeeping per pull attempt (duration or distribution) |
 //! | `kubelet.image_maximum_gc_age` | `"0s"` | kubelet `imageMaximumGCAge` (0 = disabled) |
 //! | `kubelet.ensure_secret_pulled_images` | `true` | feature gate `KubeletEnsureSecretPulledImages` |
+//! | `kubelet.eviction_hard_imagefs_available` | `"15%"` | kubelet `evictionHard["imagefs.available"]` (0 = none) |
 //! | `image.pushes` | none | the tag moves to a new digest at `at` (`{ at, layers }`; see `validate_pushes`) |
 //! | `simulation.start_time` | `"2025-01-01T00:00:00Z"` | the date of time 0 (RFC 3339), for `events.json` |
 //!
