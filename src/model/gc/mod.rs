@@ -109,37 +109,28 @@ fn available(n: &Node) -> u64 {
     n.disk_bytes.saturating_sub(n.disk_used_bytes)
 }
 
-impl GcNode for NodeRef<'_, '_> {
-    type Key = CopyKey;
-    fn gc(&self) -> &NodeGc {
-        &self.w.nodes[self.node.idx()].gc
-    }
-    fn for_each_image(&self, f: &mut dyn FnMut(CopyKey, u64, &GcRecord)) {
-        for_each_image_of(self.w, self.node, f);
-    }
-    fn capacity(&self) -> u64 {
-        self.w.nodes[self.node.idx()].disk_bytes
-    }
-    fn available(&self) -> u64 {
-        available(&self.w.nodes[self.node.idx()])
-    }
+/// The read side of `GcNode`, the same for a shared and an exclusive view of the node.
+macro_rules! impl_gc_node {
+    ($view:ident) => {
+        impl GcNode for $view<'_, '_> {
+            type Key = CopyKey;
+            fn gc(&self) -> &NodeGc {
+                &self.w.nodes[self.node.idx()].gc
+            }
+            fn for_each_image(&self, f: &mut dyn FnMut(CopyKey, u64, &GcRecord)) {
+                for_each_image_of(self.w, self.node, f);
+            }
+            fn capacity(&self) -> u64 {
+                self.w.nodes[self.node.idx()].disk_bytes
+            }
+            fn available(&self) -> u64 {
+                available(&self.w.nodes[self.node.idx()])
+            }
+        }
+    };
 }
-
-impl GcNode for NodeMut<'_, '_> {
-    type Key = CopyKey;
-    fn gc(&self) -> &NodeGc {
-        &self.w.nodes[self.node.idx()].gc
-    }
-    fn for_each_image(&self, f: &mut dyn FnMut(CopyKey, u64, &GcRecord)) {
-        for_each_image_of(self.w, self.node, f);
-    }
-    fn capacity(&self) -> u64 {
-        self.w.nodes[self.node.idx()].disk_bytes
-    }
-    fn available(&self) -> u64 {
-        available(&self.w.nodes[self.node.idx()])
-    }
-}
+impl_gc_node!(NodeRef);
+impl_gc_node!(NodeMut);
 
 impl GcNodeMut for NodeMut<'_, '_> {
     fn gc_mut(&mut self) -> &mut NodeGc {

@@ -72,10 +72,6 @@ pub struct Issue {
 /// Checks one sweep variant (a set of overrides) and returns its problems as text.
 pub type VariantCheck<'a> = &'a dyn Fn(&[(String, String)]) -> Vec<String>;
 
-/// Architectures accepted for `node_pool.arch` and `image.platforms` (GOARCH names).
-const ARCHES: &[&str] =
-    &["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le", "loong64"];
-
 struct Ctx {
     issues: Vec<Issue>,
     /// Accepted as written, but Kubernetes would not accept it (`Scenario::notes`).
@@ -150,18 +146,14 @@ impl Ctx {
         }
     }
 
+    /// `node_pool.arch` and `image.platforms` take GOARCH names (`k8s::platform::ARCHES`); a
+    /// `uname -m` spelling is answered with its GOARCH name (`normalize_arch`).
     fn arch(&mut self, path: &KeyPath, a: &str) {
+        use crate::k8s::platform::{normalize_arch, ARCHES};
         if ARCHES.contains(&a) {
             return;
         }
-        // `uname -m` names for the same architectures.
-        let alias = match a {
-            "x86_64" | "x64" => Some("amd64"),
-            "aarch64" | "arm64v8" => Some("arm64"),
-            "i386" | "i686" => Some("386"),
-            "armv7l" | "armv7" | "armhf" => Some("arm"),
-            _ => None,
-        };
+        let alias = normalize_arch(a);
         let message = match alias {
             None if a.eq_ignore_ascii_case("x86") => format!(
                 "unknown architecture {a:?}: architectures have their GOARCH names here, 64-bit x86 is \
