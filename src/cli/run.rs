@@ -238,6 +238,17 @@ fn explain_kubelet(file: &Path, json: bool) -> Result<(), CliError> {
                 "ensure_secret_pulled_images": k.ensure_secret_pulled_images,
                 "runtime_profile": scn.runtime.profile.as_str(),
                 "runtime_max_concurrent_downloads": scn.runtime.max_concurrent_downloads,
+                "runtime_download_slots": download_slots(&scn.runtime),
+                "runtime_manifest_request_on_present_image": if scn.runtime.profile.resolves_with_head() {
+                    "HEAD"
+                } else {
+                    "GET"
+                },
+                "runtime_429_retries": retries_429(scn.runtime.profile),
+                "runtime_decompresses_while_downloading": scn.runtime.profile.decompresses_while_downloading(),
+                "runtime_uncompressed_ratio": scn.runtime.uncompressed_ratio,
+                "runtime_unpack_layer_overhead_s": scn.runtime.unpack_layer_overhead.as_secs_f64(),
+                "runtime_discard_unpacked_layers": scn.runtime.discard_unpacked_layers,
             })
         })
         .collect();
@@ -255,6 +266,23 @@ fn explain_kubelet(file: &Path, json: bool) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Where the download limit applies: one pool per node (containerd 2.1) or one per pull.
+fn download_slots(rt: &crate::scenario::RuntimeSpec) -> String {
+    match rt.node_download_slots() {
+        Some(n) => format!("{n} per node, for every GET of every pull"),
+        None => format!("{} per pull, for layers", rt.max_concurrent_downloads),
+    }
+}
+
+/// The waits before each retry of a manifest GET answered 429, until the pull fails.
+fn retries_429(profile: crate::scenario::RuntimeProfile) -> String {
+    let waits: Vec<String> = (1..=u8::MAX)
+        .map_while(|n| profile.retry_after_429(n))
+        .map(|d| format!("{}s", d.as_secs_f64()))
+        .collect();
+    format!("{} ({})", waits.len(), waits.join(", "))
 }
 
 /// `1234567890` → `1.23 GB` (decimal units, as registries and `docker images` report).

@@ -13,7 +13,7 @@ impl<'a> World<'a> {
         let pull_rows_wanted = sink.wants_pull_rows();
         let events_wanted = sink.wants_events();
         let streams = Streams::new(seed);
-        let (images, layer_size_bytes) = materialize_images(scn, &streams);
+        let (images, layer_size_bytes, layer_unpacked_bytes) = materialize_images(scn, &streams);
 
         let mut nodes = Vec::new();
         let mut node_bw = Vec::new();
@@ -107,6 +107,7 @@ impl<'a> World<'a> {
             registries,
             images,
             layer_size_bytes,
+            layer_unpacked_bytes,
             pods: pod_table::PodTable::with_capacity(expected_pods),
             // A pod has at most one pull attempt live (and the first wave has one per pod).
             pulls: Vec::with_capacity(expected_pods),
@@ -256,29 +257,40 @@ fn positive_or_unlimited(x: f64) -> f64 {
     }
 }
 
-/// Images with their layers, and the size of every layer. Shared layer ids are interned once
-/// (first occurrence draws the size); unique layers get their own id.
-fn materialize_images(scn: &Scenario, streams: &Streams) -> (Vec<Image>, Vec<u64>) {
-    let mut layer_size_bytes: Vec<u64> = Vec::new();
+/// Images with their layers, and the compressed and unpacked size of every layer. Shared
+/// layer ids are interned once (first occurrence draws the sizes); unique layers get their own
+/// id. A layer without `uncompressed_size` unpacks to its size x `runtime.uncompressed_ratio`.
+fn materialize_images(scn: &Scenario, streams: &Streams) -> (Vec<Image>, Vec<u64>, Vec<u64>) {
+    let ratio = scn.runtime.uncompressed_ratio;
+    let unpacked_of = |size: u64, spec: Option<&Dist>, draw: &mut dyn FnMut(&Dist) -> u64| match spec {
+        Some(d) => draw(d),
+        None => crate::engine::dist::to_u64((size as f64 * ratio).round()),
+    };
+    let mut sizes = LayerSizes::default();
     let mut shared: BTreeMap<String, LayerId> = BTreeMap::new();
     let mut images = Vec::with_capacity(scn.images.len());
-    let mut intern = |spec: &LayerSpec, key: &[u64], layer_size_bytes: &mut Vec<u64>| -> LayerId {
+    let mut intern = |spec: &LayerSpec, key: &[u64], sizes: &mut LayerSizes| -> LayerId {
         let draw = |d: &Dist, label: &str| d.sample_u64(&mut streams.stream(label, key));
         match &spec.shared_id {
             Some(id) => {
                 if let Some(l) = shared.get(id) {
                     return *l;
                 }
-                let size =
-                    spec.size_bytes.sample_u64(&mut streams.stream("shared-layer-size", &[hash_str(id)]));
-                layer_size_bytes.push(size);
-                let l = LayerId::from_idx(layer_size_bytes.len() - 1);
+                let key = [hash_str(id)];
+                let size = spec.size_bytes.sample_u64(&mut streams.stream("shared-layer-size", &key));
+                let unpacked = unpacked_of(size, spec.uncompressed_bytes.as_ref(), &mut |d| {
+                    d.sample_u64(&mut streams.stream("shared-layer-unpacked-size", &key))
+                });
+                let l = sizes.push(size, unpacked);
                 shared.insert(id.clone(), l);
                 l
             }
             None => {
-                layer_size_bytes.push(draw(&spec.size_bytes, "layer-size"));
-                LayerId::from_idx(layer_size_bytes.len() - 1)
+                let size = draw(&spec.size_bytes, "layer-size");
+                let unpacked = unpacked_of(size, spec.uncompressed_bytes.as_ref(), &mut |d| {
+                    draw(d, "layer-unpacked-size")
+                });
+                sizes.push(size, unpacked)
             }
         }
     };
@@ -287,29 +299,24 @@ fn materialize_images(scn: &Scenario, streams: &Streams) -> (Vec<Image>, Vec<u64
         match &img.layers {
             ImageLayers::Explicit(specs) => {
                 for (l_idx, spec) in specs.iter().enumerate() {
-                    layers.push(intern(spec, &[i_idx as u64, l_idx as u64], &mut layer_size_bytes));
+                    layers.push(intern(spec, &[i_idx as u64, l_idx as u64], &mut sizes));
                 }
             }
             ImageLayers::Drawn { size_bytes, layer_count, base } => {
                 for (l_idx, spec) in base.iter().enumerate() {
-                    layers.push(intern(
-                        spec,
-                        &[i_idx as u64, 1_000_000 + l_idx as u64],
-                        &mut layer_size_bytes,
-                    ));
+                    layers.push(intern(spec, &[i_idx as u64, 1_000_000 + l_idx as u64], &mut sizes));
                 }
                 let total = size_bytes.sample_u64(&mut streams.stream("image-size", &[i_idx as u64]));
                 let n = u64::from((*layer_count).max(1));
                 for k in 0..n {
                     // Even split; the remainder goes to the top layer.
                     let size = total / n + if k == n - 1 { total % n } else { 0 };
-                    layer_size_bytes.push(size);
-                    layers.push(LayerId::from_idx(layer_size_bytes.len() - 1));
+                    layers.push(sizes.push(size, unpacked_of(size, None, &mut |_| 0)));
                 }
             }
             ImageLayers::Unknown => {}
         }
-        let size_bytes = layers.iter().map(|l| layer_size_bytes[l.idx()]).sum();
+        let size_bytes = layers.iter().map(|l| sizes.compressed[l.idx()]).sum();
         // Pushed digests: a layer keyed by (image, 2_000_000 + push, layer) when unique.
         let mut pushes = Vec::new();
         for (k, push) in img.pushes.iter().enumerate() {
@@ -318,15 +325,30 @@ fn materialize_images(scn: &Scenario, streams: &Streams) -> (Vec<Image>, Vec<u64
                 .iter()
                 .enumerate()
                 .map(|(l_idx, spec)| {
-                    intern(spec, &[i_idx as u64, 2_000_000 + k as u64, l_idx as u64], &mut layer_size_bytes)
+                    intern(spec, &[i_idx as u64, 2_000_000 + k as u64, l_idx as u64], &mut sizes)
                 })
                 .collect();
-            let size_bytes = layers.iter().map(|l| layer_size_bytes[l.idx()]).sum();
+            let size_bytes = layers.iter().map(|l| sizes.compressed[l.idx()]).sum();
             pushes.push(ImageVersion { at: SimTime::ZERO.plus(push.at), layers, size_bytes });
         }
         images.push(Image { layers, size_bytes, pushes });
     }
-    (images, layer_size_bytes)
+    (images, sizes.compressed, sizes.unpacked)
+}
+
+/// Every layer's compressed and unpacked size, indexed by `LayerId`.
+#[derive(Default)]
+struct LayerSizes {
+    compressed: Vec<u64>,
+    unpacked: Vec<u64>,
+}
+
+impl LayerSizes {
+    fn push(&mut self, compressed: u64, unpacked: u64) -> LayerId {
+        self.compressed.push(compressed);
+        self.unpacked.push(unpacked);
+        LayerId::from_idx(self.compressed.len() - 1)
+    }
 }
 
 /// FNV-1a of a string, to key a stream by a shared layer's name (stable across runs).

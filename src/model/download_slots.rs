@@ -117,14 +117,11 @@ impl World<'_> {
     /// (the pull has then failed).
     fn lock_ingest(&mut self, pull: PullId, layer: LayerId) -> bool {
         let node = self.pulls[pull.idx()].node;
-        let size = self.layer_size_bytes[layer.idx()];
-        let n = &mut self.nodes[node.idx()];
-        if n.disk_used_bytes.saturating_add(size) > n.disk_bytes {
+        if !self.reserve_layer_disk(node, layer) {
             self.finish_pull(pull, Some(FailReason::DiskFull));
             return false;
         }
-        n.disk_used_bytes += size;
-        n.layers.insert(layer, LayerState::Queued { owner: pull });
+        self.nodes[node.idx()].layers.insert(layer, LayerState::Queued { owner: pull });
         self.gc_disk_changed(node);
         self.pulls[pull.idx()].downloads_in_flight += 1;
         true

@@ -56,7 +56,7 @@ impl World<'_> {
             if live != n.n_live_pods {
                 return Err(format!("node {} live pod counter {} != {live}", n.name, n.n_live_pods));
             }
-            let used: u64 = n.layers.iter_unordered().map(|(l, _)| self.layer_size_bytes[l.idx()]).sum();
+            let used: u64 = n.layers.iter_unordered().map(|(l, st)| self.layer_disk_bytes(l, st)).sum();
             if used != n.disk_used_bytes {
                 return Err(format!(
                     "node {} disk accounting {} != layers {used}",

@@ -19,6 +19,7 @@ mod failure;
 mod gc;
 pub mod invariants;
 mod kubelet;
+mod layer_disk;
 pub mod network;
 mod node_layers;
 mod pod_table;
@@ -523,7 +524,10 @@ pub struct World<'a> {
     nodes: Vec<Node>,
     registries: Vec<RegistryState>,
     images: Vec<Image>,
+    /// Compressed size of every layer: what a download moves.
     layer_size_bytes: Vec<u64>,
+    /// Unpacked size of every layer: the snapshot it writes (`layer_disk`).
+    layer_unpacked_bytes: Vec<u64>,
     pods: pod_table::PodTable,
     /// Pull attempts in flight (and free slots, phase `Done`). A finished attempt's row is
     /// streamed and its slot reused, so this holds the live attempts only: a long run with

@@ -121,14 +121,11 @@ impl World<'_> {
             let layer = layers[p.scan as usize];
             match self.nodes[node.idx()].layers.get(layer) {
                 None => {
-                    let size = self.layer_size_bytes[layer.idx()];
-                    let n = &mut self.nodes[node.idx()];
-                    if n.disk_used_bytes.saturating_add(size) > n.disk_bytes {
+                    if !self.reserve_layer_disk(node, layer) {
                         self.finish_pull(pull, Some(FailReason::DiskFull));
                         return;
                     }
-                    n.disk_used_bytes += size;
-                    n.layers.insert(layer, LayerState::Requesting { owner: pull });
+                    self.nodes[node.idx()].layers.insert(layer, LayerState::Requesting { owner: pull });
                     self.gc_disk_changed(node);
                     let registry = self.pulls[pull.idx()].registry.expect("layers phase has a registry");
                     let req_no = 100 + u64::from(self.pulls[pull.idx()].scan);
@@ -161,13 +158,31 @@ impl World<'_> {
             return;
         }
         let size = self.layer_size_bytes[layer.idx()];
-        let cap = self.registries[registry.idx()].per_connection_bytes_per_s;
+        let cap = self.download_cap_bytes_per_s(registry, node, layer);
         let flow =
             self.net.add_flow(self.now, node.idx(), registry.idx(), cap, size, FlowOwner { pull, layer });
         self.nodes[node.idx()].layers.insert(layer, LayerState::Downloading { owner: pull, flow });
         let r = &mut self.registries[registry.idx()].row;
         r.peak_concurrent = r.peak_concurrent.max(self.net.registry_flows(registry.idx()) as u64);
         self.sync_network_wake();
+    }
+
+    /// The most a download of `layer` can take: the registry's per-connection cap, and under a
+    /// runtime that decompresses while downloading, the node's unpack rate over the layer's
+    /// unpacked bytes, in compressed bytes per second (a layer that unpacks to twice its size
+    /// downloads at most at half the unpack rate).
+    fn download_cap_bytes_per_s(&self, registry: RegistryId, node: NodeId, layer: LayerId) -> f64 {
+        let cap = self.registries[registry.idx()].per_connection_bytes_per_s;
+        let rate = self.nodes[node.idx()].unpack_rate_bytes_per_s;
+        let (size, unpacked) = (self.layer_size_bytes[layer.idx()], self.layer_unpacked_bytes[layer.idx()]);
+        if !self.scn.runtime.profile.decompresses_while_downloading()
+            || rate.is_infinite()
+            || size == 0
+            || unpacked == 0
+        {
+            return cap;
+        }
+        cap.min(rate * size as f64 / unpacked as f64)
     }
 
     pub(super) fn on_network_wake(&mut self) {
@@ -248,8 +263,8 @@ impl World<'_> {
             let n = &mut self.nodes[node.idx()];
             n.layers.insert(layer, LayerState::Unpacking);
             n.unpacking = Some(layer);
-            let secs = self.layer_size_bytes[layer.idx()] as f64 / n.unpack_rate_bytes_per_s;
-            self.schedule_in(SimDuration::from_secs_f64_ceil(secs), Event::UnpackDone { node, layer });
+            let took = self.unpack_duration(node, layer);
+            self.schedule_in(took, Event::UnpackDone { node, layer });
         }
     }
 
@@ -259,6 +274,7 @@ impl World<'_> {
         assert_eq!(n.layers.get(layer), Some(LayerState::Unpacking));
         n.unpacking = None;
         n.layers.insert(layer, LayerState::Present);
+        self.layer_unpacked(node, layer);
         self.kick_node(node);
     }
 
@@ -325,9 +341,10 @@ impl World<'_> {
                     self.node_slots[node.idx()].busy -= 1;
                     freed = true;
                 }
+                let reserved = self.layer_reserved_bytes(layer);
                 let n = &mut self.nodes[node.idx()];
                 n.layers.remove(layer);
-                n.disk_used_bytes -= self.layer_size_bytes[layer.idx()];
+                n.disk_used_bytes -= reserved;
                 self.pulls[pull.idx()].downloads_in_flight -= 1;
             }
             self.gc_disk_changed(node);

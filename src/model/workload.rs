@@ -61,12 +61,14 @@ impl World<'_> {
     fn install_preloaded(&mut self, node: NodeId, img: ImageId) {
         let version = self.current_version(img, self.now);
         let layers = self.version_layers(img, version).to_vec();
-        let n = &mut self.nodes[node.idx()];
         for l in layers {
+            let kept = self.layer_kept_bytes(l);
+            let n = &mut self.nodes[node.idx()];
             if n.layers.insert(l, LayerState::Present).is_none() {
-                n.disk_used_bytes += self.layer_size_bytes[l.idx()];
+                n.disk_used_bytes += kept;
             }
         }
+        let n = &mut self.nodes[node.idx()];
         let copy = NodeImage::new(n, version, gc::GcRecord::preloaded(self.now));
         match n.images.insert(img, copy) {
             None => self.image_node_count[img.idx()] += 1,

@@ -75,13 +75,20 @@ pub struct RuntimeSpec {
     pub container_start_ns: Dist,
     /// Extra runtime bookkeeping per pull attempt, ns, drawn per pull (default 0).
     pub pull_overhead_ns: Dist,
+    /// Unpacked over compressed size of a layer that gives no `uncompressed_size` (default 1).
+    pub uncompressed_ratio: f64,
+    /// Added to every layer's unpack (default 0).
+    pub unpack_layer_overhead: SimDuration,
+    /// containerd's `discard_unpacked_layers`: a layer's compressed blob leaves the content
+    /// store once the layer is unpacked (default false, containerd's default).
+    pub discard_unpacked_layers: bool,
 }
 
 impl RuntimeSpec {
     /// Download slots shared by every pull on a node, or `None` when each pull has its own
     /// `max_concurrent_downloads` (`RuntimeProfile::node_download_slots`).
     pub fn node_download_slots(&self) -> Option<u32> {
-        self.profile.node_download_slots(self.max_concurrent_downloads)
+        self.profile.node_download_slots(self.max_concurrent_downloads, self.discard_unpacked_layers)
     }
 }
 
@@ -139,6 +146,15 @@ impl RuntimeProfile {
     /// (containerd `remotes/docker/resolver.go` `Resolve`), rather than the manifest fetched
     /// with a GET on every pull (CRI-O: every pull runs containers/image's full copy,
     /// `docker/docker_client.go`).
+    /// Whether a layer is decompressed while it downloads, so that no download of it outruns
+    /// the node's decompression: containers/image computes each layer's DiffID from the
+    /// stream as it arrives (`copy/single.go` `copyLayer` with `diffIDComputationGoroutine`),
+    /// and CRI-O then applies the layer again when it commits it; containerd writes the
+    /// compressed blob and decompresses only when unpacking.
+    pub fn decompresses_while_downloading(self) -> bool {
+        self == RuntimeProfile::CriO
+    }
+
     pub fn resolves_with_head(self) -> bool {
         self != RuntimeProfile::CriO
     }
@@ -149,9 +165,16 @@ impl RuntimeProfile {
     /// taken in `core/remotes/docker/fetcher.go` for every GET; a HEAD takes none) serves every
     /// pull on the node. containerd uses the transfer service only while the CRI image config
     /// keeps the defaults it cannot express, `max_concurrent_downloads = 3` among them; any
-    /// other value falls back to the 1.7 path (`client.Pull`, a limiter per pull), so `None`.
-    pub fn node_download_slots(self, max_concurrent_downloads: u32) -> Option<u32> {
+    /// other value falls back to the 1.7 path (`client.Pull`, a limiter per pull), so `None`;
+    /// so does `discard_unpacked_layers` (`internal/cri/server/images/image_pull.go`, the
+    /// checks before `transfer`).
+    pub fn node_download_slots(
+        self,
+        max_concurrent_downloads: u32,
+        discard_unpacked_layers: bool,
+    ) -> Option<u32> {
         (self == RuntimeProfile::Containerd21
+            && !discard_unpacked_layers
             && max_concurrent_downloads == self.default_max_concurrent_downloads())
         .then_some(max_concurrent_downloads)
     }
@@ -288,7 +311,10 @@ pub enum ImageLayers {
 pub struct LayerSpec {
     /// Shared blob id (`id = ...`); `None` = unique to its image.
     pub shared_id: Option<String>,
+    /// Compressed: what is downloaded, and what the runtime reports as the image's size.
     pub size_bytes: Dist,
+    /// Unpacked (the snapshot on disk); `None` = `size_bytes` x `runtime.uncompressed_ratio`.
+    pub uncompressed_bytes: Option<Dist>,
 }
 
 #[derive(Clone, Debug)]

@@ -84,6 +84,12 @@ pub struct RawRuntime {
     pub container_start: Option<Value>,
     /// Extension: runtime bookkeeping per pull attempt.
     pub pull_overhead: Option<Value>,
+    /// Extension: unpacked size over compressed size of layers without `uncompressed_size`.
+    pub uncompressed_ratio: Option<Value>,
+    /// Extension: time added to each layer's unpack.
+    pub unpack_layer_overhead: Option<Value>,
+    /// Extension: containerd's `discard_unpacked_layers` (drop a blob once unpacked).
+    pub discard_unpacked_layers: Option<bool>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -174,6 +180,8 @@ pub struct RawPush {
 pub struct RawLayer {
     pub id: Option<String>,
     pub size: Option<Value>,
+    /// Extension: the layer's size once unpacked (default `size` x `runtime.uncompressed_ratio`).
+    pub uncompressed_size: Option<Value>,
 }
 
 #[derive(Deserialize, Debug, Default)]

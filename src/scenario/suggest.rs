@@ -25,8 +25,15 @@ pub const KUBELET_FIELDS: &[(&str, &str)] = &[
 ];
 
 /// Keys of `[runtime]` (a runtime setting written in another table is pointed there).
-const RUNTIME_KEYS: &[&str] =
-    &["max_concurrent_downloads", "unpack_rate", "container_start", "pull_overhead"];
+const RUNTIME_KEYS: &[&str] = &[
+    "max_concurrent_downloads",
+    "unpack_rate",
+    "container_start",
+    "pull_overhead",
+    "uncompressed_ratio",
+    "unpack_layer_overhead",
+    "discard_unpacked_layers",
+];
 
 /// Edit distance with adjacent transpositions (optimal string alignment), over characters.
 pub fn edit_distance(a: &str, b: &str) -> usize {

@@ -306,6 +306,7 @@ fn gc_scenario(disk: &str) -> String {
     base("unlimited", "400MB/s", "serialize_image_pulls = false\neviction_hard_imagefs_available = 0")
         .replace("seed = 1\n", "seed = 1\nuntil = \"1000s\"\n")
         .replace("disk = \"1000GiB\"", &format!("disk = \"{disk}\""))
+        .replace("[runtime]\n", "[runtime]\ndiscard_unpacked_layers = true\n")
         + r#"
 [[image]]
 ref = "registry.example/a:v1"
@@ -556,6 +557,7 @@ fn gc_collects_a_superseded_digest_once_unused() {
     let text =
         base("unlimited", "100MB/s", "serialize_image_pulls = false\neviction_hard_imagefs_available = 0")
             .replace("disk = \"1000GiB\"", "disk = \"145MB\"")
+            .replace("[runtime]\n", "[runtime]\ndiscard_unpacked_layers = true\n")
             + r#"
 [[image]]
 ref = "registry.example/app:stable"

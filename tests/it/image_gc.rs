@@ -22,6 +22,7 @@ fn node(disk: &str, kubelet: &str, until: u64) -> String {
             "disk = \"1000GiB\"",
             &format!("disk = \"{disk}\"\npreloaded = [\"registry.example/tiny:v1\"]"),
         )
+        .replace("[runtime]\n", "[runtime]\ndiscard_unpacked_layers = true\n")
         + &deployment("keep", "tiny", 0, None)
 }
 

@@ -172,3 +172,22 @@ fn an_outage_breaks_the_blobs_in_flight_but_not_ingests_waiting_for_a_slot() {
         ]
     );
 }
+
+/// CRI-O merges concurrent pulls only when their `pullArguments` match, and those include the
+/// pod's cgroup parent (`server/image_pull.go`): two pods pulling one image on one node are
+/// two pulls, each with its own manifest GETs (the index and the platform's manifest), sharing
+/// the layers as containerd 1.7 does: the three layers download once, at once (1 s), and the
+/// second pull waits for them and ends with the first.
+#[test]
+fn cri_o_does_not_merge_the_pulls_of_two_pods() {
+    let text = two_pulls("cri-o", 6, "0s", "0s", "a");
+    let (out, sink) = run_toml(&text);
+    assert_eq!(sink.pulls.len(), 2);
+    assert_eq!(out.registries[0].manifest_requests, 4, "two GETs per pull");
+    assert_eq!(out.summary.bytes_pulled, 300_000_000, "the layers once");
+    let got = times(&text);
+    assert_eq!(
+        got,
+        vec![("registry.example/a:v1".into(), 0.0, 1.0), ("registry.example/a:v1".into(), 0.0, 1.0)]
+    );
+}

@@ -321,7 +321,8 @@ impl World<'_> {
         };
         for layer in self.version_layers(img, version).to_vec() {
             if self.nodes[node.idx()].layers.is_present(layer) && !needed(self, layer) {
-                let size = self.layer_size_bytes[layer.idx()];
+                // The disk gets the layer's whole footprint back, blob and snapshot.
+                let size = self.layer_kept_bytes(layer);
                 let n = &mut self.nodes[node.idx()];
                 n.layers.remove(layer);
                 n.disk_used_bytes -= size;

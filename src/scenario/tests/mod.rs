@@ -169,6 +169,9 @@ fn defaults_are_applied() {
     assert_eq!(s.start_time.rfc3339_secs(), "2025-01-01T00:00:00Z");
     assert_eq!(s.scheduler, SchedulerPolicy::Spread);
     assert_eq!(s.runtime.pull_overhead_ns, Dist::Constant(0.0));
+    assert_eq!(s.runtime.uncompressed_ratio, 1.0);
+    assert_eq!(s.runtime.unpack_layer_overhead, SimDuration::ZERO);
+    assert!(!s.runtime.discard_unpacked_layers, "containerd's default keeps the blobs");
     let pool = &s.node_pools[0];
     assert_eq!(pool.arch, "amd64");
     assert_eq!((pool.join_at, pool.join_every), (SimDuration::ZERO, SimDuration::ZERO));
@@ -246,6 +249,10 @@ const BAD: &[BadCase] = &[
     ("serialize_image_pulls = true", "serialize_image_pulls = true\nimage_minimum_gc_age = { dist = \"exponential\", mean = \"2m\" }", "image_minimum_gc_age", "kubelet.image_minimum_gc_age", "fixed duration"),
     ("max_concurrent_downloads = 3", "max_concurrent_downloads = 0", "max_concurrent", "runtime.max_concurrent_downloads", "between 1 and"),
     ("unpack_rate = \"unlimited\"", "unpack_rate = \"fast\"", "unpack_rate", "runtime.unpack_rate", "expected a bandwidth like"),
+    ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\nuncompressed_ratio = 0.5", "uncompressed_ratio", "runtime.uncompressed_ratio", "at least 1"),
+    ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\nuncompressed_ratio = \"3x\"", "uncompressed_ratio", "runtime.uncompressed_ratio", "expected a plain number"),
+    ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\nunpack_layer_overhead = \"34\"", "unpack_layer_overhead", "runtime.unpack_layer_overhead", "a duration needs a unit"),
+    ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\ndiscard_unpacked_layers = \"yes\"", "discard_unpacked_layers", "runtime.discard_unpacked_layers", "expected a boolean"),
     ("bandwidth = \"10Gbps\"", "bandwidth = \"10Gbs\"", "10Gbs", "node_pool.pool.bandwidth", "\"1Gbps\""),
     ("disk = \"100GiB\"", "disk = 0", "disk", "node_pool.pool.disk", "greater than 0"),
     ("count = 2", "count = -1", "count = -1", "node_pool.pool.count", "between 0 and"),
@@ -269,6 +276,8 @@ const BAD: &[BadCase] = &[
     ("[[image_set]]", "[[image]]\nref = \"registry.example/app:v1\" # again\nsize = \"1MB\"\n\n[[image_set]]", "# again", "image.registry.example/app:v1.ref", "declared twice"),
     ("[[image_set]]", "[[image]]\nref = \"registry.example/lib:v1\"\nlayers = [ { id = \"base\", size = \"90MB\" } ]\n\n[[image_set]]", "90MB", "image.registry.example/lib:v1.layers[0].size", "shared layer id \"base\""),
     ("layers = [", "size = \"1MB\"\nlayers = [", "size = \"1MB\"", "image.registry.example/app:v1.size", "not both"),
+    ("{ size = \"5MB\" } ]", "{ size = \"5MB\", uncompressed_size = \"lots\" } ]", "uncompressed_size", "image.registry.example/app:v1.layers[1].uncompressed_size", "expected a size like"),
+    ("[[image_set]]", "[[image]]\nref = \"registry.example/lib:v1\"\nlayers = [ { id = \"base\", size = \"100MB\", uncompressed_size = \"1GB\" } ]\n\n[[image_set]]", "1GB", "image.registry.example/lib:v1.layers[0].uncompressed_size", "unpacks to one size"),
     ("layers = [", "platforms = [\"amd64\", \"vax\"]\nlayers = [", "platforms", "image.registry.example/app:v1.platforms[1]", "unknown architecture"),
     ("ref = \"registry.example/fn-{n}:v1\"", "ref = \"registry.example/fn:v1\"", "fn:v1", "image_set.fns.ref", "{n}"),
     ("count = 3", "count = 0", "count = 0", "image_set.fns.count", "between 1 and"),

@@ -251,9 +251,16 @@ impl Images {
     }
 }
 
+/// A shared layer as first given: one blob, one size, one unpacked size.
+struct SharedLayer {
+    size_bytes: Dist,
+    uncompressed_bytes: Option<Dist>,
+    at: KeyPath,
+}
+
 struct Layers<'a> {
-    /// Shared layer id → its size and where it was first given.
-    shared: BTreeMap<String, (Dist, KeyPath)>,
+    /// Shared layer id → its sizes and where it was first given.
+    shared: BTreeMap<String, SharedLayer>,
     _p: std::marker::PhantomData<&'a ()>,
 }
 
@@ -273,6 +280,12 @@ impl Layers<'_> {
         if l.size.as_ref().is_some_and(|_| matches!(size, Dist::Constant(x) if x.is_infinite())) {
             ctx.err(&path.key("size"), "must be finite");
         }
+        let unpacked_path = path.key("uncompressed_size");
+        let uncompressed =
+            ctx.dist(&unpacked_path, l.uncompressed_size.as_ref(), Kind::Size, Bound::NonNegative);
+        if matches!(uncompressed, Some(Dist::Constant(x)) if x.is_infinite()) {
+            ctx.err(&unpacked_path, "must be finite");
+        }
         let id = match &l.id {
             Some(id) if id.trim().is_empty() => {
                 ctx.err(&path.key("id"), "must not be empty");
@@ -283,20 +296,42 @@ impl Layers<'_> {
         };
         if let Some(id) = &id {
             match self.shared.get(id) {
-                Some((first, at)) if *first != size => ctx.err(
+                Some(first) if first.size_bytes != size => ctx.err(
                     &path.key("size"),
                     format!(
-                        "shared layer id {id:?} has a different size here than at `{at}`: a shared \
-                         layer is one blob and must have one size"
+                        "shared layer id {id:?} has a different size here than at `{}`: a shared \
+                         layer is one blob and must have one size",
+                        first.at
+                    ),
+                ),
+                Some(first) if uncompressed.is_some() && first.uncompressed_bytes != uncompressed => ctx.err(
+                    &unpacked_path,
+                    format!(
+                        "shared layer id {id:?} has a different uncompressed_size here than at `{}`: \
+                         a shared layer is one blob and unpacks to one size",
+                        first.at
                     ),
                 ),
                 Some(_) => {}
                 None => {
-                    self.shared.insert(id.clone(), (size.clone(), path.clone()));
+                    let first = SharedLayer {
+                        size_bytes: size.clone(),
+                        uncompressed_bytes: uncompressed.clone(),
+                        at: path.clone(),
+                    };
+                    self.shared.insert(id.clone(), first);
                 }
             }
+            // A later mention without `uncompressed_size` is the same blob as the first.
+            if let Some(first) = self.shared.get(id) {
+                return LayerSpec {
+                    shared_id: Some(id.clone()),
+                    size_bytes: size,
+                    uncompressed_bytes: first.uncompressed_bytes.clone(),
+                };
+            }
         }
-        LayerSpec { shared_id: id, size_bytes: size }
+        LayerSpec { shared_id: id, size_bytes: size, uncompressed_bytes: uncompressed }
     }
 }
 
@@ -333,11 +368,13 @@ fn validate_pushes(
             }
             for (k, l) in ls.iter().enumerate() {
                 let lp = pp.key("layers").index(k, None);
-                let known = l.id.as_ref().and_then(|id| layers.shared.get(id).map(|(d, _)| (id, d)));
+                let known = l.id.as_ref().and_then(|id| layers.shared.get(id).map(|first| (id, first)));
                 match (known, &l.size) {
-                    (Some((id, size)), None) => {
-                        specs.push(LayerSpec { shared_id: Some(id.clone()), size_bytes: size.clone() })
-                    }
+                    (Some((id, first)), None) => specs.push(LayerSpec {
+                        shared_id: Some(id.clone()),
+                        size_bytes: first.size_bytes.clone(),
+                        uncompressed_bytes: first.uncompressed_bytes.clone(),
+                    }),
                     _ => specs.push(layers.layer(c, &lp, l, None)),
                 }
             }

@@ -83,6 +83,30 @@ pub(super) fn runtime(c: &mut Ctx, raw: &RawScenario) -> RuntimeSpec {
             Bound::NonNegative,
             0.0,
         ),
+        uncompressed_ratio: uncompressed_ratio(c, &rt_path.key("uncompressed_ratio"), rt),
+        unpack_layer_overhead: c.duration(
+            &rt_path.key("unpack_layer_overhead"),
+            rt.unpack_layer_overhead.as_ref(),
+            SimDuration::ZERO,
+        ),
+        discard_unpacked_layers: rt.discard_unpacked_layers.unwrap_or(false),
+    }
+}
+
+/// `runtime.uncompressed_ratio`: a plain number, at least 1 (gzip never makes a layer larger
+/// than a few bytes; a layer stored uncompressed has ratio 1) and finite.
+fn uncompressed_ratio(c: &mut Ctx, path: &KeyPath, rt: &RawRuntime) -> f64 {
+    let Some(v) = rt.uncompressed_ratio.as_ref() else { return 1.0 };
+    match c.plain_number(path, v) {
+        Some(x) if x.is_finite() && x >= 1.0 => x,
+        Some(x) => {
+            c.err(
+                path,
+                format!("must be a number of at least 1 (unpacked size over compressed size), got {x}"),
+            );
+            1.0
+        }
+        None => 1.0,
     }
 }
 
