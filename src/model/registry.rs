@@ -63,6 +63,13 @@ impl World<'_> {
 
     /// One round trip to `registry`, drawn from its latency distribution.
     pub(super) fn round_trip(&mut self, registry: RegistryId, pull: PullId, request_no: u64) -> SimDuration {
+        self.registries[registry.idx()].row.requests += 1;
+        self.latency(registry, pull, request_no)
+    }
+
+    /// The round trip of the pull's request `request_no`, drawn again (the same draw as
+    /// `round_trip`'s, which counts the request).
+    pub(super) fn latency(&self, registry: RegistryId, pull: PullId, request_no: u64) -> SimDuration {
         let p = &self.pulls[pull.idx()];
         let key = [
             u64::from(registry.0),
@@ -71,11 +78,32 @@ impl World<'_> {
             u64::from(p.attempt),
             request_no,
         ];
-        self.registries[registry.idx()].row.requests += 1;
         let (streams, label) = (&self.streams, self.labels.latency);
         SimDuration(
             self.scn.registries[registry.idx()].latency_ns.sample_u64_with(|| streams.keyed(label, &key)),
         )
+    }
+
+    /// Whether the blob request for `layer` answered now was sent during an outage of
+    /// `registry` (one that started while it was in flight failed the pull then:
+    /// `on_outage_start`). Its send time is now minus its round trip, drawn again; registries
+    /// without outages draw nothing.
+    pub(super) fn blob_request_sent_in_outage(
+        &self,
+        registry: RegistryId,
+        pull: PullId,
+        layer: LayerId,
+    ) -> bool {
+        if self.scn.registries[registry.idx()].outages.is_empty() {
+            return false;
+        }
+        let p = &self.pulls[pull.idx()];
+        let layers = self.version_layers(p.image.expect("a blob request has an image"), p.version);
+        // Requests are numbered 100 + the layer's index when sent (`schedule_downloads`,
+        // `dispatch_layers`); a layer appears once in an image.
+        let index = layers.iter().position(|l| *l == layer).expect("the pull's layer") as u64;
+        let sent = SimTime(self.now.0.saturating_sub(self.latency(registry, pull, 100 + index).0));
+        self.in_outage(registry, sent)
     }
 
     /// Sends the pull's next prelude request at `*t`: `Ok` with `*t` moved to its answer, or

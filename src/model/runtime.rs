@@ -153,7 +153,8 @@ impl World<'_> {
         }
         let node = p.node;
         let registry = p.registry.expect("layers phase has a registry");
-        if self.in_outage(registry, self.now) {
+        // Sent during an outage, or answered during one: the request fails.
+        if self.in_outage(registry, self.now) || self.blob_request_sent_in_outage(registry, pull, layer) {
             self.finish_pull(pull, Some(FailReason::Outage));
             return;
         }

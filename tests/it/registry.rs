@@ -79,6 +79,28 @@ fn a_request_sent_during_an_outage_fails_after_its_round_trip() {
 }
 
 #[test]
+fn a_blob_request_sent_during_an_outage_fails_even_if_the_outage_ends_before_its_answer() {
+    // 100 ms round trips: HEAD, the index GET, the platform manifest GET and the config GET
+    // take 0-0.4 s; the blob request is sent at 0.4 s, inside the outage 0.4-0.45 s, and its
+    // error comes back with the round trip, at 0.5 s, after the outage ended.
+    let text = scenario("100ms", "outages = [ { from = \"400ms\", to = \"450ms\" } ]", "", 1, APP, "5s");
+    let (_, sink) = run_toml(&text);
+    assert_eq!(sink.pulls[0].result, "failed:outage");
+    assert_eq!(s(sink.pulls[0].finished_s.unwrap()), 0.5);
+    assert_eq!(sink.pulls[0].bytes, 0);
+    // An outage that starts while the blob request is in flight fails it when it starts; one
+    // that starts while the config GET is in flight fails that.
+    let text = scenario("100ms", "outages = [ { from = \"450ms\", to = \"460ms\" } ]", "", 1, APP, "5s");
+    let (_, sink) = run_toml(&text);
+    assert_eq!(sink.pulls[0].result, "failed:outage", "in flight when it started");
+    assert_eq!(s(sink.pulls[0].finished_s.unwrap()), 0.45);
+    let text = scenario("100ms", "outages = [ { from = \"390ms\", to = \"400ms\" } ]", "", 1, APP, "5s");
+    let (_, sink) = run_toml(&text);
+    assert_eq!(sink.pulls[0].result, "failed:outage", "the config GET in flight");
+    assert_eq!(s(sink.pulls[0].finished_s.unwrap()), 0.39);
+}
+
+#[test]
 fn always_on_a_present_image_costs_one_head_and_no_counted_pull() {
     // pre:1 is preloaded. Two pods with pull_policy Always: each pull is a HEAD (10 ms) and
     // nothing else; the rate limit of 1 manifest GET is never touched.
