@@ -249,6 +249,7 @@ fn explain_kubelet(file: &Path, json: bool) -> Result<(), CliError> {
                 "runtime_uncompressed_ratio": scn.runtime.uncompressed_ratio,
                 "runtime_unpack_layer_overhead_s": scn.runtime.unpack_layer_overhead.as_secs_f64(),
                 "runtime_discard_unpacked_layers": scn.runtime.discard_unpacked_layers,
+                "runtime_max_concurrent_unpacks": scn.runtime.max_concurrent_unpacks,
             })
         })
         .collect();

@@ -53,7 +53,7 @@ impl<'a> World<'a> {
                     )),
                     pull_intents: IdMap::new(),
                     active_pulls: Vec::new(),
-                    unpacking: None,
+                    unpacks_in_flight: 0,
                     pods: Vec::new(),
                     n_live_pods: 0,
                     gc: super::gc::NodeGc::new(

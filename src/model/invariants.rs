@@ -64,8 +64,12 @@ impl World<'_> {
                 ));
             }
             let unpacking = n.layers.iter_unordered().filter(|(_, s)| *s == LayerState::Unpacking).count();
-            if unpacking > 1 || (unpacking == 1) != n.unpacking.is_some() {
-                return Err(format!("node {} unpacks {unpacking} layers at once", n.name));
+            let limit = self.scn.runtime.max_concurrent_unpacks as usize;
+            if unpacking > limit || unpacking != n.unpacks_in_flight as usize {
+                return Err(format!(
+                    "node {} unpacks {unpacking} layers at once (counted {}, limit {limit})",
+                    n.name, n.unpacks_in_flight
+                ));
             }
             for (img, ni) in
                 n.images.iter_sorted().into_iter().chain(n.superseded.iter().map(|(i, o)| (*i, o)))

@@ -146,7 +146,8 @@ struct Node {
     pull_intents: IdMap<ImageId, u32>,
     /// Pulls running in the runtime, in start order.
     active_pulls: Vec<PullId>,
-    unpacking: Option<LayerId>,
+    /// Layers being unpacked (at most `World::unpack_limit`).
+    unpacks_in_flight: u32,
     pods: Vec<PodId>,
     /// Pods on the node that are not terminated (scheduler capacity).
     n_live_pods: u32,

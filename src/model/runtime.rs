@@ -231,8 +231,10 @@ impl World<'_> {
         self.touched_scratch = touched;
     }
 
-    /// Starts the next unpack on the node if it is idle: the first active pull (in start order,
-    /// `active` being the node's snapshot) whose lowest missing layer is fetched.
+    /// Starts the unpacks the node has room for. One at a time (the default): the first
+    /// active pull (in start order, `active` being the node's snapshot) whose lowest missing
+    /// layer is fetched. Several (`max_concurrent_unpacks`): every fetched layer of every
+    /// active pull, in pull start order and layer order, until the limit.
     fn advance_unpack(&mut self, node: NodeId, active: &[PullId]) {
         // Every active pull moves its unpack pointer past layers already present.
         for &pull in active {
@@ -247,10 +249,12 @@ impl World<'_> {
             }
             self.pulls[pull.idx()].next_unpack = u32::try_from(i).expect("layer count fits u32");
         }
-        let next = if self.nodes[node.idx()].unpacking.is_some() {
-            None
-        } else {
-            active.iter().find_map(|&pull| {
+        let limit = self.scn.runtime.max_concurrent_unpacks;
+        if self.nodes[node.idx()].unpacks_in_flight >= limit {
+            return;
+        }
+        if limit == 1 {
+            let next = active.iter().find_map(|&pull| {
                 let p = &self.pulls[pull.idx()];
                 if p.phase != PullPhase::Layers {
                     return None;
@@ -258,22 +262,46 @@ impl World<'_> {
                 let layer =
                     *self.version_layers(p.image.expect("image"), p.version).get(p.next_unpack as usize)?;
                 (self.nodes[node.idx()].layers.get(layer) == Some(LayerState::Fetched)).then_some(layer)
-            })
-        };
-        if let Some(layer) = next {
-            let n = &mut self.nodes[node.idx()];
-            n.layers.insert(layer, LayerState::Unpacking);
-            n.unpacking = Some(layer);
-            let took = self.unpack_duration(node, layer);
-            self.schedule_in(took, Event::UnpackDone { node, layer });
+            });
+            if let Some(layer) = next {
+                self.start_unpack(node, layer);
+            }
+            return;
         }
+        for &pull in active {
+            let p = &self.pulls[pull.idx()];
+            if p.phase != PullPhase::Layers {
+                continue;
+            }
+            let (img, version, from) = (p.image.expect("image"), p.version, p.next_unpack as usize);
+            for i in from..self.version_layers(img, version).len() {
+                if self.nodes[node.idx()].unpacks_in_flight >= limit {
+                    return;
+                }
+                let layer = self.version_layers(img, version)[i];
+                if self.nodes[node.idx()].layers.get(layer) == Some(LayerState::Fetched) {
+                    self.start_unpack(node, layer);
+                }
+            }
+        }
+    }
+
+    fn start_unpack(&mut self, node: NodeId, layer: LayerId) {
+        let n = &mut self.nodes[node.idx()];
+        n.layers.insert(layer, LayerState::Unpacking);
+        n.unpacks_in_flight += 1;
+        let took = self.unpack_duration(node, layer);
+        self.schedule_in(took, Event::UnpackDone { node, layer });
     }
 
     pub(super) fn on_unpack_done(&mut self, node: NodeId, layer: LayerId) {
         let n = &mut self.nodes[node.idx()];
-        assert_eq!(n.unpacking, Some(layer), "unpack completion for the layer being unpacked");
-        assert_eq!(n.layers.get(layer), Some(LayerState::Unpacking));
-        n.unpacking = None;
+        assert_eq!(
+            n.layers.get(layer),
+            Some(LayerState::Unpacking),
+            "unpack completion for a layer being unpacked"
+        );
+        n.unpacks_in_flight -= 1;
         n.layers.insert(layer, LayerState::Present);
         self.layer_unpacked(node, layer);
         self.kick_node(node);

@@ -82,6 +82,9 @@ pub struct RuntimeSpec {
     /// containerd's `discard_unpacked_layers`: a layer's compressed blob leaves the content
     /// store once the layer is unpacked (default false, containerd's default).
     pub discard_unpacked_layers: bool,
+    /// Layers a node unpacks at once (containerd 2.2's `max_concurrent_unpacks`, default 1):
+    /// 1 = one at a time, each pull's in layer order; more = any downloaded layers, in parallel.
+    pub max_concurrent_unpacks: u32,
 }
 
 impl RuntimeSpec {

@@ -90,6 +90,8 @@ pub struct RawRuntime {
     pub unpack_layer_overhead: Option<Value>,
     /// Extension: containerd's `discard_unpacked_layers` (drop a blob once unpacked).
     pub discard_unpacked_layers: Option<bool>,
+    /// Extension: containerd 2.2's transfer-service `max_concurrent_unpacks`.
+    pub max_concurrent_unpacks: Option<Value>,
 }
 
 #[derive(Deserialize, Debug, Default)]

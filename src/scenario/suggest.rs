@@ -33,6 +33,7 @@ const RUNTIME_KEYS: &[&str] = &[
     "uncompressed_ratio",
     "unpack_layer_overhead",
     "discard_unpacked_layers",
+    "max_concurrent_unpacks",
 ];
 
 /// Edit distance with adjacent transpositions (optimal string alignment), over characters.

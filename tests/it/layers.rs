@@ -119,3 +119,20 @@ fn cri_o_decompresses_while_downloading_and_again_at_commit() {
     // Stored uncompressed, the decompression keeps up with the connection: as containerd.
     assert_eq!(one("profile = \"cri-o\"", "[ { size = \"100MB\" } ]"), 2.0);
 }
+
+#[test]
+fn the_transfer_service_unpacks_layers_in_parallel_up_to_its_limit() {
+    // Three 100 MB layers download together (0-1 s, containerd 2.1's three slots). One unpack
+    // at a time: 1-2, 2-3, 3-4 s. Two: 1-2 s for two, 2-3 s for the third. Three: 1-2 s.
+    let three = "[ { size = \"100MB\" }, { size = \"100MB\" }, { size = \"100MB\" } ]";
+    let c21 = |unpacks: u32| format!("profile = \"containerd-2.1\"\nmax_concurrent_unpacks = {unpacks}");
+    assert_eq!(one(&c21(1), three), 4.0);
+    assert_eq!(one(&c21(2), three), 3.0);
+    assert_eq!(one(&c21(3), three), 2.0);
+    // Out of layer order: the 100 MB top layer arrives at 1 s, the 300 MB bottom one at 3 s.
+    // In order, the top waits for the bottom (3-6 s, then 6-7 s); in parallel it is unpacked
+    // at once (1-2 s) and the pull ends with the bottom, at 6 s.
+    let uneven = "[ { size = \"300MB\" }, { size = \"100MB\" } ]";
+    assert_eq!(one(&c21(1), uneven), 7.0);
+    assert_eq!(one(&c21(2), uneven), 6.0);
+}

@@ -135,10 +135,20 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
     if containerd_21 && side.gen_bool(0.75) {
         downloads = 3;
     }
+    // Layer sizes on disk, CRI-O and parallel unpack from a third stream, for the same reason.
+    let mut disk_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0064_6973_6b5f_7368);
+    let crio = !containerd_21 && disk_rng.gen_bool(0.3);
+    let discard = disk_rng.gen_bool(0.5);
     writeln!(
         t,
         "\n[runtime]\nprofile = \"{}\"\nmax_concurrent_downloads = {}\nunpack_rate = \"{}\"\ncontainer_start = \"{}ms\"",
-        if containerd_21 { "containerd-2.1" } else { "containerd-1.7" },
+        if containerd_21 {
+            "containerd-2.1"
+        } else if crio {
+            "cri-o"
+        } else {
+            "containerd-1.7"
+        },
         downloads,
         pick(&mut rng, &["unlimited", "50MB/s", "200MB/s", "1GB/s"]),
         rng.gen_range(0..=2000)
@@ -151,6 +161,16 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
             rng.gen_range(1..=500)
         )
         .unwrap();
+    }
+    writeln!(t, "discard_unpacked_layers = {discard}").unwrap();
+    if disk_rng.gen_bool(0.3) {
+        writeln!(t, "uncompressed_ratio = {}", disk_rng.gen_range(10..=40) as f64 / 10.0).unwrap();
+    }
+    if disk_rng.gen_bool(0.3) {
+        writeln!(t, "unpack_layer_overhead = \"{}ms\"", disk_rng.gen_range(1..=100)).unwrap();
+    }
+    if containerd_21 && downloads == 3 && !discard && disk_rng.gen_bool(0.5) {
+        writeln!(t, "max_concurrent_unpacks = {}", disk_rng.gen_range(2..=4)).unwrap();
     }
 
     // Registries.

@@ -252,6 +252,8 @@ const BAD: &[BadCase] = &[
     ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\nuncompressed_ratio = 0.5", "uncompressed_ratio", "runtime.uncompressed_ratio", "at least 1"),
     ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\nuncompressed_ratio = \"3x\"", "uncompressed_ratio", "runtime.uncompressed_ratio", "expected a plain number"),
     ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\nunpack_layer_overhead = \"34\"", "unpack_layer_overhead", "runtime.unpack_layer_overhead", "a duration needs a unit"),
+    ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\nmax_concurrent_unpacks = 2", "max_concurrent_unpacks", "runtime.max_concurrent_unpacks", "needs containerd's transfer service"),
+    ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\nmax_concurrent_unpacks = 0", "max_concurrent_unpacks", "runtime.max_concurrent_unpacks", "between 1 and"),
     ("unpack_rate = \"unlimited\"", "unpack_rate = \"unlimited\"\ndiscard_unpacked_layers = \"yes\"", "discard_unpacked_layers", "runtime.discard_unpacked_layers", "expected a boolean"),
     ("bandwidth = \"10Gbps\"", "bandwidth = \"10Gbs\"", "10Gbs", "node_pool.pool.bandwidth", "\"1Gbps\""),
     ("disk = \"100GiB\"", "disk = 0", "disk", "node_pool.pool.disk", "greater than 0"),

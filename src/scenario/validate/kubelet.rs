@@ -54,7 +54,7 @@ pub(super) fn runtime(c: &mut Ctx, raw: &RawScenario) -> RuntimeSpec {
             RuntimeProfile::Containerd17
         }),
     };
-    RuntimeSpec {
+    let spec = RuntimeSpec {
         profile,
         max_concurrent_downloads: c.count_u32(
             &rt_path.key("max_concurrent_downloads"),
@@ -90,7 +90,25 @@ pub(super) fn runtime(c: &mut Ctx, raw: &RawScenario) -> RuntimeSpec {
             SimDuration::ZERO,
         ),
         discard_unpacked_layers: rt.discard_unpacked_layers.unwrap_or(false),
+        max_concurrent_unpacks: c.count_u32(
+            &rt_path.key("max_concurrent_unpacks"),
+            rt.max_concurrent_unpacks.as_ref(),
+            1,
+            1,
+        ),
+    };
+    // Parallel unpack is the transfer service's (containerd 2.2, `plugins/transfer/local`
+    // `limiterP`), with a snapshotter that can rebase (overlayfs); the 1.7 path and CRI-O
+    // unpack one layer at a time.
+    if spec.max_concurrent_unpacks > 1 && spec.node_download_slots().is_none() {
+        c.err(
+            &rt_path.key("max_concurrent_unpacks"),
+            "more than one unpack at a time needs containerd's transfer service (2.2 and later): \
+             runtime.profile = \"containerd-2.1\" with max_concurrent_downloads = 3 and \
+             discard_unpacked_layers = false; with any other runtime settings, leave it at 1",
+        );
     }
+    spec
 }
 
 /// `runtime.uncompressed_ratio`: a plain number, at least 1 (gzip never makes a layer larger
