@@ -36,6 +36,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Draw charts (PNG and SVG) from a run or sweep folder.
     Chart(ChartArgs),
+    /// Write DIR/report.html: one self-contained page (question, answer per workload, setup,
+    /// charts, the command) from a run or sweep folder.
+    Report(ReportArgs),
     /// Show what the kubelet would decide for an image, credentials or a node config.
     #[command(subcommand)]
     Explain(ExplainCommand),
@@ -89,6 +92,10 @@ pub struct RunArgs {
     /// for every pod and container, as a v1 EventList dated from [simulation] start_time.
     #[arg(long)]
     pub events: bool,
+    /// Also write report.html: one self-contained page with the question, the answer per
+    /// workload, the setup, the charts and the command (as `pullsim report DIR`).
+    #[arg(long)]
+    pub report: bool,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
@@ -173,6 +180,12 @@ pub struct MergeArgs {
 
 #[derive(Args, Debug)]
 pub struct ChartArgs {
+    /// A run or sweep results folder.
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
     /// A run or sweep results folder.
     pub dir: PathBuf,
 }

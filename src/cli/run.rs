@@ -20,6 +20,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Compare(a) => super::sweep::cmd_compare(a),
         Command::Merge(a) => super::sweep::cmd_merge(a),
         Command::Chart(a) => super::sweep::cmd_chart(a),
+        Command::Report(a) => super::sweep::cmd_report(&a.dir),
         Command::Init(a) => super::init::cmd_init(a),
         Command::Completions(a) => super::init::cmd_completions(a),
     }
@@ -105,6 +106,10 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
         .map_err(io_err)?;
     // Charts are drawn from the CSVs just written, exactly as `pullsim chart DIR` would.
     crate::chart::run_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
+    if a.report {
+        crate::report::html::write_report(staging.path())
+            .map_err(|e| CliError::Other(format!("report: {e}")))?;
+    }
     let dest = staging.commit().map_err(|e| results_error(&out_dir, e))?;
     if !a.quiet {
         print_summary(&scn, &out, wall_s, &dest, a.stats);

@@ -471,6 +471,19 @@ pub(super) fn cmd_merge(a: MergeArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `pullsim report DIR` (and `--report`): writes `DIR/report.html` and adds it to the folder's
+/// marker.
+pub(super) fn cmd_report(dir: &Path) -> Result<(), CliError> {
+    if !dir.is_dir() {
+        return Err(bad(format!("{}: not a folder", dir.display())));
+    }
+    let path = crate::report::html::write_report(dir).map_err(|e| bad(format!("{}: {e}", dir.display())))?;
+    crate::report::note_written(dir, std::slice::from_ref(&path))
+        .map_err(|e| CliError::Other(format!("{}: updating the results marker: {e}", dir.display())))?;
+    println!("{}", path.display());
+    Ok(())
+}
+
 pub(super) fn cmd_chart(a: ChartArgs) -> Result<(), CliError> {
     let dir = &a.dir;
     if !dir.is_dir() {

@@ -9,6 +9,7 @@
 //! nanoseconds, rates are whole bytes per second, columns are in a fixed order.
 
 pub mod events;
+pub mod html;
 mod staging;
 pub mod sweep;
 

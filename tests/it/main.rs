@@ -23,6 +23,7 @@ mod layers;
 mod outdir;
 mod profiles;
 mod registry;
+mod report;
 mod swarm;
 mod sweep;
 
