@@ -2,8 +2,9 @@
 //! alone, so `pullsim chart DIR` redraws exactly what `run`/`sweep` drew. The only module that
 //! uses plotters.
 //!
-//! - `run`: startup-latency CDF, pulls in flight and registry egress over time, and a Gantt
-//!   chart of the pulls on the busiest nodes (queued vs pulling: head-of-line blocking);
+//! - `run`: startup-latency CDF per workload, pulls in flight, pods and registry egress over
+//!   time (steps), and a Gantt
+//!   chart of the pulls on the nodes that finished last (queued, pulling, failed, back-off);
 //! - `sweep`: startup CDF per variant, p99 per variant with its 95% CI, and a heatmap of mean
 //!   p99 when the grid has two axes.
 //!
