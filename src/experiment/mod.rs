@@ -10,6 +10,7 @@
 //!   same `runs.csv` cells).
 
 pub mod plan;
+pub mod planner;
 pub mod run;
 pub mod stats;
 
