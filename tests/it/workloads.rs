@@ -1,0 +1,163 @@
+//! Per-workload results (`summary.json` `workloads`, the per-workload `run` lines): checked by
+//! hand on a timed case, and against the pods.csv and pulls.csv rows of a real run.
+
+use super::base;
+use std::process::Command;
+
+/// One node, a serial puller, 100 MB/s per connection, nothing else taking time. Workload `a`
+/// (one pod, created at 0) pulls its image from 0 to 1 s. Workload `b` starts at 10 s with four
+/// pods, pod k taking member k of an image set (one 100 MB layer each): its pulls queue behind
+/// one another, 10–11, 11–12, 12–13, 13–14 s.
+fn timed() -> String {
+    base("unlimited", "100MB/s", "serialize_image_pulls = true")
+        + r#"
+[[image]]
+ref = "registry.example/a:v1"
+layers = [ { size = "100MB" } ]
+
+[[image_set]]
+name = "jobs"
+count = 4
+ref = "registry.example/job-{n}:v1"
+size = "100MB"
+layer_count = 1
+
+[[workload]]
+name = "a"
+kind = "deployment"
+replicas = 1
+[workload.pod]
+containers = [ { image = "registry.example/a:v1" } ]
+
+[[workload]]
+name = "b"
+kind = "deployment"
+replicas = 4
+start = "10s"
+[workload.pod]
+containers = [ { image_set = "jobs", pick = "sequential" } ]
+"#
+}
+
+#[test]
+fn makespan_and_running_shares_count_from_the_workloads_first_pod() {
+    let (out, _) = super::run_toml(&timed());
+    assert_eq!(out.summary.makespan_s, 14.0, "pooled: from time 0");
+    let [a, b] = [&out.workloads[0], &out.workloads[1]];
+    assert_eq!((a.name.as_str(), b.name.as_str()), ("a", "b"));
+    assert_eq!((a.makespan_s, a.startup_p50_s), (Some(1.0), Some(1.0)));
+    // b's pods run at 11, 12, 13, 14 s: 1, 2, 3, 4 s after its first pod's creation at 10 s.
+    assert_eq!(b.makespan_s, Some(4.0));
+    // Startups 1, 2, 3, 4 s: nearest rank p50 = rank 2, p90 = p99 = rank 4; mean 2.5.
+    assert_eq!(
+        (b.startup_p50_s, b.startup_p90_s, b.startup_p99_s, b.startup_max_s, b.startup_mean_s),
+        (Some(2.0), Some(4.0), Some(4.0), Some(4.0), Some(2.5))
+    );
+    // 50 %: 2 of 4 pods Running, at 2 s; 90 %: ⌈3.6⌉ = 4 pods, at 4 s; 100 %: at 4 s.
+    assert_eq!((b.running_50pct_s, b.running_90pct_s, b.running_100pct_s), (Some(2.0), Some(4.0), Some(4.0)));
+    // Four 100 MB pulls for b, one for a; together the pooled total.
+    assert_eq!((a.bytes_pulled, b.bytes_pulled), (100_000_000, 400_000_000));
+    assert_eq!((a.pulls, b.pulls, a.pull_failures, b.pull_failures), (1, 4, 0, 0));
+    assert_eq!(a.bytes_pulled + b.bytes_pulled, out.summary.bytes_pulled);
+    assert_eq!((a.rollout_s.len(), b.rollout_s.len()), (0, 0));
+}
+
+#[test]
+fn a_rolling_update_is_listed_on_its_workload_and_unfinished_is_null() {
+    let text = timed().replace(
+        "start = \"10s\"",
+        "start = \"10s\"\nupdate = { at = \"20s\", image = \"registry.example/a:v1\" }",
+    );
+    let (out, _) = super::run_toml(&text);
+    let (pooled, b) = (&out.rollouts, &out.workloads[1]);
+    assert_eq!(pooled.len(), 1);
+    assert_eq!(b.rollout_s, vec![pooled[0].1]);
+    assert!(b.rollout_s[0].is_some());
+    // The same update after the horizon never starts: null, while the pooled list omits it.
+    let (out, _) = super::run_toml_with(&text, &[("simulation.until", "15s")]);
+    assert!(out.rollouts.is_empty());
+    assert_eq!(out.workloads[1].rollout_s, vec![None]);
+}
+
+/// Nearest-rank percentile of sorted values, as docs/reading-results.md defines it.
+fn nearest_rank(sorted: &[f64], p: usize) -> f64 {
+    sorted[(p * sorted.len()).div_ceil(100).max(1) - 1]
+}
+
+/// A run of `scenarios/rollout-300.toml` (shrunk by its `# ci-set:` lines): summary.json's
+/// per-workload fields recomputed from pods.csv and pulls.csv with a CSV reader.
+#[test]
+fn summary_workloads_agree_with_pods_and_pulls_csv_of_a_real_run() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let file = format!("{root}/scenarios/rollout-300.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let dir = std::env::temp_dir().join(format!("pullsim-workloads-{}", std::process::id()));
+    let mut args =
+        vec!["run".to_string(), file.clone(), "--out".into(), dir.display().to_string(), "--force".into()];
+    for kv in text.lines().filter_map(|l| l.strip_prefix("# ci-set:")) {
+        args.extend(["--set".to_string(), kv.trim().to_string()]);
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_pullsim")).args(&args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let json = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let workloads = summary["workloads"].as_object().unwrap();
+    assert_eq!(workloads.len(), 2);
+    // Declaration order in the file (the DaemonSet first), not sorted.
+    assert!(json.find("\"node-agent\": {").unwrap() < json.find("\"web\": {").unwrap());
+
+    let mut pods = csv::Reader::from_path(dir.join("pods.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = pods.records().map(Result::unwrap).collect();
+    let mut pulls = csv::Reader::from_path(dir.join("pulls.csv")).unwrap();
+    let pull_rows: Vec<csv::StringRecord> = pulls.records().map(Result::unwrap).collect();
+    let mut pooled_bytes = 0;
+    for (name, w) in workloads {
+        let mine: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[1] == name).collect();
+        let mut startups: Vec<f64> =
+            mine.iter().filter(|r| !r[5].is_empty()).map(|r| r[5].parse().unwrap()).collect();
+        startups.sort_by(f64::total_cmp);
+        assert!(!startups.is_empty());
+        assert_eq!(w["pods"], mine.len(), "{name}");
+        assert_eq!(w["pods_running"], mine.iter().filter(|r| &r[10] == "Running").count(), "{name}");
+        for (field, p) in
+            [("startup_p50_s", 50), ("startup_p90_s", 90), ("startup_p99_s", 99), ("startup_max_s", 100)]
+        {
+            assert_eq!(w[field].as_f64(), Some(nearest_rank(&startups, p)), "{name} {field}");
+        }
+        let secs = |r: &csv::StringRecord, c: usize| -> f64 { r[c].parse().unwrap() };
+        let first = mine.iter().map(|r| secs(r, 3)).fold(f64::INFINITY, f64::min);
+        let last = mine.iter().filter(|r| !r[4].is_empty()).map(|r| secs(r, 4)).fold(0.0, f64::max);
+        let makespan = w["makespan_s"].as_f64().unwrap();
+        assert!((makespan - (last - first)).abs() < 1e-9, "{name}: {makespan} vs {last} - {first}");
+        let backoffs: u64 = mine.iter().map(|r| r[9].parse::<u64>().unwrap()).sum();
+        assert_eq!(w["backoffs"], backoffs, "{name}");
+        // A pull row names its pod `<workload>-<k>`; workload names here have no such suffix.
+        let is_mine = |r: &&csv::StringRecord| {
+            r[1].rsplit_once('-').is_some_and(|(wl, k)| wl == name && k.parse::<u64>().is_ok())
+        };
+        let bytes: u64 = pull_rows.iter().filter(is_mine).map(|r| r[7].parse::<u64>().unwrap()).sum();
+        let failures = pull_rows.iter().filter(is_mine).filter(|r| r[9].starts_with("failed:")).count();
+        assert_eq!(w["bytes_pulled"], bytes, "{name}");
+        assert_eq!(w["pull_failures"], failures, "{name}");
+        assert_eq!(w["pulls"], pull_rows.iter().filter(is_mine).count(), "{name}");
+        pooled_bytes += bytes;
+        // The run's summary prints the workload's line.
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("  workload  {name} ")))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let after = |label: &str| words[words.iter().position(|w| *w == label).unwrap() + 1];
+        assert_eq!(after("max"), format!("{:.3}s", nearest_rank(&startups, 100)), "{line}");
+        assert_eq!(after("makespan"), format!("{makespan:.3}s"), "{line}");
+    }
+    assert_eq!(summary["bytes_pulled"], pooled_bytes);
+    // Half the pods are the DaemonSet's, with a small image: the pooled median is the slowest
+    // of them, far from the application's.
+    let (agent, web) = (&workloads["node-agent"], &workloads["web"]);
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    assert_eq!(f(&summary, "startup_p50_s"), f(agent, "startup_max_s"));
+    assert!(f(&summary, "startup_p50_s") < f(web, "startup_p50_s"), "{summary}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
