@@ -76,6 +76,7 @@ struct Prepared {
     input: Input,
     plan: Plan,
     scenarios: Vec<(Variant, Scenario)>,
+    columns: experiment::Columns,
 }
 
 /// Loads the variants, drops the invalid ones (every one invalid = bad input), picks the
@@ -106,7 +107,8 @@ fn prepare(
     };
     let seeds = plan::seeds(input.base.seed, n_seeds);
     let plan = Plan { kind, axes, variants: valid, skipped, baseline, seeds };
-    Ok(Prepared { input, plan, scenarios })
+    let columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s));
+    Ok(Prepared { input, plan, scenarios, columns })
 }
 
 fn load_base(path: &Path, fixed: Vec<Override>) -> Result<Input, CliError> {
@@ -211,8 +213,8 @@ fn progress_bar(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
 
 /// What a sweep keeps of a run: its `runs.csv` row and its `startups.csv` rows, formatted on
 /// the thread that ran it.
-fn rows_of(plan: &Plan, r: RunResult) -> (RunRow, StartupRows) {
-    (experiment::run_row(plan, &r), experiment::startup_rows(plan, r.run, &r.startups_s))
+fn rows_of(plan: &Plan, columns: &experiment::Columns, r: RunResult) -> (RunRow, StartupRows) {
+    (experiment::run_row(plan, columns, &r), experiment::startup_rows(plan, r.run, &r.startups_s))
 }
 
 fn command_line() -> String {
@@ -241,7 +243,7 @@ fn execute(
         }
     };
     let input = &p.input;
-    let finish = |r: RunResult| rows_of(&p.plan, r);
+    let finish = |r: RunResult| rows_of(&p.plan, &p.columns, r);
     let results = xrun::run_plan(&p.scenarios, &p.plan.seeds, &runs, jobs, &finish, &tick).map_err(|e| {
         CliError::Other(format!(
             "internal error in variant {:?} seed {}: {}; reproduce with `pullsim run {} --seed {} --check-invariants` and the variant's --set values",
@@ -261,11 +263,13 @@ fn execute(
         plan: p.plan.clone(),
         runs: p.plan.runs(),
         shard,
+        columns: p.columns.clone(),
     };
     // Tables, files and charts on a pool of the same size as the runs' (they format and
     // render in parallel).
     let (runs_rows, startups): (Vec<RunRow>, Vec<StartupRows>) = results.into_iter().unzip();
-    let tables = SweepTables { header: experiment::runs_header(&p.plan), runs: runs_rows, startups };
+    let tables =
+        SweepTables { header: experiment::runs_header(&p.plan, &p.columns), runs: runs_rows, startups };
     let (dest, stats) = xrun::on_pool(jobs, || {
         let folder = SweepFolder { manifest, tables, scenario_text: input.text.clone() };
         write_folder(&folder, out, force)

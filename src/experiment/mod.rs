@@ -14,6 +14,7 @@ pub mod run;
 pub mod stats;
 
 use crate::metrics::summary::Summary;
+use crate::metrics::workloads::WorkloadSummary;
 use plan::{Plan, Shard};
 use run::RunResult;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,69 @@ pub const SUMMARY_FIELDS: [&str; 17] = [
 ];
 /// Per-run exact peaks (event resolution, whatever `sample_every`), after the summary fields.
 pub const PEAK_FIELDS: [&str; 2] = ["peak_pulls_in_flight", "peak_registry_egress_bytes_per_s"];
+/// The `summary.json` facts of the whole run that the contract's fields lack, after the peaks.
+pub const EXTRA_FIELDS: [&str; 4] =
+    ["pods_stale_digest", "gc_images_removed", "gc_bytes_freed", "gc_free_space_failed"];
+/// A workload's `summary.json` fields as `runs.csv` columns `<workload>.<field>`, one group per
+/// workload after the extra fields; `rollout_s` follows for a workload with an `update`.
+pub const WORKLOAD_FIELDS: [&str; 16] = [
+    "pods",
+    "pods_running",
+    "pods_failed",
+    "startup_p50_s",
+    "startup_p90_s",
+    "startup_p99_s",
+    "startup_max_s",
+    "startup_mean_s",
+    "makespan_s",
+    "running_50pct_s",
+    "running_90pct_s",
+    "running_100pct_s",
+    "bytes_pulled",
+    "pulls",
+    "pull_failures",
+    "backoffs",
+];
+/// The column of a workload's rolling update: the duration of its last (and only) `update`.
+pub const ROLLOUT_FIELD: &str = "rollout_s";
+
+/// The `runs.csv` column of `field` for workload `name`.
+pub fn workload_column(name: &str, field: &str) -> String {
+    format!("{name}.{field}")
+}
+
+/// A workload with a group of `runs.csv` columns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadColumns {
+    pub name: String,
+    /// Some variant gives it an `update`: it has a `rollout_s` column.
+    pub rollout: bool,
+}
+
+/// What the tables of a sweep folder show besides the plan's runs; written to `sweep.json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Columns {
+    /// The workloads of every variant, in the order they first appear (variants in plan order,
+    /// workloads in file order). Variants of one file normally share them; a variant without
+    /// one (a grid value that renames it) leaves its cells empty.
+    #[serde(default)]
+    pub workloads: Vec<WorkloadColumns>,
+}
+
+/// The `Columns` of a plan whose variants load as `scenarios` (plan order).
+pub fn columns_of<'a>(scenarios: impl IntoIterator<Item = &'a crate::scenario::Scenario>) -> Columns {
+    let mut workloads: Vec<WorkloadColumns> = Vec::new();
+    for scn in scenarios {
+        for w in &scn.workloads {
+            let rollout = matches!(w.kind, crate::scenario::WorkloadKind::Deployment { update: Some(_), .. });
+            match workloads.iter_mut().find(|c| c.name == w.name) {
+                Some(c) => c.rollout |= rollout,
+                None => workloads.push(WorkloadColumns { name: w.name.clone(), rollout }),
+            }
+        }
+    }
+    Columns { workloads }
+}
 
 /// A metric of `variants.csv` and the compare table.
 #[derive(Clone, Copy, Debug)]
@@ -90,11 +154,45 @@ pub fn summary_cells(s: &Summary) -> Vec<String> {
     ]
 }
 
-/// `runs.csv` header: `variant`, the axis keys, the summary fields, the peaks.
-pub fn runs_header(plan: &Plan) -> Vec<String> {
+/// A workload's cells, as `summary_cells` writes numbers: `WORKLOAD_FIELDS`, then `rollout_s`
+/// when `rollout` (the last update's duration; empty when unfinished or absent).
+fn workload_cells(w: &WorkloadSummary, rollout: bool) -> Vec<String> {
+    let f = |v: f64| format!("{v}");
+    let o = |v: Option<f64>| v.map(f).unwrap_or_default();
+    let mut cells = vec![
+        w.pods.to_string(),
+        w.pods_running.to_string(),
+        w.pods_failed.to_string(),
+        o(w.startup_p50_s),
+        o(w.startup_p90_s),
+        o(w.startup_p99_s),
+        o(w.startup_max_s),
+        o(w.startup_mean_s),
+        o(w.makespan_s),
+        o(w.running_50pct_s),
+        o(w.running_90pct_s),
+        o(w.running_100pct_s),
+        w.bytes_pulled.to_string(),
+        w.pulls.to_string(),
+        w.pull_failures.to_string(),
+        w.backoffs.to_string(),
+    ];
+    if rollout {
+        cells.push(o(w.rollout_s.last().copied().flatten()));
+    }
+    cells
+}
+
+/// `runs.csv` header: `variant`, the axis keys, the summary fields, the peaks, the extra
+/// fields, then each workload's columns.
+pub fn runs_header(plan: &Plan, columns: &Columns) -> Vec<String> {
     let mut h = vec!["variant".to_string()];
     h.extend(plan.axes.iter().map(|a| a.key.clone()));
-    h.extend(SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS).map(|s| s.to_string()));
+    h.extend(SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS).chain(&EXTRA_FIELDS).map(|s| s.to_string()));
+    for w in &columns.workloads {
+        let rollout = w.rollout.then_some(ROLLOUT_FIELD);
+        h.extend(WORKLOAD_FIELDS.iter().copied().chain(rollout).map(|f| workload_column(&w.name, f)));
+    }
     h
 }
 
@@ -105,7 +203,7 @@ pub struct RunRow {
     pub cells: Vec<String>,
 }
 
-pub fn run_row(plan: &Plan, r: &RunResult) -> RunRow {
+pub fn run_row(plan: &Plan, columns: &Columns, r: &RunResult) -> RunRow {
     let (v, _) = plan.run_at(r.run);
     let variant = &plan.variants[v];
     let mut cells = vec![variant.name.clone()];
@@ -113,6 +211,16 @@ pub fn run_row(plan: &Plan, r: &RunResult) -> RunRow {
     cells.extend(summary_cells(&r.summary));
     cells.push(r.peak_pulls_in_flight.to_string());
     cells.push(format!("{}", r.peak_registry_egress_bytes_per_s));
+    for n in [r.pods_stale_digest, r.gc_images_removed, r.gc_bytes_freed, r.gc_free_space_failed] {
+        cells.push(n.to_string());
+    }
+    for c in &columns.workloads {
+        match r.workloads.iter().find(|w| w.name == c.name) {
+            Some(w) => cells.extend(workload_cells(w, c.rollout)),
+            None => cells
+                .extend(std::iter::repeat_n(String::new(), WORKLOAD_FIELDS.len() + usize::from(c.rollout))),
+        }
+    }
     RunRow { run: r.run, cells }
 }
 
@@ -311,6 +419,8 @@ pub struct Manifest {
     pub runs: usize,
     /// Set in the folder of one shard; `null` for a whole sweep (also after `merge`).
     pub shard: Option<Shard>,
+    #[serde(flatten)]
+    pub columns: Columns,
 }
 
 /// FNV-1a, 64 bits: a stable, dependency-free fingerprint (not a security hash).
@@ -373,7 +483,7 @@ mod tests {
 
     fn row(run: usize, name: &str, p99: &str, makespan: &str) -> RunRow {
         let mut cells = vec![name.to_string(), "x".into()];
-        for f in SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS) {
+        for f in SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS).chain(&EXTRA_FIELDS) {
             cells.push(match *f {
                 "startup_p99_s" => p99.into(),
                 "makespan_s" => makespan.into(),
@@ -386,7 +496,7 @@ mod tests {
     #[test]
     fn variant_stats_pair_by_seed_against_the_baseline() {
         let plan = plan2();
-        let header = runs_header(&plan);
+        let header = runs_header(&plan, &Columns::default());
         // Baseline p99 10, 20, 30; variant 2: 8, 17, 29 → differences -2, -3, -1: mean -2,
         // s = 1, half-width = 4.3027 / √3 = 2.48417 → [-4.484, 0.484], not significant.
         let rows = vec![

@@ -91,7 +91,7 @@ fn summary_workloads_agree_with_pods_and_pulls_csv_of_a_real_run() {
     let root = env!("CARGO_MANIFEST_DIR");
     let file = format!("{root}/scenarios/rollout-300.toml");
     let text = std::fs::read_to_string(&file).unwrap();
-    let dir = std::env::temp_dir().join(format!("pullsim-workloads-{}", std::process::id()));
+    let dir = tmp("real-run");
     let mut args =
         vec!["run".to_string(), file.clone(), "--out".into(), dir.display().to_string(), "--force".into()];
     for kv in text.lines().filter_map(|l| l.strip_prefix("# ci-set:")) {
@@ -159,5 +159,132 @@ fn summary_workloads_agree_with_pods_and_pulls_csv_of_a_real_run() {
     let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
     assert_eq!(f(&summary, "startup_p50_s"), f(agent, "startup_max_s"));
     assert!(f(&summary, "startup_p50_s") < f(web, "startup_p50_s"), "{summary}");
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn pullsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = pullsim(args);
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pullsim-workloads-{}", std::process::id())).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/rollout-basics.toml");
+
+/// The contract example with a rolling update of `web` at 20 s and a DaemonSet `agent` declared
+/// first, written to `dir`.
+fn two_workloads(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(EX).unwrap();
+    let (head, web) = text.split_at(text.find("[[workload]]").unwrap());
+    let agent = "[[workload]]\nname = \"agent\"\nkind = \"daemonset\"\n[workload.pod]\ncontainers = [ { image = \"nginx:1.27\" } ]\n\n";
+    let web =
+        web.replace("start = \"0s\"", "start = \"0s\"\nupdate = { at = \"20s\", image = \"nginx:1.27\" }");
+    let f = dir.join("two.toml");
+    std::fs::write(&f, format!("{head}{agent}{web}")).unwrap();
+    f
+}
+
+/// A CSV file as header and rows, cells as text.
+fn table(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut rd = csv::Reader::from_path(path).unwrap();
+    let header = rd.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = rd.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    (header, rows)
+}
+
+/// A `summary.json` value as `runs.csv` writes it (numbers as their shortest text, null empty).
+fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Number(n) => match n.as_u64() {
+            Some(i) => i.to_string(),
+            None => format!("{}", n.as_f64().unwrap()),
+        },
+        other => panic!("not a cell: {other}"),
+    }
+}
+
+#[test]
+fn runs_csv_has_the_pool_facts_and_a_column_group_per_workload() {
+    let dir = tmp("runs-columns");
+    let f = two_workloads(&dir);
+    let f = f.to_str().unwrap();
+    let out = dir.join("sweep");
+    ok(&["sweep", f, "--seeds", "2", "--out", out.to_str().unwrap(), "--quiet"]);
+    let (header, rows) = table(&out.join("runs.csv"));
+    let at =
+        |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}: {header:?}"));
+    // After the contract fields and the peaks: the pool facts, then the workloads in file order,
+    // `rollout_s` only for the workload with an update.
+    let tail: Vec<&str> =
+        header[at("peak_registry_egress_bytes_per_s") + 1..].iter().map(String::as_str).collect();
+    let fields = [
+        "pods",
+        "pods_running",
+        "pods_failed",
+        "startup_p50_s",
+        "startup_p90_s",
+        "startup_p99_s",
+        "startup_max_s",
+        "startup_mean_s",
+        "makespan_s",
+        "running_50pct_s",
+        "running_90pct_s",
+        "running_100pct_s",
+        "bytes_pulled",
+        "pulls",
+        "pull_failures",
+        "backoffs",
+    ];
+    let mut want = vec![
+        "pods_stale_digest".to_string(),
+        "gc_images_removed".into(),
+        "gc_bytes_freed".into(),
+        "gc_free_space_failed".into(),
+    ];
+    want.extend(fields.iter().map(|f| format!("agent.{f}")));
+    want.extend(fields.iter().map(|f| format!("web.{f}")));
+    want.push("web.rollout_s".into());
+    assert_eq!(tail, want);
+    // Row (base, seed 2) is what `pullsim run --seed 2` writes in summary.json.
+    let run = dir.join("run");
+    ok(&["run", f, "--seed", "2", "--out", run.to_str().unwrap(), "--quiet"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let row = rows.iter().find(|r| r[at("seed")] == "2").unwrap();
+    for k in
+        ["pods_stale_digest", "gc_images_removed", "gc_bytes_freed", "gc_free_space_failed", "startup_p99_s"]
+    {
+        assert_eq!(row[at(k)], cell(&summary[k]), "{k}");
+    }
+    for w in ["agent", "web"] {
+        for k in fields {
+            assert_eq!(row[at(&format!("{w}.{k}"))], cell(&summary["workloads"][w][k]), "{w}.{k}");
+        }
+    }
+    let rollout = &summary["workloads"]["web"]["rollout_s"][0];
+    assert!(rollout.as_f64().is_some_and(|d| d > 0.0), "{summary}");
+    assert_eq!(row[at("web.rollout_s")], cell(rollout));
+    assert_eq!(summary["rollouts"][0][1], *rollout);
+}
+
+#[test]
+fn a_variant_without_a_workload_leaves_its_cells_empty() {
+    let out = tmp("renamed");
+    let out = out.to_str().unwrap();
+    ok(&["sweep", EX, "--seeds", "1", "--set", "workload.web.name=web,api", "--out", out, "--quiet"]);
+    let (header, rows) = table(&std::path::Path::new(out).join("runs.csv"));
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0][at("web.pods")].as_str(), rows[0][at("api.pods")].as_str()), ("5", ""));
+    assert_eq!((rows[1][at("web.pods")].as_str(), rows[1][at("api.pods")].as_str()), ("", "5"));
 }
