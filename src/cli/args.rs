@@ -118,6 +118,11 @@ pub struct SweepArgs {
     /// Run only slice I of N of the plan (0-based), e.g. --shard 0/4.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// The workload whose startup, makespan and failures fill the table, variants.csv,
+    /// startups.csv and the charts (default: [sweep] workload, else the only workload, else the
+    /// first that is not a DaemonSet).
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
     /// Output folder (default results/<name>-sweep/, relative to the current folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -152,6 +157,11 @@ pub struct CompareArgs {
     /// Override a key for every variant (KEY=VALUE).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// The workload whose startup, makespan and failures fill the table, variants.csv,
+    /// startups.csv and the charts (default: [sweep] workload, else the only workload, else the
+    /// first that is not a DaemonSet).
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
     /// No progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,

@@ -79,17 +79,27 @@ struct Prepared {
     columns: experiment::Columns,
 }
 
+/// What a sweep or compare is asked, besides its variants.
+struct Request<'a> {
+    kind: Kind,
+    baseline: &'a [(String, String)],
+    n_seeds: u32,
+    /// `--workload`.
+    workload: Option<&'a str>,
+    jobs: usize,
+}
+
 /// Loads the variants, drops the invalid ones (every one invalid = bad input), picks the
-/// baseline.
+/// baseline and the key workload.
 fn prepare(
     input: Input,
-    kind: Kind,
     axes: Vec<Axis>,
     variants: Vec<Variant>,
-    baseline: &[(String, String)],
-    n_seeds: u32,
-    jobs: usize,
+    rq: Request<'_>,
 ) -> Result<Prepared, CliError> {
+    let Request { kind, baseline, n_seeds, workload, jobs } = rq;
+    let key =
+        experiment::key::choose(&input.base, workload).map_err(|e| bad(format!("{}: {e}", input.file)))?;
     let file = &input.file;
     let (scenarios, skipped) = xrun::prepare(&input.text, file, &input.fixed, variants, jobs);
     if scenarios.is_empty() {
@@ -107,7 +117,7 @@ fn prepare(
     };
     let seeds = plan::seeds(input.base.seed, n_seeds);
     let plan = Plan { kind, axes, variants: valid, skipped, baseline, seeds };
-    let columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s));
+    let columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s), key);
     Ok(Prepared { input, plan, scenarios, columns })
 }
 
@@ -142,7 +152,9 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
         spec.baseline.iter().filter(|(k, v)| in_grid(k, v)).cloned().collect();
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let variants = plan::grid_variants(&axes);
-    let p = prepare(input, Kind::Sweep, axes, variants, &baseline, n_seeds, jobs)?;
+    let rq =
+        Request { kind: Kind::Sweep, baseline: &baseline, n_seeds, workload: a.workload.as_deref(), jobs };
+    let p = prepare(input, axes, variants, rq)?;
     let out = a.out.clone().unwrap_or_else(|| {
         let name = match shard {
             Some(s) => format!("{}-sweep-shard-{}-of-{}", p.input.base.name, s.index, s.count),
@@ -190,7 +202,9 @@ pub(super) fn cmd_compare(a: CompareArgs) -> Result<(), CliError> {
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let (axes, variants) = plan::compare_variants(&limits, &pools_overriding_pull_settings(&input.text));
     let baseline = [(plan::SERIALIZE_KEY.to_string(), "true".to_string())];
-    let p = prepare(input, Kind::Compare, axes, variants, &baseline, n_seeds, jobs)?;
+    let rq =
+        Request { kind: Kind::Compare, baseline: &baseline, n_seeds, workload: a.workload.as_deref(), jobs };
+    let p = prepare(input, axes, variants, rq)?;
     let name = &p.input.base.name;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-compare")));
     check_out(&out, a.force)?;
@@ -244,7 +258,8 @@ fn execute(
     };
     let input = &p.input;
     let finish = |r: RunResult| rows_of(&p.plan, &p.columns, r);
-    let results = xrun::run_plan(&p.scenarios, &p.plan.seeds, &runs, jobs, &finish, &tick).map_err(|e| {
+    let key = p.columns.workload.as_ref().map(|k| k.name.as_str());
+    let results = xrun::run_plan(&p.scenarios, &p.plan.seeds, &runs, key, jobs, &finish, &tick).map_err(|e| {
         CliError::Other(format!(
             "internal error in variant {:?} seed {}: {}; reproduce with `pullsim run {} --seed {} --check-invariants` and the variant's --set values",
             e.variant, e.seed, e.message, input.file, e.seed
@@ -288,7 +303,7 @@ fn execute(
                 .unwrap_or_default(),
         );
         if let Some(stats) = &stats {
-            print!("{}", comparison_table(&p.plan, stats));
+            print!("{}", comparison_table(&p.plan, &p.columns, stats));
         }
         println!("results: {}", dest.display());
     }
@@ -319,7 +334,8 @@ fn write_folder(
             )
             .map_err(io_err)?;
             if stats.is_some() {
-                crate::chart::p99_charts(staging.path(), plan).map_err(chart_err)?;
+                crate::chart::p99_charts(staging.path(), plan, &folder.manifest.columns)
+                    .map_err(chart_err)?;
             }
             Ok::<_, CliError>(stats)
         },
@@ -332,7 +348,13 @@ fn write_folder(
                         v.extend_from_slice(&rows.startups_s);
                     }
                 }
-                crate::chart::startup_cdf_chart(staging.path(), plan, Some(per_variant)).map_err(chart_err)
+                crate::chart::startup_cdf_chart(
+                    staging.path(),
+                    plan,
+                    &folder.manifest.columns,
+                    Some(per_variant),
+                )
+                .map_err(chart_err)
             })
         },
     );
@@ -364,7 +386,7 @@ const TABLE_METRICS: [&str; 7] = [
 
 /// Per variant: mean ± 95% CI half-width of each metric; then the paired difference against the
 /// baseline, marked `*` when its 95% CI excludes 0.
-pub fn comparison_table(plan: &Plan, stats: &[VariantStats]) -> String {
+pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[VariantStats]) -> String {
     let cols: Vec<usize> =
         TABLE_METRICS.iter().filter_map(|f| KEY_METRICS.iter().position(|m| m.field == *f)).collect();
     // Mean and half-width share one precision, chosen from the larger of the two.
@@ -436,8 +458,13 @@ pub fn comparison_table(plan: &Plan, stats: &[VariantStats]) -> String {
         s.trim_end().to_string() + "\n"
     };
     let mut out = String::new();
+    let whose = columns
+        .workload
+        .as_ref()
+        .map_or_else(|| "all pods (the scenario has no workload)".to_string(), |k| k.describe());
     out.push_str(&format!(
-        "\nmean ± 95% confidence interval over {} seeds (Student's t)\n",
+        "\nstartup, makespan and pull failures: {whose}; peaks: whole cluster\n\
+         mean ± 95% confidence interval over {} seeds (Student's t)\n",
         plan.seeds.len()
     ));
     out.push_str(&line(&header));
@@ -469,7 +496,7 @@ pub(super) fn cmd_merge(a: MergeArgs) -> Result<(), CliError> {
     let merged = rsweep::merge_folders(parts).map_err(bad)?;
     let (dest, stats) = write_folder(&merged, &a.out, a.force)?;
     if let Some(stats) = &stats {
-        print!("{}", comparison_table(&merged.manifest.plan, stats));
+        print!("{}", comparison_table(&merged.manifest.plan, &merged.manifest.columns, stats));
     }
     println!("merged {} folders: {}", a.dirs.len(), dest.display());
     Ok(())

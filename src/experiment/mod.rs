@@ -2,6 +2,7 @@
 //! parallel image pulls). The only module that uses rayon; pure apart from running the model.
 //!
 //! - `plan`: which variants and seeds, in which order, and shards;
+//! - `key`: which workload the key columns are about;
 //! - `run`: load variants (skipping invalid combinations), run in parallel, collect in order;
 //! - `stats`: mean, 95% CI (Student's t), paired differences;
 //! - this file: the tables written to `runs.csv`, `startups.csv` and `variants.csv`, and the
@@ -9,6 +10,7 @@
 //!   byte-identical to one written straight from memory (both compute `variants.csv` from the
 //!   same `runs.csv` cells).
 
+pub mod key;
 pub mod plan;
 pub mod run;
 pub mod stats;
@@ -89,10 +91,17 @@ pub struct Columns {
     /// one (a grid value that renames it) leaves its cells empty.
     #[serde(default)]
     pub workloads: Vec<WorkloadColumns>,
+    /// The workload of the key columns (`key`); `None` when the scenario has no workload.
+    #[serde(default)]
+    pub workload: Option<key::KeyWorkload>,
 }
 
-/// The `Columns` of a plan whose variants load as `scenarios` (plan order).
-pub fn columns_of<'a>(scenarios: impl IntoIterator<Item = &'a crate::scenario::Scenario>) -> Columns {
+/// The `Columns` of a plan whose variants load as `scenarios` (plan order), with `workload` as
+/// the key workload.
+pub fn columns_of<'a>(
+    scenarios: impl IntoIterator<Item = &'a crate::scenario::Scenario>,
+    workload: Option<key::KeyWorkload>,
+) -> Columns {
     let mut workloads: Vec<WorkloadColumns> = Vec::new();
     for scn in scenarios {
         for w in &scn.workloads {
@@ -103,30 +112,42 @@ pub fn columns_of<'a>(scenarios: impl IntoIterator<Item = &'a crate::scenario::S
             }
         }
     }
-    Columns { workloads }
+    Columns { workloads, workload }
 }
 
 /// A metric of `variants.csv` and the compare table.
 #[derive(Clone, Copy, Debug)]
 pub struct Metric {
-    /// `runs.csv` column.
+    /// `runs.csv` column (of the key workload's group when `per_workload`).
     pub field: &'static str,
     /// Short name for the terminal table.
     pub label: &'static str,
+    /// The key workload's value (`<workload>.<field>`), not the whole run's.
+    pub per_workload: bool,
 }
 
-/// The key metrics: startup percentiles, makespan, peaks and failures.
+/// The key metrics: the key workload's startup percentiles, makespan and failures, and the
+/// whole cluster's peaks (pulls in flight and registry egress are not per workload).
 pub const KEY_METRICS: [Metric; 9] = [
-    Metric { field: "startup_p50_s", label: "startup p50" },
-    Metric { field: "startup_p90_s", label: "startup p90" },
-    Metric { field: "startup_p99_s", label: "startup p99" },
-    Metric { field: "startup_mean_s", label: "startup mean" },
-    Metric { field: "makespan_s", label: "makespan" },
-    Metric { field: "peak_pulls_in_flight", label: "peak pulls" },
-    Metric { field: "peak_registry_egress_bytes_per_s", label: "peak egress" },
-    Metric { field: "pull_failures", label: "pull failures" },
-    Metric { field: "pods_failed", label: "pods not running" },
+    Metric { field: "startup_p50_s", label: "startup p50", per_workload: true },
+    Metric { field: "startup_p90_s", label: "startup p90", per_workload: true },
+    Metric { field: "startup_p99_s", label: "startup p99", per_workload: true },
+    Metric { field: "startup_mean_s", label: "startup mean", per_workload: true },
+    Metric { field: "makespan_s", label: "makespan", per_workload: true },
+    Metric { field: "peak_pulls_in_flight", label: "peak pulls", per_workload: false },
+    Metric { field: "peak_registry_egress_bytes_per_s", label: "peak egress", per_workload: false },
+    Metric { field: "pull_failures", label: "pull failures", per_workload: true },
+    Metric { field: "pods_failed", label: "pods not running", per_workload: true },
 ];
+
+/// The `runs.csv` column a key metric is read from: the key workload's, or the whole run's
+/// when the scenario has no workload (and for the peaks).
+pub fn key_column(m: &Metric, columns: &Columns) -> String {
+    match (&columns.workload, m.per_workload) {
+        (Some(k), true) => workload_column(&k.name, m.field),
+        _ => m.field.to_string(),
+    }
+}
 
 /// Summary values as `runs.csv` cells: integers as integers, seconds as the shortest text
 /// that reads back to the same f64, a missing percentile (no pod ran) as empty.
@@ -318,7 +339,12 @@ fn column(rows: &[RunRow], col: usize) -> Result<Vec<Option<f64>>, String> {
 }
 
 /// Statistics per variant from complete `runs.csv` rows in plan order.
-pub fn variant_stats(plan: &Plan, header: &[String], rows: &[RunRow]) -> Result<Vec<VariantStats>, String> {
+pub fn variant_stats(
+    plan: &Plan,
+    columns: &Columns,
+    header: &[String],
+    rows: &[RunRow],
+) -> Result<Vec<VariantStats>, String> {
     let n = plan.seeds.len();
     if rows.len() != plan.runs() {
         return Err(format!("{} runs in runs.csv, the plan has {}", rows.len(), plan.runs()));
@@ -326,7 +352,8 @@ pub fn variant_stats(plan: &Plan, header: &[String], rows: &[RunRow]) -> Result<
     let cols: Vec<usize> = KEY_METRICS
         .iter()
         .map(|m| {
-            header.iter().position(|h| h == m.field).ok_or_else(|| format!("runs.csv: no column {}", m.field))
+            let name = key_column(m, columns);
+            header.iter().position(|h| *h == name).ok_or_else(|| format!("runs.csv: no column {name}"))
         })
         .collect::<Result<_, _>>()?;
     let per_variant = |v: usize, col: usize| column(&rows[v * n..(v + 1) * n], col);
@@ -347,13 +374,15 @@ pub fn variant_stats(plan: &Plan, header: &[String], rows: &[RunRow]) -> Result<
     Ok(out)
 }
 
-/// `variants.csv` header: variant, axes, baseline flag, runs, then per key metric its mean and
-/// CI and the paired difference against the baseline with its CI and significance.
+/// `variants.csv` header: variant, axes, baseline flag, runs, the key workload, then per key
+/// metric its mean and CI and the paired difference against the baseline with its CI and
+/// significance.
 pub fn variants_header(plan: &Plan) -> Vec<String> {
     let mut h = vec!["variant".to_string()];
     h.extend(plan.axes.iter().map(|a| a.key.clone()));
     h.push("baseline".into());
     h.push("seeds".into());
+    h.push("workload".into());
     for m in KEY_METRICS {
         for suffix in [
             "mean",
@@ -375,7 +404,8 @@ fn fixed3(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.3}")).unwrap_or_default()
 }
 
-pub fn variants_rows(plan: &Plan, stats: &[VariantStats]) -> Vec<Vec<String>> {
+pub fn variants_rows(plan: &Plan, columns: &Columns, stats: &[VariantStats]) -> Vec<Vec<String>> {
+    let workload = columns.workload.as_ref().map(|k| k.name.clone()).unwrap_or_default();
     plan.variants
         .iter()
         .zip(stats)
@@ -385,6 +415,7 @@ pub fn variants_rows(plan: &Plan, stats: &[VariantStats]) -> Vec<Vec<String>> {
             r.extend(v.values.iter().cloned());
             r.push((i == plan.baseline).to_string());
             r.push(s.runs.to_string());
+            r.push(workload.clone());
             for m in &s.metrics {
                 let e = m.estimate;
                 r.push(fixed3(e.map(|e| e.mean)));
@@ -507,7 +538,7 @@ mod tests {
             row(4, "k=2", "17", "91"),
             row(5, "k=2", "29", ""),
         ];
-        let st = variant_stats(&plan, &header, &rows).unwrap();
+        let st = variant_stats(&plan, &Columns::default(), &header, &rows).unwrap();
         let p99 = KEY_METRICS.iter().position(|m| m.field == "startup_p99_s").unwrap();
         let d = st[1].metrics[p99].diff.unwrap();
         assert_eq!(d.mean, -2.0);
@@ -517,7 +548,7 @@ mod tests {
         let mk = KEY_METRICS.iter().position(|m| m.field == "makespan_s").unwrap();
         assert_eq!(st[1].metrics[mk].diff.unwrap().n, 2);
         assert_eq!(st[1].metrics[mk].estimate.unwrap().mean, 90.5);
-        let table = variants_rows(&plan, &st);
+        let table = variants_rows(&plan, &Columns::default(), &st);
         let h = variants_header(&plan);
         let at = |name: &str| h.iter().position(|x| x == name).unwrap();
         assert_eq!(table[1][at("startup_p99_s_diff_mean")], "-2.000");
@@ -527,6 +558,6 @@ mod tests {
         assert_eq!(table[0][at("startup_p99_s_mean")], "20.000");
         assert_eq!(h.len(), table[0].len());
         // Incomplete tables are refused.
-        assert!(variant_stats(&plan, &header, &rows[..5]).is_err());
+        assert!(variant_stats(&plan, &Columns::default(), &header, &rows[..5]).is_err());
     }
 }

@@ -26,7 +26,8 @@ pub struct RunResult {
     pub peak_pulls_in_flight: u64,
     /// Highest total registry egress held for any time, bytes per second (event resolution).
     pub peak_registry_egress_bytes_per_s: f64,
-    /// Startup of every pod that ran, seconds (ms precision), in pod order.
+    /// Startup of every pod of the key workload that ran (of every pod that ran when there is
+    /// no key workload), seconds (ms precision), in pod order.
     pub startups_s: Vec<f64>,
     /// `summary.json`'s facts beyond the contract's fields.
     pub pods_stale_digest: u64,
@@ -154,13 +155,14 @@ pub struct RunPanic {
 }
 
 /// Runs `runs` (plan indices) of `scenarios` × `seeds` on `jobs` threads; results in the order
-/// of `runs`. `finish` turns each result into what the caller keeps, on the thread that ran
-/// it (formatting rows there keeps it off the serial part after the runs); `progress` is
-/// called once per finished run (from any thread).
+/// of `runs`, with the startups of `key_workload`'s pods. `finish` turns each result into what
+/// the caller keeps, on the thread that ran it (formatting rows there keeps it off the serial
+/// part after the runs); `progress` is called once per finished run (from any thread).
 pub fn run_plan<T: Send>(
     scenarios: &[(Variant, Scenario)],
     seeds: &[u64],
     runs: &[usize],
+    key_workload: Option<&str>,
     jobs: usize,
     finish: &(dyn Fn(RunResult) -> T + Sync),
     progress: &(dyn Fn() + Sync),
@@ -177,7 +179,13 @@ pub fn run_plan<T: Send>(
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut sink = NullSink;
             let out = crate::sim::run(scn, seed, &mut sink, RunOptions::default());
-            let startups_s = out.pods.iter().filter_map(|p| p.startup()).map(secs_ms).collect();
+            let startups_s = out
+                .pods
+                .iter()
+                .filter(|p| key_workload.is_none_or(|k| *p.workload == *k))
+                .filter_map(|p| p.startup())
+                .map(secs_ms)
+                .collect();
             finish(RunResult {
                 run: k,
                 pods_stale_digest: out.pods_stale_digest(),

@@ -288,3 +288,176 @@ fn a_variant_without_a_workload_leaves_its_cells_empty() {
     assert_eq!((rows[0][at("web.pods")].as_str(), rows[0][at("api.pods")].as_str()), ("5", ""));
     assert_eq!((rows[1][at("web.pods")].as_str(), rows[1][at("api.pods")].as_str()), ("", "5"));
 }
+
+/// Mean of a `runs.csv` column over a variant's rows (its seeds).
+fn mean_of(header: &[String], rows: &[Vec<String>], variant: &str, column: &str) -> f64 {
+    let c = header.iter().position(|h| h == column).unwrap_or_else(|| panic!("no {column}"));
+    let xs: Vec<f64> = rows.iter().filter(|r| r[0] == variant).map(|r| r[c].parse().unwrap()).collect();
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+#[test]
+fn compare_reports_the_default_key_workload_and_workload_chooses_another() {
+    let dir = tmp("key");
+    let f = two_workloads(&dir);
+    let f = f.to_str().unwrap();
+    // Default: `agent` is a DaemonSet declared first, so the key workload is `web`.
+    let out = dir.join("default");
+    let stdout = ok(&["compare", f, "--seeds", "3", "--max-parallel", "2", "--out", out.to_str().unwrap()]);
+    assert!(
+        stdout.contains(
+            "startup, makespan and pull failures: workload web (default: first non-DaemonSet workload; \
+             --workload NAME to choose); peaks: whole cluster"
+        ),
+        "{stdout}"
+    );
+    let (vh, vrows) = table(&out.join("variants.csv"));
+    let (rh, rrows) = table(&out.join("runs.csv"));
+    let at = |name: &str| vh.iter().position(|h| h == name).unwrap();
+    assert_eq!(vh[at("seeds") + 1], "workload");
+    for row in &vrows {
+        assert_eq!(row[at("workload")], "web");
+        // The key columns are web's: its mean p99 is the mean of runs.csv's web.startup_p99_s.
+        let want = mean_of(&rh, &rrows, &row[0], "web.startup_p99_s");
+        assert_eq!(row[at("startup_p99_s_mean")], format!("{want:.3}"), "{}", row[0]);
+        let want = mean_of(&rh, &rrows, &row[0], "web.makespan_s");
+        assert_eq!(row[at("makespan_s_mean")], format!("{want:.3}"), "{}", row[0]);
+        // Peaks stay the whole cluster's.
+        let want = mean_of(&rh, &rrows, &row[0], "peak_pulls_in_flight");
+        assert_eq!(row[at("peak_pulls_in_flight_mean")], format!("{want:.3}"));
+    }
+    // startups.csv holds web's pods only: 5 per run (3 seeds x 3 variants), none of the
+    // agent's 3 (one per node).
+    let (_, startups) = table(&out.join("startups.csv"));
+    let ran: usize = rrows
+        .iter()
+        .map(|r| r[rh.iter().position(|h| h == "web.pods").unwrap()].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(startups.len(), ran);
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(m["workload"], serde_json::json!({ "name": "web", "chosen_by": "first-non-daemonset" }));
+
+    // --workload agent: the agent's columns, said so in the header.
+    let chosen = dir.join("agent");
+    let stdout = ok(&[
+        "compare",
+        f,
+        "--seeds",
+        "3",
+        "--max-parallel",
+        "2",
+        "--workload",
+        "agent",
+        "--out",
+        chosen.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout.contains("startup, makespan and pull failures: workload agent (chosen with --workload)"),
+        "{stdout}"
+    );
+    let (vh, vrows) = table(&chosen.join("variants.csv"));
+    let at = |name: &str| vh.iter().position(|h| h == name).unwrap();
+    let want = mean_of(&rh, &rrows, "serial", "agent.startup_p50_s");
+    assert_eq!(
+        (vrows[0][at("workload")].as_str(), vrows[0][at("startup_p50_s_mean")].clone()),
+        ("agent", format!("{want:.3}"))
+    );
+    // The same runs: runs.csv does not depend on the choice.
+    assert!(std::fs::read(chosen.join("runs.csv")).unwrap() == std::fs::read(out.join("runs.csv")).unwrap());
+    let (_, startups) = table(&chosen.join("startups.csv"));
+    assert_eq!(startups.len(), 3 * 3 * 3, "3 agent pods per run");
+    // `chart DIR` redraws from the folder alone.
+    ok(&["chart", chosen.to_str().unwrap()]);
+}
+
+#[test]
+fn sweep_workload_in_the_file_is_the_key_workload_and_is_checked() {
+    let dir = tmp("file-key");
+    let f = two_workloads(&dir);
+    let text = std::fs::read_to_string(&f).unwrap();
+    let with = |w: &str| {
+        let p = dir.join(format!("with-{w}.toml"));
+        std::fs::write(&p, format!("{text}\n[sweep]\nseeds = 2\nworkload = \"{w}\"\n")).unwrap();
+        p
+    };
+    let good = with("agent");
+    let out = dir.join("out");
+    let stdout = ok(&["sweep", good.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(stdout.contains("workload agent (chosen by [sweep] workload)"), "{stdout}");
+    // --workload overrides the file.
+    let stdout = ok(&[
+        "sweep",
+        good.to_str().unwrap(),
+        "--workload",
+        "web",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(stdout.contains("workload web (chosen with --workload)"), "{stdout}");
+    // An unknown name is bad input, in the file (`validate` and `run` check it too) and on the
+    // command line, with the closest name.
+    let bad = with("agnet");
+    for args in [
+        vec!["sweep", bad.to_str().unwrap(), "--out", out.to_str().unwrap(), "--force"],
+        vec!["validate", bad.to_str().unwrap()],
+        vec![
+            "compare",
+            good.to_str().unwrap(),
+            "--workload",
+            "wbe",
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+        ],
+        vec!["sweep", good.to_str().unwrap(), "--workload", "wbe", "--out", out.to_str().unwrap(), "--force"],
+    ] {
+        let o = pullsim(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("no [[workload]] named") && err.contains("did you mean"), "{err}");
+        assert!(err.contains("(expected one of agent, web)"), "{err}");
+    }
+    let o = pullsim(&["validate", bad.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("key `sweep.workload`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn shards_chosen_for_different_workloads_do_not_merge() {
+    let dir = tmp("merge-key");
+    let f = two_workloads(&dir);
+    let f = f.to_str().unwrap();
+    let [s0, s1, s1_agent, merged] = ["s0", "s1", "s1-agent", "merged"].map(|n| dir.join(n));
+    let s = |p: &std::path::PathBuf| p.to_str().unwrap().to_string();
+    ok(&["sweep", f, "--seeds", "2", "--shard", "0/2", "--out", &s(&s0), "--quiet"]);
+    ok(&["sweep", f, "--seeds", "2", "--shard", "1/2", "--out", &s(&s1), "--quiet"]);
+    ok(&[
+        "sweep",
+        f,
+        "--seeds",
+        "2",
+        "--shard",
+        "1/2",
+        "--workload",
+        "agent",
+        "--out",
+        &s(&s1_agent),
+        "--quiet",
+    ]);
+    let o = pullsim(&["merge", &s(&s0), &s(&s1_agent), "--out", &s(&merged)]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&["merge", &s(&s0), &s(&s1), "--out", &s(&merged)]);
+    let whole = dir.join("whole");
+    ok(&["sweep", f, "--seeds", "2", "--out", &s(&whole), "--quiet"]);
+    for file in ["runs.csv", "variants.csv", "startups.csv", "sweep.json"] {
+        assert!(
+            std::fs::read(whole.join(file)).unwrap() == std::fs::read(merged.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
