@@ -123,6 +123,11 @@ pub struct SweepArgs {
     /// first that is not a DaemonSet).
     #[arg(long, value_name = "NAME")]
     pub workload: Option<String>,
+    /// The smallest paired difference marked significant (*): comma-separated parts, a
+    /// percentage of the baseline's mean, a floor for times, a floor for counts (default
+    /// 1%,0.1s,1; 0%,0s,0 marks any difference whose 95% CI excludes 0).
+    #[arg(long, value_name = "P%,Ts,N")]
+    pub min_effect: Option<String>,
     /// Output folder (default results/<name>-sweep/, relative to the current folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -162,6 +167,11 @@ pub struct CompareArgs {
     /// first that is not a DaemonSet).
     #[arg(long, value_name = "NAME")]
     pub workload: Option<String>,
+    /// The smallest paired difference marked significant (*): comma-separated parts, a
+    /// percentage of the baseline's mean, a floor for times, a floor for counts (default
+    /// 1%,0.1s,1; 0%,0s,0 marks any difference whose 95% CI excludes 0).
+    #[arg(long, value_name = "P%,Ts,N")]
+    pub min_effect: Option<String>,
     /// No progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,

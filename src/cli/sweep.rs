@@ -5,7 +5,8 @@ use super::args::{ChartArgs, CompareArgs, MergeArgs, SweepArgs};
 use super::{check_out, read_scenario_file, results_error, CliError};
 use crate::experiment::plan::{self, Axis, Kind, Plan, Shard, Variant};
 use crate::experiment::run::{self as xrun, RunResult};
-use crate::experiment::{self, Manifest, RunRow, StartupRows, VariantStats, KEY_METRICS};
+use crate::experiment::stats::{Estimate, MinEffect, Unit};
+use crate::experiment::{self, Manifest, Metric, RunRow, StartupRows, VariantStats, KEY_METRICS};
 use crate::report::sweep::{self as rsweep, SweepFolder, SweepTables};
 use crate::report::Staging;
 use crate::scenario::{self, Override, Scenario};
@@ -86,6 +87,8 @@ struct Request<'a> {
     n_seeds: u32,
     /// `--workload`.
     workload: Option<&'a str>,
+    /// `--min-effect`.
+    min_effect: Option<&'a str>,
     jobs: usize,
 }
 
@@ -97,7 +100,8 @@ fn prepare(
     variants: Vec<Variant>,
     rq: Request<'_>,
 ) -> Result<Prepared, CliError> {
-    let Request { kind, baseline, n_seeds, workload, jobs } = rq;
+    let Request { kind, baseline, n_seeds, workload, min_effect, jobs } = rq;
+    let min_effect = min_effect.map(MinEffect::parse).transpose().map_err(bad)?.unwrap_or_default();
     let key =
         experiment::key::choose(&input.base, workload).map_err(|e| bad(format!("{}: {e}", input.file)))?;
     let file = &input.file;
@@ -117,7 +121,7 @@ fn prepare(
     };
     let seeds = plan::seeds(input.base.seed, n_seeds);
     let plan = Plan { kind, axes, variants: valid, skipped, baseline, seeds };
-    let columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s), key);
+    let columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s), key, min_effect);
     Ok(Prepared { input, plan, scenarios, columns })
 }
 
@@ -152,8 +156,14 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
         spec.baseline.iter().filter(|(k, v)| in_grid(k, v)).cloned().collect();
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let variants = plan::grid_variants(&axes);
-    let rq =
-        Request { kind: Kind::Sweep, baseline: &baseline, n_seeds, workload: a.workload.as_deref(), jobs };
+    let rq = Request {
+        kind: Kind::Sweep,
+        baseline: &baseline,
+        n_seeds,
+        workload: a.workload.as_deref(),
+        min_effect: a.min_effect.as_deref(),
+        jobs,
+    };
     let p = prepare(input, axes, variants, rq)?;
     let out = a.out.clone().unwrap_or_else(|| {
         let name = match shard {
@@ -202,8 +212,14 @@ pub(super) fn cmd_compare(a: CompareArgs) -> Result<(), CliError> {
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let (axes, variants) = plan::compare_variants(&limits, &pools_overriding_pull_settings(&input.text));
     let baseline = [(plan::SERIALIZE_KEY.to_string(), "true".to_string())];
-    let rq =
-        Request { kind: Kind::Compare, baseline: &baseline, n_seeds, workload: a.workload.as_deref(), jobs };
+    let rq = Request {
+        kind: Kind::Compare,
+        baseline: &baseline,
+        n_seeds,
+        workload: a.workload.as_deref(),
+        min_effect: a.min_effect.as_deref(),
+        jobs,
+    };
     let p = prepare(input, axes, variants, rq)?;
     let name = &p.input.base.name;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-compare")));
@@ -384,33 +400,58 @@ const TABLE_METRICS: [&str; 7] = [
     "pull_failures",
 ];
 
-/// Per variant: mean ± 95% CI half-width of each metric; then the paired difference against the
-/// baseline, marked `*` when its 95% CI excludes 0.
+/// One cell: `mean ± half-width`; `mean [low, high]` when the interval is cut at what the
+/// metric can be; `value (identical)` when every seed gave the same value (no interval: there
+/// is no spread to estimate); `*` after a significant difference.
+fn cell(e: Option<Estimate>, m: &Metric, significant: bool) -> String {
+    let Some(e) = e else { return "-".to_string() };
+    let scale = unit(m.field).0;
+    let mut s = if e.identical {
+        // The exact value: times to the millisecond, counts as integers.
+        let v = e.mean * scale;
+        let d = if m.unit == Unit::Count && v.fract() == 0.0 { 0 } else { 3 };
+        format!("{v:.d$} (identical)")
+    } else {
+        let (mean, h) = (e.mean * scale, e.half_width.map(|h| h * scale));
+        // Mean and half-width share one precision, chosen from the larger of the two, with
+        // more decimals (up to 3) until the half-width shows a digit: a spread is never "0.0".
+        let mut d = match mean.abs().max(h.unwrap_or(0.0)) {
+            x if x >= 1000.0 => 0,
+            x if x >= 10.0 => 1,
+            x if x >= 0.1 => 2,
+            _ => 3,
+        };
+        let shows = |h: f64, d: usize| (h * 10f64.powi(d as i32)).round() > 0.0;
+        while d < 3 && h.is_some_and(|h| !shows(h, d)) {
+            d += 1;
+        }
+        let half = |h: f64| {
+            if shows(h, d) {
+                format!("{h:.d$}")
+            } else {
+                format!("<{:.d$}", 10f64.powi(-(d as i32)))
+            }
+        };
+        match (h, e.low(), e.high()) {
+            (Some(_), Some(lo), Some(hi)) if e.clamped() => {
+                format!("{mean:.d$} [{:.d$}, {:.d$}]", lo * scale, hi * scale)
+            }
+            (Some(h), _, _) => format!("{mean:.d$} ± {}", half(h)),
+            _ => format!("{mean:.d$}"),
+        }
+    };
+    if significant {
+        s.push_str(" *");
+    }
+    s
+}
+
+/// Per variant: each metric's mean with its 95% CI; then the paired difference against the
+/// baseline, marked `*` when significant (its CI excludes 0 and it is at least the practical
+/// threshold). Startup, makespan and failures are the key workload's, named above the columns.
 pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[VariantStats]) -> String {
     let cols: Vec<usize> =
         TABLE_METRICS.iter().filter_map(|f| KEY_METRICS.iter().position(|m| m.field == *f)).collect();
-    // Mean and half-width share one precision, chosen from the larger of the two.
-    let decimals = |m: f64| match m {
-        m if m >= 1000.0 => 0,
-        m if m >= 10.0 => 1,
-        m if m >= 0.1 => 2,
-        _ => 3,
-    };
-    let cell = |e: Option<crate::experiment::stats::Estimate>, scale: f64, mark: bool| match e {
-        None => "-".to_string(),
-        Some(e) => {
-            let (m, h) = (e.mean * scale, e.half_width.map(|h| h * scale));
-            let d = decimals(m.abs().max(h.unwrap_or(0.0)));
-            let mut s = format!("{m:.d$}");
-            if let Some(h) = h {
-                s.push_str(&format!(" ± {h:.d$}"));
-            }
-            if mark && e.significant() {
-                s.push_str(" *");
-            }
-            s
-        }
-    };
     let header: Vec<String> = std::iter::once("variant".to_string())
         .chain(cols.iter().map(|&c| {
             let m = KEY_METRICS[c];
@@ -422,13 +463,20 @@ pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[Var
         .collect();
     let mut means: Vec<Vec<String>> = Vec::new();
     let mut diffs: Vec<Vec<String>> = Vec::new();
+    // Whether the legend must explain `[low, high]` and `(identical)`.
+    let (mut cut, mut identical) = (false, false);
     for (i, (v, s)) in plan.variants.iter().zip(stats).enumerate() {
         let mut r = vec![v.name.clone()];
         let mut d = vec![v.name.clone()];
         for &c in &cols {
-            let scale = unit(KEY_METRICS[c].field).0;
-            r.push(cell(s.metrics[c].estimate, scale, false));
-            d.push(cell(s.metrics[c].diff, scale, true));
+            let (m, ms) = (&KEY_METRICS[c], &s.metrics[c]);
+            r.push(cell(ms.estimate, m, false));
+            d.push(cell(ms.diff, m, ms.significant()));
+            let shown = [Some(ms.estimate), (i != plan.baseline).then_some(ms.diff)];
+            for e in shown.into_iter().flatten().flatten() {
+                cut |= e.clamped();
+                identical |= e.identical;
+            }
         }
         means.push(r);
         if i != plan.baseline {
@@ -462,19 +510,25 @@ pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[Var
         .workload
         .as_ref()
         .map_or_else(|| "all pods (the scenario has no workload)".to_string(), |k| k.describe());
-    out.push_str(&format!(
-        "\nstartup, makespan and pull failures: {whose}; peaks: whole cluster\n\
-         mean ± 95% confidence interval over {} seeds (Student's t)\n",
-        plan.seeds.len()
-    ));
+    let n = plan.seeds.len();
+    out.push_str(&format!("\nstartup, makespan and pull failures: {whose}; peaks: whole cluster\n"));
+    out.push_str(&format!("mean ± 95% confidence interval over {n} seeds (Student's t)"));
+    if cut {
+        out.push_str("; [low, high]: the interval cut at what is possible (a count is never below 0)");
+    }
+    if identical {
+        out.push_str(&format!("; (identical): the same value in all {n} seeds, no interval"));
+    }
+    out.push('\n');
     out.push_str(&line(&header));
     for r in &means {
         out.push_str(&line(r));
     }
     if !diffs.is_empty() {
         out.push_str(&format!(
-            "\npaired difference vs baseline {} over the same seeds (* = 95% CI excludes 0)\n",
-            plan.variants[plan.baseline].name
+            "\npaired difference vs baseline {} over the same seeds (* = 95% CI excludes 0 and |difference| >= {})\n",
+            plan.variants[plan.baseline].name,
+            columns.min_effect.describe()
         ));
         out.push_str(&line(&header));
         for r in &diffs {

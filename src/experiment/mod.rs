@@ -4,9 +4,11 @@
 //! - `plan`: which variants and seeds, in which order, and shards;
 //! - `key`: which workload the key columns are about;
 //! - `run`: load variants (skipping invalid combinations), run in parallel, collect in order;
-//! - `stats`: mean, 95% CI (Student's t), paired differences;
-//! - this file: the tables written to `runs.csv`, `startups.csv` and `variants.csv`, and the
-//!   `sweep.json` manifest, all as text cells so that a folder rebuilt by `merge` from CSVs is
+//! - `stats`: mean, 95% CI (Student's t), paired differences, what is possible and what is
+//!   significant;
+//! - `variants`: the key metrics' statistics per variant, `variants.csv`;
+//! - this file: the tables written to `runs.csv` and `startups.csv`, and the `sweep.json`
+//!   manifest, all as text cells so that a folder rebuilt by `merge` from CSVs is
 //!   byte-identical to one written straight from memory (both compute `variants.csv` from the
 //!   same `runs.csv` cells).
 
@@ -14,13 +16,17 @@ pub mod key;
 pub mod plan;
 pub mod run;
 pub mod stats;
+pub mod variants;
+
+pub use variants::{
+    key_column, variant_stats, variants_header, variants_rows, Metric, MetricStats, VariantStats, KEY_METRICS,
+};
 
 use crate::metrics::summary::Summary;
 use crate::metrics::workloads::WorkloadSummary;
 use plan::{Plan, Shard};
 use run::RunResult;
 use serde::{Deserialize, Serialize};
-use stats::Estimate;
 
 /// The contract's summary fields, in contract order (the `runs.csv` columns after the grid).
 pub const SUMMARY_FIELDS: [&str; 17] = [
@@ -94,6 +100,9 @@ pub struct Columns {
     /// The workload of the key columns (`key`); `None` when the scenario has no workload.
     #[serde(default)]
     pub workload: Option<key::KeyWorkload>,
+    /// The smallest paired difference marked significant (`--min-effect`).
+    #[serde(default)]
+    pub min_effect: stats::MinEffect,
 }
 
 /// The `Columns` of a plan whose variants load as `scenarios` (plan order), with `workload` as
@@ -101,6 +110,7 @@ pub struct Columns {
 pub fn columns_of<'a>(
     scenarios: impl IntoIterator<Item = &'a crate::scenario::Scenario>,
     workload: Option<key::KeyWorkload>,
+    min_effect: stats::MinEffect,
 ) -> Columns {
     let mut workloads: Vec<WorkloadColumns> = Vec::new();
     for scn in scenarios {
@@ -112,41 +122,7 @@ pub fn columns_of<'a>(
             }
         }
     }
-    Columns { workloads, workload }
-}
-
-/// A metric of `variants.csv` and the compare table.
-#[derive(Clone, Copy, Debug)]
-pub struct Metric {
-    /// `runs.csv` column (of the key workload's group when `per_workload`).
-    pub field: &'static str,
-    /// Short name for the terminal table.
-    pub label: &'static str,
-    /// The key workload's value (`<workload>.<field>`), not the whole run's.
-    pub per_workload: bool,
-}
-
-/// The key metrics: the key workload's startup percentiles, makespan and failures, and the
-/// whole cluster's peaks (pulls in flight and registry egress are not per workload).
-pub const KEY_METRICS: [Metric; 9] = [
-    Metric { field: "startup_p50_s", label: "startup p50", per_workload: true },
-    Metric { field: "startup_p90_s", label: "startup p90", per_workload: true },
-    Metric { field: "startup_p99_s", label: "startup p99", per_workload: true },
-    Metric { field: "startup_mean_s", label: "startup mean", per_workload: true },
-    Metric { field: "makespan_s", label: "makespan", per_workload: true },
-    Metric { field: "peak_pulls_in_flight", label: "peak pulls", per_workload: false },
-    Metric { field: "peak_registry_egress_bytes_per_s", label: "peak egress", per_workload: false },
-    Metric { field: "pull_failures", label: "pull failures", per_workload: true },
-    Metric { field: "pods_failed", label: "pods not running", per_workload: true },
-];
-
-/// The `runs.csv` column a key metric is read from: the key workload's, or the whole run's
-/// when the scenario has no workload (and for the peaks).
-pub fn key_column(m: &Metric, columns: &Columns) -> String {
-    match (&columns.workload, m.per_workload) {
-        (Some(k), true) => workload_column(&k.name, m.field),
-        _ => m.field.to_string(),
-    }
+    Columns { workloads, workload, min_effect }
 }
 
 /// Summary values as `runs.csv` cells: integers as integers, seconds as the shortest text
@@ -309,129 +285,6 @@ pub fn startup_rows(plan: &Plan, run: usize, startups_s: &[f64]) -> StartupRows 
     rows.finish()
 }
 
-/// The statistics of one metric for one variant.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MetricStats {
-    pub estimate: Option<Estimate>,
-    /// Paired difference against the baseline over the same seeds.
-    pub diff: Option<Estimate>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct VariantStats {
-    pub runs: usize,
-    /// One per `KEY_METRICS` entry.
-    pub metrics: Vec<MetricStats>,
-}
-
-/// The values of one `runs.csv` column for one variant, in seed order.
-fn column(rows: &[RunRow], col: usize) -> Result<Vec<Option<f64>>, String> {
-    rows.iter()
-        .map(|r| {
-            let c = r.cells.get(col).map(String::as_str).unwrap_or("");
-            if c.is_empty() {
-                Ok(None)
-            } else {
-                c.parse::<f64>().map(Some).map_err(|_| format!("runs.csv: not a number: {c:?}"))
-            }
-        })
-        .collect()
-}
-
-/// Statistics per variant from complete `runs.csv` rows in plan order.
-pub fn variant_stats(
-    plan: &Plan,
-    columns: &Columns,
-    header: &[String],
-    rows: &[RunRow],
-) -> Result<Vec<VariantStats>, String> {
-    let n = plan.seeds.len();
-    if rows.len() != plan.runs() {
-        return Err(format!("{} runs in runs.csv, the plan has {}", rows.len(), plan.runs()));
-    }
-    let cols: Vec<usize> = KEY_METRICS
-        .iter()
-        .map(|m| {
-            let name = key_column(m, columns);
-            header.iter().position(|h| *h == name).ok_or_else(|| format!("runs.csv: no column {name}"))
-        })
-        .collect::<Result<_, _>>()?;
-    let per_variant = |v: usize, col: usize| column(&rows[v * n..(v + 1) * n], col);
-    let mut out = Vec::with_capacity(plan.variants.len());
-    for v in 0..plan.variants.len() {
-        let mut metrics = Vec::with_capacity(cols.len());
-        for &col in &cols {
-            let xs = per_variant(v, col)?;
-            let base = per_variant(plan.baseline, col)?;
-            let present: Vec<f64> = xs.iter().flatten().copied().collect();
-            metrics.push(MetricStats {
-                estimate: stats::estimate(&present),
-                diff: stats::paired_difference(&xs, &base),
-            });
-        }
-        out.push(VariantStats { runs: n, metrics });
-    }
-    Ok(out)
-}
-
-/// `variants.csv` header: variant, axes, baseline flag, runs, the key workload, then per key
-/// metric its mean and CI and the paired difference against the baseline with its CI and
-/// significance.
-pub fn variants_header(plan: &Plan) -> Vec<String> {
-    let mut h = vec!["variant".to_string()];
-    h.extend(plan.axes.iter().map(|a| a.key.clone()));
-    h.push("baseline".into());
-    h.push("seeds".into());
-    h.push("workload".into());
-    for m in KEY_METRICS {
-        for suffix in [
-            "mean",
-            "ci95_low",
-            "ci95_high",
-            "diff_mean",
-            "diff_ci95_low",
-            "diff_ci95_high",
-            "diff_significant",
-        ] {
-            h.push(format!("{}_{suffix}", m.field));
-        }
-    }
-    h
-}
-
-/// Three decimals (the output precision of times), empty when undefined.
-fn fixed3(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.3}")).unwrap_or_default()
-}
-
-pub fn variants_rows(plan: &Plan, columns: &Columns, stats: &[VariantStats]) -> Vec<Vec<String>> {
-    let workload = columns.workload.as_ref().map(|k| k.name.clone()).unwrap_or_default();
-    plan.variants
-        .iter()
-        .zip(stats)
-        .enumerate()
-        .map(|(i, (v, s))| {
-            let mut r = vec![v.name.clone()];
-            r.extend(v.values.iter().cloned());
-            r.push((i == plan.baseline).to_string());
-            r.push(s.runs.to_string());
-            r.push(workload.clone());
-            for m in &s.metrics {
-                let e = m.estimate;
-                r.push(fixed3(e.map(|e| e.mean)));
-                r.push(fixed3(e.and_then(|e| e.low())));
-                r.push(fixed3(e.and_then(|e| e.high())));
-                let d = m.diff;
-                r.push(fixed3(d.map(|d| d.mean)));
-                r.push(fixed3(d.and_then(|d| d.low())));
-                r.push(fixed3(d.and_then(|d| d.high())));
-                r.push(d.map(|d| d.significant().to_string()).unwrap_or_default());
-            }
-            r
-        })
-        .collect()
-}
-
 /// `sweep.json`: what a result folder holds and how it was made.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -510,54 +363,5 @@ mod tests {
             again.push([&rec[0], &rec[1], &rec[2]], rec[2].parse().ok());
         }
         assert_eq!(again.finish(), rows);
-    }
-
-    fn row(run: usize, name: &str, p99: &str, makespan: &str) -> RunRow {
-        let mut cells = vec![name.to_string(), "x".into()];
-        for f in SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS).chain(&EXTRA_FIELDS) {
-            cells.push(match *f {
-                "startup_p99_s" => p99.into(),
-                "makespan_s" => makespan.into(),
-                _ => "0".into(),
-            });
-        }
-        RunRow { run, cells }
-    }
-
-    #[test]
-    fn variant_stats_pair_by_seed_against_the_baseline() {
-        let plan = plan2();
-        let header = runs_header(&plan, &Columns::default());
-        // Baseline p99 10, 20, 30; variant 2: 8, 17, 29 → differences -2, -3, -1: mean -2,
-        // s = 1, half-width = 4.3027 / √3 = 2.48417 → [-4.484, 0.484], not significant.
-        let rows = vec![
-            row(0, "k=1", "10", "100"),
-            row(1, "k=1", "20", "100"),
-            row(2, "k=1", "30", "100"),
-            row(3, "k=2", "8", "90"),
-            row(4, "k=2", "17", "91"),
-            row(5, "k=2", "29", ""),
-        ];
-        let st = variant_stats(&plan, &Columns::default(), &header, &rows).unwrap();
-        let p99 = KEY_METRICS.iter().position(|m| m.field == "startup_p99_s").unwrap();
-        let d = st[1].metrics[p99].diff.unwrap();
-        assert_eq!(d.mean, -2.0);
-        assert!((d.half_width.unwrap() - 2.48417).abs() < 1e-5);
-        assert!(!d.significant());
-        // Makespan: the third seed is missing in the variant, so two pairs: -10, -9.
-        let mk = KEY_METRICS.iter().position(|m| m.field == "makespan_s").unwrap();
-        assert_eq!(st[1].metrics[mk].diff.unwrap().n, 2);
-        assert_eq!(st[1].metrics[mk].estimate.unwrap().mean, 90.5);
-        let table = variants_rows(&plan, &Columns::default(), &st);
-        let h = variants_header(&plan);
-        let at = |name: &str| h.iter().position(|x| x == name).unwrap();
-        assert_eq!(table[1][at("startup_p99_s_diff_mean")], "-2.000");
-        assert_eq!(table[1][at("startup_p99_s_diff_ci95_low")], "-4.484");
-        assert_eq!(table[1][at("startup_p99_s_diff_significant")], "false");
-        assert_eq!(table[0][at("baseline")], "true");
-        assert_eq!(table[0][at("startup_p99_s_mean")], "20.000");
-        assert_eq!(h.len(), table[0].len());
-        // Incomplete tables are refused.
-        assert!(variant_stats(&plan, &Columns::default(), &header, &rows[..5]).is_err());
     }
 }
