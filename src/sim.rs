@@ -6,10 +6,11 @@
 //! change any more); `sim_end` is the time of the last event that did something.
 
 use crate::metrics::summary::summarize;
+use crate::metrics::workloads::{summarize_workloads, WorkloadFacts, WorkloadSummary};
 use crate::metrics::{RunOutput, RunSink, RunStats};
 use crate::model::{RunOptions, World};
 use crate::scenario::Scenario;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Runs `scn` with `seed`, streaming pull rows and samples to `sink`.
 pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) -> RunOutput {
@@ -49,11 +50,10 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
     stats.flows_recomputed = world.flows_recomputed();
     let pods = world.pod_rows();
     let summary = summarize(seed, &pods, world.totals(), stats.events, end);
-    let rollouts = world
-        .rollout_durations()
-        .into_iter()
-        .map(|(name, d)| (name, d.map(crate::metrics::summary::secs_ms)))
-        .collect();
+    let durations = world.rollout_durations();
+    let workloads = workload_summaries(scn, &world, &durations, &pods);
+    let rollouts =
+        durations.into_iter().map(|(name, d)| (name, d.map(crate::metrics::summary::secs_ms))).collect();
     RunOutput {
         pods,
         registries: world.registry_rows(),
@@ -65,5 +65,32 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         rollouts,
         peaks: world.peaks(),
         pull_failures_by_reason: world.failures_by_reason(),
+        workloads,
     }
+}
+
+/// The per-workload summaries: each Deployment `update` has a rollout entry, `None` when it did
+/// not finish before the end, including one that never started (`update.at` after `until`).
+fn workload_summaries(
+    scn: &Scenario,
+    world: &World<'_>,
+    durations: &[(String, Option<SimDuration>)],
+    pods: &[crate::metrics::PodRow],
+) -> Vec<WorkloadSummary> {
+    let facts: Vec<WorkloadFacts<'_>> = scn
+        .workloads
+        .iter()
+        .zip(world.workload_totals())
+        .map(|(w, totals)| {
+            let has_update =
+                matches!(w.kind, crate::scenario::WorkloadKind::Deployment { update: Some(_), .. });
+            let finished = durations.iter().find(|(name, _)| *name == w.name).and_then(|(_, d)| *d);
+            WorkloadFacts {
+                name: &w.name,
+                totals: totals.clone(),
+                rollouts: if has_update { vec![finished] } else { Vec::new() },
+            }
+        })
+        .collect();
+    summarize_workloads(&facts, pods)
 }

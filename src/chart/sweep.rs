@@ -1,12 +1,13 @@
 //! Charts of a sweep folder, from `startups.csv`, `variants.csv` and `sweep.json`:
 //! `startup-cdf` (all seeds of each variant pooled), `p99` (mean p99 per variant with its 95%
-//! CI) and, when the grid has two axes, `heatmap-p99`.
+//! CI) and, when the grid has two axes, `heatmap-p99`. Startups are the key workload's
+//! (`experiment::key`), and every chart names it.
 
 use super::data::Table;
 use super::run::StartupCdf;
 use super::{colour, err, font, save, upper, Chart};
 use crate::experiment::plan::Kind;
-use crate::experiment::Manifest;
+use crate::experiment::{Columns, Manifest};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use rayon::prelude::*;
@@ -18,9 +19,10 @@ pub fn sweep_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
         &std::fs::read_to_string(dir.join("sweep.json")).map_err(|e| format!("sweep.json: {e}"))?,
     )
     .map_err(|e| format!("sweep.json: {e}"))?;
-    let plan = &manifest.plan;
+    let (plan, columns) = (&manifest.plan, &manifest.columns);
     // The CDF (which reads the large startups.csv) and the p99 charts are drawn at once.
-    let (cdf, p99) = rayon::join(|| startup_cdf_chart(dir, plan, None), || p99_charts(dir, plan));
+    let (cdf, p99) =
+        rayon::join(|| startup_cdf_chart(dir, plan, columns, None), || p99_charts(dir, plan, columns));
     let mut written = cdf?;
     written.extend(p99?);
     Ok(written)
@@ -32,6 +34,7 @@ pub fn sweep_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
 pub fn startup_cdf_chart(
     dir: &Path,
     plan: &crate::experiment::plan::Plan,
+    columns: &Columns,
     startups: Option<Vec<Vec<f64>>>,
 ) -> Result<Vec<PathBuf>, String> {
     let names: Vec<String> = plan.variants.iter().map(|v| v.name.clone()).collect();
@@ -51,14 +54,27 @@ pub fn startup_cdf_chart(
     };
     per_variant.par_iter_mut().for_each(|v| v.sort_by(f64::total_cmp));
     let cdf = StartupCdf {
-        title: format!("Pod startup latency per variant ({} seeds pooled)", plan.seeds.len()),
+        title: format!(
+            "Pod startup latency of {} per variant ({} seeds pooled)",
+            whose(columns),
+            plan.seeds.len()
+        ),
         series: names.iter().cloned().zip(per_variant).collect(),
     };
     save(dir, "startup-cdf", &cdf)
 }
 
+/// Whose pods the charts show: `workload web`, or `all pods` for a scenario without workloads.
+fn whose(columns: &Columns) -> String {
+    columns.workload.as_ref().map_or_else(|| "all pods".to_string(), |k| format!("workload {}", k.name))
+}
+
 /// Mean p99 per variant with its CI, and the heatmap of a two-axis sweep, from variants.csv.
-pub fn p99_charts(dir: &Path, plan: &crate::experiment::plan::Plan) -> Result<Vec<PathBuf>, String> {
+pub fn p99_charts(
+    dir: &Path,
+    plan: &crate::experiment::plan::Plan,
+    columns: &Columns,
+) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
     let vt = Table::read(&dir.join("variants.csv"))?;
     let (cm, cl, ch) = (
@@ -74,6 +90,7 @@ pub fn p99_charts(dir: &Path, plan: &crate::experiment::plan::Plan) -> Result<Ve
         p99,
         baseline: plan.baseline,
         seeds: plan.seeds.len(),
+        whose: whose(columns),
     };
     written.extend(save(dir, "p99", &bars)?);
 
@@ -94,6 +111,7 @@ pub fn p99_charts(dir: &Path, plan: &crate::experiment::plan::Plan) -> Result<Ve
             x_values: b.values.iter().map(|v| shown(v)).collect(),
             y_values: a.values.iter().map(|v| shown(v)).collect(),
             cells,
+            whose: whose(columns),
         };
         written.extend(save(dir, "heatmap-p99", &heat)?);
     }
@@ -107,6 +125,8 @@ struct P99Bars {
     p99: Vec<Option<(f64, f64, f64)>>,
     baseline: usize,
     seeds: usize,
+    /// `whose` of the key workload.
+    whose: String,
 }
 
 impl Chart for P99Bars {
@@ -137,7 +157,10 @@ impl Chart for P99Bars {
         let mut chart = super::lane_chart(
             ChartBuilder::on(root)
                 .caption(
-                    format!("p99 pod startup per variant: mean and 95% CI over {} seeds", self.seeds),
+                    format!(
+                        "p99 pod startup of {} per variant: mean and 95% CI over {} seeds",
+                        self.whose, self.seeds
+                    ),
                     font(20),
                 )
                 .margin(15)
@@ -196,6 +219,8 @@ struct Heatmap {
     y_values: Vec<String>,
     /// [y][x] mean p99 in seconds.
     cells: Vec<Vec<Option<f64>>>,
+    /// `whose` of the key workload.
+    whose: String,
 }
 
 /// Viridis, sampled at five stops and interpolated: perceptually even, readable in grey.
@@ -226,9 +251,12 @@ impl Chart for Heatmap {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 if hi > lo {
-                    format!("Mean p99 pod startup (s); colour from {lo:.1} s (dark) to {hi:.1} s (light)")
+                    format!(
+                        "Mean p99 pod startup of {} (s); colour from {lo:.1} s (dark) to {hi:.1} s (light)",
+                        self.whose
+                    )
                 } else {
-                    "Mean p99 pod startup (s) over the grid".to_string()
+                    format!("Mean p99 pod startup of {} (s) over the grid", self.whose)
                 },
                 font(18),
             )

@@ -125,6 +125,16 @@ pub struct SweepArgs {
     /// Run only slice I of N of the plan (0-based), e.g. --shard 0/4.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// The workload whose startup, makespan and failures fill the table, variants.csv,
+    /// startups.csv and the charts (default: [sweep] workload, else the only workload, else the
+    /// first that is not a DaemonSet).
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
+    /// The smallest paired difference marked significant (*): comma-separated parts, a
+    /// percentage of the baseline's mean, a floor for times, a floor for counts (default
+    /// 1%,0.1s,1; 0%,0s,0 marks any difference whose 95% CI excludes 0).
+    #[arg(long, value_name = "P%,Ts,N")]
+    pub min_effect: Option<String>,
     /// Output folder (default results/<name>-sweep/, relative to the current folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -159,6 +169,16 @@ pub struct CompareArgs {
     /// Override a key for every variant (KEY=VALUE).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// The workload whose startup, makespan and failures fill the table, variants.csv,
+    /// startups.csv and the charts (default: [sweep] workload, else the only workload, else the
+    /// first that is not a DaemonSet).
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
+    /// The smallest paired difference marked significant (*): comma-separated parts, a
+    /// percentage of the baseline's mean, a floor for times, a floor for counts (default
+    /// 1%,0.1s,1; 0%,0s,0 marks any difference whose 95% CI excludes 0).
+    #[arg(long, value_name = "P%,Ts,N")]
+    pub min_effect: Option<String>,
     /// No progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,

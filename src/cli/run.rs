@@ -155,6 +155,7 @@ fn print_summary(scn: &Scenario, out: &RunOutput, wall_s: f64, dest: &Path, stat
         fmt_opt(s.startup_max_s),
         fmt_opt(s.startup_mean_s)
     );
+    print!("{}", workload_lines(&out.workloads));
     println!(
         "  pulls     {} attempts, {} failed, {} back-offs, {} cache hits; {} pulled",
         s.pulls,
@@ -173,6 +174,50 @@ fn print_summary(scn: &Scenario, out: &RunOutput, wall_s: f64, dest: &Path, stat
         );
     }
     println!("  results   {}", dest.display());
+}
+
+/// One line per workload, columns aligned: pods running of created, startup p50, p99 and max,
+/// and the makespan from its first pod's creation.
+fn workload_lines(workloads: &[crate::metrics::workloads::WorkloadSummary]) -> String {
+    let rows: Vec<[String; 7]> = workloads
+        .iter()
+        .map(|w| {
+            [
+                w.name.clone(),
+                w.pods_running.to_string(),
+                w.pods.to_string(),
+                fmt_opt(w.startup_p50_s),
+                fmt_opt(w.startup_p99_s),
+                fmt_opt(w.startup_max_s),
+                fmt_opt(w.makespan_s),
+            ]
+        })
+        .collect();
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let w: Vec<usize> = (0..7).map(width).collect();
+    let mut text = String::new();
+    for r in &rows {
+        let line = format!(
+            "  workload  {:<w0$}  {:>w1$}/{:<w2$} running  p50 {:>w3$}  p99 {:>w4$}  max {:>w5$}  makespan {:>w6$}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4],
+            w5 = w[5],
+            w6 = w[6],
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
 }
 
 fn cmd_explain(e: ExplainCommand) -> Result<(), CliError> {

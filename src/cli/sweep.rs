@@ -5,7 +5,8 @@ use super::args::{ChartArgs, CompareArgs, MergeArgs, SweepArgs};
 use super::{check_out, read_scenario_file, results_error, CliError};
 use crate::experiment::plan::{self, Axis, Kind, Plan, Shard, Variant};
 use crate::experiment::run::{self as xrun, RunResult};
-use crate::experiment::{self, Manifest, RunRow, StartupRows, VariantStats, KEY_METRICS};
+use crate::experiment::stats::{Estimate, MinEffect, Unit};
+use crate::experiment::{self, Manifest, Metric, RunRow, StartupRows, VariantStats, KEY_METRICS};
 use crate::report::sweep::{self as rsweep, SweepFolder, SweepTables};
 use crate::report::Staging;
 use crate::scenario::{self, Override, Scenario};
@@ -76,19 +77,33 @@ struct Prepared {
     input: Input,
     plan: Plan,
     scenarios: Vec<(Variant, Scenario)>,
+    columns: experiment::Columns,
+}
+
+/// What a sweep or compare is asked, besides its variants.
+struct Request<'a> {
+    kind: Kind,
+    baseline: &'a [(String, String)],
+    n_seeds: u32,
+    /// `--workload`.
+    workload: Option<&'a str>,
+    /// `--min-effect`.
+    min_effect: Option<&'a str>,
+    jobs: usize,
 }
 
 /// Loads the variants, drops the invalid ones (every one invalid = bad input), picks the
-/// baseline.
+/// baseline and the key workload.
 fn prepare(
     input: Input,
-    kind: Kind,
     axes: Vec<Axis>,
     variants: Vec<Variant>,
-    baseline: &[(String, String)],
-    n_seeds: u32,
-    jobs: usize,
+    rq: Request<'_>,
 ) -> Result<Prepared, CliError> {
+    let Request { kind, baseline, n_seeds, workload, min_effect, jobs } = rq;
+    let min_effect = min_effect.map(MinEffect::parse).transpose().map_err(bad)?.unwrap_or_default();
+    let key =
+        experiment::key::choose(&input.base, workload).map_err(|e| bad(format!("{}: {e}", input.file)))?;
     let file = &input.file;
     let (scenarios, skipped) = xrun::prepare(&input.text, file, &input.fixed, variants, jobs);
     if scenarios.is_empty() {
@@ -106,7 +121,8 @@ fn prepare(
     };
     let seeds = plan::seeds(input.base.seed, n_seeds);
     let plan = Plan { kind, axes, variants: valid, skipped, baseline, seeds };
-    Ok(Prepared { input, plan, scenarios })
+    let columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s), key, min_effect);
+    Ok(Prepared { input, plan, scenarios, columns })
 }
 
 fn load_base(path: &Path, fixed: Vec<Override>) -> Result<Input, CliError> {
@@ -140,7 +156,15 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
         spec.baseline.iter().filter(|(k, v)| in_grid(k, v)).cloned().collect();
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let variants = plan::grid_variants(&axes);
-    let p = prepare(input, Kind::Sweep, axes, variants, &baseline, n_seeds, jobs)?;
+    let rq = Request {
+        kind: Kind::Sweep,
+        baseline: &baseline,
+        n_seeds,
+        workload: a.workload.as_deref(),
+        min_effect: a.min_effect.as_deref(),
+        jobs,
+    };
+    let p = prepare(input, axes, variants, rq)?;
     let out = a.out.clone().unwrap_or_else(|| {
         let name = match shard {
             Some(s) => format!("{}-sweep-shard-{}-of-{}", p.input.base.name, s.index, s.count),
@@ -188,7 +212,15 @@ pub(super) fn cmd_compare(a: CompareArgs) -> Result<(), CliError> {
     let n_seeds = seed_count(a.seeds, &input.base)?;
     let (axes, variants) = plan::compare_variants(&limits, &pools_overriding_pull_settings(&input.text));
     let baseline = [(plan::SERIALIZE_KEY.to_string(), "true".to_string())];
-    let p = prepare(input, Kind::Compare, axes, variants, &baseline, n_seeds, jobs)?;
+    let rq = Request {
+        kind: Kind::Compare,
+        baseline: &baseline,
+        n_seeds,
+        workload: a.workload.as_deref(),
+        min_effect: a.min_effect.as_deref(),
+        jobs,
+    };
+    let p = prepare(input, axes, variants, rq)?;
     let name = &p.input.base.name;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-compare")));
     check_out(&out, a.force)?;
@@ -211,8 +243,8 @@ fn progress_bar(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
 
 /// What a sweep keeps of a run: its `runs.csv` row and its `startups.csv` rows, formatted on
 /// the thread that ran it.
-fn rows_of(plan: &Plan, r: RunResult) -> (RunRow, StartupRows) {
-    (experiment::run_row(plan, &r), experiment::startup_rows(plan, r.run, &r.startups_s))
+fn rows_of(plan: &Plan, columns: &experiment::Columns, r: RunResult) -> (RunRow, StartupRows) {
+    (experiment::run_row(plan, columns, &r), experiment::startup_rows(plan, r.run, &r.startups_s))
 }
 
 fn command_line() -> String {
@@ -241,8 +273,9 @@ fn execute(
         }
     };
     let input = &p.input;
-    let finish = |r: RunResult| rows_of(&p.plan, r);
-    let results = xrun::run_plan(&p.scenarios, &p.plan.seeds, &runs, jobs, &finish, &tick).map_err(|e| {
+    let finish = |r: RunResult| rows_of(&p.plan, &p.columns, r);
+    let key = p.columns.workload.as_ref().map(|k| k.name.as_str());
+    let results = xrun::run_plan(&p.scenarios, &p.plan.seeds, &runs, key, jobs, &finish, &tick).map_err(|e| {
         CliError::Other(format!(
             "internal error in variant {:?} seed {}: {}; reproduce with `pullsim run {} --seed {} --check-invariants` and the variant's --set values",
             e.variant, e.seed, e.message, input.file, e.seed
@@ -261,11 +294,13 @@ fn execute(
         plan: p.plan.clone(),
         runs: p.plan.runs(),
         shard,
+        columns: p.columns.clone(),
     };
     // Tables, files and charts on a pool of the same size as the runs' (they format and
     // render in parallel).
     let (runs_rows, startups): (Vec<RunRow>, Vec<StartupRows>) = results.into_iter().unzip();
-    let tables = SweepTables { header: experiment::runs_header(&p.plan), runs: runs_rows, startups };
+    let tables =
+        SweepTables { header: experiment::runs_header(&p.plan, &p.columns), runs: runs_rows, startups };
     let (dest, stats) = xrun::on_pool(jobs, || {
         let folder = SweepFolder { manifest, tables, scenario_text: input.text.clone() };
         write_folder(&folder, out, force)
@@ -284,7 +319,7 @@ fn execute(
                 .unwrap_or_default(),
         );
         if let Some(stats) = &stats {
-            print!("{}", comparison_table(&p.plan, stats));
+            print!("{}", comparison_table(&p.plan, &p.columns, stats));
         }
         println!("results: {}", dest.display());
     }
@@ -315,7 +350,8 @@ fn write_folder(
             )
             .map_err(io_err)?;
             if stats.is_some() {
-                crate::chart::p99_charts(staging.path(), plan).map_err(chart_err)?;
+                crate::chart::p99_charts(staging.path(), plan, &folder.manifest.columns)
+                    .map_err(chart_err)?;
             }
             Ok::<_, CliError>(stats)
         },
@@ -328,7 +364,13 @@ fn write_folder(
                         v.extend_from_slice(&rows.startups_s);
                     }
                 }
-                crate::chart::startup_cdf_chart(staging.path(), plan, Some(per_variant)).map_err(chart_err)
+                crate::chart::startup_cdf_chart(
+                    staging.path(),
+                    plan,
+                    &folder.manifest.columns,
+                    Some(per_variant),
+                )
+                .map_err(chart_err)
             })
         },
     );
@@ -358,33 +400,58 @@ const TABLE_METRICS: [&str; 7] = [
     "pull_failures",
 ];
 
-/// Per variant: mean ± 95% CI half-width of each metric; then the paired difference against the
-/// baseline, marked `*` when its 95% CI excludes 0.
-pub fn comparison_table(plan: &Plan, stats: &[VariantStats]) -> String {
-    let cols: Vec<usize> =
-        TABLE_METRICS.iter().filter_map(|f| KEY_METRICS.iter().position(|m| m.field == *f)).collect();
-    // Mean and half-width share one precision, chosen from the larger of the two.
-    let decimals = |m: f64| match m {
-        m if m >= 1000.0 => 0,
-        m if m >= 10.0 => 1,
-        m if m >= 0.1 => 2,
-        _ => 3,
-    };
-    let cell = |e: Option<crate::experiment::stats::Estimate>, scale: f64, mark: bool| match e {
-        None => "-".to_string(),
-        Some(e) => {
-            let (m, h) = (e.mean * scale, e.half_width.map(|h| h * scale));
-            let d = decimals(m.abs().max(h.unwrap_or(0.0)));
-            let mut s = format!("{m:.d$}");
-            if let Some(h) = h {
-                s.push_str(&format!(" ± {h:.d$}"));
+/// One cell: `mean ± half-width`; `mean [low, high]` when the interval is cut at what the
+/// metric can be; `value (identical)` when every seed gave the same value (no interval: there
+/// is no spread to estimate); `*` after a significant difference.
+fn cell(e: Option<Estimate>, m: &Metric, significant: bool) -> String {
+    let Some(e) = e else { return "-".to_string() };
+    let scale = unit(m.field).0;
+    let mut s = if e.identical {
+        // The exact value: times to the millisecond, counts as integers.
+        let v = e.mean * scale;
+        let d = if m.unit == Unit::Count && v.fract() == 0.0 { 0 } else { 3 };
+        format!("{v:.d$} (identical)")
+    } else {
+        let (mean, h) = (e.mean * scale, e.half_width.map(|h| h * scale));
+        // Mean and half-width share one precision, chosen from the larger of the two, with
+        // more decimals (up to 3) until the half-width shows a digit: a spread is never "0.0".
+        let mut d = match mean.abs().max(h.unwrap_or(0.0)) {
+            x if x >= 1000.0 => 0,
+            x if x >= 10.0 => 1,
+            x if x >= 0.1 => 2,
+            _ => 3,
+        };
+        let shows = |h: f64, d: usize| (h * 10f64.powi(d as i32)).round() > 0.0;
+        while d < 3 && h.is_some_and(|h| !shows(h, d)) {
+            d += 1;
+        }
+        let half = |h: f64| {
+            if shows(h, d) {
+                format!("{h:.d$}")
+            } else {
+                format!("<{:.d$}", 10f64.powi(-(d as i32)))
             }
-            if mark && e.significant() {
-                s.push_str(" *");
+        };
+        match (h, e.low(), e.high()) {
+            (Some(_), Some(lo), Some(hi)) if e.clamped() => {
+                format!("{mean:.d$} [{:.d$}, {:.d$}]", lo * scale, hi * scale)
             }
-            s
+            (Some(h), _, _) => format!("{mean:.d$} ± {}", half(h)),
+            _ => format!("{mean:.d$}"),
         }
     };
+    if significant {
+        s.push_str(" *");
+    }
+    s
+}
+
+/// Per variant: each metric's mean with its 95% CI; then the paired difference against the
+/// baseline, marked `*` when significant (its CI excludes 0 and it is at least the practical
+/// threshold). Startup, makespan and failures are the key workload's, named above the columns.
+pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[VariantStats]) -> String {
+    let cols: Vec<usize> =
+        TABLE_METRICS.iter().filter_map(|f| KEY_METRICS.iter().position(|m| m.field == *f)).collect();
     let header: Vec<String> = std::iter::once("variant".to_string())
         .chain(cols.iter().map(|&c| {
             let m = KEY_METRICS[c];
@@ -396,13 +463,20 @@ pub fn comparison_table(plan: &Plan, stats: &[VariantStats]) -> String {
         .collect();
     let mut means: Vec<Vec<String>> = Vec::new();
     let mut diffs: Vec<Vec<String>> = Vec::new();
+    // Whether the legend must explain `[low, high]` and `(identical)`.
+    let (mut cut, mut identical) = (false, false);
     for (i, (v, s)) in plan.variants.iter().zip(stats).enumerate() {
         let mut r = vec![v.name.clone()];
         let mut d = vec![v.name.clone()];
         for &c in &cols {
-            let scale = unit(KEY_METRICS[c].field).0;
-            r.push(cell(s.metrics[c].estimate, scale, false));
-            d.push(cell(s.metrics[c].diff, scale, true));
+            let (m, ms) = (&KEY_METRICS[c], &s.metrics[c]);
+            r.push(cell(ms.estimate, m, false));
+            d.push(cell(ms.diff, m, ms.significant()));
+            let shown = [Some(ms.estimate), (i != plan.baseline).then_some(ms.diff)];
+            for e in shown.into_iter().flatten().flatten() {
+                cut |= e.clamped();
+                identical |= e.identical;
+            }
         }
         means.push(r);
         if i != plan.baseline {
@@ -432,18 +506,29 @@ pub fn comparison_table(plan: &Plan, stats: &[VariantStats]) -> String {
         s.trim_end().to_string() + "\n"
     };
     let mut out = String::new();
-    out.push_str(&format!(
-        "\nmean ± 95% confidence interval over {} seeds (Student's t)\n",
-        plan.seeds.len()
-    ));
+    let whose = columns
+        .workload
+        .as_ref()
+        .map_or_else(|| "all pods (the scenario has no workload)".to_string(), |k| k.describe());
+    let n = plan.seeds.len();
+    out.push_str(&format!("\nstartup, makespan and pull failures: {whose}; peaks: whole cluster\n"));
+    out.push_str(&format!("mean ± 95% confidence interval over {n} seeds (Student's t)"));
+    if cut {
+        out.push_str("; [low, high]: the interval cut at what is possible (a count is never below 0)");
+    }
+    if identical {
+        out.push_str(&format!("; (identical): the same value in all {n} seeds, no interval"));
+    }
+    out.push('\n');
     out.push_str(&line(&header));
     for r in &means {
         out.push_str(&line(r));
     }
     if !diffs.is_empty() {
         out.push_str(&format!(
-            "\npaired difference vs baseline {} over the same seeds (* = 95% CI excludes 0)\n",
-            plan.variants[plan.baseline].name
+            "\npaired difference vs baseline {} over the same seeds (* = 95% CI excludes 0 and |difference| >= {})\n",
+            plan.variants[plan.baseline].name,
+            columns.min_effect.describe()
         ));
         out.push_str(&line(&header));
         for r in &diffs {
@@ -465,7 +550,7 @@ pub(super) fn cmd_merge(a: MergeArgs) -> Result<(), CliError> {
     let merged = rsweep::merge_folders(parts).map_err(bad)?;
     let (dest, stats) = write_folder(&merged, &a.out, a.force)?;
     if let Some(stats) = &stats {
-        print!("{}", comparison_table(&merged.manifest.plan, stats));
+        print!("{}", comparison_table(&merged.manifest.plan, &merged.manifest.columns, stats));
     }
     println!("merged {} folders: {}", a.dirs.len(), dest.display());
     Ok(())

@@ -2,23 +2,32 @@
 //! parallel image pulls). The only module that uses rayon; pure apart from running the model.
 //!
 //! - `plan`: which variants and seeds, in which order, and shards;
+//! - `key`: which workload the key columns are about;
 //! - `run`: load variants (skipping invalid combinations), run in parallel, collect in order;
-//! - `stats`: mean, 95% CI (Student's t), paired differences;
-//! - this file: the tables written to `runs.csv`, `startups.csv` and `variants.csv`, and the
-//!   `sweep.json` manifest, all as text cells so that a folder rebuilt by `merge` from CSVs is
+//! - `stats`: mean, 95% CI (Student's t), paired differences, what is possible and what is
+//!   significant;
+//! - `variants`: the key metrics' statistics per variant, `variants.csv`;
+//! - this file: the tables written to `runs.csv` and `startups.csv`, and the `sweep.json`
+//!   manifest, all as text cells so that a folder rebuilt by `merge` from CSVs is
 //!   byte-identical to one written straight from memory (both compute `variants.csv` from the
 //!   same `runs.csv` cells).
 
+pub mod key;
 pub mod plan;
 pub mod planner;
 pub mod run;
 pub mod stats;
+pub mod variants;
+
+pub use variants::{
+    key_column, variant_stats, variants_header, variants_rows, Metric, MetricStats, VariantStats, KEY_METRICS,
+};
 
 use crate::metrics::summary::Summary;
+use crate::metrics::workloads::WorkloadSummary;
 use plan::{Plan, Shard};
 use run::RunResult;
 use serde::{Deserialize, Serialize};
-use stats::Estimate;
 
 /// The contract's summary fields, in contract order (the `runs.csv` columns after the grid).
 pub const SUMMARY_FIELDS: [&str; 17] = [
@@ -42,28 +51,80 @@ pub const SUMMARY_FIELDS: [&str; 17] = [
 ];
 /// Per-run exact peaks (event resolution, whatever `sample_every`), after the summary fields.
 pub const PEAK_FIELDS: [&str; 2] = ["peak_pulls_in_flight", "peak_registry_egress_bytes_per_s"];
+/// The `summary.json` facts of the whole run that the contract's fields lack, after the peaks.
+pub const EXTRA_FIELDS: [&str; 4] =
+    ["pods_stale_digest", "gc_images_removed", "gc_bytes_freed", "gc_free_space_failed"];
+/// A workload's `summary.json` fields as `runs.csv` columns `<workload>.<field>`, one group per
+/// workload after the extra fields; `rollout_s` follows for a workload with an `update`.
+pub const WORKLOAD_FIELDS: [&str; 16] = [
+    "pods",
+    "pods_running",
+    "pods_failed",
+    "startup_p50_s",
+    "startup_p90_s",
+    "startup_p99_s",
+    "startup_max_s",
+    "startup_mean_s",
+    "makespan_s",
+    "running_50pct_s",
+    "running_90pct_s",
+    "running_100pct_s",
+    "bytes_pulled",
+    "pulls",
+    "pull_failures",
+    "backoffs",
+];
+/// The column of a workload's rolling update: the duration of its last (and only) `update`.
+pub const ROLLOUT_FIELD: &str = "rollout_s";
 
-/// A metric of `variants.csv` and the compare table.
-#[derive(Clone, Copy, Debug)]
-pub struct Metric {
-    /// `runs.csv` column.
-    pub field: &'static str,
-    /// Short name for the terminal table.
-    pub label: &'static str,
+/// The `runs.csv` column of `field` for workload `name`.
+pub fn workload_column(name: &str, field: &str) -> String {
+    format!("{name}.{field}")
 }
 
-/// The key metrics: startup percentiles, makespan, peaks and failures.
-pub const KEY_METRICS: [Metric; 9] = [
-    Metric { field: "startup_p50_s", label: "startup p50" },
-    Metric { field: "startup_p90_s", label: "startup p90" },
-    Metric { field: "startup_p99_s", label: "startup p99" },
-    Metric { field: "startup_mean_s", label: "startup mean" },
-    Metric { field: "makespan_s", label: "makespan" },
-    Metric { field: "peak_pulls_in_flight", label: "peak pulls" },
-    Metric { field: "peak_registry_egress_bytes_per_s", label: "peak egress" },
-    Metric { field: "pull_failures", label: "pull failures" },
-    Metric { field: "pods_failed", label: "pods not running" },
-];
+/// A workload with a group of `runs.csv` columns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadColumns {
+    pub name: String,
+    /// Some variant gives it an `update`: it has a `rollout_s` column.
+    pub rollout: bool,
+}
+
+/// What the tables of a sweep folder show besides the plan's runs; written to `sweep.json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Columns {
+    /// The workloads of every variant, in the order they first appear (variants in plan order,
+    /// workloads in file order). Variants of one file normally share them; a variant without
+    /// one (a grid value that renames it) leaves its cells empty.
+    #[serde(default)]
+    pub workloads: Vec<WorkloadColumns>,
+    /// The workload of the key columns (`key`); `None` when the scenario has no workload.
+    #[serde(default)]
+    pub workload: Option<key::KeyWorkload>,
+    /// The smallest paired difference marked significant (`--min-effect`).
+    #[serde(default)]
+    pub min_effect: stats::MinEffect,
+}
+
+/// The `Columns` of a plan whose variants load as `scenarios` (plan order), with `workload` as
+/// the key workload.
+pub fn columns_of<'a>(
+    scenarios: impl IntoIterator<Item = &'a crate::scenario::Scenario>,
+    workload: Option<key::KeyWorkload>,
+    min_effect: stats::MinEffect,
+) -> Columns {
+    let mut workloads: Vec<WorkloadColumns> = Vec::new();
+    for scn in scenarios {
+        for w in &scn.workloads {
+            let rollout = matches!(w.kind, crate::scenario::WorkloadKind::Deployment { update: Some(_), .. });
+            match workloads.iter_mut().find(|c| c.name == w.name) {
+                Some(c) => c.rollout |= rollout,
+                None => workloads.push(WorkloadColumns { name: w.name.clone(), rollout }),
+            }
+        }
+    }
+    Columns { workloads, workload, min_effect }
+}
 
 /// Summary values as `runs.csv` cells: integers as integers, seconds as the shortest text
 /// that reads back to the same f64, a missing percentile (no pod ran) as empty.
@@ -91,11 +152,45 @@ pub fn summary_cells(s: &Summary) -> Vec<String> {
     ]
 }
 
-/// `runs.csv` header: `variant`, the axis keys, the summary fields, the peaks.
-pub fn runs_header(plan: &Plan) -> Vec<String> {
+/// A workload's cells, as `summary_cells` writes numbers: `WORKLOAD_FIELDS`, then `rollout_s`
+/// when `rollout` (the last update's duration; empty when unfinished or absent).
+fn workload_cells(w: &WorkloadSummary, rollout: bool) -> Vec<String> {
+    let f = |v: f64| format!("{v}");
+    let o = |v: Option<f64>| v.map(f).unwrap_or_default();
+    let mut cells = vec![
+        w.pods.to_string(),
+        w.pods_running.to_string(),
+        w.pods_failed.to_string(),
+        o(w.startup_p50_s),
+        o(w.startup_p90_s),
+        o(w.startup_p99_s),
+        o(w.startup_max_s),
+        o(w.startup_mean_s),
+        o(w.makespan_s),
+        o(w.running_50pct_s),
+        o(w.running_90pct_s),
+        o(w.running_100pct_s),
+        w.bytes_pulled.to_string(),
+        w.pulls.to_string(),
+        w.pull_failures.to_string(),
+        w.backoffs.to_string(),
+    ];
+    if rollout {
+        cells.push(o(w.rollout_s.last().copied().flatten()));
+    }
+    cells
+}
+
+/// `runs.csv` header: `variant`, the axis keys, the summary fields, the peaks, the extra
+/// fields, then each workload's columns.
+pub fn runs_header(plan: &Plan, columns: &Columns) -> Vec<String> {
     let mut h = vec!["variant".to_string()];
     h.extend(plan.axes.iter().map(|a| a.key.clone()));
-    h.extend(SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS).map(|s| s.to_string()));
+    h.extend(SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS).chain(&EXTRA_FIELDS).map(|s| s.to_string()));
+    for w in &columns.workloads {
+        let rollout = w.rollout.then_some(ROLLOUT_FIELD);
+        h.extend(WORKLOAD_FIELDS.iter().copied().chain(rollout).map(|f| workload_column(&w.name, f)));
+    }
     h
 }
 
@@ -106,7 +201,7 @@ pub struct RunRow {
     pub cells: Vec<String>,
 }
 
-pub fn run_row(plan: &Plan, r: &RunResult) -> RunRow {
+pub fn run_row(plan: &Plan, columns: &Columns, r: &RunResult) -> RunRow {
     let (v, _) = plan.run_at(r.run);
     let variant = &plan.variants[v];
     let mut cells = vec![variant.name.clone()];
@@ -114,6 +209,16 @@ pub fn run_row(plan: &Plan, r: &RunResult) -> RunRow {
     cells.extend(summary_cells(&r.summary));
     cells.push(r.peak_pulls_in_flight.to_string());
     cells.push(format!("{}", r.peak_registry_egress_bytes_per_s));
+    for n in [r.pods_stale_digest, r.gc_images_removed, r.gc_bytes_freed, r.gc_free_space_failed] {
+        cells.push(n.to_string());
+    }
+    for c in &columns.workloads {
+        match r.workloads.iter().find(|w| w.name == c.name) {
+            Some(w) => cells.extend(workload_cells(w, c.rollout)),
+            None => cells
+                .extend(std::iter::repeat_n(String::new(), WORKLOAD_FIELDS.len() + usize::from(c.rollout))),
+        }
+    }
     RunRow { run: r.run, cells }
 }
 
@@ -181,119 +286,6 @@ pub fn startup_rows(plan: &Plan, run: usize, startups_s: &[f64]) -> StartupRows 
     rows.finish()
 }
 
-/// The statistics of one metric for one variant.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MetricStats {
-    pub estimate: Option<Estimate>,
-    /// Paired difference against the baseline over the same seeds.
-    pub diff: Option<Estimate>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct VariantStats {
-    pub runs: usize,
-    /// One per `KEY_METRICS` entry.
-    pub metrics: Vec<MetricStats>,
-}
-
-/// The values of one `runs.csv` column for one variant, in seed order.
-fn column(rows: &[RunRow], col: usize) -> Result<Vec<Option<f64>>, String> {
-    rows.iter()
-        .map(|r| {
-            let c = r.cells.get(col).map(String::as_str).unwrap_or("");
-            if c.is_empty() {
-                Ok(None)
-            } else {
-                c.parse::<f64>().map(Some).map_err(|_| format!("runs.csv: not a number: {c:?}"))
-            }
-        })
-        .collect()
-}
-
-/// Statistics per variant from complete `runs.csv` rows in plan order.
-pub fn variant_stats(plan: &Plan, header: &[String], rows: &[RunRow]) -> Result<Vec<VariantStats>, String> {
-    let n = plan.seeds.len();
-    if rows.len() != plan.runs() {
-        return Err(format!("{} runs in runs.csv, the plan has {}", rows.len(), plan.runs()));
-    }
-    let cols: Vec<usize> = KEY_METRICS
-        .iter()
-        .map(|m| {
-            header.iter().position(|h| h == m.field).ok_or_else(|| format!("runs.csv: no column {}", m.field))
-        })
-        .collect::<Result<_, _>>()?;
-    let per_variant = |v: usize, col: usize| column(&rows[v * n..(v + 1) * n], col);
-    let mut out = Vec::with_capacity(plan.variants.len());
-    for v in 0..plan.variants.len() {
-        let mut metrics = Vec::with_capacity(cols.len());
-        for &col in &cols {
-            let xs = per_variant(v, col)?;
-            let base = per_variant(plan.baseline, col)?;
-            let present: Vec<f64> = xs.iter().flatten().copied().collect();
-            metrics.push(MetricStats {
-                estimate: stats::estimate(&present),
-                diff: stats::paired_difference(&xs, &base),
-            });
-        }
-        out.push(VariantStats { runs: n, metrics });
-    }
-    Ok(out)
-}
-
-/// `variants.csv` header: variant, axes, baseline flag, runs, then per key metric its mean and
-/// CI and the paired difference against the baseline with its CI and significance.
-pub fn variants_header(plan: &Plan) -> Vec<String> {
-    let mut h = vec!["variant".to_string()];
-    h.extend(plan.axes.iter().map(|a| a.key.clone()));
-    h.push("baseline".into());
-    h.push("seeds".into());
-    for m in KEY_METRICS {
-        for suffix in [
-            "mean",
-            "ci95_low",
-            "ci95_high",
-            "diff_mean",
-            "diff_ci95_low",
-            "diff_ci95_high",
-            "diff_significant",
-        ] {
-            h.push(format!("{}_{suffix}", m.field));
-        }
-    }
-    h
-}
-
-/// Three decimals (the output precision of times), empty when undefined.
-fn fixed3(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.3}")).unwrap_or_default()
-}
-
-pub fn variants_rows(plan: &Plan, stats: &[VariantStats]) -> Vec<Vec<String>> {
-    plan.variants
-        .iter()
-        .zip(stats)
-        .enumerate()
-        .map(|(i, (v, s))| {
-            let mut r = vec![v.name.clone()];
-            r.extend(v.values.iter().cloned());
-            r.push((i == plan.baseline).to_string());
-            r.push(s.runs.to_string());
-            for m in &s.metrics {
-                let e = m.estimate;
-                r.push(fixed3(e.map(|e| e.mean)));
-                r.push(fixed3(e.and_then(|e| e.low())));
-                r.push(fixed3(e.and_then(|e| e.high())));
-                let d = m.diff;
-                r.push(fixed3(d.map(|d| d.mean)));
-                r.push(fixed3(d.and_then(|d| d.low())));
-                r.push(fixed3(d.and_then(|d| d.high())));
-                r.push(d.map(|d| d.significant().to_string()).unwrap_or_default());
-            }
-            r
-        })
-        .collect()
-}
-
 /// `sweep.json`: what a result folder holds and how it was made.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -312,6 +304,8 @@ pub struct Manifest {
     pub runs: usize,
     /// Set in the folder of one shard; `null` for a whole sweep (also after `merge`).
     pub shard: Option<Shard>,
+    #[serde(flatten)]
+    pub columns: Columns,
 }
 
 /// FNV-1a, 64 bits: a stable, dependency-free fingerprint (not a security hash).
@@ -370,54 +364,5 @@ mod tests {
             again.push([&rec[0], &rec[1], &rec[2]], rec[2].parse().ok());
         }
         assert_eq!(again.finish(), rows);
-    }
-
-    fn row(run: usize, name: &str, p99: &str, makespan: &str) -> RunRow {
-        let mut cells = vec![name.to_string(), "x".into()];
-        for f in SUMMARY_FIELDS.iter().chain(&PEAK_FIELDS) {
-            cells.push(match *f {
-                "startup_p99_s" => p99.into(),
-                "makespan_s" => makespan.into(),
-                _ => "0".into(),
-            });
-        }
-        RunRow { run, cells }
-    }
-
-    #[test]
-    fn variant_stats_pair_by_seed_against_the_baseline() {
-        let plan = plan2();
-        let header = runs_header(&plan);
-        // Baseline p99 10, 20, 30; variant 2: 8, 17, 29 → differences -2, -3, -1: mean -2,
-        // s = 1, half-width = 4.3027 / √3 = 2.48417 → [-4.484, 0.484], not significant.
-        let rows = vec![
-            row(0, "k=1", "10", "100"),
-            row(1, "k=1", "20", "100"),
-            row(2, "k=1", "30", "100"),
-            row(3, "k=2", "8", "90"),
-            row(4, "k=2", "17", "91"),
-            row(5, "k=2", "29", ""),
-        ];
-        let st = variant_stats(&plan, &header, &rows).unwrap();
-        let p99 = KEY_METRICS.iter().position(|m| m.field == "startup_p99_s").unwrap();
-        let d = st[1].metrics[p99].diff.unwrap();
-        assert_eq!(d.mean, -2.0);
-        assert!((d.half_width.unwrap() - 2.48417).abs() < 1e-5);
-        assert!(!d.significant());
-        // Makespan: the third seed is missing in the variant, so two pairs: -10, -9.
-        let mk = KEY_METRICS.iter().position(|m| m.field == "makespan_s").unwrap();
-        assert_eq!(st[1].metrics[mk].diff.unwrap().n, 2);
-        assert_eq!(st[1].metrics[mk].estimate.unwrap().mean, 90.5);
-        let table = variants_rows(&plan, &st);
-        let h = variants_header(&plan);
-        let at = |name: &str| h.iter().position(|x| x == name).unwrap();
-        assert_eq!(table[1][at("startup_p99_s_diff_mean")], "-2.000");
-        assert_eq!(table[1][at("startup_p99_s_diff_ci95_low")], "-4.484");
-        assert_eq!(table[1][at("startup_p99_s_diff_significant")], "false");
-        assert_eq!(table[0][at("baseline")], "true");
-        assert_eq!(table[0][at("startup_p99_s_mean")], "20.000");
-        assert_eq!(h.len(), table[0].len());
-        // Incomplete tables are refused.
-        assert!(variant_stats(&plan, &header, &rows[..5]).is_err());
     }
 }

@@ -2,12 +2,14 @@
 //! (variant, seed) pairs in parallel on a rayon pool of `jobs` threads and collect the results
 //! in plan order, so the output does not depend on `jobs` or on scheduling.
 //!
-//! A run keeps only what the sweep files need: its summary, its two exact peaks (at event
-//! resolution, not from the time series' samples) and its pods' startup times. Memory is therefore
+//! A run keeps only what the sweep files need: its summary (pooled and per workload), its two
+//! exact peaks (at event resolution, not from the time series' samples) and its pods' startup
+//! times. Memory is therefore
 //! O(pods) per run, not O(pull attempts + samples).
 
 use super::plan::{Setting, Skipped, Variant};
 use crate::metrics::summary::{secs_ms, Summary};
+use crate::metrics::workloads::WorkloadSummary;
 use crate::metrics::NullSink;
 use crate::model::RunOptions;
 use crate::scenario::{self, Override, Scenario};
@@ -24,8 +26,16 @@ pub struct RunResult {
     pub peak_pulls_in_flight: u64,
     /// Highest total registry egress held for any time, bytes per second (event resolution).
     pub peak_registry_egress_bytes_per_s: f64,
-    /// Startup of every pod that ran, seconds (ms precision), in pod order.
+    /// Startup of every pod of the key workload that ran (of every pod that ran when there is
+    /// no key workload), seconds (ms precision), in pod order.
     pub startups_s: Vec<f64>,
+    /// `summary.json`'s facts beyond the contract's fields.
+    pub pods_stale_digest: u64,
+    pub gc_images_removed: u64,
+    pub gc_bytes_freed: u64,
+    pub gc_free_space_failed: u64,
+    /// Per workload, in the variant's declaration order.
+    pub workloads: Vec<WorkloadSummary>,
 }
 
 /// Removes a key that a variant unsets. Supported paths: `kubelet.KEY` and
@@ -145,13 +155,14 @@ pub struct RunPanic {
 }
 
 /// Runs `runs` (plan indices) of `scenarios` × `seeds` on `jobs` threads; results in the order
-/// of `runs`. `finish` turns each result into what the caller keeps, on the thread that ran
-/// it (formatting rows there keeps it off the serial part after the runs); `progress` is
-/// called once per finished run (from any thread).
+/// of `runs`, with the startups of `key_workload`'s pods. `finish` turns each result into what
+/// the caller keeps, on the thread that ran it (formatting rows there keeps it off the serial
+/// part after the runs); `progress` is called once per finished run (from any thread).
 pub fn run_plan<T: Send>(
     scenarios: &[(Variant, Scenario)],
     seeds: &[u64],
     runs: &[usize],
+    key_workload: Option<&str>,
     jobs: usize,
     finish: &(dyn Fn(RunResult) -> T + Sync),
     progress: &(dyn Fn() + Sync),
@@ -168,13 +179,24 @@ pub fn run_plan<T: Send>(
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut sink = NullSink;
             let out = crate::sim::run(scn, seed, &mut sink, RunOptions::default());
-            let startups_s = out.pods.iter().filter_map(|p| p.startup()).map(secs_ms).collect();
+            let startups_s = out
+                .pods
+                .iter()
+                .filter(|p| key_workload.is_none_or(|k| *p.workload == *k))
+                .filter_map(|p| p.startup())
+                .map(secs_ms)
+                .collect();
             finish(RunResult {
                 run: k,
+                pods_stale_digest: out.pods_stale_digest(),
                 summary: out.summary,
                 peak_pulls_in_flight: out.peaks.pulls_in_flight,
                 peak_registry_egress_bytes_per_s: out.peaks.registry_egress_bytes_per_s,
                 startups_s,
+                gc_images_removed: out.gc_images_removed,
+                gc_bytes_freed: out.gc_bytes_freed,
+                gc_free_space_failed: out.gc_free_space_failed,
+                workloads: out.workloads,
             })
         }));
         progress();

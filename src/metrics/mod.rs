@@ -1,9 +1,11 @@
 //! What a run records: pull attempts and time-series samples (streamed to a `RunSink` as they
 //! happen, so huge runs need not hold them), per-pod and per-registry rows (built at the end),
-//! and the run summary. Field names are the output contract's column names.
+//! and the run summary, pooled (`summary.rs`) and per workload (`workloads.rs`). Field names are
+//! the output contract's column names.
 
 pub mod peaks;
 pub mod summary;
+pub mod workloads;
 
 use crate::time::SimTime;
 
@@ -262,6 +264,8 @@ pub struct RunOutput {
     pub peaks: peaks::Peaks,
     /// Failed pull attempts per reason (`pulls.csv` result without `failed:`), every reason.
     pub pull_failures_by_reason: Vec<(&'static str, u64)>,
+    /// Per workload, in declaration order (`workloads.rs`).
+    pub workloads: Vec<workloads::WorkloadSummary>,
 }
 
 impl RunOutput {

@@ -62,15 +62,28 @@ pub fn secs_ms(d: SimDuration) -> f64 {
 /// a selection in the part of `values` above the previous one (a large run has 10^5 startups,
 /// and the full sort was 2 % of its instructions). `values` is left partly ordered.
 pub fn nearest_ranks<const N: usize>(values: &mut [SimDuration], ps: [u32; N]) -> [Option<SimDuration>; N] {
-    let mut out = [None; N];
     if values.is_empty() {
-        return out;
+        return [None; N];
     }
+    let n = values.len();
+    kth_smallest(values, ps.map(|p| rank_index(n, p) + 1))
+}
+
+/// The `k`-th smallest of `values` (1-based) for each `k` of `ranks` (ascending), by selection
+/// as `nearest_ranks`; `None` for a rank past the end (or 0). `values` is left partly ordered.
+pub fn kth_smallest<const N: usize>(
+    values: &mut [SimDuration],
+    ranks: [usize; N],
+) -> [Option<SimDuration>; N] {
+    let mut out = [None; N];
     let mut lo = 0usize;
-    for (o, p) in out.iter_mut().zip(ps) {
-        let k = rank_index(values.len(), p);
-        assert!(k >= lo, "percentiles in ascending order");
-        // Everything from `lo` on is at least the previous percentile: the k-th smallest of
+    for (o, k) in out.iter_mut().zip(ranks) {
+        if k == 0 || k > values.len() {
+            continue;
+        }
+        let k = k - 1;
+        assert!(k >= lo, "ranks in ascending order");
+        // Everything from `lo` on is at least the previous rank's value: the k-th smallest of
         // all is the (k - lo)-th smallest there.
         let (_, x, _) = values[lo..].select_nth_unstable(k - lo);
         *o = Some(*x);

@@ -153,6 +153,7 @@ impl<'a> World<'a> {
             nodes_joined: 0,
             image_node_count: vec![0; n_images],
             totals: Totals::default(),
+            workload_totals: vec![Totals::default(); scn.workloads.len()],
             failures_by_reason: [0; FailReason::ALL.len()],
             pulls_in_flight: 0,
             peak_pulls: crate::metrics::peaks::LazyMax::new(0),
@@ -208,6 +209,11 @@ impl<'a> World<'a> {
 
     pub fn totals(&self) -> &Totals {
         &self.totals
+    }
+
+    /// `totals` per workload, in declaration order.
+    pub fn workload_totals(&self) -> &[Totals] {
+        &self.workload_totals
     }
 
     /// Failed pull attempts per reason, every reason listed (`summary.json`

@@ -532,11 +532,15 @@ impl World<'_> {
     /// borrowing every text from the world's state.
     fn emit_pull_record(&mut self, pull: PullId, result: &str) {
         self.totals.pulls += 1;
+        // The attempt has ended (or the run has): its bytes are final.
+        let p = &self.pulls[pull.idx()];
+        let pod = &self.pods[p.pod.idx()];
+        let w = &mut self.workload_totals[pod.workload.idx()];
+        w.pulls += 1;
+        w.bytes_pulled += p.bytes;
         if !self.pull_rows_wanted {
             return;
         }
-        let p = &self.pulls[pull.idx()];
-        let pod = &self.pods[p.pod.idx()];
         let mut name = std::mem::take(&mut self.name_scratch);
         name.clear();
         self.pod_name(p.pod).write_into(&mut name);
@@ -560,6 +564,8 @@ impl World<'_> {
         self.emit_pull_record(pull, failure.map_or("ok", FailReason::result));
         if let Some(reason) = failure {
             self.totals.pull_failures += 1;
+            let workload = self.pods[self.pulls[pull.idx()].pod.idx()].workload;
+            self.workload_totals[workload.idx()].pull_failures += 1;
             self.failures_by_reason[reason as usize] += 1;
             if let Some(r) = self.pulls[pull.idx()].registry.filter(|_| reason.answered_by_registry()) {
                 self.registries[r.idx()].row.failures += 1;

@@ -596,6 +596,8 @@ pub struct World<'a> {
     /// Nodes that have each image (ImageLocality's spread factor).
     image_node_count: Vec<u32>,
     totals: Totals,
+    /// `totals` per workload (by `WorkloadId`): a pull attempt counts for its pod's workload.
+    workload_totals: Vec<Totals>,
     /// Failed pull attempts per `FailReason` (indexed by `reason as usize`).
     failures_by_reason: [u64; FailReason::ALL.len()],
     pulls_in_flight: u64,

@@ -312,6 +312,9 @@ pub struct SummaryExtras {
     /// Failed pull attempts per reason (`pull_failures` split), every reason, in a fixed order.
     #[serde(serialize_with = "reasons_as_object")]
     pub pull_failures_by_reason: Vec<(&'static str, u64)>,
+    /// Per workload, keyed by name in declaration order (`metrics::workloads`).
+    #[serde(serialize_with = "crate::metrics::workloads::workloads_as_object")]
+    pub workloads: Vec<crate::metrics::workloads::WorkloadSummary>,
 }
 
 /// `[("transient", 3), ...]` as `{"transient": 3, ...}`, in the given order.
@@ -335,6 +338,7 @@ impl SummaryExtras {
             rollouts: out.rollouts.clone(),
             pods_stale_digest: out.pods_stale_digest(),
             pull_failures_by_reason: out.pull_failures_by_reason.clone(),
+            workloads: out.workloads.clone(),
         }
     }
 }

@@ -58,11 +58,12 @@ pub fn write_sweep_files(
     if manifest.shard.is_some() {
         return Ok(None);
     }
+    let (plan, columns) = (&manifest.plan, &manifest.columns);
     let stats =
-        experiment::variant_stats(&manifest.plan, &tables.header, &tables.runs).map_err(io::Error::other)?;
+        experiment::variant_stats(plan, columns, &tables.header, &tables.runs).map_err(io::Error::other)?;
     let mut w = csv_writer(&dir.join("variants.csv"))?;
-    w.write_record(experiment::variants_header(&manifest.plan)).map_err(io::Error::other)?;
-    for r in experiment::variants_rows(&manifest.plan, &stats) {
+    w.write_record(experiment::variants_header(plan)).map_err(io::Error::other)?;
+    for r in experiment::variants_rows(plan, columns, &stats) {
         w.write_record(r).map_err(io::Error::other)?;
     }
     w.flush()?;

@@ -425,4 +425,7 @@ pub struct SweepSpec {
     /// Axes in file order: dotted key and its values.
     pub grid: Vec<(String, Vec<String>)>,
     pub baseline: Vec<(String, String)>,
+    /// The workload whose results fill the key columns of the tables and the charts (a
+    /// `[[workload]]` name); `None` = the default choice.
+    pub workload: Option<String>,
 }

@@ -261,6 +261,8 @@ pub struct RawSweep {
     /// Key order is taken from the document (a `toml::Table` sorts its keys).
     pub grid: Option<toml::Table>,
     pub baseline: Option<toml::Table>,
+    /// Extension: the workload whose results the tables and charts show.
+    pub workload: Option<String>,
 }
 
 /// Extension: `[limits]`, raising (or lowering) the up-front work limits of `scenario::limits`.

@@ -5,7 +5,7 @@
 //! (`--events`), `examples` the contract examples and scenarios/, `determinism`, `cli` exit
 //! codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
-//! proptest-driven fuzzing, `kill` SIGKILL mid-run.
+//! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results.
 
 mod cli;
 mod corpus;
@@ -26,6 +26,7 @@ mod registry;
 mod report;
 mod swarm;
 mod sweep;
+mod workloads;
 
 use pullsim::metrics::{MemorySink, RunOutput};
 use pullsim::model::RunOptions;

@@ -463,6 +463,22 @@ fn check_outputs(g: &Generated, setting: Setting, out: &RunOutput, sink: &Memory
     if sink.pulls.len() as u64 != s.pulls {
         return Err(format!("pulls.csv has {} rows, summary pulls = {}", sink.pulls.len(), s.pulls));
     }
+    // The workloads add up to the pooled figures.
+    let sum = |f: fn(&pullsim::metrics::workloads::WorkloadSummary) -> u64| -> u64 {
+        out.workloads.iter().map(f).sum()
+    };
+    let per_workload = [
+        sum(|w| w.pods),
+        sum(|w| w.pods_failed),
+        sum(|w| w.bytes_pulled),
+        sum(|w| w.pulls),
+        sum(|w| w.pull_failures),
+        sum(|w| w.backoffs),
+    ];
+    let pooled = [s.pods, s.pods_failed, s.bytes_pulled, s.pulls, s.pull_failures, s.backoffs];
+    if per_workload != pooled {
+        return Err(format!("workloads sum to {per_workload:?} (pods, failed, bytes, pulls, failures, backoffs), pooled {pooled:?}"));
+    }
     let mut last_finished = None;
     for r in &sink.pulls {
         if !result_ok(&r.result) {

@@ -278,3 +278,107 @@ fn peaks_in_runs_csv_do_not_depend_on_sample_every() {
     assert_eq!(fine, peaks("5s"));
     assert!(fine.iter().all(|p| !p.ends_with(",0")), "every run moves bytes: {fine:?}");
 }
+
+/// `variants.csv` as (header, rows).
+fn variants_table(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut rd = csv::Reader::from_path(dir.join("variants.csv")).unwrap();
+    let header = rd.headers().unwrap().iter().map(str::to_string).collect();
+    (header, rd.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect())
+}
+
+/// The contract example without its failure rate is deterministic: every seed gives the same
+/// run. The table says so instead of printing `± 0.0`, and the exact 40 ms by which a parallel
+/// puller starts the slowest pods sooner is not marked significant: it is below the default
+/// threshold, max(1 % of 1.627 s, 0.1 s) = 0.1 s.
+#[test]
+fn a_deterministic_compare_says_identical_and_marks_only_practical_differences() {
+    let run = |name: &str, extra: &[&str]| -> (String, Vec<String>, Vec<Vec<String>>) {
+        let out = tmp(name);
+        let mut args = vec![
+            "compare",
+            EX,
+            "--seeds",
+            "3",
+            "--max-parallel",
+            "2",
+            "--set",
+            "registry.docker.io.failure_rate=0",
+        ];
+        args.extend(extra);
+        args.extend(["--out", s(&out)]);
+        let stdout = ok(&args);
+        let (h, rows) = variants_table(&out);
+        (stdout, h, rows)
+    };
+    let (stdout, h, rows) = run("det-default", &[]);
+    assert!(!stdout.contains("± 0.0"), "{stdout}");
+    assert!(stdout.contains("(identical): the same value in all 3 seeds, no interval"), "{stdout}");
+    assert!(stdout.contains("* = 95% CI excludes 0 and |difference| >= max(1% of the baseline mean, 0.1 s for times, 1 for counts)"), "{stdout}");
+    let at = |name: &str| h.iter().position(|x| x == name).unwrap_or_else(|| panic!("{name}"));
+    let p90 = |row: &Vec<String>, suffix: &str| row[at(&format!("startup_p90_s_{suffix}"))].clone();
+    for row in &rows {
+        assert_eq!(
+            (p90(row, "identical"), p90(row, "ci95_low"), p90(row, "ci95_high")),
+            ("true".into(), "".into(), "".into())
+        );
+    }
+    // parallel-2 against serial: an exact, non-zero difference under the threshold.
+    let p2 = &rows[1];
+    let diff: f64 = p90(p2, "diff_mean").parse().unwrap();
+    let threshold: f64 = p90(p2, "diff_min_effect").parse().unwrap();
+    assert_eq!(p90(p2, "diff_identical"), "true");
+    assert!(diff < 0.0 && diff.abs() < threshold, "{diff} vs {threshold}");
+    assert_eq!(threshold, 0.1);
+    assert_eq!(p90(p2, "diff_significant"), "false");
+    // Two more pulls in flight at the peak is at least the 1 for counts: marked.
+    assert_eq!(p2[at("peak_pulls_in_flight_diff_significant")], "true");
+    // With no practical threshold, the exact difference is marked, as before.
+    let (_, h, rows) = run("det-zero", &["--min-effect", "0%,0s,0"]);
+    assert_eq!(rows[1][h.iter().position(|x| x == "startup_p90_s_diff_significant").unwrap()], "true");
+    assert_eq!(rows[1][h.iter().position(|x| x == "startup_p90_s_diff_min_effect").unwrap()], "0.000");
+    // A malformed threshold is bad input.
+    let o = pullsim(&["compare", EX, "--min-effect", "5%,x", "--out", s(&tmp("det-bad"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--min-effect"));
+}
+
+/// With a 10 % failure rate, pull failures per run are 0, 1 or 2: mean ± t·s/√n reaches below
+/// 0 and is cut there. No interval of a count goes below 0 or above its bound.
+#[test]
+fn intervals_of_counts_stay_within_what_is_possible() {
+    let out = tmp("counts");
+    let stdout = ok(&[
+        "compare",
+        EX,
+        "--seeds",
+        "5",
+        "--max-parallel",
+        "2",
+        "--set",
+        "registry.docker.io.failure_rate=0.1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(stdout.contains("[low, high]: the interval cut at what is possible"), "{stdout}");
+    let (h, rows) = variants_table(&out);
+    let num = |row: &Vec<String>, col: &str| -> Option<f64> {
+        row[h.iter().position(|x| x == col).unwrap()].parse().ok()
+    };
+    let mut cut = 0;
+    for row in &rows {
+        for m in ["pull_failures", "pods_failed", "peak_pulls_in_flight", "startup_p50_s", "makespan_s"] {
+            let Some(low) = num(row, &format!("{m}_ci95_low")) else { continue };
+            let (mean, high) =
+                (num(row, &format!("{m}_mean")).unwrap(), num(row, &format!("{m}_ci95_high")).unwrap());
+            assert!(low >= 0.0, "{m} {low}");
+            // Cut: the interval is no longer symmetric about the mean.
+            if (mean - low - (high - mean)).abs() > 0.0015 {
+                cut += 1;
+            }
+        }
+        if let Some(high) = num(row, "pods_failed_ci95_high") {
+            assert!(high <= 5.0, "5 pods: {high}");
+        }
+    }
+    assert!(cut > 0, "some interval is cut at 0: {stdout}");
+}

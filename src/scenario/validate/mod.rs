@@ -13,6 +13,7 @@
 //! | `kubelet.eviction_hard_imagefs_available` | `"15%"` | kubelet `evictionHard["imagefs.available"]` (0 = none) |
 //! | `image.pushes` | none | the tag moves to a new digest at `at` (`{ at, layers }`; see `validate_pushes`) |
 //! | `simulation.start_time` | `"2025-01-01T00:00:00Z"` | the date of time 0 (RFC 3339), for `events.json` |
+//! | `sweep.workload` | see `experiment::key` | the workload of a sweep's key columns (a `[[workload]]` name) |
 //!
 //! # Defaults for keys the contract shows without one
 //!
@@ -55,6 +56,8 @@ mod quantity;
 mod registries;
 mod simulation;
 mod workloads;
+
+pub use simulation::unknown_workload;
 
 use super::locate::KeyPath;
 use super::raw::RawScenario;
@@ -214,7 +217,7 @@ pub fn validate(
     let pools = pools::node_pools(c, raw, &mut imgs, &regs, &mut base_kubelet);
     let workloads = workloads::workloads(c, raw, &imgs, &pools, &regs);
     let scheduler = simulation::scheduler(c, raw);
-    let sweep = raw.sweep.as_ref().map(|s| simulation::sweep_spec(c, s, doc, variant_check));
+    let sweep = raw.sweep.as_ref().map(|s| simulation::sweep_spec(c, s, doc, &workloads, variant_check));
 
     if !ctx.issues.is_empty() {
         return Err(ctx.issues);

@@ -129,13 +129,32 @@ fn doc_keys(doc: &toml_edit::DocumentMut, table: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What to say about a workload name that no `[[workload]]` has: the closest name, if one is
+/// close, and the names there are (`[sweep] workload`, `--workload`).
+pub fn unknown_workload(name: &str, workloads: &[&str]) -> String {
+    let expected = if workloads.is_empty() {
+        "a [[workload]] name, and the scenario has none".to_string()
+    } else {
+        format!("one of {}", workloads.join(", "))
+    };
+    unknown_value(format!("no [[workload]] named {name:?}"), name, workloads, &expected)
+}
+
 pub(super) fn sweep_spec(
     c: &mut Ctx,
     s: &RawSweep,
     doc: &toml_edit::DocumentMut,
+    workloads: &[crate::scenario::WorkloadSpec],
     variant_check: Option<VariantCheck<'_>>,
 ) -> SweepSpec {
     let p = KeyPath::root().key("sweep");
+    let workload = s.workload.clone();
+    if let Some(name) = &workload {
+        let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+        if !names.contains(&name.as_str()) {
+            c.err(&p.key("workload"), unknown_workload(name, &names));
+        }
+    }
     let seeds = s.seeds.as_ref().and_then(|v| match c.int(&p.key("seeds"), v) {
         Some(n) if n >= 1 && n <= u32::MAX as i64 => Some(n as u32),
         Some(n) => {
@@ -230,5 +249,5 @@ pub(super) fn sweep_spec(
             }
         }
     }
-    SweepSpec { seeds, grid, baseline }
+    SweepSpec { seeds, grid, baseline, workload }
 }
