@@ -4,7 +4,7 @@
 # scenario is run in full with the release build, and so is each of its `# table-variant:`
 # lines (space-separated KEY=VALUE overrides). What the table shows comes from the scenario's
 # own comments: the `# Question:` paragraph, and the summary.json fields named on its
-# `# table:` line.
+# `# table:` line (`<workload>.<field>` for one workload's figure).
 #
 #   scripts/scenario-table.sh           rewrite scenarios/README.md
 #   scripts/scenario-table.sh --check   exit 1 if the README is not current (writes nothing)
@@ -27,10 +27,24 @@ question() {
     | sed 's/^# Question: *//; s/^# *//' | tr '\n' ' ' | sed 's/  */ /g; s/ $//; s/|/\\|/g'
 }
 
-# The fields of the `# table:` line, formatted from summary.json in $2.
+# The fields of the `# table:` line, formatted from summary.json in $2. A field is a summary
+# field of the whole run, or `<workload>.<field>`: that workload's figure (summary.json
+# `workloads`), for the workload the question is about.
 answer() {
   local f=$1 summary=$2 out=()
   for key in $(sed -n 's/^# table: *//p' "$f"); do
+    if [[ $key == *.* ]]; then
+      local w=${key%%.*} m=${key#*.} v
+      v=$(jq -r --arg w "$w" --arg m "$m" '.workloads[$w][$m] | if type == "array" then
+            (map(if . == null then "unfinished" else "\(.) s" end) | join(", ")) else . // "–" end' "$summary")
+      case $m in
+        rollout_s) out+=("$key $v") ;;
+        *_s) out+=("$key $v s") ;;
+        bytes_pulled) out+=("$key $(jq -r --arg w "$w" '.workloads[$w].bytes_pulled / 1e9 * 100 | round / 100' "$summary") GB") ;;
+        *) out+=("$key $v") ;;
+      esac
+      continue
+    fi
     case $key in
       rollouts)
         out+=("rollout $(jq -r '[.rollouts[] | "\(.[0]) \(if .[1] == null then "unfinished" else "\(.[1]) s" end)"] | join(", ")' "$summary")") ;;
