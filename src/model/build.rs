@@ -31,8 +31,12 @@ impl<'a> World<'a> {
                     PullSlots::parallel(kc.max_parallel_image_pulls.map(i64::from))
                 };
                 node_bw.push(positive_or_unlimited(bw));
-                let join_at =
-                    SimTime::ZERO.plus(pool.join_at).plus(pool.join_every.saturating_mul(u64::from(k)));
+                // Ready once booted: `join.boot` drawn per node (0 unless given: nothing drawn).
+                let boot_ns = pool.join_boot_ns.sample_u64_with(|| streams.stream("node-boot", &key));
+                let join_at = SimTime::ZERO
+                    .plus(pool.join_at)
+                    .plus(pool.join_every.saturating_mul(u64::from(k)))
+                    .plus(SimDuration(boot_ns));
                 let disk_bytes = disk.max(1);
                 nodes.push(Node {
                     name: format!("{}-{k}", pool.name),

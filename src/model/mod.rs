@@ -496,6 +496,7 @@ struct HotLabels {
     container_start: crate::engine::rng::Label,
     init_run_for: crate::engine::rng::Label,
     pull_overhead: crate::engine::rng::Label,
+    scheduling_latency: crate::engine::rng::Label,
     latency: crate::engine::rng::Label,
     registry_failure: crate::engine::rng::Label,
 }
@@ -508,6 +509,7 @@ impl HotLabels {
             container_start: streams.label("container-start"),
             init_run_for: streams.label("init-run-for"),
             pull_overhead: streams.label("pull-overhead"),
+            scheduling_latency: streams.label("scheduling-latency"),
             latency: streams.label("latency"),
             registry_failure: streams.label("registry-failure"),
         }

@@ -185,7 +185,14 @@ impl World<'_> {
             self.refresh_sched(node, old_free);
         }
         self.note_rollout_placed(pod, node);
-        self.schedule_in(SimDuration::ZERO, Event::PodSync { pod });
+        // The kubelet starts the pod after the workload's scheduling latency (drawn per pod;
+        // a constant, 0 by default, draws nothing).
+        let w = self.pods[pod.idx()].workload;
+        let (streams, label) = (&self.streams, self.labels.scheduling_latency);
+        let latency = self.scn.workloads[w.idx()]
+            .scheduling_latency_ns
+            .sample_u64_with(|| streams.keyed(label, &[u64::from(pod.0)]));
+        self.schedule_in(SimDuration(latency), Event::PodSync { pod });
     }
 
     /// Places a new pod, or queues it until a node can take it.

@@ -220,6 +220,8 @@ pub struct NodePoolSpec {
     /// First node joins at `join_at`; node k at `join_at + k * join_every`.
     pub join_at: SimDuration,
     pub join_every: SimDuration,
+    /// From a joining node's start to Ready, ns, drawn per node (`join.boot`, default 0).
+    pub join_boot_ns: Dist,
     /// The pool's effective kubelet settings (`[kubelet]` merged with the pool override).
     pub kubelet: KubeletConfig,
     /// Pods a node accepts (kubelet maxPods, default 110).
@@ -338,6 +340,9 @@ pub struct WorkloadSpec {
     pub runtime_class: Option<String>,
     /// Node selector by pool; `None` = any pool.
     pub node_pools: Option<Vec<PoolId>>,
+    /// From a pod's creation until its node's kubelet starts it (the controller's, the
+    /// scheduler's and the API's latency), ns, drawn per pod (default 0).
+    pub scheduling_latency_ns: Dist,
     pub pod: PodTemplate,
 }
 

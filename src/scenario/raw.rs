@@ -125,6 +125,8 @@ pub struct RawCredential {
 pub struct RawJoin {
     pub at: Option<Value>,
     pub every: Option<Value>,
+    /// Extension: from a joining node's start to Ready (boot, kubelet registration).
+    pub boot: Option<Value>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -213,6 +215,8 @@ pub struct RawWorkload {
     pub image_pull_secrets: Option<Vec<String>>,
     pub runtime_class: Option<String>,
     pub node_pools: Option<Vec<String>>,
+    /// Extension: from a pod's creation until its node's kubelet starts it.
+    pub scheduling_latency: Option<Value>,
     pub pod: Option<RawPod>,
 }
 

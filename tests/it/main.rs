@@ -19,6 +19,7 @@ mod golden;
 mod image_gc;
 mod kill;
 mod kubelet;
+mod latency;
 mod layers;
 mod outdir;
 mod profiles;

@@ -261,6 +261,8 @@ const BAD: &[BadCase] = &[
     ("count = 2", "count = 2.5", "count = 2.5", "node_pool.pool.count", "expected an integer"),
     ("count = 2", "count = 2\narch = \"sparc\"", "arch", "node_pool.pool.arch", "unknown architecture"),
     ("count = 2", "count = 2\njoin = { att = \"1m\" }", "join", "node_pool.pool.join.att", "unknown field `att`"),
+    ("count = 2", "count = 2\njoin = { at = \"1m\", boot = \"soon\" }", "join", "node_pool.pool.join.boot", "expected a duration like"),
+    ("replicas = 2", "replicas = 2\nscheduling_latency = -1", "scheduling_latency", "workload.web.scheduling_latency", "must not be negative"),
     ("count = 2", "count = 2\nkubelet = { max_parallel_image_pulls = 4 }", "kubelet = {", "node_pool.pool.kubelet.max_parallel_image_pulls", "maxParallelImagePulls"),
     ("count = 2", "count = 2\ncredentials = [ { match = \"registry.example\", secret = \"nodecreds\" } ]", "credentials", "node_pool.pool.credentials[0].secret", "not accepted by any registry"),
     ("count = 2", "count = 2\npreloaded = [\"Not A Ref\"]", "preloaded", "node_pool.pool.preloaded[0]", "not a valid image reference"),

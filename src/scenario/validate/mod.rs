@@ -237,6 +237,7 @@ pub fn validate(
             credentials: d.credentials,
             join_at: d.join_at,
             join_every: d.join_every,
+            join_boot_ns: d.join_boot_ns,
             kubelet,
             max_pods: d.max_pods,
             runtime_classes: d.runtime_classes,

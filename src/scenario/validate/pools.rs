@@ -28,6 +28,7 @@ pub(super) struct PoolDraft {
     pub(super) credentials: Vec<NodeCredential>,
     pub(super) join_at: SimDuration,
     pub(super) join_every: SimDuration,
+    pub(super) join_boot_ns: Dist,
     pub(super) kubelet: Option<KubeletConfig>,
     pub(super) max_pods: u32,
     pub(super) runtime_classes: Option<Vec<String>>,
@@ -109,12 +110,19 @@ pub(super) fn node_pools(
             }
             credentials.push(NodeCredential { match_pattern: m, secret: s });
         }
-        let (join_at, join_every) = match &np.join {
+        let (join_at, join_every, join_boot_ns) = match &np.join {
             Some(j) => (
                 c.duration(&p.key("join").key("at"), j.at.as_ref(), SimDuration::ZERO),
                 c.duration(&p.key("join").key("every"), j.every.as_ref(), SimDuration::ZERO),
+                c.dist_or(
+                    &p.key("join").key("boot"),
+                    j.boot.as_ref(),
+                    Kind::Duration,
+                    Bound::NonNegative,
+                    0.0,
+                ),
             ),
-            None => (SimDuration::ZERO, SimDuration::ZERO),
+            None => (SimDuration::ZERO, SimDuration::ZERO, Dist::Constant(0.0)),
         };
         let kp = p.key("kubelet");
         let pool_raw_kubelet = np.kubelet.clone().unwrap_or_default();
@@ -146,6 +154,7 @@ pub(super) fn node_pools(
             credentials,
             join_at,
             join_every,
+            join_boot_ns,
             kubelet: cfg,
         });
     }

@@ -247,6 +247,13 @@ pub(super) fn workloads(
             image_pull_secrets,
             runtime_class: w.runtime_class.clone(),
             node_pools,
+            scheduling_latency_ns: c.dist_or(
+                &p.key("scheduling_latency"),
+                w.scheduling_latency.as_ref(),
+                Kind::Duration,
+                Bound::NonNegative,
+                0.0,
+            ),
             pod,
         });
     }
