@@ -19,6 +19,10 @@ pub enum Event {
     PodSync {
         pod: PodId,
     },
+    /// A Running pod has been Ready for its Deployment's `min_ready`: it counts as available.
+    PodAvailable {
+        pod: PodId,
+    },
     /// The runtime finished starting container `container` (index over init then app).
     ContainerStarted {
         pod: PodId,

@@ -113,9 +113,12 @@ impl World<'_> {
         p.state = PodState::Running;
         p.started.set(self.now);
         self.pods_running += 1;
-        let w = p.workload;
-        self.note_pod_running(pod);
-        self.reconcile_rollout(w);
+        let until_available = self.until_available(pod);
+        if until_available == SimDuration::ZERO {
+            self.on_pod_available(pod);
+        } else {
+            self.schedule_in(until_available, Event::PodAvailable { pod });
+        }
     }
 
     fn start_container(&mut self, pod: PodId, idx: usize) {

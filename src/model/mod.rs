@@ -356,6 +356,8 @@ struct Pod {
     n_init: u32,
     cursor: u32,
     sync_error: bool,
+    /// Ready for `min_ready` (the Deployment controller's available): what rollouts count.
+    available: bool,
     n_syncs: u32,
     state: PodState,
     pull_ns: u64,
@@ -386,6 +388,7 @@ impl Pod {
             n_init,
             cursor: 0,
             sync_error: false,
+            available: false,
             n_syncs: 0,
             state: PodState::Unscheduled,
             pull_ns: 0,
@@ -497,6 +500,7 @@ struct HotLabels {
     init_run_for: crate::engine::rng::Label,
     pull_overhead: crate::engine::rng::Label,
     scheduling_latency: crate::engine::rng::Label,
+    ready_after: crate::engine::rng::Label,
     latency: crate::engine::rng::Label,
     registry_failure: crate::engine::rng::Label,
 }
@@ -510,6 +514,7 @@ impl HotLabels {
             init_run_for: streams.label("init-run-for"),
             pull_overhead: streams.label("pull-overhead"),
             scheduling_latency: streams.label("scheduling-latency"),
+            ready_after: streams.label("ready-after"),
             latency: streams.label("latency"),
             registry_failure: streams.label("registry-failure"),
         }
@@ -717,6 +722,7 @@ impl<'a> World<'a> {
             Event::WorkloadStart { workload } => self.on_workload_start(workload),
             Event::PoissonArrival { workload } => self.on_poisson_arrival(workload),
             Event::PodSync { pod } => self.on_pod_sync(pod),
+            Event::PodAvailable { pod } => self.on_pod_available(pod),
             Event::ContainerStarted { pod, container } => self.on_container_started(pod, container),
             Event::InitDone { pod, container } => self.on_init_done(pod, container),
             Event::PullStart { pull } => self.on_pull_start(pull),

@@ -5,8 +5,10 @@
 //!
 //! The order is `deletion_class` (placed, phase, ready, the Deployment's pods on the node), then
 //! the pod's age (since it became ready, else since its creation) in powers of two, then the id.
-//! A pod's class changes only when the pod is placed or becomes Running, or when the count of
-//! the Deployment's pods on its node changes (any pod of the Deployment placed there or deleted
+//! Here "Running" is the Deployment controller's available (Ready for `min_ready`; when the
+//! workload has no readiness delay, the moment the pod is Running): a pod's phase and readiness
+//! move together. A pod's class changes only when the pod is placed or becomes Running, or
+//! when the count of the Deployment's pods on its node changes (any pod of the Deployment placed there or deleted
 //! from there): only the old pods of that node are re-keyed, O(k log pods) for k old pods on the
 //! node, which its pod capacity bounds. The power-of-two ages change with time alone, so they
 //! are not part of any key. Instead each of two position orders keeps its pods in time order,
@@ -141,7 +143,7 @@ impl OldPods {
         deletion_class(&DeletionCandidate {
             assigned: node.is_some(),
             phase: if running { PodPhase::Running } else { PodPhase::Pending },
-            // No readiness probes: a Running pod is ready.
+            // `running` is available (Ready for `min_ready`): ready, and Running.
             ready: running,
             related_on_node: node.map_or(0, |n| self.related[n.idx()]),
             // The class reads neither time nor id.
@@ -220,8 +222,8 @@ impl World<'_> {
         let mut running: Vec<(SimTime, usize)> = Vec::new();
         for (i, p) in old.ids.iter().enumerate() {
             let pod = &self.pods[p.idx()];
-            if pod.state == PodState::Running {
-                running.push((pod.started.get().expect("a Running pod has started"), i));
+            if pod.available {
+                running.push((self.available_at(*p).expect("an available pod has started"), i));
             } else {
                 old.not_running += 1;
             }
@@ -364,12 +366,12 @@ impl World<'_> {
             .filter(|p| self.pods[p.idx()].revision != st.revision)
             .map(|p| {
                 let pod = &self.pods[p.idx()];
-                let running = pod.state == PodState::Running;
+                let running = pod.available;
                 DeletionCandidate {
                     assigned: pod.node().is_some(),
                     phase: if running { PodPhase::Running } else { PodPhase::Pending },
                     ready: running,
-                    ready_since: pod.started.get().map_or(SimTime::ZERO, api_timestamp),
+                    ready_since: self.available_at(*p).map_or(SimTime::ZERO, api_timestamp),
                     related_on_node: pod.node().map_or(0, |n| related[&n]),
                     created: api_timestamp(pod.created),
                     id: p.0,

@@ -284,7 +284,7 @@ impl World<'_> {
             }
             let live: Vec<&Pod> = live_ids.iter().map(|p| &self.pods[p.idx()]).collect();
             let is_new = |p: &&Pod| p.revision == st.revision;
-            let running = |p: &&Pod| p.state == PodState::Running;
+            let running = |p: &&Pod| p.available;
             let want = (
                 live.iter().filter(|p| is_new(p)).count() as u32,
                 live.iter().filter(|p| is_new(p) && running(p)).count() as u32,
@@ -303,7 +303,33 @@ impl World<'_> {
         Ok(())
     }
 
-    /// A pod of the workload became Running (rollout bookkeeping).
+    /// From a pod Running until it counts as available: its readiness delay (`ready_after`,
+    /// drawn per pod; a constant draws nothing) and its Deployment's `min_ready`.
+    pub(super) fn until_available(&self, pod: PodId) -> SimDuration {
+        let spec = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
+        let (streams, label) = (&self.streams, self.labels.ready_after);
+        let ready_after = spec.ready_after_ns.sample_u64_with(|| streams.keyed(label, &[u64::from(pod.0)]));
+        SimDuration(ready_after.saturating_add(spec.min_ready.0))
+    }
+
+    /// When a Running pod became (or becomes) available.
+    pub(super) fn available_at(&self, pod: PodId) -> Option<SimTime> {
+        self.pods[pod.idx()].started.get().map(|t| t.plus(self.until_available(pod)))
+    }
+
+    /// `Event::PodAvailable`: a Running pod has been Ready for `min_ready`; the rolling update
+    /// counts it from now on. Nothing if it was deleted meanwhile.
+    pub(super) fn on_pod_available(&mut self, pod: PodId) {
+        if self.pods[pod.idx()].state != PodState::Running {
+            return;
+        }
+        self.pods[pod.idx()].available = true;
+        let w = self.pods[pod.idx()].workload;
+        self.note_pod_running(pod);
+        self.reconcile_rollout(w);
+    }
+
+    /// A pod of the workload became available (rollout bookkeeping).
     pub(super) fn note_pod_running(&mut self, pod: PodId) {
         let p = &self.pods[pod.idx()];
         let st = &mut self.workloads[p.workload.idx()];
@@ -382,19 +408,23 @@ impl World<'_> {
     fn terminate_pod(&mut self, pod: PodId) {
         let p = &mut self.pods[pod.idx()];
         let was_running = p.state == PodState::Running;
+        // The rollout counts available pods; a pod Running but not yet available is counted
+        // as not running there.
+        let was_available = p.available;
+        p.available = false;
         let old_state = p.state;
         p.state = PodState::Terminated;
         let (w, revision) = (p.workload, p.revision);
         let st = &mut self.workloads[w.idx()];
         if revision == st.revision {
             st.new_live -= 1;
-            if was_running {
+            if was_available {
                 st.new_running -= 1;
             }
-        } else if was_running {
+        } else if was_available {
             st.old_running -= 1;
         }
-        self.note_rollout_deleted(pod, was_running);
+        self.note_rollout_deleted(pod, was_available);
         self.pods_live -= 1;
         if was_running {
             self.pods_running -= 1;

@@ -343,6 +343,12 @@ pub struct WorkloadSpec {
     /// From a pod's creation until its node's kubelet starts it (the controller's, the
     /// scheduler's and the API's latency), ns, drawn per pod (default 0).
     pub scheduling_latency_ns: Dist,
+    /// From a pod Running (every container started) until Ready, ns, drawn per pod (a
+    /// readiness probe's delay; default 0).
+    pub ready_after_ns: Dist,
+    /// A Deployment's `minReadySeconds`: a pod counts as available once Ready that long
+    /// (default 0).
+    pub min_ready: SimDuration,
     pub pod: PodTemplate,
 }
 

@@ -217,6 +217,10 @@ pub struct RawWorkload {
     pub node_pools: Option<Vec<String>>,
     /// Extension: from a pod's creation until its node's kubelet starts it.
     pub scheduling_latency: Option<Value>,
+    /// Extension: from a pod Running until it is Ready (its readiness probe).
+    pub ready_after: Option<Value>,
+    /// Extension: the Deployment's `minReadySeconds`.
+    pub min_ready: Option<Value>,
     pub pod: Option<RawPod>,
 }
 

@@ -54,3 +54,39 @@ fn a_joining_node_is_ready_after_its_boot_time() {
     let (_, sink) = run_toml(&scenario(1, "", "join = { at = \"60s\" }", 1));
     assert_eq!(s(sink.pulls[0].requested_s), 60.0);
 }
+
+/// Two replicas on one node, updated at 100 s to a new 100 MB image with maxSurge 1 and
+/// maxUnavailable 0, with `extra` workload lines.
+fn rolling(extra: &str) -> String {
+    scenario(
+        2,
+        &format!(
+            "rollout = {{ max_surge = 1, max_unavailable = 0 }}\n\
+             update = {{ at = \"100s\", image = \"registry.example/app:2\" }}\n{extra}"
+        ),
+        "",
+        1,
+    ) + "\n[[image]]\nref = \"registry.example/app:2\"\nlayers = [ { size = \"100MB\" } ]\n"
+}
+
+#[test]
+fn a_rolling_update_waits_for_readiness_and_min_ready() {
+    // Without readiness: the first new pod pulls 100-101 s and runs; an old pod goes, the second
+    // new pod starts at once (the image is on the node): done at 101 s.
+    let (out, _) = run_toml(&rolling(""));
+    assert_eq!(out.rollouts, vec![("app".to_string(), Some(1.0))]);
+    // Ready 10 s after Running, available 5 s later: the first new pod counts at 116 s, the
+    // second starts then and counts at 131 s.
+    let (out, _) = run_toml(&rolling("ready_after = \"10s\"\nmin_ready = \"5s\""));
+    assert_eq!(out.rollouts, vec![("app".to_string(), Some(31.0))]);
+    // Startup is still to Running: the new pods' startup_s are 1 s and 0 s.
+    let mut new: Vec<f64> = out
+        .pods
+        .iter()
+        .filter(|p| p.pod_index >= 2)
+        .filter_map(|p| p.startup())
+        .map(|d| d.as_secs_f64())
+        .collect();
+    new.sort_by(f64::total_cmp);
+    assert_eq!(new, vec![0.0, 1.0]);
+}

@@ -288,9 +288,12 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
         // Small disks trigger image GC and disk_full.
         writeln!(t, "disk = \"{}\"", pick(&mut rng, &["100GiB", "2GB", "600MB", "300MB"])).unwrap();
         if rng.gen_bool(0.5) {
+            // A boot time from a stream of its own (the rest of the seed's scenario unchanged).
+            let mut boot_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0062_6f6f_7400 ^ p as u64);
+            let boot = if boot_rng.gen_bool(0.5) { boot_rng.gen_range(1..=180) } else { 0 };
             writeln!(
                 t,
-                "join = {{ at = \"{}s\", every = \"{}s\" }}",
+                "join = {{ at = \"{}s\", every = \"{}s\", boot = \"{boot}s\" }}",
                 rng.gen_range(0..=300),
                 rng.gen_range(0..=120)
             )
@@ -315,12 +318,25 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
         pools.push(name);
     }
 
-    // Workloads of every kind.
+    // Workloads of every kind. Latencies and readiness come from a stream of their own, so the
+    // rest of each seed's scenario is what it was before they were drawn.
+    let mut lat_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006c_6174_656e_6379);
     let n_wl = rng.gen_range(1..=4);
     for w in 0..n_wl {
         let kind = *pick(&mut rng, &["deployment", "daemonset", "poisson", "batch"]);
         writeln!(t, "\n[[workload]]\nname = \"w{w}\"\nkind = \"{kind}\"").unwrap();
         writeln!(t, "start = \"{}s\"", rng.gen_range(0..=600)).unwrap();
+        if lat_rng.gen_bool(0.3) {
+            let max = lat_rng.gen_range(1..=30);
+            writeln!(t, "scheduling_latency = {{ dist = \"uniform\", min = \"0s\", max = \"{max}s\" }}")
+                .unwrap();
+        }
+        if lat_rng.gen_bool(0.3) {
+            writeln!(t, "ready_after = \"{}s\"", lat_rng.gen_range(0..=60)).unwrap();
+        }
+        if kind == "deployment" && lat_rng.gen_bool(0.3) {
+            writeln!(t, "min_ready = \"{}s\"", lat_rng.gen_range(0..=60)).unwrap();
+        }
         match kind {
             "deployment" => {
                 writeln!(t, "replicas = {}", rng.gen_range(1..=6)).unwrap();

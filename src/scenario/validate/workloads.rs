@@ -254,6 +254,14 @@ pub(super) fn workloads(
                 Bound::NonNegative,
                 0.0,
             ),
+            ready_after_ns: c.dist_or(
+                &p.key("ready_after"),
+                w.ready_after.as_ref(),
+                Kind::Duration,
+                Bound::NonNegative,
+                0.0,
+            ),
+            min_ready: min_ready(c, &p, w),
             pod,
         });
     }
@@ -486,4 +494,15 @@ fn runtime_class_pools(
     } else {
         Some(eligible)
     }
+}
+
+/// `min_ready` (a Deployment's `minReadySeconds`): a fixed duration, on a Deployment only (only
+/// the Deployment controller counts availability).
+fn min_ready(c: &mut Ctx, p: &KeyPath, w: &crate::scenario::raw::RawWorkload) -> SimDuration {
+    let Some(v) = w.min_ready.as_ref() else { return SimDuration::ZERO };
+    if w.kind.as_deref() != Some("deployment") {
+        c.err(&p.key("min_ready"), "is a Deployment's minReadySeconds: only kind = \"deployment\" has it");
+        return SimDuration::ZERO;
+    }
+    c.duration(&p.key("min_ready"), Some(v), SimDuration::ZERO)
 }
