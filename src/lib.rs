@@ -10,6 +10,7 @@ pub mod engine;
 pub mod experiment;
 pub mod explain;
 pub mod ids;
+pub mod import;
 pub mod k8s;
 pub mod metrics;
 pub mod model;

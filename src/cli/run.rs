@@ -21,6 +21,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Merge(a) => super::sweep::cmd_merge(a),
         Command::Chart(a) => super::sweep::cmd_chart(a),
         Command::Init(a) => super::init::cmd_init(a),
+        Command::Import(a) => super::import::cmd_import(a),
         Command::Completions(a) => super::init::cmd_completions(a),
     }
 }
