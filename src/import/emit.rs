@@ -12,6 +12,7 @@ use super::{ImportError, Imported, Options, Outcome};
 use crate::k8s::image_ref::parse_docker_ref;
 use crate::k8s::pull_policy::default_pull_policy;
 use crate::scenario::locate::{KeyPath, Seg};
+use crate::scenario::suggest::KUBELET_FIELDS;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -328,7 +329,12 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
         node_list.iter().filter_map(|n| nodes::kubelet_minor(&n.kubelet_version)).collect();
     let before_135 = |v: &(u32, u32)| *v < (1, 35);
     out.text.push_str("[kubelet]\n");
-    for (key, (value, from)) in &kubelet {
+    // In the order of the scenario reference: KubeletConfiguration's fields, then evictionHard.
+    let rank = |k: &str| KUBELET_FIELDS.iter().position(|(_, key)| *key == k).unwrap_or(KUBELET_FIELDS.len());
+    let mut keys: Vec<&&'static str> = kubelet.keys().collect();
+    keys.sort_by_key(|k| (rank(k), **k));
+    for key in keys {
+        let (value, from) = &kubelet[*key];
         out.kv(key, value, &format!("from {from}"));
     }
     let mut per_pool_ensure = false;

@@ -160,7 +160,7 @@ pub(super) fn write_pool(
         out.comment(&format!(
             "preloaded: the images every node of the pool reports in status.images{}",
             if some > 0 {
-                format!(" ({some} more are on some of its nodes only, not preloaded)")
+                format!(" ({} on some of its nodes only: not preloaded)", count(some as u64, "more image"))
             } else {
                 String::new()
             }
@@ -211,15 +211,16 @@ pub(super) fn write_image(
     let node_size = most_common(&img.node_sizes);
     let event_size = most_common(&img.event_sizes);
     if img.node_sizes.len() > 1 {
-        // Content-addressed blobs cannot differ in size: these are different digests under
-        // the same name (a tag that moved between the nodes' pulls).
+        // Content-addressed blobs cannot differ in size: the nodes hold different manifests
+        // under this name (another architecture's, or a tag that moved).
         let all: Vec<String> = img
             .node_sizes
             .iter()
             .map(|(s, n)| format!("{s} bytes on {}", count(*n as u64, "node")))
             .collect();
         notes.push(format!(
-            "{}: the nodes hold different digests under this name ({}): one image, with the size most nodes report",
+            "{}: the nodes report different sizes ({}): the platforms' manifests differ, or the name moved to another \
+             digest between the nodes' pulls; one image, with the size most nodes report",
             img.reference,
             all.join(", ")
         ));

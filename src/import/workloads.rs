@@ -489,15 +489,15 @@ fn from_controller(w: &Workload) -> Planned {
             } else {
                 let surge = w.max_surge.as_ref().and_then(percent_or_int);
                 let unavailable = w.max_unavailable.as_ref().and_then(percent_or_int);
-                let said = w.max_surge.is_some() || w.max_unavailable.is_some();
+                let from = match (w.max_surge.is_some(), w.max_unavailable.is_some()) {
+                    (true, true) => "spec.strategy.rollingUpdate",
+                    (false, false) => "the API server's defaults (25%, 25%: spec.strategy not set)",
+                    _ => "spec.strategy.rollingUpdate (25% where not set, as the API server defaults it)",
+                };
                 p.rollout = Some((
                     surge.unwrap_or_else(|| "\"25%\"".into()),
                     unavailable.unwrap_or_else(|| "\"25%\"".into()),
-                    if said {
-                        "spec.strategy.rollingUpdate (25% where not set)".into()
-                    } else {
-                        "the API server's defaults (spec.strategy not set)".into()
-                    },
+                    from.into(),
                 ));
             }
         }
