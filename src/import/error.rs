@@ -119,9 +119,10 @@ pub fn opt_str<'v>(o: &Origin, v: &'v Value, path: &str, key: &str) -> Result<Op
 pub fn opt_u64(o: &Origin, v: &Value, path: &str, key: &str) -> Result<Option<u64>, ImportError> {
     match field(v, key) {
         None => Ok(None),
-        Some(n @ Value::Number(_)) => match n.as_u64() {
+        // TOML integers are signed 64-bit: a larger count or size could not be written.
+        Some(n @ Value::Number(_)) => match n.as_u64().filter(|x| i64::try_from(*x).is_ok()) {
             Some(x) => Ok(Some(x)),
-            None => Err(expected(o, &child(path, key), "a whole number of at least 0", n)),
+            None => Err(expected(o, &child(path, key), "a whole number from 0 to 2^63-1", n)),
         },
         Some(other) => Err(expected(o, &child(path, key), "an integer", other)),
     }
@@ -229,7 +230,7 @@ mod tests {
             e.to_string(),
             "nodes.json: items[3].status.images[0].sizeBytes: expected an integer, got \"abc\""
         );
-        assert!(opt_u64(&o, &v, "", "n").unwrap_err().message.contains("at least 0"));
+        assert!(opt_u64(&o, &v, "", "n").unwrap_err().message.contains("from 0 to 2^63-1"));
         assert_eq!(opt_u64(&o, &v, "", "ok").unwrap(), Some(5));
         assert_eq!(opt_u64(&o, &v, "", "absent").unwrap(), None);
         let o = Origin::new("ev.jsonl", Some("line 57".into()));

@@ -83,7 +83,11 @@ pub fn parse_pulled(message: &str) -> Result<Option<PulledMessage>, String> {
     let mut size_bytes = None;
     if let Some(i) = rest.find("Image size: ") {
         let n = rest[i + "Image size: ".len()..].split_whitespace().next().unwrap_or("");
-        size_bytes = Some(n.parse().map_err(|_| format!("the image size {n:?} is not a number of bytes"))?);
+        let size: u64 = n.parse().map_err(|_| format!("the image size {n:?} is not a number of bytes"))?;
+        if i64::try_from(size).is_err() {
+            return Err(format!("the image size {n} is beyond 2^63-1 bytes"));
+        }
+        size_bytes = Some(size);
     }
     Ok(Some(PulledMessage { image, in_ns: Some(in_ns), including_waiting_ns, size_bytes }))
 }

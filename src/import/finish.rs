@@ -41,7 +41,10 @@ pub fn finish(
             file: opts.out_label.clone(),
             at: None,
             path: String::new(),
-            message: format!("the imported scenario does not validate (a bug in `pullsim import`; please report it):\n{text}"),
+            message: format!(
+                "the scenario these documents make does not validate (the values come from the inputs; if they \
+                 look right, it is a bug in `pullsim import`):\n{text}"
+            ),
         });
     }
     let mut doc: toml_edit::DocumentMut =

@@ -122,7 +122,7 @@ pub fn read(o: &Origin, v: &Value, path: &str) -> Result<KubeletDoc, ImportError
     if let Some(x) = obj.get("maxPods").filter(|x| !x.is_null()) {
         let p = child(path, "maxPods");
         doc.max_pods =
-            Some(x.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+            Some(x.as_u64().filter(|n| *n >= 1 && i64::try_from(*n).is_ok()).ok_or_else(|| {
                 o.err(&p, format!("expected a whole number of at least 1, got {}", shown(x)))
             })?);
     }

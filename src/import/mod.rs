@@ -98,16 +98,16 @@ impl Imported {
     }
 }
 
-/// Counts of what one input gave, for the summary.
+/// Counts of what one input gave, for the summary: (singular, plural) → count.
 #[derive(Default)]
-struct Tally(BTreeMap<&'static str, usize>);
+struct Tally(BTreeMap<(&'static str, &'static str), usize>);
 
 impl Tally {
-    fn add(&mut self, what: &'static str) {
+    fn add(&mut self, what: (&'static str, &'static str)) {
         *self.0.entry(what).or_default() += 1;
     }
     fn lines(&self) -> Vec<String> {
-        self.0.iter().map(|(k, n)| format!("{n} {k}")).collect()
+        self.0.iter().map(|((one, many), n)| format!("{n} {}", if *n == 1 { one } else { many })).collect()
     }
 }
 
@@ -176,11 +176,11 @@ fn read_input(cx: &mut Imported, input: &Input) -> Result<(), ImportError> {
                 let o = Origin::new(&input.label, None);
                 match containerd::read(&o, &t, input.dir_name.as_deref())? {
                     containerd::Read::Containerd(d) => {
-                        tally.add("containerd config");
+                        tally.add(("containerd config", "containerd configs"));
                         cx.containerd.push(d);
                     }
                     containerd::Read::Hosts(h) => {
-                        tally.add("registry hosts file");
+                        tally.add(("registry hosts file", "registry hosts files"));
                         cx.not_used.push(format!(
                             "{}: {} for {} ({}): pullsim has no registry mirrors; pulls go to {} directly",
                             h.origin.label(),
@@ -202,7 +202,7 @@ fn read_input(cx: &mut Imported, input: &Input) -> Result<(), ImportError> {
         }
     }
     if split.skipped_lines > 0 {
-        tally.0.insert("lines of other text skipped", split.skipped_lines);
+        tally.0.insert(("line of other text skipped", "lines of other text skipped"), split.skipped_lines);
     }
     cx.found.push((input.label.clone(), tally.lines()));
     Ok(())
@@ -254,12 +254,12 @@ fn read_doc(
     }
     // No `kind`: recognised by content.
     if let Some(conf) = v.get("kubeletconfig").filter(|c| c.is_object()) {
-        tally.add("KubeletConfiguration (/configz)");
+        tally.add(("KubeletConfiguration (/configz)", "KubeletConfigurations (/configz)"));
         cx.kubelet.push(kubelet_config::read(o, conf, &error::child(path, "kubeletconfig"))?);
         return Ok(());
     }
     if events::is_event(v) {
-        tally.add("events");
+        tally.add(("event", "events"));
         return cx.events.add(o, v, path);
     }
     if manifests::recognise(v) {
@@ -267,8 +267,8 @@ fn read_doc(
             manifests::Read::Docs(docs) => {
                 for d in docs {
                     tally.add(match d.manifest {
-                        manifests::Manifest::Image { .. } => "image manifests",
-                        manifests::Manifest::Index { .. } => "image indexes",
+                        manifests::Manifest::Image { .. } => ("image manifest", "image manifests"),
+                        manifests::Manifest::Index { .. } => ("image index", "image indexes"),
                     });
                     cx.manifests.push(d);
                 }
@@ -278,7 +278,7 @@ fn read_doc(
         return Ok(());
     }
     if v.get("level").is_some() && (v.get("msg").is_some() || v.get("message").is_some()) {
-        tally.add("log lines skipped");
+        tally.add(("log line skipped", "log lines skipped"));
         return Ok(());
     }
     let status_info = v.get("status").and_then(|s| s.get("nodeInfo")).is_some();
@@ -315,21 +315,21 @@ fn read_kind(
 ) -> Result<(), ImportError> {
     match kind {
         "Node" => {
-            tally.add("nodes");
+            tally.add(("node", "nodes"));
             cx.nodes.push(nodes::read_node(o, v, path)?);
         }
         "Event" => {
-            tally.add("events");
+            tally.add(("event", "events"));
             cx.events.add(o, v, path)?;
         }
         "KubeletConfiguration" => {
-            tally.add("KubeletConfiguration");
+            tally.add(("KubeletConfiguration", "KubeletConfigurations"));
             cx.kubelet.push(kubelet_config::read(o, v, path)?);
         }
         k if workloads::KINDS.contains(&k) => {
             tally.add(match k {
-                "Pod" => "pods",
-                _ => "workload controllers",
+                "Pod" => ("pod", "pods"),
+                _ => ("workload controller", "workload controllers"),
             });
             cx.workloads.push(workloads::read_workload(o, v, path, k)?);
         }

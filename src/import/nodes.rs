@@ -137,7 +137,9 @@ fn quantity_field(o: &Origin, q: &Value, path: &str) -> Result<u64, ImportError>
         Value::String(s) => parse_quantity(s),
         Value::Number(n) => n.as_u64(),
         _ => None,
-    };
+    }
+    // Written as a TOML integer (signed 64-bit) or a size.
+    .filter(|x| i64::try_from(*x).is_ok());
     parsed.ok_or_else(|| {
         o.err(
             path,

@@ -313,7 +313,7 @@ pub(super) fn write_pulls(out: &mut Out, observed: &Observed, pool_of: &BTreeMap
     }
     let t0 = observed.pulls.iter().filter_map(|p| p.pulling_at).min();
     out.comment(&format!(
-        "Observed pulls: {} from kubelet Pulled events ({} events read, {} repeats dropped by uid; {} already-present, {} failed pulls, {} back-offs).",
+        "Observed pulls: {} from kubelet Pulled events ({} events read; repeats of a uid dropped: {}; image already present: {}; failed pulls: {}; back-offs: {}).",
         observed.pulls.len(),
         observed.events,
         observed.duplicates,

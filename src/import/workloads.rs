@@ -546,15 +546,15 @@ fn from_pods(ns: &str, owner_kind: &str, owner: &str, pods: &[&Workload]) -> Pla
                 t.retain(|r| !r.field);
             }
             pod.terms.retain(|t| !t.is_empty());
-            ("daemonset", None, format!("{n} Pods of DaemonSet {ns}/{owner}"))
+            ("daemonset", None, format!("{} of DaemonSet {ns}/{owner}", pods_n(n)))
         }
         "Job" => {
             ("batch", Some((n, format!("{n} Pods of the Job"))), format!("{n} Pods of Job {ns}/{owner}"))
         }
         _ => (
             "deployment",
-            Some((n, format!("{n} Pods of the {owner_kind}"))),
-            format!("{n} Pods of {owner_kind} {ns}/{owner}"),
+            Some((n, format!("{} of the {owner_kind}", pods_n(n)))),
+            format!("{} of {owner_kind} {ns}/{owner}", pods_n(n)),
         ),
     };
     // Where the scheduler put a controller's pods is its choice, not part of the template.
@@ -575,6 +575,11 @@ fn from_pods(ns: &str, owner_kind: &str, owner: &str, pods: &[&Workload]) -> Pla
         notes,
         pod,
     }
+}
+
+/// `1 Pod`, `3 Pods`.
+fn pods_n(n: u64) -> String {
+    super::emit::count(n, "Pod")
 }
 
 /// Workload names unique: a clash takes the namespace as a prefix, then a number.

@@ -154,7 +154,7 @@ fn every_document_together_hand_checked() {
     // Not used, with why; observed pulls as a comment block.
     has("hosts.toml: 1 mirror for docker.io (https://mirror.example.internal): pullsim has no registry mirrors");
     has("workloads.yaml: 1 Service: not used");
-    has("# Observed pulls: 6 from kubelet Pulled events (18 events read, 1 repeats dropped by uid;");
+    has("# Observed pulls: 6 from kubelet Pulled events (18 events read; repeats of a uid dropped: 1;");
     has("0.000        1.200          -           - ip-10-0-2-33.eu-west-1.compute.internal (m5-large) shop/report-7xk2p");
     // On stderr too.
     assert!(stderr(&o).contains("note: not used: hosts.toml"), "{}", stderr(&o));
