@@ -147,6 +147,20 @@ pub fn import(inputs: &[Input], opts: &Options) -> Result<Outcome, Vec<ImportErr
     emit::write(&cx, &observed, opts).map_err(|e| vec![e])
 }
 
+/// The pulls the events among `inputs` observed, read as `import` reads them (every format,
+/// deduplicated by uid, paired with their `Pulling`): for the calibrator, which replays them.
+/// Documents other than events are read too (a bad one is an error) but not used.
+pub fn read_events(inputs: &[Input]) -> Result<events::Observed, Vec<ImportError>> {
+    let mut order: Vec<&Input> = inputs.iter().collect();
+    order.sort_by(|a, b| a.label.cmp(&b.label));
+    let mut cx = Imported::default();
+    let errors: Vec<ImportError> = order.into_iter().filter_map(|i| read_input(&mut cx, i).err()).collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    cx.events.finish().map_err(|e| vec![e])
+}
+
 /// The error when no input gives anything the scenario can use: each input and why.
 pub(crate) fn nothing_to_import(cx: &Imported, why: &[String]) -> ImportError {
     let mut why = why.to_vec();

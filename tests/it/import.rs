@@ -169,6 +169,30 @@ fn every_document_together_hand_checked() {
 }
 
 #[test]
+fn the_observed_pulls_are_read_for_the_calibrator() {
+    let inputs: Vec<Input> = ["events.jsonl", "eventlist.json"]
+        .iter()
+        .map(|f| Input {
+            label: (*f).into(),
+            text: std::fs::read_to_string(data(f)).unwrap(),
+            image_ref: None,
+            dir_name: None,
+        })
+        .collect();
+    let obs = pullsim::import::read_events(&inputs).unwrap();
+    assert_eq!(obs.pulls.len(), 6);
+    assert_eq!(obs.duplicates, 1);
+    let waited: Vec<Option<u64>> = obs.pulls.iter().map(|p| p.including_waiting_ns).collect();
+    assert!(waited.contains(&Some(62_500_000_000)), "1m2.5s including waiting: {waited:?}");
+    // The old form (1.19 to 1.25) has no waiting time and no size; its node comes from the
+    // Scheduled event.
+    let old = obs.pulls.iter().find(|p| p.pod == "report-7xk2p").unwrap();
+    assert_eq!((old.in_ns, old.including_waiting_ns, old.size_bytes), (1_200_000_000, None, None));
+    assert_eq!(old.node.as_deref(), Some("ip-10-0-2-33.eu-west-1.compute.internal"));
+    assert_eq!(old.pulling_at.unwrap().rfc3339_secs(), "2024-11-10T09:50:01Z");
+}
+
+#[test]
 fn assume_sets_values_and_a_bad_one_is_refused() {
     let dir = scratch("assume");
     let nodes = data("nodes.json");
