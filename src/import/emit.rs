@@ -316,7 +316,7 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
     // [simulation]
     out.text.push_str("[simulation]\n");
     out.kv("name", &q(&opts.name), &format!("from {}", opts.out_label));
-    out.kv("seed", "0", "");
+    out.kv("seed", "0", "the random seed: any; sweep and compare run seed, seed+1, ...");
     out.assume("simulation.until", "until", UNTIL, "the horizon; the run ends sooner once nothing changes");
     let first_pull = observed.pulls.iter().filter_map(|p| p.pulling_at).min();
     if let Some(t) = first_pull {
