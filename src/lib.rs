@@ -1,7 +1,7 @@
 //! pullsim: a deterministic discrete-event simulator of container image pulling across a
 //! Kubernetes cluster. See ARCHITECTURE.md for the code map; layers (bottom first):
-//! `time`/`calendar`/`ids`/`units` → `k8s`, `engine` → `scenario`, `metrics` → `model` → `sim` →
-//! `report`, `experiment`, `chart` → `cli`.
+//! `time`/`calendar`/`ids`/`units` → `k8s`, `engine` → `scenario` → `import`, `metrics` → `model` →
+//! `sim` → `report`, `experiment`, `chart` → `cli`.
 
 pub mod calendar;
 pub mod chart;
@@ -10,6 +10,7 @@ pub mod engine;
 pub mod experiment;
 pub mod explain;
 pub mod ids;
+pub mod import;
 pub mod k8s;
 pub mod metrics;
 pub mod model;

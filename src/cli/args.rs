@@ -44,6 +44,9 @@ pub enum Command {
     Explain(ExplainCommand),
     /// Write a commented starter scenario that validates and runs (never over an existing file).
     Init(InitArgs),
+    /// Write a scenario from a cluster's documents: kubectl output (nodes, workloads, events),
+    /// KubeletConfiguration, containerd config.toml and hosts.toml, image manifests.
+    Import(ImportArgs),
     /// Print a shell completion script, e.g. `pullsim completions bash > ~/.local/share/bash-completion/completions/pullsim`.
     Completions(CompletionsArgs),
 }
@@ -248,4 +251,31 @@ pub enum ExplainCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `pullsim import`: documents in, one scenario out (docs/import.md).
+#[derive(Args, Debug)]
+#[command(after_help = "Documents are recognised by content: JSON or YAML (single objects, Lists, several \
+documents, JSON lines with other lines between them, /configz output), TOML (containerd's config.toml, \
+certs.d/HOST/hosts.toml), shell transcripts around any of these, and `kubectl get events` tables. Every \
+value written says where it came from or that it is assumed; the file's header lists the assumptions, \
+the documents not used and the conflicts. The result validates and runs as it is. Guide: docs/import.md.")]
+pub struct ImportArgs {
+    /// Documents to read (e.g. `kubectl get nodes -o json > nodes.json`). A manifest that does
+    /// not name its image is given as REF=FILE (`nginx:1.27=nginx-manifest.json`).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// The scenario file to write (.toml). Never over an existing file without --force.
+    #[arg(long, required = true)]
+    pub out: PathBuf,
+    /// Set an assumed value instead of the default assumption, by the dotted key of --set:
+    /// --assume registry.docker.io.bandwidth=10Gbps, --assume node_pool.nodes.count=50.
+    #[arg(long = "assume", value_name = "KEY=VALUE")]
+    pub assume: Vec<String>,
+    /// Replace the --out file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing on success (notes and warnings still go to stderr).
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -22,6 +22,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Chart(a) => super::sweep::cmd_chart(a),
         Command::Report(a) => super::sweep::cmd_report(&a.dir),
         Command::Init(a) => super::init::cmd_init(a),
+        Command::Import(a) => super::import::cmd_import(a),
         Command::Completions(a) => super::init::cmd_completions(a),
     }
 }

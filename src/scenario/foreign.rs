@@ -3,7 +3,8 @@
 //! They are recognised after the text has failed to parse as TOML (none of them is valid TOML, and
 //! a valid scenario is never second-guessed), by a cheap look at the text: a JSON document that
 //! parses, or YAML with a top-level `apiVersion:` or `kind:` line. The answer says what the file
-//! is and what to write instead, in place of a TOML syntax error about its first line.
+//! is and what to write instead, and that `pullsim import` turns such documents into a
+//! scenario, in place of a TOML syntax error about its first line.
 
 use super::suggest::KUBELET_FIELDS;
 use serde_json::Value as Json;
@@ -28,7 +29,11 @@ pub fn recognise(text: &str) -> Option<String> {
         [] => return None,
         kinds => describe(kinds, &doc.items),
     };
-    Some(format!("this is {what} ({format}), not a pullsim scenario (TOML). {}", advice(&doc)))
+    Some(format!(
+        "this is {what} ({format}), not a pullsim scenario (TOML). {} `pullsim import FILE --out \
+         scenario.toml` writes a scenario from Kubernetes documents (docs/import.md).",
+        advice(&doc)
+    ))
 }
 
 /// The parts of a Kubernetes document the answer uses.
@@ -208,6 +213,7 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("kind = \"deployment\""), "{m}");
+        assert!(m.ends_with("`pullsim import FILE --out scenario.toml` writes a scenario from Kubernetes documents (docs/import.md)."), "{m}");
         let two = format!("{text}---\napiVersion: v1\nkind: Service\n");
         assert!(recognise(&two)
             .unwrap()

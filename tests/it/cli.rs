@@ -308,7 +308,7 @@ fn completions_cover_every_command() {
         let o = pullsim(&["completions", shell]);
         assert!(o.status.success(), "{shell}");
         let script = String::from_utf8_lossy(&o.stdout);
-        for cmd in ["run", "validate", "sweep", "compare", "merge", "chart", "explain", "init"] {
+        for cmd in ["run", "validate", "sweep", "compare", "merge", "chart", "explain", "init", "import"] {
             assert!(script.contains(cmd), "{shell} completions lack {cmd}");
         }
     }

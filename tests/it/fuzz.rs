@@ -20,7 +20,7 @@ static FUZZED: AtomicU64 = AtomicU64::new(0);
 /// Mutated scenarios that were accepted and run with invariant checks.
 static RAN: AtomicU64 = AtomicU64::new(0);
 
-fn cases() -> u32 {
+pub(super) fn cases() -> u32 {
     std::env::var("PULLSIM_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
 }
 
@@ -37,7 +37,7 @@ fn runner(cases: u32) -> TestRunner {
 }
 
 /// Runs one target and reports how many inputs it tried.
-fn fuzz<S: Strategy>(
+pub(super) fn fuzz<S: Strategy>(
     name: &str,
     cases: u32,
     strategy: S,
@@ -225,7 +225,10 @@ fn small(s: &pullsim::scenario::Scenario) -> bool {
 
 /// Loads (never panics; errors carry a message), and runs what is accepted and small, with
 /// every invariant checked, over at most two simulated hours.
-fn load_and_maybe_run(text: &str, overrides: &[pullsim::scenario::Override]) -> Result<(), TestCaseError> {
+pub(super) fn load_and_maybe_run(
+    text: &str,
+    overrides: &[pullsim::scenario::Override],
+) -> Result<(), TestCaseError> {
     let loaded = std::panic::catch_unwind(|| pullsim::scenario::load(text, "fuzz.toml", overrides));
     let Ok(loaded) = loaded else {
         return Err(TestCaseError::fail(format!("loader panicked on:\n{text}\noverrides: {overrides:?}")));

@@ -5,7 +5,8 @@
 //! (`--events`), `examples` the contract examples and scenarios/, `determinism`, `cli` exit
 //! codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
-//! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results.
+//! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results, `import`
+//! `pullsim import` on the documents of `tests/data/import/`.
 
 mod cli;
 mod corpus;
@@ -17,6 +18,7 @@ mod examples;
 mod fuzz;
 mod golden;
 mod image_gc;
+mod import;
 mod kill;
 mod kubelet;
 mod latency;
