@@ -7,6 +7,8 @@
 //! - `stats`: mean, 95% CI (Student's t), paired differences, what is possible and what is
 //!   significant;
 //! - `variants`: the key metrics' statistics per variant, `variants.csv`;
+//! - `slo`: SLO verdicts of a run and, from `runs.csv` cells, of a variant;
+//! - `planner`: the search of `pullsim plan` (pure);
 //! - this file: the tables written to `runs.csv` and `startups.csv`, and the `sweep.json`
 //!   manifest, all as text cells so that a folder rebuilt by `merge` from CSVs is
 //!   byte-identical to one written straight from memory (both compute `variants.csv` from the
@@ -16,6 +18,7 @@ pub mod key;
 pub mod plan;
 pub mod planner;
 pub mod run;
+pub mod slo;
 pub mod stats;
 pub mod variants;
 

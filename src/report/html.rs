@@ -3,9 +3,9 @@
 //! the charts' SVG); nothing is fetched. The page is built from the folder's files only, so
 //! `pullsim report DIR` gives the same page whenever it is run on the same folder.
 //!
-//! Sections: the scenario's question (its `# Question:` comment), the answer (the run's
-//! summary and its per-workload lines, or the sweep's variants with their intervals and SLO
-//! verdicts), the setup as the scenario states it (pools, registries, images, kubelet and
+//! Sections: the scenario's question (its `# Question:` comment), the answer (the run's SLO
+//! verdicts, summary and per-workload lines, or the sweep's variants with their intervals and
+//! SLO verdicts), the setup as the scenario states it (pools, registries, images, kubelet and
 //! runtime tables, and the command's `--set` overrides), the charts, and the command that
 //! reproduces it.
 
@@ -156,6 +156,9 @@ fn run_answer(h: &mut String, summary: &str) -> Result<(), String> {
         "pull_failures",
         "backoffs",
     ];
+    if let Some(slos) = v.get("slos").and_then(|s| s.as_array()).filter(|s| !s.is_empty()) {
+        slo_table(h, slos);
+    }
     if let Some(w) = v.get("workloads").and_then(|w| w.as_object()).filter(|w| !w.is_empty()) {
         h.push_str("<p>Per workload (percentiles over that workload's pods that ran):</p>\n");
         let cols: Vec<&String> =
@@ -182,6 +185,26 @@ fn run_answer(h: &mut String, summary: &str) -> Result<(), String> {
     }
     h.push_str("</table>\n");
     Ok(())
+}
+
+/// The SLO verdicts of a run (`summary.json` `slos`): one row per SLO, the verdict coloured.
+fn slo_table(h: &mut String, slos: &[serde_json::Value]) {
+    h.push_str("<p>Service level objectives (the scenario's <code>[[slo]]</code> tables):</p>\n<table>\n");
+    h.push_str("<tr><th>workload</th><th>metric</th><th>bound</th><th>value</th><th>verdict</th></tr>\n");
+    for s in slos {
+        let text = |k: &str| s.get(k).and_then(|x| x.as_str()).map(esc).unwrap_or_default();
+        let pass = s.get("pass").and_then(|p| p.as_bool()).unwrap_or(false);
+        let (class, word) = if pass { ("pass", "PASS") } else { ("fail", "FAIL") };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"{class}\">{word}</td></tr>",
+            text("workload"),
+            text("metric"),
+            text("bound"),
+            cell(s.get("value")),
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 /// A JSON value as a table cell: numbers as printed, null as "–", lists joined.
@@ -349,6 +372,23 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(esc("a<b & \"c\"'"), "a&lt;b &amp; &quot;c&quot;&#39;");
+    }
+
+    #[test]
+    fn a_run_answer_gives_each_slo_verdict() {
+        let summary = r#"{"pods": 3, "slos": [
+            {"workload": "web", "metric": "startup_p99_s", "bound": "<= 60 s", "value": 41.2, "pass": true},
+            {"workload": "web", "metric": "makespan_s", "bound": "<= 30 s", "value": null, "pass": false}]}"#;
+        let mut h = String::new();
+        run_answer(&mut h, summary).unwrap();
+        assert!(
+            h.contains("<td>web</td><td>startup_p99_s</td><td>&lt;= 60 s</td><td class=\"n\">41.2</td><td class=\"pass\">PASS</td>"),
+            "{h}"
+        );
+        assert!(h.contains("<td class=\"n\">–</td><td class=\"fail\">FAIL</td>"), "{h}");
+        let mut h = String::new();
+        run_answer(&mut h, r#"{"pods": 3, "slos": []}"#).unwrap();
+        assert!(!h.contains("Service level objectives"), "{h}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! (`--events`), `examples` the contract examples and scenarios/, `determinism`, `cli` exit
 //! codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
-//! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results.
+//! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results, `slo` SLO
+//! verdicts and `pullsim plan`.
 
 mod cli;
 mod corpus;
@@ -24,6 +25,7 @@ mod outdir;
 mod profiles;
 mod registry;
 mod report;
+mod slo;
 mod swarm;
 mod sweep;
 mod workloads;
