@@ -48,6 +48,19 @@ fn split_sets(
     Ok((fixed, axes))
 }
 
+/// Every variant is judged against the same SLOs (the file's, with the fixed `--set`s), so an
+/// axis may not change one: it would move the target along with the setting.
+pub(super) fn refuse_slo_axes(axes: &[Axis]) -> Result<(), CliError> {
+    match axes.iter().find(|a| a.key == "slo" || a.key.starts_with("slo.") || a.key.starts_with("slo[")) {
+        Some(a) => Err(bad(format!(
+            "axis {}: an axis may not change an [[slo]]: every variant is judged against the same SLOs \
+             (change one for all variants with a single value, --set {}=V)",
+            a.key, a.key
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn jobs(j: Option<usize>) -> Result<usize, CliError> {
     match j {
         Some(0) => Err(bad("--jobs must be at least 1")),
@@ -121,7 +134,8 @@ fn prepare(
     };
     let seeds = plan::seeds(input.base.seed, n_seeds);
     let plan = Plan { kind, axes, variants: valid, skipped, baseline, seeds };
-    let columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s), key, min_effect);
+    let mut columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s), key, min_effect);
+    columns.slos = input.base.slos.clone();
     Ok(Prepared { input, plan, scenarios, columns })
 }
 
@@ -147,6 +161,7 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
     let input = load_base(&a.file, fixed)?;
     let spec = input.base.sweep.clone().unwrap_or_default();
     let axes = plan::merge_axes(&spec.grid, cli_axes);
+    refuse_slo_axes(&axes)?;
     // A baseline pair whose value a `--set` axis removed no longer applies.
     let in_grid = |k: &String, v: &String| {
         axes.iter()
@@ -483,28 +498,8 @@ pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[Var
             diffs.push(d);
         }
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            std::iter::once(&header)
-                .chain(&means)
-                .chain(&diffs)
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |r: &[String]| {
-        let mut s = String::new();
-        for (c, (text, w)) in r.iter().zip(&widths).enumerate() {
-            let pad = w.saturating_sub(text.chars().count());
-            if c == 0 {
-                s.push_str(&format!("{text}{}", " ".repeat(pad)));
-            } else {
-                s.push_str(&format!("   {}{text}", " ".repeat(pad)));
-            }
-        }
-        s.trim_end().to_string() + "\n"
-    };
+    let widths = column_widths(std::iter::once(&header).chain(&means).chain(&diffs));
+    let line = |r: &[String]| aligned(r, &widths);
     let mut out = String::new();
     let whose = columns
         .workload
@@ -524,6 +519,7 @@ pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[Var
     for r in &means {
         out.push_str(&line(r));
     }
+    out.push_str(&slo_table(plan, columns, stats));
     if !diffs.is_empty() {
         out.push_str(&format!(
             "\npaired difference vs baseline {} over the same seeds (* = 95% CI excludes 0 and |difference| >= {})\n",
@@ -539,6 +535,63 @@ pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[Var
         out.push_str(&format!("\nskipped {} invalid variant(s): ", plan.skipped.len()));
         out.push_str(&plan.skipped.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("; "));
         out.push('\n');
+    }
+    out
+}
+
+/// The widest cell of each column.
+fn column_widths<'a>(rows: impl Iterator<Item = &'a Vec<String>> + Clone) -> Vec<usize> {
+    let n = rows.clone().map(Vec::len).max().unwrap_or(0);
+    (0..n)
+        .map(|c| rows.clone().filter_map(|r| r.get(c)).map(|t| t.chars().count()).max().unwrap_or(0))
+        .collect()
+}
+
+/// One table line: the first column left-aligned, the others right-aligned, three spaces apart.
+fn aligned(r: &[String], widths: &[usize]) -> String {
+    let mut s = String::new();
+    for (c, (text, w)) in r.iter().zip(widths).enumerate() {
+        let pad = w.saturating_sub(text.chars().count());
+        if c == 0 {
+            s.push_str(&format!("{text}{}", " ".repeat(pad)));
+        } else {
+            s.push_str(&format!("   {}{text}", " ".repeat(pad)));
+        }
+    }
+    s.trim_end().to_string() + "\n"
+}
+
+/// The SLO verdicts: a legend line per SLO, then per variant the seeds passing each SLO with
+/// its verdict, and whether it meets them all. Empty without SLOs.
+fn slo_table(plan: &Plan, columns: &experiment::Columns, stats: &[VariantStats]) -> String {
+    if columns.slos.is_empty() {
+        return String::new();
+    }
+    let n = plan.seeds.len() as u32;
+    let mut out = format!(
+        "\nSLOs: a variant meets one when enough of its {n} seeds do (seeds passing/seeds, verdict)\n"
+    );
+    for (k, s) in columns.slos.iter().enumerate() {
+        out.push_str(&format!(
+            "  slo{}  {} ({} of {n} seeds needed)\n",
+            k + 1,
+            s.describe_with_share(),
+            s.needed(n)
+        ));
+    }
+    let mut rows: Vec<Vec<String>> = vec![std::iter::once("variant".to_string())
+        .chain((1..=columns.slos.len()).map(|k| format!("slo{k}")))
+        .chain(["all SLOs".to_string()])
+        .collect()];
+    for (v, st) in plan.variants.iter().zip(stats) {
+        let mut r = vec![v.name.clone()];
+        r.extend(st.slos.iter().map(|x| format!("{} {}", x.fraction(), experiment::slo::word(x.pass()))));
+        r.push(experiment::slo::word(st.slo_pass()).to_string());
+        rows.push(r);
+    }
+    let widths = column_widths(rows.iter());
+    for r in &rows {
+        out.push_str(&aligned(r, &widths));
     }
     out
 }

@@ -86,6 +86,10 @@ pub struct Columns {
     /// The smallest paired difference marked significant (`--min-effect`).
     #[serde(default)]
     pub min_effect: stats::MinEffect,
+    /// The scenario's `[[slo]]` tables (with the fixed `--set`s): each variant is judged
+    /// against them (`variants.csv` `slo_pass`).
+    #[serde(default)]
+    pub slos: Vec<crate::scenario::SloSpec>,
 }
 
 /// The `Columns` of a plan whose variants load as `scenarios` (plan order), with `workload` as
@@ -105,7 +109,7 @@ pub fn columns_of<'a>(
             }
         }
     }
-    Columns { workloads, workload, min_effect }
+    Columns { workloads, workload, min_effect, slos: Vec::new() }
 }
 
 /// Summary values as `runs.csv` cells: integers as integers, seconds as the shortest text
