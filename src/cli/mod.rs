@@ -4,6 +4,7 @@
 
 mod args;
 mod init;
+mod plan;
 mod run;
 mod sweep;
 

@@ -18,6 +18,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Explain(e) => cmd_explain(e),
         Command::Sweep(a) => super::sweep::cmd_sweep(a),
         Command::Compare(a) => super::sweep::cmd_compare(a),
+        Command::Plan(a) => super::plan::cmd_plan(a),
         Command::Merge(a) => super::sweep::cmd_merge(a),
         Command::Chart(a) => super::sweep::cmd_chart(a),
         Command::Report(a) => super::sweep::cmd_report(&a.dir),

@@ -19,7 +19,7 @@ pub const DEFAULT_SEEDS: u32 = 10;
 /// `compare`'s parallel limits unless `--max-parallel` says otherwise.
 pub const DEFAULT_PARALLEL_LIMITS: [u32; 3] = [2, 4, 8];
 
-fn bad(m: impl Into<String>) -> CliError {
+pub(super) fn bad(m: impl Into<String>) -> CliError {
     CliError::BadInput(m.into())
 }
 
@@ -61,7 +61,7 @@ pub(super) fn refuse_slo_axes(axes: &[Axis]) -> Result<(), CliError> {
     }
 }
 
-fn jobs(j: Option<usize>) -> Result<usize, CliError> {
+pub(super) fn jobs(j: Option<usize>) -> Result<usize, CliError> {
     match j {
         Some(0) => Err(bad("--jobs must be at least 1")),
         Some(n) => Ok(n),
@@ -69,7 +69,7 @@ fn jobs(j: Option<usize>) -> Result<usize, CliError> {
     }
 }
 
-fn seed_count(flag: Option<u32>, scn: &Scenario) -> Result<u32, CliError> {
+pub(super) fn seed_count(flag: Option<u32>, scn: &Scenario) -> Result<u32, CliError> {
     match flag.or(scn.sweep.as_ref().and_then(|s| s.seeds)) {
         Some(0) => Err(bad("--seeds must be at least 1")),
         Some(n) => Ok(n),
@@ -78,11 +78,11 @@ fn seed_count(flag: Option<u32>, scn: &Scenario) -> Result<u32, CliError> {
 }
 
 /// The scenario as given: text, file name, the base scenario (fixed `--set`s applied).
-struct Input {
-    text: String,
-    file: String,
-    base: Scenario,
-    fixed: Vec<Override>,
+pub(super) struct Input {
+    pub(super) text: String,
+    pub(super) file: String,
+    pub(super) base: Scenario,
+    pub(super) fixed: Vec<Override>,
 }
 
 /// Everything a sweep or compare needs to run and write.
@@ -139,7 +139,7 @@ fn prepare(
     Ok(Prepared { input, plan, scenarios, columns })
 }
 
-fn load_base(path: &Path, fixed: Vec<Override>) -> Result<Input, CliError> {
+pub(super) fn load_base(path: &Path, fixed: Vec<Override>) -> Result<Input, CliError> {
     let text = read_scenario_file(path)?;
     let file = path.display().to_string();
     let base = scenario::load(&text, &file, &fixed).map_err(|e| bad(e.to_string()))?;
@@ -262,7 +262,7 @@ fn rows_of(plan: &Plan, columns: &experiment::Columns, r: RunResult) -> (RunRow,
     (experiment::run_row(plan, columns, &r), experiment::startup_rows(plan, r.run, &r.startups_s))
 }
 
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
@@ -634,6 +634,12 @@ pub(super) fn cmd_chart(a: ChartArgs) -> Result<(), CliError> {
         crate::chart::sweep_charts(dir)
     } else if dir.join("pods.csv").exists() {
         crate::chart::run_charts(dir)
+    } else if dir.join(super::plan::PLAN_FILE).exists() {
+        return Err(bad(format!(
+            "{}: a plan folder has no charts (its runs are a few seeds of a few variants); \
+             `pullsim sweep` over its axes draws them",
+            dir.display()
+        )));
     } else {
         return Err(bad(format!(
             "{}: neither a run folder (pods.csv) nor a sweep folder (sweep.json)",

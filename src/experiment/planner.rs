@@ -17,8 +17,9 @@
 //! - **The neighbours of the answer** are then run if they were only decided by the assumption:
 //!   one step cheaper on any axis must fail, one step costlier must pass. A violation is
 //!   reported, not hidden (a dip elsewhere goes unseen: the search does not run every point).
-//! - **Invalid points** (a combination the scenario rejects) are decided failing without a run,
-//!   and decide nothing about other points: their failure says nothing about cost.
+//! - **Invalid points** (a combination the scenario rejects) fail without a run and decide
+//!   nothing about other points (their failure says nothing about cost): bisection skips them,
+//!   and one that neighbours the answer is recorded as invalid.
 
 use std::collections::BTreeMap;
 
@@ -183,17 +184,19 @@ fn frontier<O: Oracle>(s: &mut Search<'_, O>, known: &mut Known, sizes: &[usize]
     let mut firsts = Vec::new();
     for row in grid(outer) {
         let at = |i: usize| [row.as_slice(), &[i]].concat();
-        let (mut lo, mut hi) = (0, n);
+        // Bisection over the row's valid points only: an invalid point decides nothing.
+        let valid: Vec<usize> = (0..n).filter(|&i| !s.oracle.invalid(&at(i))).collect();
+        let (mut lo, mut hi) = (0, valid.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if decide(s, known, &at(mid)) {
+            if decide(s, known, &at(valid[mid])) {
                 hi = mid;
             } else {
                 lo = mid + 1;
             }
         }
-        if lo < n {
-            firsts.push(at(lo));
+        if let Some(&first) = valid.get(lo) {
+            firsts.push(at(first));
         }
     }
     firsts
@@ -396,22 +399,39 @@ mod tests {
 
     #[test]
     fn an_invalid_point_fails_without_a_run_and_decides_nothing() {
-        struct WithHole;
+        struct WithHole(Vec<Vec<usize>>);
         impl Oracle for WithHole {
             fn run(&mut self, p: &[usize], _: u32) -> Vec<bool> {
                 assert_ne!(p, [1, 1], "an invalid point is never run");
+                self.0.push(p.to_vec());
                 vec![p[0] + p[1] >= 2]
             }
             fn invalid(&self, p: &[usize]) -> bool {
                 p == [1, 1]
             }
         }
-        let out = plan(&mut WithHole, &[3, 3], 2, &[Requirement { need: 2 }]);
+        let mut o = WithHole(Vec::new());
+        let out = plan(&mut o, &[3, 3], 2, &[Requirement { need: 2 }]);
         // Passing with rank 2: (0, 2) and (2, 0); (1, 1) would be but cannot run.
         assert_eq!((out.best, out.also), (Some(vec![0, 2]), vec![vec![2, 0]]));
-        let hole = out.evaluated.iter().find(|e| e.point == [1, 1]).expect("(1, 1) was decided");
+        // Row 1 bisects its valid points (1, 0) and (1, 2): (1, 0), below the invalid point,
+        // was run, not decided by it.
+        assert!(o.0.contains(&vec![1, 0]));
+        assert!(out.evaluated.iter().all(|e| e.point != [1, 1]));
+        // As the answer's neighbour, an invalid point is recorded, failing with no run.
+        struct HoleBelow;
+        impl Oracle for HoleBelow {
+            fn run(&mut self, p: &[usize], _: u32) -> Vec<bool> {
+                vec![p[0] >= 2]
+            }
+            fn invalid(&self, p: &[usize]) -> bool {
+                p == [1]
+            }
+        }
+        let out = plan(&mut HoleBelow, &[4], 2, &[Requirement { need: 2 }]);
+        assert_eq!(out.best, Some(vec![2]));
+        let hole = out.evaluated.iter().find(|e| e.point == [1]).expect("the neighbour (1) is recorded");
         assert!(hole.invalid && !hole.pass && hole.runs == 0);
-        // Its costlier neighbour (1, 2) was not needed: no warning about the hole.
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     }
 

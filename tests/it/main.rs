@@ -6,7 +6,7 @@
 //! codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
 //! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results, `slo` SLO
-//! verdicts and `pullsim plan`.
+//! verdicts, `plan` `pullsim plan` against brute-force sweeps.
 
 mod cli;
 mod corpus;
@@ -22,6 +22,7 @@ mod kill;
 mod kubelet;
 mod layers;
 mod outdir;
+mod plan;
 mod profiles;
 mod registry;
 mod report;
