@@ -186,8 +186,16 @@ pub(super) fn cmd_plan(a: PlanArgs) -> Result<(), CliError> {
     let rows: Vec<RunRow> =
         runner.asked.iter().filter_map(|r| runner.done.get(r).map(|(row, _)| row.clone())).collect();
     debug_assert_eq!(rows.len(), outcome.runs as usize);
-    let found =
-        Found { plan: &the_plan, input: &input, slos: &columns.slos, sizes: &sizes, outcome: &outcome };
+    let worst = worst_values(&columns.slos, &runner.slo_columns, &rows, &the_plan);
+    let found = Found {
+        plan: &the_plan,
+        input: &input,
+        slos: &columns.slos,
+        sizes: &sizes,
+        outcome: &outcome,
+        slot: &runner.slot,
+        worst: &worst,
+    };
     let dest = write_folder(&found, &header, &rows, &out, a.force, a.report)?;
     if !a.quiet {
         print!("{}", found.text());
@@ -236,6 +244,41 @@ fn check_axis_values(
     Ok(())
 }
 
+/// The worst value of an SLO over the seeds a variant ran: the highest for a `max`, the lowest
+/// for a `min`; a seed without a value is worse than any.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Worst {
+    Missing,
+    Value(f64),
+}
+
+/// Per variant (index into the plan's variants) that ran, each SLO's worst value.
+fn worst_values(
+    slos: &[SloSpec],
+    columns: &[Option<usize>],
+    rows: &[RunRow],
+    plan: &Plan,
+) -> BTreeMap<usize, Vec<Worst>> {
+    let mut out: BTreeMap<usize, Vec<Option<Worst>>> = BTreeMap::new();
+    for row in rows {
+        let v = plan.variants.iter().position(|x| x.name == row.cells[0]).unwrap_or(usize::MAX);
+        let acc = out.entry(v).or_insert_with(|| vec![None; slos.len()]);
+        for ((w, value), s) in acc.iter_mut().zip(slo::row_values(slos, columns, row)).zip(slos) {
+            *w = Some(match (*w, value) {
+                (Some(Worst::Missing), _) | (_, None) => Worst::Missing,
+                (None, Some(x)) => Worst::Value(x),
+                (Some(Worst::Value(y)), Some(x)) => Worst::Value(match s.op {
+                    crate::scenario::SloOp::Max => y.max(x),
+                    crate::scenario::SloOp::Min => y.min(x),
+                }),
+            });
+        }
+    }
+    out.into_iter()
+        .map(|(v, ws)| (v, ws.into_iter().map(|w| w.unwrap_or(Worst::Missing)).collect()))
+        .collect()
+}
+
 /// A spinner on stderr counting runs, when it is a terminal and not `--quiet`.
 fn spinner(quiet: bool) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
@@ -256,6 +299,10 @@ struct Found<'a> {
     slos: &'a [SloSpec],
     sizes: &'a [usize],
     outcome: &'a Outcome,
+    /// Per grid index, the index into the plan's variants.
+    slot: &'a [Option<usize>],
+    /// Per variant that ran, each SLO's worst value over its seeds.
+    worst: &'a BTreeMap<usize, Vec<Worst>>,
 }
 
 impl Found<'_> {
@@ -272,6 +319,20 @@ impl Found<'_> {
             .zip(point)
             .map(|(a, &i)| (a.key.clone(), plan::display_value(&a.values[i])))
             .collect()
+    }
+
+    /// The worst value of SLO `k` over the seeds the point ran.
+    fn worst(&self, point: &[usize], k: usize) -> Option<Worst> {
+        let v = self.slot[grid_index(self.sizes, point)]?;
+        self.worst.get(&v).and_then(|w| w.get(k)).copied()
+    }
+
+    /// `worst 116.942 s`, `a seed without a value`.
+    fn worst_text(&self, point: &[usize], k: usize) -> String {
+        match self.worst(point, k) {
+            Some(Worst::Value(x)) => format!("worst {}", self.slos[k].value_text(Some(x))),
+            _ => "a seed without a value".to_string(),
+        }
     }
 
     fn evaluated(&self, point: &[usize]) -> Option<&Evaluated> {
@@ -302,14 +363,16 @@ impl Found<'_> {
             .verdicts(e)
             .iter()
             .zip(self.slos)
-            .filter(|(v, _)| e.pass || v.seeds - v.passing > n - v.needed)
-            .map(|(v, s)| {
+            .enumerate()
+            .filter(|(_, (v, _))| e.pass || v.seeds - v.passing > n - v.needed)
+            .map(|(k, (v, s))| {
+                let worst = self.worst_text(point, k);
                 if e.pass {
-                    format!("{} in {}/{} seeds", s.describe(), v.passing, v.seeds)
+                    format!("{} in {}/{} seeds ({worst})", s.describe(), v.passing, v.seeds)
                 } else {
                     let run = if v.seeds == 1 { "seed run" } else { "seeds run" };
                     format!(
-                        "{} ({} passing of {} {run}; {} of {n} needed)",
+                        "{} ({} passing of {} {run}, {worst}; {} of {n} needed)",
                         s.describe(),
                         v.passing,
                         v.seeds,
@@ -454,6 +517,9 @@ struct SloEvidence {
     seeds_passing: u32,
     seeds_run: u32,
     seeds_needed: u32,
+    /// The worst value over the seeds run (highest for `max`, lowest for `min`); `null` when a
+    /// seed had none, or none ran.
+    worst: Option<f64>,
     /// `pass`, `fail`, or `unsettled` (another SLO decided the variant first).
     verdict: &'static str,
 }
@@ -513,10 +579,15 @@ impl Found<'_> {
                 slos: self
                     .verdicts(e)
                     .iter()
-                    .map(|v| SloEvidence {
+                    .enumerate()
+                    .map(|(k, v)| SloEvidence {
                         seeds_passing: v.passing,
                         seeds_run: v.seeds,
                         seeds_needed: v.needed,
+                        worst: match self.worst(&e.point, k) {
+                            Some(Worst::Value(x)) => Some(x),
+                            _ => None,
+                        },
                         verdict: if v.pass() {
                             "pass"
                         } else if v.seeds - v.passing > n - v.needed || e.invalid {

@@ -54,6 +54,14 @@ pub fn slo_columns(slos: &[SloSpec], header: &[String]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// Each SLO's value in one run, from its `runs.csv` row (`None` when missing).
+pub fn row_values(slos: &[SloSpec], columns: &[Option<usize>], row: &RunRow) -> Vec<Option<f64>> {
+    slos.iter()
+        .zip(columns)
+        .map(|(_, col)| cell_value(col.and_then(|c| row.cells.get(c)).map(String::as_str)))
+        .collect()
+}
+
 /// Whether each SLO is met by one run, from its `runs.csv` row.
 pub fn row_verdicts(slos: &[SloSpec], columns: &[Option<usize>], row: &RunRow) -> Vec<bool> {
     slos.iter()

@@ -351,7 +351,10 @@ fn plan_answer(h: &mut String, plan: &str) -> Result<(), String> {
     for w in v["warnings"].as_array().into_iter().flatten() {
         let _ = writeln!(h, "<p class=\"fail\"><b>Warning:</b> {}</p>", esc(w.as_str().unwrap_or("")));
     }
-    h.push_str("<p>Variants evaluated, in the order the search decided them (seeds passing / seeds run per SLO; a variant stops once its verdict is settled):</p>\n<table>\n<tr><th>variant</th>");
+    h.push_str(
+        "<p>Variants evaluated, in the order the search decided them (per SLO: seeds passing / seeds \
+         run, and the worst value; a variant stops once its verdict is settled):</p>\n<table>\n<tr><th>variant</th>",
+    );
     for k in 1..=slos.len() {
         let _ = write!(h, "<th>slo{k}</th>");
     }
@@ -364,9 +367,13 @@ fn plan_answer(h: &mut String, plan: &str) -> Result<(), String> {
                 Some("fail") => " fail",
                 _ => "",
             };
+            let worst = match s["worst"].as_f64() {
+                Some(w) => format!(", worst {w}"),
+                None => String::new(),
+            };
             let _ = write!(
                 h,
-                "<td class=\"n{class}\">{}/{}</td>",
+                "<td class=\"n{class}\">{}/{}{worst}</td>",
                 s["seeds_passing"].as_u64().unwrap_or(0),
                 s["seeds_run"].as_u64().unwrap_or(0)
             );
@@ -512,13 +519,13 @@ mod tests {
               {"variant": "kubelet.max_parallel_image_pulls=5", "pass": true, "invalid": null, "runs": 20,
                "slos": [{"seeds_passing": 20, "seeds_run": 20, "verdict": "pass"}]},
               {"variant": "kubelet.max_parallel_image_pulls=2", "pass": false, "invalid": null, "runs": 8,
-               "slos": [{"seeds_passing": 7, "seeds_run": 8, "verdict": "fail"}]}],
+               "slos": [{"seeds_passing": 7, "seeds_run": 8, "worst": 61.5, "verdict": "fail"}]}],
             "warnings": ["x fails although the cheaper y passes"]}"#;
         let mut h = String::new();
         plan_answer(&mut h, plan).unwrap();
         assert!(h.contains("meeting every SLO:</b> <code>kubelet.max_parallel_image_pulls=3</code>"), "{h}");
         assert!(h.contains("<li>slo1: web startup_p99_s &lt;= 60 s in every seed</li>"), "{h}");
-        assert!(h.contains("<td class=\"n fail\">7/8</td><td class=\"fail\">FAIL</td>"), "{h}");
+        assert!(h.contains("<td class=\"n fail\">7/8, worst 61.5</td><td class=\"fail\">FAIL</td>"), "{h}");
         assert!(h.contains("<b>Warning:</b> x fails although"), "{h}");
         assert!(h.contains("41 runs made; the full grid would take 200"), "{h}");
         let mut h = String::new();
