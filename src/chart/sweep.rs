@@ -1,7 +1,9 @@
 //! Charts of a sweep folder, from `startups.csv`, `variants.csv` and `sweep.json`:
 //! `startup-cdf` (all seeds of each variant pooled), `p99` (mean p99 per variant with its 95%
 //! CI) and, when the grid has two axes, `heatmap-p99`. Startups are the key workload's
-//! (`experiment::key`), and every chart names it.
+//! (`experiment::key`), and every chart names it. With `[[slo]]` tables, an SLO on the key
+//! workload's `startup_p99_s` is a dashed line on the p99 chart, and each heatmap cell has a
+//! border saying whether the variant meets every SLO (`variants.csv` `slo_pass`).
 
 use super::data::Table;
 use super::run::StartupCdf;
@@ -85,24 +87,40 @@ pub fn p99_charts(
     let p99: Vec<Option<(f64, f64, f64)>> = (0..vt.rows.len())
         .map(|r| vt.num(r, cm).map(|m| (vt.num(r, cl).unwrap_or(m), m, vt.num(r, ch).unwrap_or(m))))
         .collect();
+    // The SLOs on what the chart plots: the key workload's p99 startup.
+    let key = columns.workload.as_ref().map(|k| k.name.as_str());
+    let slo_lines = columns
+        .slos
+        .iter()
+        .filter(|slo| Some(slo.workload.as_str()) == key && slo.metric == "startup_p99_s")
+        .map(|slo| (slo.limit as f64 / 1e9, format!("SLO {} (judged per seed)", slo.bound_text())))
+        .collect();
     let bars = P99Bars {
         names: (0..vt.rows.len()).map(|r| vt.text(r, 0).to_string()).collect(),
         p99,
         baseline: plan.baseline,
         seeds: plan.seeds.len(),
         whose: whose(columns),
+        slo_lines,
     };
+    // Each variant's verdict on every SLO, when there are SLOs.
+    let slo_pass: Option<Vec<bool>> =
+        vt.col("slo_pass").ok().map(|c| (0..vt.rows.len()).map(|r| vt.text(r, c) == "PASS").collect());
     written.extend(save(dir, "p99", &bars)?);
 
     if plan.kind == Kind::Sweep && plan.axes.len() == 2 {
         let (a, b) = (&plan.axes[0], &plan.axes[1]);
         let shown = |v: &str| crate::experiment::plan::display_value(v);
         let mut cells = vec![vec![None; b.values.len()]; a.values.len()];
+        let mut verdicts = vec![vec![None; b.values.len()]; a.values.len()];
         for (vi, v) in plan.variants.iter().enumerate() {
             let i = a.values.iter().position(|x| shown(x) == v.values[0]);
             let j = b.values.iter().position(|x| shown(x) == v.values[1]);
-            if let (Some(i), Some(j), Some(Some((_, m, _)))) = (i, j, bars.p99.get(vi)) {
-                cells[i][j] = Some(*m);
+            if let (Some(i), Some(j)) = (i, j) {
+                if let Some(Some((_, m, _))) = bars.p99.get(vi) {
+                    cells[i][j] = Some(*m);
+                }
+                verdicts[i][j] = slo_pass.as_ref().and_then(|p| p.get(vi).copied());
             }
         }
         let heat = Heatmap {
@@ -111,6 +129,8 @@ pub fn p99_charts(
             x_values: b.values.iter().map(|v| shown(v)).collect(),
             y_values: a.values.iter().map(|v| shown(v)).collect(),
             cells,
+            verdicts,
+            slos: slo_pass.is_some(),
             whose: whose(columns),
         };
         written.extend(save(dir, "heatmap-p99", &heat)?);
@@ -127,6 +147,8 @@ struct P99Bars {
     seeds: usize,
     /// `whose` of the key workload.
     whose: String,
+    /// Limits (seconds) of the SLOs on the key workload's p99 startup, with their labels.
+    slo_lines: Vec<(f64, String)>,
 }
 
 impl Chart for P99Bars {
@@ -139,7 +161,8 @@ impl Chart for P99Bars {
     {
         let n = self.names.len().max(1);
         // Room on the right for the value labels.
-        let x_max = upper(self.p99.iter().flatten().map(|p| p.2).fold(0.0, f64::max)) * 1.1;
+        let highest = self.p99.iter().flatten().map(|p| p.2).chain(self.slo_lines.iter().map(|l| l.0));
+        let x_max = upper(highest.fold(0.0, f64::max)) * 1.1;
         let label_chars = self.names.iter().map(|s| s.chars().count()).max().unwrap_or(8) as u32;
         // Row 0 at the top: variant i is drawn at segment n - 1 - i.
         let row = |i: usize| n - 1 - i;
@@ -207,6 +230,23 @@ impl Chart for P99Bars {
                 })
             }))
             .map_err(err)?;
+        // SLO lines across the plotting area, in pixels (the rows are segments, not numbers).
+        let (_, rows) = chart.plotting_area().get_pixel_range();
+        for (k, (limit, label)) in self.slo_lines.iter().enumerate() {
+            let (x, _) = chart.backend_coord(&(*limit, SegmentValue::CenterOf(0)));
+            let x = x - root.get_base_pixel().0;
+            let rows = rows.start - root.get_base_pixel().1..rows.end - root.get_base_pixel().1;
+            let ink = colour(7);
+            root.draw(&plotters::element::DashedPathElement::new(
+                vec![(x, rows.start), (x, rows.end)],
+                8,
+                5,
+                ink.stroke_width(2),
+            ))
+            .map_err(err)?;
+            let at = (x + 5, rows.start + 4 + 16 * k as i32);
+            root.draw(&Text::new(label.clone(), at, font(13).color(&ink))).map_err(err)?;
+        }
         Ok(())
     }
 }
@@ -219,9 +259,17 @@ struct Heatmap {
     y_values: Vec<String>,
     /// [y][x] mean p99 in seconds.
     cells: Vec<Vec<Option<f64>>>,
+    /// [y][x] whether the variant meets every SLO; `None` for a skipped cell or without SLOs.
+    verdicts: Vec<Vec<Option<bool>>>,
+    /// The scenario has SLOs: cells get a verdict border and the chart a legend.
+    slos: bool,
     /// `whose` of the key workload.
     whose: String,
 }
+
+/// The border of a cell that meets every SLO (bluish green) or fails one (vermillion).
+const PASS_INK: RGBColor = RGBColor(0, 158, 115);
+const FAIL_INK: RGBColor = RGBColor(213, 94, 0);
 
 /// Viridis, sampled at five stops and interpolated: perceptually even, readable in grey.
 fn viridis(f: f64) -> RGBColor {
@@ -238,7 +286,12 @@ fn viridis(f: f64) -> RGBColor {
 
 impl Chart for Heatmap {
     fn size(&self) -> (u32, u32) {
-        ((260 + 130 * self.x_values.len() as u32).max(700), (200 + 70 * self.y_values.len() as u32).max(400))
+        // The header strip of a chart with SLOs sets its title in a larger font: room for it.
+        let min_width = if self.slos { 920 } else { 700 };
+        (
+            (260 + 130 * self.x_values.len() as u32).max(min_width),
+            (200 + 70 * self.y_values.len() as u32).max(400),
+        )
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
     where
@@ -248,18 +301,24 @@ impl Chart for Heatmap {
         let all: Vec<f64> = self.cells.iter().flatten().flatten().copied().collect();
         let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                if hi > lo {
-                    format!(
-                        "Mean p99 pod startup of {} (s); colour from {lo:.1} s (dark) to {hi:.1} s (light)",
-                        self.whose
-                    )
-                } else {
-                    format!("Mean p99 pod startup of {} (s) over the grid", self.whose)
-                },
-                font(18),
+        let title = if hi > lo {
+            format!(
+                "Mean p99 pod startup of {} (s); colour from {lo:.1} s (dark) to {hi:.1} s (light)",
+                self.whose
             )
+        } else {
+            format!("Mean p99 pod startup of {} (s) over the grid", self.whose)
+        };
+        // With SLOs, a header strip holds the title and the legend of the cell borders.
+        let (top, area) = if self.slos { root.split_vertically(70) } else { root.split_vertically(0) };
+        let mut builder = ChartBuilder::on(&area);
+        if self.slos {
+            let legend = [("meets every SLO (slo_pass PASS)", PASS_INK), ("fails an SLO (FAIL)", FAIL_INK)];
+            super::header(&top, &title, &legend)?;
+        } else {
+            builder.caption(title, font(18));
+        }
+        let mut chart = builder
             .margin(15)
             .x_label_area_size(60)
             .y_label_area_size(90)
@@ -322,6 +381,41 @@ impl Chart for Heatmap {
         }
         chart.draw_series(rects).map_err(err)?;
         chart.draw_series(texts).map_err(err)?;
+        // Verdict borders, inset so that neighbouring cells' borders do not merge, and the
+        // verdict in words under the value (colour is not the only cue).
+        for (j, row) in self.verdicts.iter().enumerate() {
+            for (i, verdict) in row.iter().enumerate() {
+                let Some(pass) = *verdict else { continue };
+                // Backend pixels, made relative to the area drawn on.
+                let (ax, ay) = area.get_base_pixel();
+                let at = |x: SegmentValue<usize>, y: SegmentValue<usize>| {
+                    let (px, py) = chart.backend_coord(&(x, y));
+                    (px - ax, py - ay)
+                };
+                let (x0, y0) = at(SegmentValue::Exact(i), SegmentValue::Exact(j + 1));
+                let (x1, y1) = at(SegmentValue::Exact(i + 1), SegmentValue::Exact(j));
+                let ink = if pass { PASS_INK } else { FAIL_INK };
+                let inset = 4;
+                area.draw(&Rectangle::new(
+                    [(x0.min(x1) + inset, y0.min(y1) + inset), (x0.max(x1) - inset, y0.max(y1) - inset)],
+                    ink.stroke_width(5),
+                ))
+                .map_err(err)?;
+                let (cx, cy) = at(SegmentValue::CenterOf(i), SegmentValue::CenterOf(j));
+                let word = crate::experiment::slo::word(pass);
+                // As the value's text above it.
+                let text_ink: &'static RGBColor = match self.cells[j][i] {
+                    Some(v) if hi > lo && (v - lo) / (hi - lo) > 0.6 => &BLACK,
+                    Some(_) => &WHITE,
+                    None => &BLACK,
+                };
+                let style = font(13).color(text_ink).pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Top,
+                ));
+                area.draw(&Text::new(word.to_string(), (cx, cy + 12), style)).map_err(err)?;
+            }
+        }
         Ok(())
     }
 }

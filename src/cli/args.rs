@@ -32,6 +32,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Compare serial vs parallel image pulls (max 2, 4, 8, unlimited) over many seeds.
     Compare(CompareArgs),
+    /// Find the cheapest variant of a grid that meets every [[slo]] of the scenario, running
+    /// as few (variant, seed) pairs as the answer needs.
+    Plan(PlanArgs),
     /// Combine sharded sweep folders into one.
     Merge(MergeArgs),
     /// Draw charts (PNG and SVG) from a run or sweep folder.
@@ -183,6 +186,39 @@ pub struct CompareArgs {
     #[arg(long, value_name = "P%,Ts,N")]
     pub min_effect: Option<String>,
     /// No progress bar, no table.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    pub file: PathBuf,
+    /// An axis: KEY=V1,V2,... with its values cheapest first (repeatable, at least one), e.g.
+    /// --axis kubelet.max_parallel_image_pulls=1,2,3,4.
+    #[arg(long = "axis", value_name = "KEY=V1,V2,...", required = true)]
+    pub axis: Vec<String>,
+    /// Seeds per variant at most (default: [sweep] seeds, else 10); a variant stops as soon as
+    /// its verdict is settled.
+    #[arg(long)]
+    pub seeds: Option<u32>,
+    /// Parallel runs (default: number of cores); the answer and the files do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Override a key for every variant (KEY=VALUE).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Output folder (default results/<name>-plan/, relative to the current folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace the output folder even if it holds files pullsim did not write (they are
+    /// deleted). Without it, such a folder is refused (exit 2).
+    #[arg(long)]
+    pub force: bool,
+    /// Also write report.html: the question, the answer with its evidence, the setup and the
+    /// command.
+    #[arg(long)]
+    pub report: bool,
+    /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -5,6 +5,7 @@
 mod args;
 mod import;
 mod init;
+mod plan;
 mod run;
 mod sweep;
 

@@ -18,6 +18,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Explain(e) => cmd_explain(e),
         Command::Sweep(a) => super::sweep::cmd_sweep(a),
         Command::Compare(a) => super::sweep::cmd_compare(a),
+        Command::Plan(a) => super::plan::cmd_plan(a),
         Command::Merge(a) => super::sweep::cmd_merge(a),
         Command::Chart(a) => super::sweep::cmd_chart(a),
         Command::Report(a) => super::sweep::cmd_report(&a.dir),
@@ -103,8 +104,8 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
         log.write_json(file).map_err(io_err)?;
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    report::write_run_files(staging.path(), &out, &SummaryExtras::of(&out, &scn.name), &text, &command)
-        .map_err(io_err)?;
+    let extras = SummaryExtras::of(&out, &scn);
+    report::write_run_files(staging.path(), &out, &extras, &text, &command).map_err(io_err)?;
     // Charts are drawn from the CSVs just written, exactly as `pullsim chart DIR` would.
     crate::chart::run_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
     if a.report {
@@ -113,7 +114,7 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     }
     let dest = staging.commit().map_err(|e| results_error(&out_dir, e))?;
     if !a.quiet {
-        print_summary(&scn, &out, wall_s, &dest, a.stats);
+        print_summary(&scn, &out, &extras.slos, wall_s, &dest, a.stats);
     }
     Ok(())
 }
@@ -144,7 +145,14 @@ fn fmt_opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.3}s")).unwrap_or_else(|| "-".into())
 }
 
-fn print_summary(scn: &Scenario, out: &RunOutput, wall_s: f64, dest: &Path, stats: bool) {
+fn print_summary(
+    scn: &Scenario,
+    out: &RunOutput,
+    slos: &[crate::experiment::slo::RunVerdict],
+    wall_s: f64,
+    dest: &Path,
+    stats: bool,
+) {
     let s = &out.summary;
     println!("pullsim run: {} (seed {})", scn.name, s.seed);
     println!("  pods      {} created, {} running, {} not running", s.pods, s.pods_running, s.pods_failed);
@@ -157,6 +165,7 @@ fn print_summary(scn: &Scenario, out: &RunOutput, wall_s: f64, dest: &Path, stat
         fmt_opt(s.startup_mean_s)
     );
     print!("{}", workload_lines(&out.workloads));
+    print!("{}", slo_lines(&scn.slos, slos));
     println!(
         "  pulls     {} attempts, {} failed, {} back-offs, {} cache hits; {} pulled",
         s.pulls,
@@ -217,6 +226,16 @@ fn workload_lines(workloads: &[crate::metrics::workloads::WorkloadSummary]) -> S
         );
         text.push_str(line.trim_end());
         text.push('\n');
+    }
+    text
+}
+
+/// One line per SLO: `SLO       web startup_p99_s <= 60 s: PASS (41.2 s)`.
+fn slo_lines(specs: &[crate::scenario::SloSpec], verdicts: &[crate::experiment::slo::RunVerdict]) -> String {
+    let mut text = String::new();
+    for (s, v) in specs.iter().zip(verdicts) {
+        let word = crate::experiment::slo::word(v.pass);
+        text.push_str(&format!("  SLO       {}: {word} ({})\n", s.describe(), s.value_text(v.value)));
     }
     text
 }

@@ -19,7 +19,7 @@ pub const DEFAULT_SEEDS: u32 = 10;
 /// `compare`'s parallel limits unless `--max-parallel` says otherwise.
 pub const DEFAULT_PARALLEL_LIMITS: [u32; 3] = [2, 4, 8];
 
-fn bad(m: impl Into<String>) -> CliError {
+pub(super) fn bad(m: impl Into<String>) -> CliError {
     CliError::BadInput(m.into())
 }
 
@@ -48,7 +48,20 @@ fn split_sets(
     Ok((fixed, axes))
 }
 
-fn jobs(j: Option<usize>) -> Result<usize, CliError> {
+/// Every variant is judged against the same SLOs (the file's, with the fixed `--set`s), so an
+/// axis may not change one: it would move the target along with the setting.
+pub(super) fn refuse_slo_axes(axes: &[Axis]) -> Result<(), CliError> {
+    match axes.iter().find(|a| a.key == "slo" || a.key.starts_with("slo.") || a.key.starts_with("slo[")) {
+        Some(a) => Err(bad(format!(
+            "axis {}: an axis may not change an [[slo]]: every variant is judged against the same SLOs \
+             (change one for all variants with a single value, --set {}=V)",
+            a.key, a.key
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn jobs(j: Option<usize>) -> Result<usize, CliError> {
     match j {
         Some(0) => Err(bad("--jobs must be at least 1")),
         Some(n) => Ok(n),
@@ -56,7 +69,7 @@ fn jobs(j: Option<usize>) -> Result<usize, CliError> {
     }
 }
 
-fn seed_count(flag: Option<u32>, scn: &Scenario) -> Result<u32, CliError> {
+pub(super) fn seed_count(flag: Option<u32>, scn: &Scenario) -> Result<u32, CliError> {
     match flag.or(scn.sweep.as_ref().and_then(|s| s.seeds)) {
         Some(0) => Err(bad("--seeds must be at least 1")),
         Some(n) => Ok(n),
@@ -65,11 +78,11 @@ fn seed_count(flag: Option<u32>, scn: &Scenario) -> Result<u32, CliError> {
 }
 
 /// The scenario as given: text, file name, the base scenario (fixed `--set`s applied).
-struct Input {
-    text: String,
-    file: String,
-    base: Scenario,
-    fixed: Vec<Override>,
+pub(super) struct Input {
+    pub(super) text: String,
+    pub(super) file: String,
+    pub(super) base: Scenario,
+    pub(super) fixed: Vec<Override>,
 }
 
 /// Everything a sweep or compare needs to run and write.
@@ -121,11 +134,12 @@ fn prepare(
     };
     let seeds = plan::seeds(input.base.seed, n_seeds);
     let plan = Plan { kind, axes, variants: valid, skipped, baseline, seeds };
-    let columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s), key, min_effect);
+    let mut columns = experiment::columns_of(scenarios.iter().map(|(_, s)| s), key, min_effect);
+    columns.slos = input.base.slos.clone();
     Ok(Prepared { input, plan, scenarios, columns })
 }
 
-fn load_base(path: &Path, fixed: Vec<Override>) -> Result<Input, CliError> {
+pub(super) fn load_base(path: &Path, fixed: Vec<Override>) -> Result<Input, CliError> {
     let text = read_scenario_file(path)?;
     let file = path.display().to_string();
     let base = scenario::load(&text, &file, &fixed).map_err(|e| bad(e.to_string()))?;
@@ -147,6 +161,7 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
     let input = load_base(&a.file, fixed)?;
     let spec = input.base.sweep.clone().unwrap_or_default();
     let axes = plan::merge_axes(&spec.grid, cli_axes);
+    refuse_slo_axes(&axes)?;
     // A baseline pair whose value a `--set` axis removed no longer applies.
     let in_grid = |k: &String, v: &String| {
         axes.iter()
@@ -247,7 +262,7 @@ fn rows_of(plan: &Plan, columns: &experiment::Columns, r: RunResult) -> (RunRow,
     (experiment::run_row(plan, columns, &r), experiment::startup_rows(plan, r.run, &r.startups_s))
 }
 
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
@@ -483,28 +498,8 @@ pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[Var
             diffs.push(d);
         }
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            std::iter::once(&header)
-                .chain(&means)
-                .chain(&diffs)
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |r: &[String]| {
-        let mut s = String::new();
-        for (c, (text, w)) in r.iter().zip(&widths).enumerate() {
-            let pad = w.saturating_sub(text.chars().count());
-            if c == 0 {
-                s.push_str(&format!("{text}{}", " ".repeat(pad)));
-            } else {
-                s.push_str(&format!("   {}{text}", " ".repeat(pad)));
-            }
-        }
-        s.trim_end().to_string() + "\n"
-    };
+    let widths = column_widths(std::iter::once(&header).chain(&means).chain(&diffs));
+    let line = |r: &[String]| aligned(r, &widths);
     let mut out = String::new();
     let whose = columns
         .workload
@@ -524,6 +519,7 @@ pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[Var
     for r in &means {
         out.push_str(&line(r));
     }
+    out.push_str(&slo_table(plan, columns, stats));
     if !diffs.is_empty() {
         out.push_str(&format!(
             "\npaired difference vs baseline {} over the same seeds (* = 95% CI excludes 0 and |difference| >= {})\n",
@@ -539,6 +535,63 @@ pub fn comparison_table(plan: &Plan, columns: &experiment::Columns, stats: &[Var
         out.push_str(&format!("\nskipped {} invalid variant(s): ", plan.skipped.len()));
         out.push_str(&plan.skipped.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("; "));
         out.push('\n');
+    }
+    out
+}
+
+/// The widest cell of each column.
+fn column_widths<'a>(rows: impl Iterator<Item = &'a Vec<String>> + Clone) -> Vec<usize> {
+    let n = rows.clone().map(Vec::len).max().unwrap_or(0);
+    (0..n)
+        .map(|c| rows.clone().filter_map(|r| r.get(c)).map(|t| t.chars().count()).max().unwrap_or(0))
+        .collect()
+}
+
+/// One table line: the first column left-aligned, the others right-aligned, three spaces apart.
+fn aligned(r: &[String], widths: &[usize]) -> String {
+    let mut s = String::new();
+    for (c, (text, w)) in r.iter().zip(widths).enumerate() {
+        let pad = w.saturating_sub(text.chars().count());
+        if c == 0 {
+            s.push_str(&format!("{text}{}", " ".repeat(pad)));
+        } else {
+            s.push_str(&format!("   {}{text}", " ".repeat(pad)));
+        }
+    }
+    s.trim_end().to_string() + "\n"
+}
+
+/// The SLO verdicts: a legend line per SLO, then per variant the seeds passing each SLO with
+/// its verdict, and whether it meets them all. Empty without SLOs.
+fn slo_table(plan: &Plan, columns: &experiment::Columns, stats: &[VariantStats]) -> String {
+    if columns.slos.is_empty() {
+        return String::new();
+    }
+    let n = plan.seeds.len() as u32;
+    let mut out = format!(
+        "\nSLOs: a variant meets one when enough of its {n} seeds do (seeds passing/seeds, verdict)\n"
+    );
+    for (k, s) in columns.slos.iter().enumerate() {
+        out.push_str(&format!(
+            "  slo{}  {} ({} of {n} seeds needed)\n",
+            k + 1,
+            s.describe_with_share(),
+            s.needed(n)
+        ));
+    }
+    let mut rows: Vec<Vec<String>> = vec![std::iter::once("variant".to_string())
+        .chain((1..=columns.slos.len()).map(|k| format!("slo{k}")))
+        .chain(["all SLOs".to_string()])
+        .collect()];
+    for (v, st) in plan.variants.iter().zip(stats) {
+        let mut r = vec![v.name.clone()];
+        r.extend(st.slos.iter().map(|x| format!("{} {}", x.fraction(), experiment::slo::word(x.pass()))));
+        r.push(experiment::slo::word(st.slo_pass()).to_string());
+        rows.push(r);
+    }
+    let widths = column_widths(rows.iter());
+    for r in &rows {
+        out.push_str(&aligned(r, &widths));
     }
     out
 }
@@ -581,6 +634,12 @@ pub(super) fn cmd_chart(a: ChartArgs) -> Result<(), CliError> {
         crate::chart::sweep_charts(dir)
     } else if dir.join("pods.csv").exists() {
         crate::chart::run_charts(dir)
+    } else if dir.join(super::plan::PLAN_FILE).exists() {
+        return Err(bad(format!(
+            "{}: a plan folder has no charts (its runs are a few seeds of a few variants); \
+             `pullsim sweep` over its axes draws them",
+            dir.display()
+        )));
     } else {
         return Err(bad(format!(
             "{}: neither a run folder (pods.csv) nor a sweep folder (sweep.json)",

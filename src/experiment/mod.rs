@@ -7,6 +7,8 @@
 //! - `stats`: mean, 95% CI (Student's t), paired differences, what is possible and what is
 //!   significant;
 //! - `variants`: the key metrics' statistics per variant, `variants.csv`;
+//! - `slo`: SLO verdicts of a run and, from `runs.csv` cells, of a variant;
+//! - `planner`: the search of `pullsim plan` (pure);
 //! - this file: the tables written to `runs.csv` and `startups.csv`, and the `sweep.json`
 //!   manifest, all as text cells so that a folder rebuilt by `merge` from CSVs is
 //!   byte-identical to one written straight from memory (both compute `variants.csv` from the
@@ -16,6 +18,7 @@ pub mod key;
 pub mod plan;
 pub mod planner;
 pub mod run;
+pub mod slo;
 pub mod stats;
 pub mod variants;
 
@@ -24,6 +27,8 @@ pub use variants::{
 };
 
 use crate::metrics::summary::Summary;
+pub use crate::metrics::workloads::{ROLLOUT_FIELD, WORKLOAD_FIELDS};
+
 use crate::metrics::workloads::WorkloadSummary;
 use plan::{Plan, Shard};
 use run::RunResult;
@@ -54,29 +59,6 @@ pub const PEAK_FIELDS: [&str; 2] = ["peak_pulls_in_flight", "peak_registry_egres
 /// The `summary.json` facts of the whole run that the contract's fields lack, after the peaks.
 pub const EXTRA_FIELDS: [&str; 4] =
     ["pods_stale_digest", "gc_images_removed", "gc_bytes_freed", "gc_free_space_failed"];
-/// A workload's `summary.json` fields as `runs.csv` columns `<workload>.<field>`, one group per
-/// workload after the extra fields; `rollout_s` follows for a workload with an `update`.
-pub const WORKLOAD_FIELDS: [&str; 16] = [
-    "pods",
-    "pods_running",
-    "pods_failed",
-    "startup_p50_s",
-    "startup_p90_s",
-    "startup_p99_s",
-    "startup_max_s",
-    "startup_mean_s",
-    "makespan_s",
-    "running_50pct_s",
-    "running_90pct_s",
-    "running_100pct_s",
-    "bytes_pulled",
-    "pulls",
-    "pull_failures",
-    "backoffs",
-];
-/// The column of a workload's rolling update: the duration of its last (and only) `update`.
-pub const ROLLOUT_FIELD: &str = "rollout_s";
-
 /// The `runs.csv` column of `field` for workload `name`.
 pub fn workload_column(name: &str, field: &str) -> String {
     format!("{name}.{field}")
@@ -104,6 +86,10 @@ pub struct Columns {
     /// The smallest paired difference marked significant (`--min-effect`).
     #[serde(default)]
     pub min_effect: stats::MinEffect,
+    /// The scenario's `[[slo]]` tables (with the fixed `--set`s): each variant is judged
+    /// against them (`variants.csv` `slo_pass`).
+    #[serde(default)]
+    pub slos: Vec<crate::scenario::SloSpec>,
 }
 
 /// The `Columns` of a plan whose variants load as `scenarios` (plan order), with `workload` as
@@ -123,7 +109,7 @@ pub fn columns_of<'a>(
             }
         }
     }
-    Columns { workloads, workload, min_effect }
+    Columns { workloads, workload, min_effect, slos: Vec::new() }
 }
 
 /// Summary values as `runs.csv` cells: integers as integers, seconds as the shortest text
@@ -337,6 +323,40 @@ mod tests {
             baseline: 0,
             seeds: seeds(7, 3),
         }
+    }
+
+    #[test]
+    fn an_slo_reads_the_value_the_cell_holds() {
+        use crate::metrics::workloads::field_value;
+        let w = WorkloadSummary {
+            name: "web".into(),
+            pods: 4,
+            pods_running: 3,
+            pods_failed: 1,
+            startup_p50_s: Some(1.5),
+            startup_p90_s: Some(2.25),
+            startup_p99_s: Some(252.705),
+            startup_max_s: Some(253.092),
+            startup_mean_s: Some(0.001),
+            makespan_s: None,
+            running_50pct_s: Some(9.0),
+            running_90pct_s: Some(10.0),
+            running_100pct_s: None,
+            rollout_s: vec![Some(1.0), Some(61.5)],
+            bytes_pulled: 594_029_000_000,
+            pulls: 303,
+            pull_failures: 3,
+            backoffs: 7,
+        };
+        let cells = workload_cells(&w, true);
+        let fields: Vec<&str> = WORKLOAD_FIELDS.iter().copied().chain([ROLLOUT_FIELD]).collect();
+        assert_eq!(cells.len(), fields.len());
+        for (f, cell) in fields.iter().zip(&cells) {
+            let value = field_value(&w, f);
+            assert_eq!(value, if cell.is_empty() { None } else { Some(cell.parse().unwrap()) }, "{f}");
+            assert_eq!(value.map(|v| format!("{v}")).unwrap_or_default(), *cell, "{f}");
+        }
+        assert_eq!(field_value(&w, "nope"), None);
     }
 
     #[test]

@@ -8,8 +8,12 @@
 //! and what bounds it (for the interval's range, `stats::Range`): every key metric is at least
 //! 0; pods not running are at most the pods, pull failures at most the pull attempts, pulls in
 //! flight at most the pods of the run.
+//!
+//! With `[[slo]]` tables, each variant also gets its SLO verdicts (`experiment::slo`), from
+//! the same cells: per SLO the seeds that met it, and whether enough did.
 
 use super::plan::Plan;
+use super::slo::{self as slo_verdicts, VariantVerdict};
 use super::stats::{self, Estimate, Range, Unit};
 use super::{workload_column, Columns, RunRow};
 
@@ -108,6 +112,15 @@ pub struct VariantStats {
     pub runs: usize,
     /// One per `KEY_METRICS` entry.
     pub metrics: Vec<MetricStats>,
+    /// One per SLO (`Columns::slos`): the seeds that met it.
+    pub slos: Vec<VariantVerdict>,
+}
+
+impl VariantStats {
+    /// Every SLO is met (true without SLOs).
+    pub fn slo_pass(&self) -> bool {
+        self.slos.iter().all(VariantVerdict::pass)
+    }
 }
 
 /// The values of one `runs.csv` column for one variant, in seed order.
@@ -159,6 +172,7 @@ pub fn variant_stats(
             None => Range::NON_NEGATIVE,
         })
     };
+    let slo_cols = slo_verdicts::slo_columns(&columns.slos, header);
     let mut out = Vec::with_capacity(plan.variants.len());
     for v in 0..plan.variants.len() {
         let mut metrics = Vec::with_capacity(cols.len());
@@ -177,7 +191,8 @@ pub fn variant_stats(
                 min_effect: columns.min_effect.threshold(m.unit, base_mean),
             });
         }
-        out.push(VariantStats { runs: n, metrics });
+        let slos = slo_verdicts::variant_verdicts(&columns.slos, &slo_cols, &rows[v * n..(v + 1) * n]);
+        out.push(VariantStats { runs: n, metrics, slos });
     }
     Ok(out)
 }
@@ -199,8 +214,9 @@ const METRIC_SUFFIXES: [&str; 10] = [
 /// `variants.csv` header: variant, axes, baseline flag, runs, the key workload, then per key
 /// metric its mean, CI and whether every seed gave the same value, and the paired difference
 /// against the baseline with its CI, whether it was the same in every seed, the practical
-/// threshold and its significance.
-pub fn variants_header(plan: &Plan) -> Vec<String> {
+/// threshold and its significance; with SLOs, then `slo_pass` (every SLO met) and per SLO
+/// `slo<k>.pass` and `slo<k>.seeds_passing` (k from 1 in file order).
+pub fn variants_header(plan: &Plan, columns: &Columns) -> Vec<String> {
     let mut h = vec!["variant".to_string()];
     h.extend(plan.axes.iter().map(|a| a.key.clone()));
     h.push("baseline".into());
@@ -208,6 +224,13 @@ pub fn variants_header(plan: &Plan) -> Vec<String> {
     h.push("workload".into());
     for m in KEY_METRICS {
         h.extend(METRIC_SUFFIXES.iter().map(|suffix| format!("{}_{suffix}", m.field)));
+    }
+    if !columns.slos.is_empty() {
+        h.push("slo_pass".into());
+        for k in 1..=columns.slos.len() {
+            h.push(format!("slo{k}.pass"));
+            h.push(format!("slo{k}.seeds_passing"));
+        }
     }
     h
 }
@@ -238,6 +261,13 @@ pub fn variants_rows(plan: &Plan, columns: &Columns, stats: &[VariantStats]) -> 
                 }
                 r.push(fixed3(Some(m.min_effect)));
                 r.push(m.diff.map(|_| m.significant().to_string()).unwrap_or_default());
+            }
+            if !columns.slos.is_empty() {
+                r.push(slo_verdicts::word(s.slo_pass()).to_string());
+                for v in &s.slos {
+                    r.push(slo_verdicts::word(v.pass()).to_string());
+                    r.push(v.fraction());
+                }
             }
             r
         })
@@ -304,7 +334,7 @@ mod tests {
         // Makespan 100 in every seed of the baseline: identical, no interval.
         assert!(st[0].metrics[mk].estimate.unwrap().identical);
         let table = variants_rows(&plan, &Columns::default(), &st);
-        let h = variants_header(&plan);
+        let h = variants_header(&plan, &Columns::default());
         let at = |name: &str| h.iter().position(|x| x == name).unwrap();
         assert_eq!(table[1][at("startup_p99_s_diff_mean")], "-2.000");
         assert_eq!(table[1][at("startup_p99_s_diff_ci95_low")], "-4.484");
@@ -322,6 +352,46 @@ mod tests {
         assert_eq!(h.len(), table[0].len());
         // Incomplete tables are refused.
         assert!(variant_stats(&plan, &Columns::default(), &header, &rows[..5]).is_err());
+    }
+
+    #[test]
+    fn slo_verdicts_count_the_seeds_whose_cell_meets_the_bound() {
+        let plan = plan2();
+        let mut header = runs_header(&plan, &Columns::default());
+        header.push("web.startup_p99_s".into());
+        let r = |run, name, p99: &str| {
+            let mut x = row(run, name, &[]);
+            x.cells.push(p99.into());
+            x
+        };
+        // k=1: 50, 61, 70 s → 1 of 3 at most 60 s; k=2: 40, 45 and no value → 2 of 3. 60 % of
+        // 3 seeds: ⌈1.8⌉ = 2 needed.
+        let rows = vec![
+            r(0, "k=1", "50"),
+            r(1, "k=1", "61"),
+            r(2, "k=1", "70"),
+            r(3, "k=2", "40"),
+            r(4, "k=2", "45"),
+            r(5, "k=2", ""),
+        ];
+        let slo = crate::scenario::SloSpec {
+            workload: "web".into(),
+            metric: "startup_p99_s".into(),
+            op: crate::scenario::SloOp::Max,
+            limit: 60_000_000_000,
+            seeds_passing_pct: 60,
+        };
+        let columns = Columns { slos: vec![slo], ..Columns::default() };
+        let st = variant_stats(&plan, &columns, &header, &rows).unwrap();
+        assert_eq!((st[0].slos[0].passing, st[0].slos[0].needed, st[0].slo_pass()), (1, 2, false));
+        assert_eq!((st[1].slos[0].passing, st[1].slo_pass()), (2, true));
+        let h = variants_header(&plan, &columns);
+        assert_eq!(h[h.len() - 3..], ["slo_pass", "slo1.pass", "slo1.seeds_passing"]);
+        let table = variants_rows(&plan, &columns, &st);
+        assert_eq!(table[0][h.len() - 3..], ["FAIL", "FAIL", "1/3"]);
+        assert_eq!(table[1][h.len() - 3..], ["PASS", "PASS", "2/3"]);
+        // Without SLOs, no SLO columns.
+        assert!(!variants_header(&plan, &Columns::default()).iter().any(|c| c.starts_with("slo")));
     }
 
     #[test]

@@ -21,6 +21,85 @@ use super::PodRow;
 use crate::time::{SimDuration, SimTime};
 use serde::Serialize;
 
+/// A workload's `summary.json` fields as `runs.csv` columns `<workload>.<field>` (one group per
+/// workload in a sweep's `runs.csv`), and the metrics an `[[slo]]` may name; `rollout_s`
+/// (`ROLLOUT_FIELD`) follows for a workload with an `update`. Kept here, beside the summary they
+/// name, so that the scenario's validation can check an SLO's metric without the experiment
+/// layer.
+pub const WORKLOAD_FIELDS: [&str; 16] = [
+    "pods",
+    "pods_running",
+    "pods_failed",
+    "startup_p50_s",
+    "startup_p90_s",
+    "startup_p99_s",
+    "startup_max_s",
+    "startup_mean_s",
+    "makespan_s",
+    "running_50pct_s",
+    "running_90pct_s",
+    "running_100pct_s",
+    "bytes_pulled",
+    "pulls",
+    "pull_failures",
+    "backoffs",
+];
+/// The column of a workload's rolling update: the duration of its last (and only) `update`.
+pub const ROLLOUT_FIELD: &str = "rollout_s";
+
+/// What a per-workload metric counts, which decides the unit an SLO bound on it is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldUnit {
+    /// Seconds with millisecond precision (the `_s` fields).
+    Seconds,
+    /// Bytes (`bytes_pulled`).
+    Bytes,
+    /// A number of pods, attempts or back-offs.
+    Count,
+}
+
+/// The unit of a per-workload metric (`WORKLOAD_FIELDS` or `ROLLOUT_FIELD`); `None` for any
+/// other name.
+pub fn field_unit(field: &str) -> Option<FieldUnit> {
+    if !(WORKLOAD_FIELDS.contains(&field) || field == ROLLOUT_FIELD) {
+        return None;
+    }
+    Some(if field.ends_with("_s") {
+        FieldUnit::Seconds
+    } else if field == "bytes_pulled" {
+        FieldUnit::Bytes
+    } else {
+        FieldUnit::Count
+    })
+}
+
+/// A workload's value of a metric as its `runs.csv` cell holds it: seconds, bytes or a count;
+/// `None` where the cell is empty (no pod ran, a rollout that did not finish) or the metric is
+/// unknown. `rollout_s` is the last update's, as in `runs.csv`.
+pub fn field_value(w: &WorkloadSummary, field: &str) -> Option<f64> {
+    let count = |n: u64| Some(n as f64);
+    match field {
+        "pods" => count(w.pods),
+        "pods_running" => count(w.pods_running),
+        "pods_failed" => count(w.pods_failed),
+        "startup_p50_s" => w.startup_p50_s,
+        "startup_p90_s" => w.startup_p90_s,
+        "startup_p99_s" => w.startup_p99_s,
+        "startup_max_s" => w.startup_max_s,
+        "startup_mean_s" => w.startup_mean_s,
+        "makespan_s" => w.makespan_s,
+        "running_50pct_s" => w.running_50pct_s,
+        "running_90pct_s" => w.running_90pct_s,
+        "running_100pct_s" => w.running_100pct_s,
+        "bytes_pulled" => count(w.bytes_pulled),
+        "pulls" => count(w.pulls),
+        "pull_failures" => count(w.pull_failures),
+        "backoffs" => count(w.backoffs),
+        ROLLOUT_FIELD => w.rollout_s.last().copied().flatten(),
+        _ => None,
+    }
+}
+
 /// One workload's results. Serialised without its name: `summary.json` keys the object by it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WorkloadSummary {
@@ -260,6 +339,16 @@ mod tests {
         let w = &summarize_workloads(&[f], &app_pods())[0];
         assert_eq!((w.bytes_pulled, w.pulls, w.pull_failures), (7, 3, 1));
         assert_eq!(w.rollout_s, vec![Some(1.235), None]);
+    }
+
+    #[test]
+    fn units_of_the_metrics() {
+        assert_eq!(field_unit("startup_p99_s"), Some(FieldUnit::Seconds));
+        assert_eq!(field_unit(ROLLOUT_FIELD), Some(FieldUnit::Seconds));
+        assert_eq!(field_unit("bytes_pulled"), Some(FieldUnit::Bytes));
+        assert_eq!(field_unit("pods_failed"), Some(FieldUnit::Count));
+        assert_eq!((field_unit("sim_end_s"), field_unit("web.pods")), (None, None));
+        assert!(WORKLOAD_FIELDS.iter().all(|f| field_unit(f).is_some()));
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! the charts' SVG); nothing is fetched. The page is built from the folder's files only, so
 //! `pullsim report DIR` gives the same page whenever it is run on the same folder.
 //!
-//! Sections: the scenario's question (its `# Question:` comment), the answer (the run's
-//! summary and its per-workload lines, or the sweep's variants with their intervals and SLO
-//! verdicts), the setup as the scenario states it (pools, registries, images, kubelet and
+//! Sections: the scenario's question (its `# Question:` comment), the answer (the run's SLO
+//! verdicts, summary and per-workload lines, or the sweep's variants with their intervals and
+//! SLO verdicts), the setup as the scenario states it (pools, registries, images, kubelet and
 //! runtime tables, and the command's `--set` overrides), the charts, and the command that
 //! reproduces it.
 
@@ -30,10 +30,14 @@ pub fn write_report(dir: &Path) -> Result<PathBuf, String> {
 enum Folder {
     Run,
     Sweep,
+    /// `pullsim plan`: `plan.json` and the runs it made.
+    Plan,
 }
 
 fn kind_of(dir: &Path) -> Result<Folder, String> {
-    if dir.join("sweep.json").exists() {
+    if dir.join("plan.json").exists() {
+        Ok(Folder::Plan)
+    } else if dir.join("sweep.json").exists() {
         if !dir.join("variants.csv").exists() {
             return Err("a shard folder (no variants.csv): merge the shards first".into());
         }
@@ -41,7 +45,8 @@ fn kind_of(dir: &Path) -> Result<Folder, String> {
     } else if dir.join("summary.json").exists() {
         Ok(Folder::Run)
     } else {
-        Err("neither a run folder (summary.json) nor a sweep folder (sweep.json)".into())
+        Err("neither a run folder (summary.json), a sweep folder (sweep.json) nor a plan folder (plan.json)"
+            .into())
     }
 }
 
@@ -64,6 +69,7 @@ pub fn render(dir: &Path) -> Result<String, String> {
     let kind_word = match kind {
         Folder::Run => "run",
         Folder::Sweep => "comparison",
+        Folder::Plan => "plan",
     };
     let _ = write!(
         h,
@@ -82,6 +88,7 @@ pub fn render(dir: &Path) -> Result<String, String> {
     match kind {
         Folder::Run => run_answer(&mut h, &read("summary.json")?)?,
         Folder::Sweep => sweep_answer(&mut h, &read("variants.csv")?)?,
+        Folder::Plan => plan_answer(&mut h, &read("plan.json")?)?,
     }
     h.push_str("<h2>Setup</h2>\n");
     setup(&mut h, &doc, &command);
@@ -156,6 +163,9 @@ fn run_answer(h: &mut String, summary: &str) -> Result<(), String> {
         "pull_failures",
         "backoffs",
     ];
+    if let Some(slos) = v.get("slos").and_then(|s| s.as_array()).filter(|s| !s.is_empty()) {
+        slo_table(h, slos);
+    }
     if let Some(w) = v.get("workloads").and_then(|w| w.as_object()).filter(|w| !w.is_empty()) {
         h.push_str("<p>Per workload (percentiles over that workload's pods that ran):</p>\n");
         let cols: Vec<&String> =
@@ -182,6 +192,26 @@ fn run_answer(h: &mut String, summary: &str) -> Result<(), String> {
     }
     h.push_str("</table>\n");
     Ok(())
+}
+
+/// The SLO verdicts of a run (`summary.json` `slos`): one row per SLO, the verdict coloured.
+fn slo_table(h: &mut String, slos: &[serde_json::Value]) {
+    h.push_str("<p>Service level objectives (the scenario's <code>[[slo]]</code> tables):</p>\n<table>\n");
+    h.push_str("<tr><th>workload</th><th>metric</th><th>bound</th><th>value</th><th>verdict</th></tr>\n");
+    for s in slos {
+        let text = |k: &str| s.get(k).and_then(|x| x.as_str()).map(esc).unwrap_or_default();
+        let pass = s.get("pass").and_then(|p| p.as_bool()).unwrap_or(false);
+        let (class, word) = if pass { ("pass", "PASS") } else { ("fail", "FAIL") };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"{class}\">{word}</td></tr>",
+            text("workload"),
+            text("metric"),
+            text("bound"),
+            cell(s.get("value")),
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 /// A JSON value as a table cell: numbers as printed, null as "–", lists joined.
@@ -250,6 +280,118 @@ fn sweep_answer(h: &mut String, variants: &str) -> Result<(), String> {
         "</table>\n<p class=\"note\">mean [95% confidence interval] over the seeds; \
          \"vs baseline … *\": the paired difference against the baseline variant, marked where \
          it is significant (docs/reading-results.md).</p>\n",
+    );
+    Ok(())
+}
+
+/// A plan's answer: the cheapest variant meeting every SLO (or that none does), the SLOs,
+/// every variant evaluated with its seeds passing per SLO, any warning, and the runs made
+/// against the full grid's.
+fn plan_answer(h: &mut String, plan: &str) -> Result<(), String> {
+    let v: serde_json::Value =
+        serde_json::from_str(plan).map_err(|e| format!("plan.json: not valid JSON: {e}"))?;
+    // `key=value` in axis order (a parsed JSON object has its keys sorted).
+    let keys: Vec<&str> =
+        v["axes"].as_array().into_iter().flatten().filter_map(|a| a["key"].as_str()).collect();
+    let pairs = |x: &serde_json::Value| -> String {
+        let Some(m) = x.as_object() else { return String::new() };
+        let ordered: Vec<&String> = match keys.len() == m.len() && keys.iter().all(|k| m.contains_key(*k)) {
+            true => keys.iter().filter_map(|k| m.get_key_value(*k).map(|(k, _)| k)).collect(),
+            false => m.keys().collect(),
+        };
+        ordered
+            .iter()
+            .map(|k| format!("{k}={}", m[k.as_str()].as_str().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let slos: Vec<String> = v["slos"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    let share = s["seeds_passing_pct"].as_u64().unwrap_or(100);
+                    let share =
+                        if share == 100 { "every seed".to_string() } else { format!("{share}% of seeds") };
+                    format!(
+                        "{} {} {} in {share}",
+                        s["workload"].as_str().unwrap_or(""),
+                        s["metric"].as_str().unwrap_or(""),
+                        s["bound"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match v["best"].is_object() {
+        true => {
+            let _ = writeln!(
+                h,
+                "<p class=\"question pass\"><b>Cheapest variant meeting every SLO:</b> <code>{}</code></p>",
+                esc(&pairs(&v["best"]))
+            );
+        }
+        false => {
+            h.push_str("<p class=\"question fail\"><b>No variant of the grid meets every SLO.</b></p>\n")
+        }
+    }
+    h.push_str("<p>SLOs:</p>\n<ul>\n");
+    for (k, s) in slos.iter().enumerate() {
+        let _ = writeln!(h, "<li>slo{}: {}</li>", k + 1, esc(s));
+    }
+    h.push_str("</ul>\n");
+    if let Some(also) = v["also"].as_array().filter(|a| !a.is_empty()) {
+        let list: Vec<String> = also.iter().map(|x| format!("<code>{}</code>", esc(&pairs(x)))).collect();
+        let _ = writeln!(
+            h,
+            "<p>As cheap (the same total rank) and also meeting every SLO: {}</p>",
+            list.join(", ")
+        );
+    }
+    for w in v["warnings"].as_array().into_iter().flatten() {
+        let _ = writeln!(h, "<p class=\"fail\"><b>Warning:</b> {}</p>", esc(w.as_str().unwrap_or("")));
+    }
+    h.push_str(
+        "<p>Variants evaluated, in the order the search decided them (per SLO: seeds passing / seeds \
+         run, and the worst value; a variant stops once its verdict is settled):</p>\n<table>\n<tr><th>variant</th>",
+    );
+    for k in 1..=slos.len() {
+        let _ = write!(h, "<th>slo{k}</th>");
+    }
+    h.push_str("<th>verdict</th></tr>\n");
+    for e in v["evaluated"].as_array().into_iter().flatten() {
+        let _ = write!(h, "<tr><td>{}</td>", esc(e["variant"].as_str().unwrap_or("")));
+        for s in e["slos"].as_array().into_iter().flatten() {
+            let class = match s["verdict"].as_str() {
+                Some("pass") => " pass",
+                Some("fail") => " fail",
+                _ => "",
+            };
+            let worst = match s["worst"].as_f64() {
+                Some(w) => format!(", worst {w}"),
+                None => String::new(),
+            };
+            let _ = write!(
+                h,
+                "<td class=\"n{class}\">{}/{}{worst}</td>",
+                s["seeds_passing"].as_u64().unwrap_or(0),
+                s["seeds_run"].as_u64().unwrap_or(0)
+            );
+        }
+        let (class, word) = match (e["invalid"].is_string(), e["pass"].as_bool()) {
+            (true, _) => ("fail", "invalid"),
+            (false, Some(true)) => ("pass", "PASS"),
+            _ => ("fail", "FAIL"),
+        };
+        let _ = writeln!(h, "<td class=\"{class}\">{word}</td></tr>");
+    }
+    let _ = writeln!(
+        h,
+        "</table>\n<p class=\"note\">{} runs made; the full grid would take {}. The search assumes \
+         that a costlier value (later in an axis) never does worse, and checks the answer\'s \
+         neighbours (docs/slo-and-plan.md).</p>",
+        v["runs"].as_u64().unwrap_or(0),
+        v["grid_runs"].as_u64().unwrap_or(0)
     );
     Ok(())
 }
@@ -349,6 +491,46 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(esc("a<b & \"c\"'"), "a&lt;b &amp; &quot;c&quot;&#39;");
+    }
+
+    #[test]
+    fn a_run_answer_gives_each_slo_verdict() {
+        let summary = r#"{"pods": 3, "slos": [
+            {"workload": "web", "metric": "startup_p99_s", "bound": "<= 60 s", "value": 41.2, "pass": true},
+            {"workload": "web", "metric": "makespan_s", "bound": "<= 30 s", "value": null, "pass": false}]}"#;
+        let mut h = String::new();
+        run_answer(&mut h, summary).unwrap();
+        assert!(
+            h.contains("<td>web</td><td>startup_p99_s</td><td>&lt;= 60 s</td><td class=\"n\">41.2</td><td class=\"pass\">PASS</td>"),
+            "{h}"
+        );
+        assert!(h.contains("<td class=\"n\">–</td><td class=\"fail\">FAIL</td>"), "{h}");
+        let mut h = String::new();
+        run_answer(&mut h, r#"{"pods": 3, "slos": []}"#).unwrap();
+        assert!(!h.contains("Service level objectives"), "{h}");
+    }
+
+    #[test]
+    fn a_plan_answer_names_the_variant_and_its_evidence() {
+        let plan = r#"{"axes": [{"key": "kubelet.max_parallel_image_pulls", "values": ["1", "2", "3"]}],
+            "slos": [{"workload": "web", "metric": "startup_p99_s", "bound": "<= 60 s", "seeds_passing_pct": 100}],
+            "feasible": true, "best": {"kubelet.max_parallel_image_pulls": "3"}, "also": [], "runs": 41, "grid_runs": 200,
+            "evaluated": [
+              {"variant": "kubelet.max_parallel_image_pulls=5", "pass": true, "invalid": null, "runs": 20,
+               "slos": [{"seeds_passing": 20, "seeds_run": 20, "verdict": "pass"}]},
+              {"variant": "kubelet.max_parallel_image_pulls=2", "pass": false, "invalid": null, "runs": 8,
+               "slos": [{"seeds_passing": 7, "seeds_run": 8, "worst": 61.5, "verdict": "fail"}]}],
+            "warnings": ["x fails although the cheaper y passes"]}"#;
+        let mut h = String::new();
+        plan_answer(&mut h, plan).unwrap();
+        assert!(h.contains("meeting every SLO:</b> <code>kubelet.max_parallel_image_pulls=3</code>"), "{h}");
+        assert!(h.contains("<li>slo1: web startup_p99_s &lt;= 60 s in every seed</li>"), "{h}");
+        assert!(h.contains("<td class=\"n fail\">7/8, worst 61.5</td><td class=\"fail\">FAIL</td>"), "{h}");
+        assert!(h.contains("<b>Warning:</b> x fails although"), "{h}");
+        assert!(h.contains("41 runs made; the full grid would take 200"), "{h}");
+        let mut h = String::new();
+        plan_answer(&mut h, r#"{"best": null, "slos": [], "evaluated": []}"#).unwrap();
+        assert!(h.contains("No variant of the grid meets every SLO"), "{h}");
     }
 
     #[test]

@@ -315,6 +315,8 @@ pub struct SummaryExtras {
     /// Per workload, keyed by name in declaration order (`metrics::workloads`).
     #[serde(serialize_with = "crate::metrics::workloads::workloads_as_object")]
     pub workloads: Vec<crate::metrics::workloads::WorkloadSummary>,
+    /// The verdict of each `[[slo]]` for this run, in file order (`[]` without SLOs).
+    pub slos: Vec<crate::experiment::slo::RunVerdict>,
 }
 
 /// `[("transient", 3), ...]` as `{"transient": 3, ...}`, in the given order.
@@ -328,10 +330,10 @@ fn reasons_as_object<S: serde::Serializer>(v: &[(&'static str, u64)], s: S) -> R
 }
 
 impl SummaryExtras {
-    /// The extras of a finished run of scenario `name`.
-    pub fn of(out: &RunOutput, name: &str) -> SummaryExtras {
+    /// The extras of a finished run of `scn`.
+    pub fn of(out: &RunOutput, scn: &crate::scenario::Scenario) -> SummaryExtras {
         SummaryExtras {
-            scenario: name.to_string(),
+            scenario: scn.name.clone(),
             gc_images_removed: out.gc_images_removed,
             gc_bytes_freed: out.gc_bytes_freed,
             gc_free_space_failed: out.gc_free_space_failed,
@@ -339,6 +341,7 @@ impl SummaryExtras {
             pods_stale_digest: out.pods_stale_digest(),
             pull_failures_by_reason: out.pull_failures_by_reason.clone(),
             workloads: out.workloads.clone(),
+            slos: crate::experiment::slo::run_verdicts(&scn.slos, &out.workloads),
         }
     }
 }
@@ -385,7 +388,7 @@ pub fn render_in_memory_with(
             "registries.csv".into(),
             csv(&REGISTRIES_HEADER, out.registries.iter().map(|r| registry_record(r).to_vec())),
         ),
-        ("summary.json".into(), summary_json(&out, &SummaryExtras::of(&out, &scn.name)).into_bytes()),
+        ("summary.json".into(), summary_json(&out, &SummaryExtras::of(&out, scn)).into_bytes()),
     ]
     .into_iter()
     .chain(events_json.map(|j| ("events.json".to_string(), j)))

@@ -62,7 +62,7 @@ pub fn write_sweep_files(
     let stats =
         experiment::variant_stats(plan, columns, &tables.header, &tables.runs).map_err(io::Error::other)?;
     let mut w = csv_writer(&dir.join("variants.csv"))?;
-    w.write_record(experiment::variants_header(plan)).map_err(io::Error::other)?;
+    w.write_record(experiment::variants_header(plan, columns)).map_err(io::Error::other)?;
     for r in experiment::variants_rows(plan, columns, &stats) {
         w.write_record(r).map_err(io::Error::other)?;
     }

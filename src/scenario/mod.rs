@@ -24,6 +24,7 @@ pub mod load;
 pub mod locate;
 pub mod overrides;
 pub mod raw;
+pub mod slo;
 pub mod suggest;
 pub mod validate;
 
@@ -32,6 +33,7 @@ mod tests;
 
 pub use lint::{lint, Warning};
 pub use load::{load, load_grid_unchecked, Diagnostic, Override, ScenarioError};
+pub use slo::{SloOp, SloSpec};
 
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -57,6 +59,8 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     pub scheduler: SchedulerPolicy,
     pub sweep: Option<SweepSpec>,
+    /// `[[slo]]` tables in file order: the targets `run`, `sweep`, `compare` and `plan` judge.
+    pub slos: Vec<SloSpec>,
     /// What validation accepted as written although Kubernetes would refuse it (a rollout count
     /// written as the string `"0"`); `lint` reports these first.
     pub notes: Vec<Warning>,

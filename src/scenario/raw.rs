@@ -32,6 +32,9 @@ pub struct RawScenario {
     pub sweep: Option<RawSweep>,
     /// Extension: work limits (`scenario::limits`).
     pub limits: Option<RawLimits>,
+    /// Extension: service level objectives (`scenario::slo`).
+    #[serde(default)]
+    pub slo: Vec<RawSlo>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -282,4 +285,17 @@ pub struct RawLimits {
     pub images: Option<Value>,
     pub layers: Option<Value>,
     pub samples: Option<Value>,
+}
+
+/// Extension: one `[[slo]]` table, a target for one workload's metric.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub workload: Option<String>,
+    pub metric: Option<String>,
+    /// A duration, a size or a count, by the metric; exactly one of `max` and `min`.
+    pub max: Option<Value>,
+    pub min: Option<Value>,
+    /// A percentage string (`"95%"`): the share of seeds that must meet the bound.
+    pub seeds_passing: Option<Value>,
 }

@@ -6,7 +6,8 @@
 //! codes and files, `sweep` the experiment commands, `outdir` what `--out` may replace,
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
 //! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results, `import`
-//! `pullsim import` on the documents of `tests/data/import/`.
+//! `pullsim import` on the documents of `tests/data/import/`, `slo` SLO verdicts, `plan`
+//! `pullsim plan` against brute-force sweeps.
 
 mod cli;
 mod corpus;
@@ -24,9 +25,11 @@ mod kubelet;
 mod latency;
 mod layers;
 mod outdir;
+mod plan;
 mod profiles;
 mod registry;
 mod report;
+mod slo;
 mod swarm;
 mod sweep;
 mod workloads;

@@ -23,14 +23,15 @@ fn tmp(name: &str) -> PathBuf {
 const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/rollout-basics.toml");
 
 /// rollout-basics with a `[sweep]` grid like the contract's: serialize × max, where
-/// serialize=true with max=2 is invalid.
-fn grid_scenario() -> PathBuf {
+/// serialize=true with max=2 is invalid. Each test writes its own copy: tests run in parallel,
+/// and `tmp` empties the folder it names.
+fn grid_scenario(test: &str) -> PathBuf {
     let mut text = std::fs::read_to_string(EX).unwrap();
     text.push_str(
         "\n[sweep]\nseeds = 3\ngrid = { \"kubelet.serialize_image_pulls\" = [true, false], \
          \"kubelet.max_parallel_image_pulls\" = [1, 2] }\nbaseline = { \"kubelet.serialize_image_pulls\" = true }\n",
     );
-    let p = tmp("scenario").join("grid.toml");
+    let p = tmp(&format!("scenario-{test}")).join("grid.toml");
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, text).unwrap();
     p
@@ -83,7 +84,7 @@ fn compare_prints_the_table_and_writes_files_identically_for_any_jobs() {
 
 #[test]
 fn sweep_skips_invalid_combinations_and_draws_a_heatmap() {
-    let f = grid_scenario();
+    let f = grid_scenario("sweep_skips_invalid_combinations_and_draws_a_heatmap");
     let out_dir = tmp("grid");
     let o = pullsim(&["sweep", s(&f), "--out", s(&out_dir), "--jobs", "2"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -113,7 +114,7 @@ fn sweep_skips_invalid_combinations_and_draws_a_heatmap() {
 
 #[test]
 fn sweep_set_axes_replace_and_add_to_the_file_grid() {
-    let f = grid_scenario();
+    let f = grid_scenario("sweep_set_axes_replace_and_add_to_the_file_grid");
     let out_dir = tmp("set-axes");
     ok(&[
         "sweep",
@@ -138,7 +139,7 @@ fn sweep_set_axes_replace_and_add_to_the_file_grid() {
 
 #[test]
 fn sharded_then_merged_equals_unsharded() {
-    let f = grid_scenario();
+    let f = grid_scenario("sharded_then_merged_equals_unsharded");
     let (whole, s0, s1, merged) = (tmp("whole"), tmp("shard0"), tmp("shard1"), tmp("merged"));
     ok(&["sweep", s(&f), "--out", s(&whole), "--quiet"]);
     ok(&["sweep", s(&f), "--shard", "0/2", "--out", s(&s0), "--quiet"]);
@@ -172,7 +173,7 @@ fn sharded_then_merged_equals_unsharded() {
 
 #[test]
 fn bad_sweep_input_exits_2() {
-    let f = grid_scenario();
+    let f = grid_scenario("bad_sweep_input_exits_2");
     let cases: Vec<Vec<&str>> = vec![
         vec!["sweep", s(&f), "--shard", "2/2"],
         vec!["sweep", s(&f), "--jobs", "0"],

@@ -11,6 +11,7 @@ use crate::time::SimDuration;
 mod lint;
 mod messages;
 mod runtime_class;
+mod slo;
 
 const EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/examples/");
 

@@ -14,6 +14,7 @@
 //! | `image.pushes` | none | the tag moves to a new digest at `at` (`{ at, layers }`; see `validate_pushes`) |
 //! | `simulation.start_time` | `"2025-01-01T00:00:00Z"` | the date of time 0 (RFC 3339), for `events.json` |
 //! | `sweep.workload` | see `experiment::key` | the workload of a sweep's key columns (a `[[workload]]` name) |
+//! | `[[slo]]` | none | a target for one workload's metric (`slo.rs`, `scenario::slo`) |
 //!
 //! # Defaults for keys the contract shows without one
 //!
@@ -46,8 +47,8 @@
 //! with the readers every table uses (integers, counts, names, architectures, unknown values);
 //! `quantity` reads units and distributions; the tables are checked in the order of `validate`,
 //! one file per group: `simulation` (simulation, scheduler, sweep), `kubelet`
-//! (kubelet, runtime), `registries`, `images` (images, image sets, layers, pushes), `pools` and
-//! `workloads` (workloads and their containers).
+//! (kubelet, runtime), `registries`, `images` (images, image sets, layers, pushes), `pools`,
+//! `workloads` (workloads and their containers) and `slo` (the `[[slo]]` tables).
 
 mod images;
 mod kubelet;
@@ -55,6 +56,7 @@ mod pools;
 mod quantity;
 mod registries;
 mod simulation;
+mod slo;
 mod workloads;
 
 pub use simulation::unknown_workload;
@@ -217,6 +219,8 @@ pub fn validate(
     let pools = pools::node_pools(c, raw, &mut imgs, &regs, &mut base_kubelet);
     let workloads = workloads::workloads(c, raw, &imgs, &pools, &regs);
     let scheduler = simulation::scheduler(c, raw);
+    // Before the sweep: its grid is checked only once the rest of the file is valid.
+    let slos = slo::slos(c, raw, &workloads);
     let sweep = raw.sweep.as_ref().map(|s| simulation::sweep_spec(c, s, doc, &workloads, variant_check));
 
     if !ctx.issues.is_empty() {
@@ -258,6 +262,7 @@ pub fn validate(
         workloads,
         scheduler,
         sweep,
+        slos,
         notes: ctx
             .notes
             .into_iter()
