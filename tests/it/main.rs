@@ -27,6 +27,7 @@ mod outdir;
 mod profiles;
 mod registry;
 mod report;
+mod requests;
 mod swarm;
 mod sweep;
 mod workloads;
