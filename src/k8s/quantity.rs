@@ -30,9 +30,11 @@ fn parse_scaled(text: &str, scale: f64) -> Result<u64, String> {
         "T" => 1e12,
         "P" => 1e15,
         "E" => 1e18,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "{text:?}: unknown suffix {other:?} (a Kubernetes quantity: Ki, Mi, Gi, Ti, m, k, M, G, T, ...)"
-        )),
+        ))
+        }
     };
     let value: f64 = number
         .parse()
