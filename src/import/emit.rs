@@ -175,6 +175,8 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
             kubelet_version: String::new(),
             max_pods: None,
             disk_bytes: None,
+            alloc_cpu_milli: None,
+            alloc_memory_bytes: None,
         };
         pools.push(Pool { name: name.into(), key, nodes: Vec::new(), synthetic: Some(why), count });
     }
@@ -490,6 +492,14 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
         }
         if let Some((surge, unavailable, from)) = &w.rollout {
             out.kv("rollout", &format!("{{ max_surge = {surge}, max_unavailable = {unavailable} }}"), from);
+        }
+        let (cpu_milli, memory_bytes) = w.pod.requests();
+        if cpu_milli > 0 || memory_bytes > 0 {
+            out.kv(
+                "requests",
+                &format!("{{ cpu = \"{cpu_milli}m\", memory = {memory_bytes} }}"),
+                "the containers' resources.requests (app containers summed, or the largest init container's; memory in bytes)",
+            );
         }
         if !w.pod.pull_secrets.is_empty() {
             let list: Vec<String> = w.pod.pull_secrets.iter().map(|s| q(s)).collect();

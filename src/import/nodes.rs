@@ -44,6 +44,9 @@ pub struct Node {
     pub kubelet_version: String,
     pub max_pods: Option<u64>,
     pub disk_bytes: Option<u64>,
+    /// `status.allocatable.cpu` in millicores and `.memory` in bytes.
+    pub alloc_cpu_milli: Option<u64>,
+    pub alloc_memory_bytes: Option<u64>,
     /// `None` when the node has no `status.images` key at all.
     pub images: Option<Vec<NodeImage>>,
     pub labels: BTreeMap<String, String>,
@@ -79,6 +82,22 @@ pub fn read_node(o: &Origin, v: &Value, path: &str) -> Result<Node, ImportError>
         None => None,
         Some(q) => Some(quantity_field(o, q, &child(&alloc_path, "pods"))?),
     };
+    let alloc = opt_obj(o, status, &status_path, "allocatable")?;
+    let resource = |key: &str, parse: fn(&str) -> Result<u64, String>| -> Result<Option<u64>, ImportError> {
+        match alloc.and_then(|m| m.get(key)) {
+            None => Ok(None),
+            Some(Value::String(s)) => parse(s).map(Some).map_err(|e| o.err(&child(&alloc_path, key), e)),
+            Some(Value::Number(n)) => {
+                parse(&n.to_string()).map(Some).map_err(|e| o.err(&child(&alloc_path, key), e))
+            }
+            Some(other) => Err(o.err(
+                &child(&alloc_path, key),
+                format!("expected a quantity, got {}", super::error::shown(other)),
+            )),
+        }
+    };
+    let alloc_cpu_milli = resource("cpu", crate::k8s::quantity::parse_cpu_milli)?;
+    let alloc_memory_bytes = resource("memory", crate::k8s::quantity::parse_memory_bytes)?;
     let cap_path = child(&status_path, "capacity");
     let disk_bytes =
         match opt_obj(o, status, &status_path, "capacity")?.and_then(|m| m.get("ephemeral-storage")) {
@@ -125,6 +144,8 @@ pub fn read_node(o: &Origin, v: &Value, path: &str) -> Result<Node, ImportError>
         kubelet_version,
         max_pods,
         disk_bytes,
+        alloc_cpu_milli,
+        alloc_memory_bytes,
         images,
         labels,
         taints,
@@ -247,6 +268,8 @@ pub struct PoolKey {
     pub kubelet_version: String,
     pub max_pods: Option<u64>,
     pub disk_bytes: Option<u64>,
+    pub alloc_cpu_milli: Option<u64>,
+    pub alloc_memory_bytes: Option<u64>,
 }
 
 impl PoolKey {
@@ -258,6 +281,8 @@ impl PoolKey {
             kubelet_version: n.kubelet_version.clone(),
             max_pods: n.max_pods,
             disk_bytes: n.disk_bytes,
+            alloc_cpu_milli: n.alloc_cpu_milli,
+            alloc_memory_bytes: n.alloc_memory_bytes,
         }
     }
 }

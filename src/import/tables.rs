@@ -120,6 +120,16 @@ pub(super) fn write_pool(
             }
         }
     }
+    let alloc: Vec<String> = [
+        p.key.alloc_cpu_milli.map(|c| format!("cpu = \"{c}m\"")),
+        p.key.alloc_memory_bytes.map(|m| format!("memory = {m}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !alloc.is_empty() {
+        out.kv("allocatable", &format!("{{ {} }}", alloc.join(", ")), "status.allocatable (memory in bytes)");
+    }
     match (p.key.max_pods.filter(|m| *m >= 1), max_pods_conf) {
         (Some(m), _) => out.kv("max_pods", &m.to_string(), "status.allocatable.pods"),
         (None, Some((m, from))) => out.kv("max_pods", &m.to_string(), &format!("from {from}: maxPods")),

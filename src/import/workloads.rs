@@ -37,6 +37,9 @@ pub struct Container {
     pub image: String,
     /// `imagePullPolicy` as written, if it was.
     pub policy: Option<String>,
+    /// `resources.requests`: CPU in millicores, memory in bytes (0 when not given).
+    pub cpu_milli: u64,
+    pub memory_bytes: u64,
 }
 
 /// A node selector requirement (`matchExpressions`, or `matchFields` on `metadata.name`).
@@ -55,6 +58,19 @@ pub struct Toleration {
     pub operator: String,
     pub value: String,
     pub effect: String,
+}
+
+impl PodSpec {
+    /// The pod's requests as the scheduler counts them (`resource.PodRequests`): the app
+    /// containers' sum, or the largest init container's where that is more, per resource.
+    pub fn requests(&self) -> (u64, u64) {
+        let sum = |f: fn(&Container) -> u64| self.containers.iter().map(f).sum::<u64>();
+        let max_init = |f: fn(&Container) -> u64| self.init.iter().map(f).max().unwrap_or(0);
+        (
+            sum(|c| c.cpu_milli).max(max_init(|c| c.cpu_milli)),
+            sum(|c| c.memory_bytes).max(max_init(|c| c.memory_bytes)),
+        )
+    }
 }
 
 /// What of a pod spec matters to pulls and placement.
@@ -237,7 +253,24 @@ pub fn read_pod_spec(o: &Origin, spec: &Value, path: &str) -> Result<PodSpec, Im
                         ));
                     }
                 }
-                out.push(Container { name, image, policy });
+                let rp = child(&child(&p, "resources"), "requests");
+                let requests = c.get("resources").and_then(|r| r.get("requests"));
+                let quantity =
+                    |key: &str, parse: fn(&str) -> Result<u64, String>| -> Result<u64, ImportError> {
+                        match requests.and_then(|r| r.get(key)) {
+                            None => Ok(0),
+                            Some(Value::String(s)) => parse(s).map_err(|e| o.err(&child(&rp, key), e)),
+                            Some(Value::Number(n)) => {
+                                parse(&n.to_string()).map_err(|e| o.err(&child(&rp, key), e))
+                            }
+                            Some(other) => Err(
+                                o.err(&child(&rp, key), format!("expected a quantity, got {}", shown(other)))
+                            ),
+                        }
+                    };
+                let cpu_milli = quantity("cpu", crate::k8s::quantity::parse_cpu_milli)?;
+                let memory_bytes = quantity("memory", crate::k8s::quantity::parse_memory_bytes)?;
+                out.push(Container { name, image, policy, cpu_milli, memory_bytes });
             }
         }
         Ok(out)

@@ -15,6 +15,7 @@ pub mod image_ref;
 pub mod platform;
 pub mod pod_worker;
 pub mod pull_policy;
+pub mod quantity;
 pub mod replicaset;
 pub mod scheduling;
 pub mod throttle;

@@ -60,6 +60,7 @@ impl<'a> World<'a> {
                     unpacks_in_flight: 0,
                     pods: Vec::new(),
                     n_live_pods: 0,
+                    requested: crate::scenario::Resources::NONE,
                     gc: super::gc::NodeGc::new(
                         World::gc_policy(kc),
                         join_at,

@@ -56,6 +56,18 @@ impl World<'_> {
             if live != n.n_live_pods {
                 return Err(format!("node {} live pod counter {} != {live}", n.name, n.n_live_pods));
             }
+            let (mut cpu, mut memory) = (0u64, 0u64);
+            for p in n.pods.iter().filter(|p| self.pods[p.idx()].state != PodState::Terminated) {
+                let r = self.scn.workloads[self.pods[p.idx()].workload.idx()].requests;
+                cpu += r.cpu_milli;
+                memory += r.memory_bytes;
+            }
+            if (cpu, memory) != (n.requested.cpu_milli, n.requested.memory_bytes) {
+                return Err(format!(
+                    "node {} requests counted {:?}, recounted ({cpu}, {memory})",
+                    n.name, n.requested
+                ));
+            }
             let used: u64 = n.layers.iter_unordered().map(|(l, st)| self.layer_disk_bytes(l, st)).sum();
             if used != n.disk_used_bytes {
                 return Err(format!(

@@ -151,6 +151,8 @@ struct Node {
     pods: Vec<PodId>,
     /// Pods on the node that are not terminated (scheduler capacity).
     n_live_pods: u32,
+    /// The requests of the pods bound here and not terminated (`scheduler::fits`).
+    requested: crate::scenario::Resources,
     /// The kubelet's image GC and eviction state, and the node's timer.
     gc: gc::NodeGc,
     /// The image GC records of the node's image copies (`NodeImage::gc`).

@@ -3,11 +3,13 @@
 //! slots that still has room (MostAllocated), `image_locality` the best sum of kube-scheduler's
 //! ImageLocality score (`k8s::scheduling`) and the spread score. Ties go to the lowest node
 //! index. Spread and binpack use ordered sets per pool, so a placement costs O(pools × log N).
+//! A workload with CPU or memory `requests` is placed only where they fit (NodeResourcesFit's
+//! filter, `fits`): the policy's order is then walked until a node fits.
 
 use super::*;
 use crate::ids::PoolId;
 use crate::k8s::scheduling::{image_locality_score, PresentImage};
-use crate::scenario::SchedulerPolicy;
+use crate::scenario::{Resources, SchedulerPolicy};
 use std::collections::BTreeSet;
 
 /// Free slots per joined node, ordered for the policy: `(free, tiebreak)` where `tiebreak`
@@ -52,6 +54,30 @@ impl Index {
     fn most_free_first(&self, pool: PoolId) -> impl Iterator<Item = (u32, NodeId)> + '_ {
         debug_assert!(self.policy != SchedulerPolicy::Binpack);
         self.per_pool[pool.idx()].iter().rev().take_while(|k| k.0 > 0).map(|&k| (k.0, self.decode(k)))
+    }
+
+    /// Best node among `pools` for spread/binpack that `fits`: each pool's nodes are walked in
+    /// the policy's order until one fits (a scan where pods' requests fill nodes before their
+    /// pod slots do; `pick_ordered` without requests).
+    fn pick_ordered_where(&self, pools: &[PoolId], fits: impl Fn(NodeId) -> bool) -> Option<NodeId> {
+        let mut best: Option<(u32, u32)> = None;
+        for p in pools {
+            let set = &self.per_pool[p.idx()];
+            let first = match self.policy {
+                SchedulerPolicy::Binpack => set.range((1, 0)..).find(|k| fits(self.decode(**k))).copied(),
+                _ => set.iter().rev().take_while(|k| k.0 > 0).find(|k| fits(self.decode(**k))).copied(),
+            };
+            if let Some(k) = first {
+                let better = match self.policy {
+                    SchedulerPolicy::Binpack => best.is_none_or(|b| k < b),
+                    _ => best.is_none_or(|b| k > b),
+                };
+                if better {
+                    best = Some(k);
+                }
+            }
+        }
+        best.map(|k| self.decode(k))
     }
 
     /// Best node among `pools` for spread/binpack.
@@ -102,10 +128,25 @@ impl World<'_> {
     /// Chooses a node for `pod`, or `None` if no joined eligible node has room.
     pub(super) fn pick_node(&self, pod: PodId) -> Option<NodeId> {
         let pools = self.eligible_pools(pod);
+        let requests = self.scn.workloads[self.pods[pod.idx()].workload.idx()].requests;
         match self.scn.scheduler {
-            SchedulerPolicy::Spread | SchedulerPolicy::Binpack => self.sched.pick_ordered(pools),
+            SchedulerPolicy::Spread | SchedulerPolicy::Binpack if requests == Resources::NONE => {
+                self.sched.pick_ordered(pools)
+            }
+            SchedulerPolicy::Spread | SchedulerPolicy::Binpack => {
+                self.sched.pick_ordered_where(pools, |node| self.fits(node, requests))
+            }
             SchedulerPolicy::ImageLocality => self.pick_image_locality(pod, pools),
         }
+    }
+
+    /// NodeResourcesFit's filter: the node's allocatable holds what its pods request plus
+    /// `requests` (kube-scheduler `plugins/noderesources/fit.go` `fitsRequest`, CPU and memory).
+    fn fits(&self, node: NodeId, requests: Resources) -> bool {
+        let n = &self.nodes[node.idx()];
+        let alloc = self.scn.node_pools[n.pool.idx()].allocatable;
+        n.requested.cpu_milli.saturating_add(requests.cpu_milli) <= alloc.cpu_milli
+            && n.requested.memory_bytes.saturating_add(requests.memory_bytes) <= alloc.memory_bytes
     }
 
     /// ImageLocality's inputs: the pod's images present on `node` (every image when `None`,
@@ -129,6 +170,7 @@ impl World<'_> {
     /// the nodes within one locality score of the best spread, not the whole cluster.
     fn pick_image_locality(&self, pod: PodId, pools: &[PoolId]) -> Option<NodeId> {
         let p = &self.pods[pod.idx()];
+        let requests = self.scn.workloads[p.workload.idx()].requests;
         let n_joined = self.nodes_joined;
         let present_on = |n: &Node| self.present_images(p, Some(n));
         let max_locality = image_locality_score(&self.present_images(p, None), n_joined, p.containers.len());
@@ -139,6 +181,9 @@ impl World<'_> {
                 let spread = 100 * i64::from(free) / max_pods;
                 if best.is_some_and(|(s, _)| spread + max_locality < s) {
                     break; // no later node of this pool can reach the best score
+                }
+                if !self.fits(node, requests) {
+                    continue;
                 }
                 let n = &self.nodes[node.idx()];
                 let score = image_locality_score(&present_on(n), n_joined, p.containers.len()) + spread;
@@ -160,7 +205,8 @@ impl World<'_> {
         for (i, n) in self.nodes.iter().enumerate() {
             let node = NodeId::from_idx(i);
             let free = self.free_slots(node);
-            if !n.joined || !pools.contains(&n.pool) || free == 0 {
+            let requests = self.scn.workloads[p.workload.idx()].requests;
+            if !n.joined || !pools.contains(&n.pool) || free == 0 || !self.fits(node, requests) {
                 continue;
             }
             let present = self.present_images(p, Some(n));
@@ -181,6 +227,10 @@ impl World<'_> {
         self.pods[pod.idx()].state = PodState::Idle;
         self.nodes[node.idx()].pods.push(pod);
         self.nodes[node.idx()].n_live_pods += 1;
+        let req = self.scn.workloads[self.pods[pod.idx()].workload.idx()].requests;
+        let r = &mut self.nodes[node.idx()].requested;
+        r.cpu_milli += req.cpu_milli;
+        r.memory_bytes += req.memory_bytes;
         if self.nodes[node.idx()].joined {
             self.refresh_sched(node, old_free);
         }

@@ -232,6 +232,8 @@ pub struct NodePoolSpec {
     pub max_pods: u32,
     /// RuntimeClass handlers the pool's nodes offer; `None` = every class.
     pub runtime_classes: Option<Vec<String>>,
+    /// A node's allocatable CPU and memory (`allocatable`); `u64::MAX` where not given.
+    pub allocatable: Resources,
 }
 
 /// A node-level docker-config entry: `match` is a keyring key pattern.
@@ -353,6 +355,8 @@ pub struct WorkloadSpec {
     /// A Deployment's `minReadySeconds`: a pod counts as available once Ready that long
     /// (default 0).
     pub min_ready: SimDuration,
+    /// What a pod requests (`requests`): the scheduler places it only where this fits.
+    pub requests: Resources,
     pub pod: PodTemplate,
 }
 
@@ -443,4 +447,18 @@ pub struct SweepSpec {
     /// The workload whose results fill the key columns of the tables and the charts (a
     /// `[[workload]]` name); `None` = the default choice.
     pub workload: Option<String>,
+}
+
+/// CPU (millicores) and memory (bytes): a node's allocatable or a pod's requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_milli: u64,
+    pub memory_bytes: u64,
+}
+
+impl Resources {
+    /// Requests of nothing.
+    pub const NONE: Resources = Resources { cpu_milli: 0, memory_bytes: 0 };
+    /// Allocatable without a limit.
+    pub const UNLIMITED: Resources = Resources { cpu_milli: u64::MAX, memory_bytes: u64::MAX };
 }

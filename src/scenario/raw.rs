@@ -113,6 +113,16 @@ pub struct RawNodePool {
     pub max_pods: Option<Value>,
     /// Extension: the RuntimeClass handlers the pool's nodes offer (omitted: every class).
     pub runtime_classes: Option<Vec<String>>,
+    /// Extension: a node's allocatable CPU and memory (status.allocatable).
+    pub allocatable: Option<RawResources>,
+}
+
+/// Extension: CPU and memory as Kubernetes quantities.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawResources {
+    pub cpu: Option<Value>,
+    pub memory: Option<Value>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -224,6 +234,8 @@ pub struct RawWorkload {
     pub ready_after: Option<Value>,
     /// Extension: the Deployment's `minReadySeconds`.
     pub min_ready: Option<Value>,
+    /// Extension: a pod's CPU and memory requests (all its containers').
+    pub requests: Option<RawResources>,
     pub pod: Option<RawPod>,
 }
 

@@ -116,6 +116,10 @@ fn every_document_together_hand_checked() {
     has("name = \"m6g-large\"                   # from nodes.json: 1 x m6g.large (arm64,");
     has("arch = \"arm64\"");
     has("max_pods = 29                        # status.allocatable.pods");
+    // 1930m CPU and 7220184Ki memory allocatable; web's pod requests 250m and 256 MiB (its
+    // init container requests nothing).
+    has("allocatable = { cpu = \"1930m\", memory = 7393468416 } # status.allocatable");
+    has("requests = { cpu = \"250m\", memory = 268435456 } # the containers' resources.requests");
     has("bandwidth = \"10Gbps\"                 # assumed: a node's network bandwidth");
     // nginx is on one of the two m5.large nodes: not preloaded there.
     has("(1 more image on some of its nodes only: not preloaded)");

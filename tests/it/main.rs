@@ -29,6 +29,7 @@ mod plan;
 mod profiles;
 mod registry;
 mod report;
+mod requests;
 mod slo;
 mod swarm;
 mod sweep;

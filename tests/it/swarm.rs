@@ -315,6 +315,12 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
         if rng.gen_bool(0.2) {
             writeln!(t, "max_pods = {}", rng.gen_range(1..=5)).unwrap();
         }
+        // Allocatable from a stream of its own (the rest of the seed's scenario unchanged).
+        let mut alloc_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0061_6c6c_6f63 ^ p as u64);
+        if alloc_rng.gen_bool(0.3) {
+            let (cpu, mem) = (alloc_rng.gen_range(1..=8), alloc_rng.gen_range(1..=16));
+            writeln!(t, "allocatable = {{ cpu = \"{cpu}\", memory = \"{mem}Gi\" }}").unwrap();
+        }
         pools.push(name);
     }
 
@@ -336,6 +342,10 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
         }
         if kind == "deployment" && lat_rng.gen_bool(0.3) {
             writeln!(t, "min_ready = \"{}s\"", lat_rng.gen_range(0..=60)).unwrap();
+        }
+        if lat_rng.gen_bool(0.3) {
+            let (cpu, mem) = (lat_rng.gen_range(100..=3000), lat_rng.gen_range(128..=4096));
+            writeln!(t, "requests = {{ cpu = \"{cpu}m\", memory = \"{mem}Mi\" }}").unwrap();
         }
         match kind {
             "deployment" => {

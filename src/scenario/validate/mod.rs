@@ -122,6 +122,46 @@ impl Ctx {
         }
     }
 
+    /// `{ cpu, memory }` as Kubernetes quantities (`k8s::quantity`): CPU a string like
+    /// `"500m"` or a number of cores, memory a string like `"64Gi"` or a number of bytes. A
+    /// part not given keeps `default`'s.
+    fn resources(
+        &mut self,
+        path: &KeyPath,
+        raw: Option<&crate::scenario::raw::RawResources>,
+        default: crate::scenario::Resources,
+    ) -> crate::scenario::Resources {
+        let Some(r) = raw else { return default };
+        let mut part = |key: &str, v: Option<&Value>, parse: fn(&str) -> Result<u64, String>, keep: u64| {
+            let Some(v) = v else { return keep };
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Integer(i) if *i >= 0 => i.to_string(),
+                Value::Float(f) if f.is_finite() && *f >= 0.0 => f.to_string(),
+                other => {
+                    self.err(
+                        &path.key(key),
+                        format!("expected a Kubernetes quantity such as \"500m\" or \"64Gi\", got {other}"),
+                    );
+                    return keep;
+                }
+            };
+            parse(&text).unwrap_or_else(|e| {
+                self.err(&path.key(key), e);
+                keep
+            })
+        };
+        crate::scenario::Resources {
+            cpu_milli: part("cpu", r.cpu.as_ref(), crate::k8s::quantity::parse_cpu_milli, default.cpu_milli),
+            memory_bytes: part(
+                "memory",
+                r.memory.as_ref(),
+                crate::k8s::quantity::parse_memory_bytes,
+                default.memory_bytes,
+            ),
+        }
+    }
+
     /// An integer in `[min, u32::MAX]`; `default` when absent or invalid.
     fn count_u32(&mut self, path: &KeyPath, v: Option<&Value>, min: i64, default: u32) -> u32 {
         let Some(v) = v else { return default };
@@ -245,6 +285,7 @@ pub fn validate(
             kubelet,
             max_pods: d.max_pods,
             runtime_classes: d.runtime_classes,
+            allocatable: d.allocatable,
         });
     }
     Ok(Scenario {

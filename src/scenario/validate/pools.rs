@@ -32,6 +32,7 @@ pub(super) struct PoolDraft {
     pub(super) kubelet: Option<KubeletConfig>,
     pub(super) max_pods: u32,
     pub(super) runtime_classes: Option<Vec<String>>,
+    pub(super) allocatable: crate::scenario::Resources,
 }
 
 /// The pools, read, by position and by name.
@@ -147,6 +148,11 @@ pub(super) fn node_pools(
             ),
             max_pods: c.count_u32(&p.key("max_pods"), np.max_pods.as_ref(), 1, u32::MAX),
             runtime_classes: runtime_classes(c, &p, np.runtime_classes.as_deref()),
+            allocatable: c.resources(
+                &p.key("allocatable"),
+                np.allocatable.as_ref(),
+                crate::scenario::Resources::UNLIMITED,
+            ),
             name,
             count,
             arch,

@@ -262,6 +262,7 @@ pub(super) fn workloads(
                 0.0,
             ),
             min_ready: min_ready(c, &p, w),
+            requests: c.resources(&p.key("requests"), w.requests.as_ref(), crate::scenario::Resources::NONE),
             pod,
         });
     }
