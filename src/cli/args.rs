@@ -148,6 +148,10 @@ pub struct SweepArgs {
     /// deleted). Without it, such a folder is refused (exit 2).
     #[arg(long)]
     pub force: bool,
+    /// Also write report.html: one self-contained page with the question, the variants'
+    /// answers and SLO verdicts, the setup, the charts and the command (not with --shard).
+    #[arg(long)]
+    pub report: bool,
     /// No progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,
@@ -185,6 +189,10 @@ pub struct CompareArgs {
     /// 1%,0.1s,1; 0%,0s,0 marks any difference whose 95% CI excludes 0).
     #[arg(long, value_name = "P%,Ts,N")]
     pub min_effect: Option<String>,
+    /// Also write report.html: one self-contained page with the question, the variants'
+    /// answers and SLO verdicts, the setup, the charts and the command (not with --shard).
+    #[arg(long)]
+    pub report: bool,
     /// No progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,

@@ -188,7 +188,10 @@ pub(super) fn cmd_sweep(a: SweepArgs) -> Result<(), CliError> {
         PathBuf::from("results").join(name)
     });
     check_out(&out, a.force)?;
-    execute(&p, shard, jobs, &out, a.force, a.quiet)
+    if a.report && shard.is_some() {
+        return Err(bad("--report needs the whole sweep: merge the shards, then `pullsim report DIR`"));
+    }
+    execute(&p, shard, jobs, &out, a.force, a.quiet, a.report)
 }
 
 /// Pools whose own `kubelet` table sets a pull setting (so `compare` must set it there too).
@@ -239,7 +242,7 @@ pub(super) fn cmd_compare(a: CompareArgs) -> Result<(), CliError> {
     let name = &p.input.base.name;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-compare")));
     check_out(&out, a.force)?;
-    execute(&p, None, jobs, &out, a.force, a.quiet)
+    execute(&p, None, jobs, &out, a.force, a.quiet, a.report)
 }
 
 /// A progress bar on stderr when it is a terminal and not `--quiet`.
@@ -273,6 +276,7 @@ fn execute(
     out: &Path,
     force: bool,
     quiet: bool,
+    report: bool,
 ) -> Result<(), CliError> {
     let runs = p.plan.shard_runs(shard);
     if !quiet {
@@ -318,7 +322,7 @@ fn execute(
         SweepTables { header: experiment::runs_header(&p.plan, &p.columns), runs: runs_rows, startups };
     let (dest, stats) = xrun::on_pool(jobs, || {
         let folder = SweepFolder { manifest, tables, scenario_text: input.text.clone() };
-        write_folder(&folder, out, force)
+        write_folder(&folder, out, force, report)
     })
     .map_err(|e| CliError::Other(format!("thread pool: {e}")))??;
     if !quiet {
@@ -346,6 +350,7 @@ fn write_folder(
     folder: &SweepFolder,
     out: &Path,
     force: bool,
+    report: bool,
 ) -> Result<(PathBuf, Option<Vec<VariantStats>>), CliError> {
     let staging = Staging::create(out, force).map_err(|e| results_error(out, e))?;
     let io_err = |e: std::io::Error| CliError::Other(format!("{}: writing results: {e}", out.display()));
@@ -391,6 +396,10 @@ fn write_folder(
     );
     let stats = stats?;
     cdf.transpose()?;
+    if report && whole {
+        crate::report::html::write_report(staging.path())
+            .map_err(|e| CliError::Other(format!("report: {e}")))?;
+    }
     let dest = staging.commit().map_err(|e| results_error(out, e))?;
     Ok((dest, stats))
 }
@@ -601,7 +610,7 @@ pub(super) fn cmd_merge(a: MergeArgs) -> Result<(), CliError> {
     let parts =
         a.dirs.iter().map(|d| rsweep::read_sweep_folder(d).map_err(bad)).collect::<Result<Vec<_>, _>>()?;
     let merged = rsweep::merge_folders(parts).map_err(bad)?;
-    let (dest, stats) = write_folder(&merged, &a.out, a.force)?;
+    let (dest, stats) = write_folder(&merged, &a.out, a.force, false)?;
     if let Some(stats) = &stats {
         print!("{}", comparison_table(&merged.manifest.plan, &merged.manifest.columns, stats));
     }

@@ -149,20 +149,6 @@ pub fn question(text: &str) -> Option<String> {
 fn run_answer(h: &mut String, summary: &str) -> Result<(), String> {
     let v: serde_json::Value =
         serde_json::from_str(summary).map_err(|e| format!("summary.json: not valid JSON: {e}"))?;
-    const POOLED: [&str; 12] = [
-        "pods",
-        "pods_running",
-        "pods_failed",
-        "startup_p50_s",
-        "startup_p90_s",
-        "startup_p99_s",
-        "startup_max_s",
-        "startup_mean_s",
-        "makespan_s",
-        "bytes_pulled",
-        "pull_failures",
-        "backoffs",
-    ];
     if let Some(slos) = v.get("slos").and_then(|s| s.as_array()).filter(|s| !s.is_empty()) {
         slo_table(h, slos);
     }
@@ -185,7 +171,10 @@ fn run_answer(h: &mut String, summary: &str) -> Result<(), String> {
         h.push_str("</table>\n<p>All pods together (mixing workloads; read the lines above first):</p>\n");
     }
     h.push_str("<table>\n");
-    for k in POOLED {
+    // The contract's summary fields but those that describe the run rather than answer it.
+    let pooled =
+        crate::experiment::SUMMARY_FIELDS.iter().filter(|k| !matches!(**k, "seed" | "events" | "sim_end_s"));
+    for k in pooled {
         if let Some(x) = v.get(k) {
             let _ = writeln!(h, "<tr><th>{k}</th><td class=\"n\">{}</td></tr>", cell(Some(x)));
         }

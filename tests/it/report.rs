@@ -85,3 +85,38 @@ fn report_redraws_the_page_of_a_compare_folder_and_refuses_other_folders() {
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&empty);
 }
+
+#[test]
+fn compare_and_sweep_write_the_page_with_report_but_not_for_a_shard() {
+    let out = tmp("compare-report");
+    let o = pullsim(&[
+        "compare",
+        &scenario(),
+        "--seeds",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--report",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = page(&out);
+    assert!(html.contains("<h1>multi-arch <span class=\"kind\">comparison</span></h1>"));
+    check_self_contained(&out, &html);
+    let shard = tmp("shard-report");
+    let o = pullsim(&[
+        "sweep",
+        &scenario(),
+        "--set",
+        "kubelet.serialize_image_pulls=true,false",
+        "--shard",
+        "1/2",
+        "--out",
+        shard.to_str().unwrap(),
+        "--report",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--report needs the whole sweep"));
+    assert!(!shard.exists(), "nothing written");
+    let _ = std::fs::remove_dir_all(&out);
+}
