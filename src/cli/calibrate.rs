@@ -108,7 +108,7 @@ pub(super) fn cmd_calibrate(a: CalibrateArgs) -> Result<(), CliError> {
             replay.nodes.len()
         );
         for (p, s) in fitted.iter().zip(&params) {
-            println!("  {} = {}   (was {})", p.key, p.text(), s.text());
+            println!("  {} = {}   (search started at {})", p.key, p.text(), s.text());
         }
         println!("  MAPE before {}, after {}", pct(baseline_error.mape), pct(error.mape));
         if let Some(h) = &holdout_error {
@@ -176,7 +176,17 @@ fn params(keys: &[String], replay: &Replay, scn: &Scenario) -> Result<Vec<Param>
                  registry or pool of the scenario"
             ))
         })?;
-        let value = now.filter(|v| v.is_finite() && *v > 0.0).unwrap_or(typical);
+        let value = match now.filter(|v| v.is_finite() && *v > 0.0) {
+            Some(v) => v,
+            None => {
+                // Unlimited, 0 or a distribution: nothing to start from on a log scale.
+                eprintln!(
+                    "note: --fit {key}: the scenario's value is not a finite constant; the search starts at {}",
+                    Param { key: key.clone(), unit, value: typical }.text()
+                );
+                typical
+            }
+        };
         out.push(Param { key, unit, value });
     }
     Ok(out)
