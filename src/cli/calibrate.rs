@@ -103,7 +103,7 @@ pub(super) fn cmd_calibrate(a: CalibrateArgs) -> Result<(), CliError> {
 
     if !a.quiet {
         println!(
-            "calibrated on {} observed pulls ({} nodes, matched in sorted order), {evals} runs",
+            "calibrated on {} observed pull(s) ({} node(s), matched in sorted order), {evals} runs",
             fit_on.len(),
             replay.nodes.len()
         );
@@ -147,11 +147,15 @@ fn round4(x: f64) -> f64 {
 /// the scenario's is unlimited or a distribution).
 fn params(keys: &[String], replay: &Replay, scn: &Scenario) -> Result<Vec<Param>, CliError> {
     let keys: Vec<String> = if keys.is_empty() {
-        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-        for h in replay.hosts.iter().flatten() {
-            *count.entry(h).or_default() += 1;
+        // The registry whose pulls took the most observed time: the one the error depends on
+        // most (on a cluster's own start, many small system pulls would otherwise choose).
+        let mut time_ms: BTreeMap<&str, u64> = BTreeMap::new();
+        for (h, p) in replay.hosts.iter().zip(&replay.pulls) {
+            if let Some(h) = h {
+                *time_ms.entry(h).or_default() += (p.observed_s * 1e3) as u64;
+            }
         }
-        let Some((host, _)) = count.iter().max_by_key(|(h, n)| (**n, std::cmp::Reverse(**h))) else {
+        let Some((host, _)) = time_ms.iter().max_by_key(|(h, n)| (**n, std::cmp::Reverse(**h))) else {
             return Err(CliError::BadInput(
                 "no observed pull's image is served by a registry of the scenario".into(),
             ));
@@ -233,8 +237,12 @@ fn poor_fit_reasons(
     let mut why = Vec::new();
     if error.not_predicted > 0 {
         why.push(format!(
-            "{} pulls the model did not complete (the image preloaded, or the pull failed)",
-            error.not_predicted
+            "{} the model did not complete (the image preloaded, or the pull failed)",
+            if error.not_predicted == 1 {
+                "1 pull".to_string()
+            } else {
+                format!("{} pulls", error.not_predicted)
+            }
         ));
     }
     if observed.pulls.iter().all(|p| p.size_bytes.is_none()) {
@@ -243,6 +251,30 @@ fn poor_fit_reasons(
              perhaps assumed; import the images' manifests"
                 .into(),
         );
+    }
+    // Time per compressed byte, per image (its median over pulls): if it differs by an order
+    // of magnitude between images, durations follow something else than the compressed size
+    // the events give (the container-chonks images: a few MB compressed, GBs unpacked).
+    let mut per_image: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for p in &observed.pulls {
+        if let Some(size) = p.size_bytes.filter(|s| *s > 0) {
+            per_image.entry(p.image.as_str()).or_default().push(p.in_ns as f64 / 1e9 / size as f64);
+        }
+    }
+    let medians: Vec<f64> = per_image
+        .values_mut()
+        .map(|v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect();
+    let (lo, hi) = medians.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    if medians.len() >= 2 && lo > 0.0 && hi / lo > 10.0 {
+        why.push(format!(
+            "seconds per compressed byte differ {:.0}x between images: pull times follow something the \
+             events do not give, such as the uncompressed size (unpacking)",
+            hi / lo
+        ));
     }
     // Do observed durations grow with what the model's grow with (sizes, contention)? On log
     // scales, so that one huge pull does not decide.
