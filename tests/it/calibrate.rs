@@ -80,6 +80,12 @@ fn replay_errors_name_the_node_and_the_image() {
     assert!(e.contains(r#"image "registry.example/zzz:v1""#) && e.contains("is not declared"), "{e}");
     let e = load_err(&replay(r#"  { node = "pool-0", image = "registry.example/a:v1" },"#));
     assert!(e.contains("missing required key `at`"), "{e}");
+    // A node that joins later: a pod before it is an error (pool-1 joins at 10 s + 1 x 5 s).
+    let late = replay(r#"  { node = "pool-1", at = "12s", image = "registry.example/a:v1" },"#)
+        .replace("count = 2", "count = 2\njoin = { at = \"10s\", every = \"5s\" }");
+    let e = load_err(&late);
+    assert!(e.contains(r#"12s is before node "pool-1" joins (15s"#), "{e}");
+    assert!(pullsim::scenario::load(&late.replace("12s", "15s"), "test.toml", &[]).is_ok());
     let e = load_err(&replay("").replace("pods = [\n\n]", "replicas = 1"));
     assert!(e.contains("`replicas` is only valid for kind = \"deployment\""), "{e}");
     assert!(e.contains("missing required key `pods`"), "{e}");

@@ -338,7 +338,11 @@ fn replay_pods(c: &mut Ctx, p: &KeyPath, w: &RawWorkload, imgs: &Images, pools: 
             if at < joins {
                 c.err(
                     &pp.key("at"),
-                    format!("{at} is before node {node_name:?} joins ({joins}: the pool's join.at + {k} x join.every)"),
+                    format!(
+                        "{} is before node {node_name:?} joins ({}: the pool's join.at + {k} x join.every)",
+                        crate::units::fmt_duration_exact(at.0),
+                        crate::units::fmt_duration_exact(joins.0)
+                    ),
                 );
             }
             let node = NodeId::from_idx(first_node[pool] + k as usize);
