@@ -150,6 +150,23 @@ fn calibrate_recovers_the_per_connection_rate_the_events_were_made_with() {
     assert!(scn.contains("# from nodes.json: 3 x m5.large"));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("MAPE before 300.0%, after"), "{stdout}");
+    assert!(!stdout.contains("could not fit well"), "{stdout}");
+    // Deterministic: a second calibration writes the same bytes.
+    let again = out_dir("recover-again");
+    let o2 = pullsim(&[
+        "calibrate",
+        &data("events.jsonl"),
+        "--scenario",
+        &data("cluster.toml"),
+        "--fit",
+        "registry.registry.example.per_connection",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(o2.status.success());
+    for f in ["calibration.json", "pulls-observed-vs-predicted.csv", "scenario.toml"] {
+        assert_eq!(std::fs::read(out.join(f)).unwrap(), std::fs::read(again.join(f)).unwrap(), "{f}");
+    }
 }
 
 #[test]
