@@ -4,6 +4,7 @@
 //! `sim` → `report`, `experiment`, `chart` → `cli`.
 
 pub mod calendar;
+pub mod calibrate;
 pub mod chart;
 pub mod cli;
 pub mod engine;

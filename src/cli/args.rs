@@ -50,6 +50,9 @@ pub enum Command {
     /// Write a scenario from a cluster's documents: kubectl output (nodes, workloads, events),
     /// KubeletConfiguration, containerd config.toml and hosts.toml, image manifests.
     Import(ImportArgs),
+    /// Replay the pulls kubelet events observed in a scenario's cluster and fit its registry
+    /// and runtime parameters to the observed pull durations.
+    Calibrate(CalibrateArgs),
     /// Print a shell completion script, e.g. `pullsim completions bash > ~/.local/share/bash-completion/completions/pullsim`.
     Completions(CompletionsArgs),
 }
@@ -320,6 +323,41 @@ pub struct ImportArgs {
     #[arg(long)]
     pub force: bool,
     /// Print nothing on success (notes and warnings still go to stderr).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `pullsim calibrate`: observed pulls in, fitted parameters out (docs/calibrate.md).
+#[derive(Args, Debug)]
+#[command(
+    after_help = "The observed pulls are replayed in the scenario's cluster (each pod on its node at its \
+Pulling time, observed nodes matched to the scenario's nodes in sorted order) and each pull's predicted \
+duration is compared with the kubelet's \"in X\" (which excludes waiting for the puller). Guide: docs/calibrate.md."
+)]
+pub struct CalibrateArgs {
+    /// Kubelet events: `kubectl get events -o json`, an event exporter's JSON lines, ...
+    #[arg(required = true, value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+    /// The scenario of the cluster (e.g. from `pullsim import`).
+    #[arg(long, required = true)]
+    pub scenario: PathBuf,
+    /// A parameter to fit, by the dotted key of --set (repeatable): registry.HOST.per_connection,
+    /// registry.HOST.latency, registry.HOST.bandwidth, runtime.unpack_rate,
+    /// node_pool.NAME.bandwidth. Default: the per_connection and latency of the registry most
+    /// pulls use, and runtime.unpack_rate.
+    #[arg(long = "fit", value_name = "KEY")]
+    pub fit: Vec<String>,
+    /// Fit on a share 1-F of the pulls (by pod name) and report the error on the rest.
+    #[arg(long, value_name = "F")]
+    pub holdout: Option<f64>,
+    /// Output folder (default results/<name>-calibration/, relative to the current folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace the output folder even if it holds files pullsim did not write (they are
+    /// deleted). Without it, such a folder is refused (exit 2).
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing on success (notes still go to stderr).
     #[arg(long, short)]
     pub quiet: bool,
 }

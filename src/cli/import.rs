@@ -96,7 +96,7 @@ fn split_ref(arg: &str) -> (PathBuf, Option<String>) {
 
 /// Each path's shortest tail of components that no other input shares (`nodes.json`, or
 /// `docker.io/hosts.toml` beside `ghcr.io/hosts.toml`).
-fn labels(paths: &[&Path]) -> Vec<String> {
+pub(super) fn labels(paths: &[&Path]) -> Vec<String> {
     let parts: Vec<Vec<String>> = paths
         .iter()
         .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
@@ -115,7 +115,7 @@ fn labels(paths: &[&Path]) -> Vec<String> {
         .collect()
 }
 
-fn read_input(path: &Path, label: &str) -> Result<String, CliError> {
+pub(super) fn read_input(path: &Path, label: &str) -> Result<String, CliError> {
     let shown = path.display();
     let meta =
         std::fs::metadata(path).map_err(|e| CliError::BadInput(format!("{shown}: cannot read: {e}")))?;

@@ -3,6 +3,7 @@
 //! second" line, never for results) and decides exit codes: 0 success, 2 bad input, 1 other.
 
 mod args;
+mod calibrate;
 mod import;
 mod init;
 mod plan;

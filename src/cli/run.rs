@@ -24,6 +24,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Report(a) => super::sweep::cmd_report(&a.dir),
         Command::Init(a) => super::init::cmd_init(a),
         Command::Import(a) => super::import::cmd_import(a),
+        Command::Calibrate(a) => super::calibrate::cmd_calibrate(a),
         Command::Completions(a) => super::init::cmd_completions(a),
     }
 }

@@ -386,6 +386,7 @@ fn expected_pods(scn: &Scenario) -> usize {
             WorkloadKind::Batch { count, .. } => u64::from(*count),
             WorkloadKind::Poisson { count, .. } => count.unwrap_or(0),
             WorkloadKind::DaemonSet => nodes,
+            WorkloadKind::Replay { pods } => pods.len() as u64,
         })
         .sum();
     usize::try_from(n.min(1 << 22)).unwrap_or(0)

@@ -15,6 +15,10 @@ pub enum Event {
     PoissonArrival {
         workload: WorkloadId,
     },
+    /// A replay workload's next pod (`workload::replay`) is created and bound now.
+    ReplayArrival {
+        workload: WorkloadId,
+    },
     /// The pod worker syncs the pod (first sync after binding, or a retry after an error).
     PodSync {
         pod: PodId,

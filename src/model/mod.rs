@@ -723,6 +723,7 @@ impl<'a> World<'a> {
             Event::NodeJoin { node } => self.on_node_join(node),
             Event::WorkloadStart { workload } => self.on_workload_start(workload),
             Event::PoissonArrival { workload } => self.on_poisson_arrival(workload),
+            Event::ReplayArrival { workload } => self.on_replay_arrival(workload),
             Event::PodSync { pod } => self.on_pod_sync(pod),
             Event::PodAvailable { pod } => self.on_pod_available(pod),
             Event::ContainerStarted { pod, container } => self.on_container_started(pod, container),

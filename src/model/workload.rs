@@ -104,6 +104,32 @@ impl World<'_> {
                 }
             }
             WorkloadKind::Poisson { .. } => self.schedule_next_arrival(workload),
+            WorkloadKind::Replay { .. } => self.schedule_next_replay(workload),
+        }
+    }
+
+    /// A replay pod: created and bound to its node at once (no scheduler choice, as the
+    /// observed pod was already on its node when it pulled).
+    pub(super) fn on_replay_arrival(&mut self, workload: WorkloadId) {
+        let WorkloadKind::Replay { pods } = &self.scn.workloads[workload.idx()].kind else {
+            unreachable!("only replay workloads have replay arrivals")
+        };
+        let index = self.workloads[workload.idx()].created as usize;
+        let node = pods[index].node;
+        let pod = self.create_pod(workload);
+        self.bind(pod, node);
+        self.schedule_next_replay(workload);
+    }
+
+    /// The next pod of a replay workload, if any, at its time.
+    fn schedule_next_replay(&mut self, workload: WorkloadId) {
+        let WorkloadKind::Replay { pods } = &self.scn.workloads[workload.idx()].kind else { return };
+        let k = self.workloads[workload.idx()].created as usize;
+        if let Some(next) = pods.get(k) {
+            // Sorted by `at` in validation; a pod due before the workload started (it starts
+            // at 0) is created at once.
+            let at = SimTime::ZERO.plus(next.at).max(self.now);
+            self.schedule(at, Event::ReplayArrival { workload });
         }
     }
 
@@ -138,7 +164,9 @@ impl World<'_> {
         self.workloads[workload.idx()].created += 1;
         let revision = self.workloads[workload.idx()].revision;
         let update_image = match &wl.kind {
-            WorkloadKind::Deployment { update: Some(u), .. } if revision > 0 => Some(u),
+            WorkloadKind::Deployment { update: Some(u), .. } if revision > 0 => Some((&u.image, u.image_id)),
+            // A replay pod's one container runs the pod's own image.
+            WorkloadKind::Replay { pods } => pods.get(index as usize).map(|r| (&r.image, r.image_id)),
             _ => None,
         };
         let n_init = wl.pod.init_containers.len();
@@ -155,7 +183,7 @@ impl World<'_> {
             let raw = self.resolve_image(workload, index, 0, &spec_at(0).image);
             let raw = match update_image {
                 // `updated_container` of a single app container is always that container.
-                Some(u) if n_init == 0 => self.raw_images.intern(&u.image, u.image_id),
+                Some((image, id)) if n_init == 0 => self.raw_images.intern(image, id),
                 _ => raw,
             };
             let c = self.new_container(raw, spec_at(0));
@@ -167,13 +195,13 @@ impl World<'_> {
         let replaced = update_image.and_then(|u| {
             let app: Vec<&str> =
                 resolved[n_init..].iter().map(|r| self.raw_images.get(*r).text.as_str()).collect();
-            updated_container(&app, &u.image)
+            updated_container(&app, u.0)
         });
         let mut containers = Vec::with_capacity(n_containers);
         for (c_idx, mut raw) in resolved.into_iter().enumerate() {
             if let (Some(u), Some(app_idx)) = (update_image, replaced) {
                 if c_idx == n_init + app_idx {
-                    raw = self.raw_images.intern(&u.image, u.image_id);
+                    raw = self.raw_images.intern(u.0, u.1);
                 }
             }
             containers.push(self.new_container(raw, spec_at(c_idx)));

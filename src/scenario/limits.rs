@@ -170,6 +170,7 @@ pub fn estimate(raw: &RawScenario) -> Estimate {
                 (int(w.replicas.as_ref()).saturating_mul(factor), p.key("replicas"))
             }
             Some("batch") => (int(w.count.as_ref()), p.key("count")),
+            Some("replay") => (w.pods.as_ref().map_or(0, |v| v.len() as u64), p.key("pods")),
             Some("poisson") => {
                 let start_s = seconds(w.start.as_ref()).unwrap_or(0.0);
                 let span = (until_s - start_s).max(0.0);

@@ -12,7 +12,7 @@
 //! warnings.
 
 use crate::engine::dist::Dist;
-use crate::ids::{ImageId, ImageSetId, PoolId, RegistryId};
+use crate::ids::{ImageId, ImageSetId, NodeId, PoolId, RegistryId};
 use crate::k8s::config::{KubeletConfig, KubeletConfigInput};
 use crate::k8s::pull_policy::PullPolicy;
 use crate::time::SimDuration;
@@ -362,10 +362,37 @@ pub struct WorkloadSpec {
 
 #[derive(Clone, Debug)]
 pub enum WorkloadKind {
-    Deployment { replicas: u32, rollout: Rollout, update: Option<Update> },
+    Deployment {
+        replicas: u32,
+        rollout: Rollout,
+        update: Option<Update>,
+    },
     DaemonSet,
-    Poisson { rate_per_s: Dist, count: Option<u64> },
-    Batch { count: u32, at: SimDuration },
+    Poisson {
+        rate_per_s: Dist,
+        count: Option<u64>,
+    },
+    Batch {
+        count: u32,
+        at: SimDuration,
+    },
+    /// Pods pinned to a node at a time with an image each (observed pulls replayed), in
+    /// creation order.
+    Replay {
+        pods: Vec<ReplayPod>,
+    },
+}
+
+/// One pod of a replay workload.
+#[derive(Clone, Debug)]
+pub struct ReplayPod {
+    /// The node it is bound to (`<pool>-<k>`; nodes are numbered pool by pool).
+    pub node: NodeId,
+    /// When it is created and bound, from the run's start.
+    pub at: SimDuration,
+    /// Its one container's image string, and the declared image it names.
+    pub image: String,
+    pub image_id: Option<ImageId>,
 }
 
 /// A rolling-update strategy (`maxSurge` / `maxUnavailable`).

@@ -237,6 +237,17 @@ pub struct RawWorkload {
     /// Extension: a pod's CPU and memory requests (all its containers').
     pub requests: Option<RawResources>,
     pub pod: Option<RawPod>,
+    /// Extension, kind = "replay": each pod's node, creation time and image.
+    pub pods: Option<Vec<RawReplayPod>>,
+}
+
+/// One pod of a replay workload: `{ node = "<pool>-<k>", at = "12.5s", image = "..." }`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplayPod {
+    pub node: Option<String>,
+    pub at: Option<Value>,
+    pub image: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default)]

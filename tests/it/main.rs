@@ -9,6 +9,7 @@
 //! `pullsim import` on the documents of `tests/data/import/`, `slo` SLO verdicts, `plan`
 //! `pullsim plan` against brute-force sweeps.
 
+mod calibrate;
 mod cli;
 mod corpus;
 mod determinism;

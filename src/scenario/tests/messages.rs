@@ -36,7 +36,7 @@ fn a_misspelt_kind_is_the_only_error() {
     assert_eq!(key, "workload.web.kind");
     assert_eq!(
         message,
-        "unknown workload kind \"Deployment\": did you mean \"deployment\"? (expected deployment, daemonset, poisson or batch)"
+        "unknown workload kind \"Deployment\": did you mean \"deployment\"? (expected deployment, daemonset, poisson, batch or replay)"
     );
     // Keys of another kind are not reported while the kind itself is wrong, or missing.
     let text =

@@ -8,12 +8,13 @@ use super::quantity::{Bound, Kind};
 use super::registries::Registries;
 use super::{list, unknown_value, Ctx};
 use crate::engine::dist::Dist;
+use crate::ids::NodeId;
 use crate::ids::PoolId;
 use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
 use crate::scenario::locate::KeyPath;
-use crate::scenario::raw::{RawContainer, RawScenario};
+use crate::scenario::raw::{RawContainer, RawScenario, RawWorkload};
 use crate::scenario::{
-    ContainerImage, ContainerSpec, IntOrPercent, Pick, PodTemplate, Rollout, Update, WorkloadKind,
+    ContainerImage, ContainerSpec, IntOrPercent, Pick, PodTemplate, ReplayPod, Rollout, Update, WorkloadKind,
     WorkloadSpec,
 };
 use crate::time::SimDuration;
@@ -21,7 +22,7 @@ use std::collections::BTreeSet;
 use toml::Value;
 
 /// Workload kinds.
-const KINDS: [&str; 4] = ["deployment", "daemonset", "poisson", "batch"];
+const KINDS: [&str; 5] = ["deployment", "daemonset", "poisson", "batch", "replay"];
 
 /// Reads every `[[workload]]`.
 pub(super) fn workloads(
@@ -50,7 +51,7 @@ pub(super) fn workloads(
                     format!("unknown workload kind {kind_name:?}"),
                     &kind_name,
                     &KINDS,
-                    "deployment, daemonset, poisson or batch",
+                    "deployment, daemonset, poisson, batch or replay",
                 ),
             );
         }
@@ -68,6 +69,11 @@ pub(super) fn workloads(
         only(c, "rate", w.rate.is_some(), "poisson");
         only(c, "count", w.count.is_some(), "poisson|batch");
         only(c, "at", w.at.is_some(), "batch");
+        only(c, "pods", w.pods.is_some(), "replay");
+        // A replay pod's `at` is from the run's start and its image is its own: a start or a
+        // template would be ignored, so they are mistakes.
+        only(c, "start", w.start.is_some(), "deployment|daemonset|poisson|batch");
+        only(c, "pod", w.pod.is_some(), "deployment|daemonset|poisson|batch");
         let kind = match kind_name.as_str() {
             "deployment" => {
                 let replicas = match c.required(&p, "replicas", &w.replicas) {
@@ -138,6 +144,7 @@ pub(super) fn workloads(
                 };
                 WorkloadKind::Batch { count, at: c.duration(&p.key("at"), w.at.as_ref(), start) }
             }
+            "replay" => WorkloadKind::Replay { pods: replay_pods(c, &p, w, imgs, pools) },
             // Missing or unknown (reported above): a placeholder.
             _ => WorkloadKind::DaemonSet,
         };
@@ -177,6 +184,19 @@ pub(super) fn workloads(
         let pp = p.key("pod");
         let mut pod = PodTemplate::default();
         match &w.pod {
+            // A replay pod's one container runs its own image (`create_pod` puts it in): the
+            // template is that container with the first pod's image.
+            None if kind_name == "replay" => {
+                if let WorkloadKind::Replay { pods } = &kind {
+                    if let Some(first) = pods.first() {
+                        pod.containers.push(ContainerSpec {
+                            image: ContainerImage::Ref { raw: first.image.clone(), image: first.image_id },
+                            pull_policy: None,
+                            run_for_ns: None,
+                        });
+                    }
+                }
+            }
             None => c.err(&p, "missing [workload.pod] with `containers = [...]`"),
             Some(rp) => {
                 for (init, list_key, cs) in
@@ -267,6 +287,93 @@ pub(super) fn workloads(
         });
     }
     workloads
+}
+
+/// The pods of a replay workload, each on a named node (`<pool>-<k>`) at a time with an image
+/// some registry serves or the node's pool has preloaded; sorted by time (stable: ties keep
+/// the written order), which is their creation order and their index in the pod names.
+fn replay_pods(c: &mut Ctx, p: &KeyPath, w: &RawWorkload, imgs: &Images, pools: &Pools) -> Vec<ReplayPod> {
+    let Some(raw) = c.required(p, "pods", &w.pods) else { return Vec::new() };
+    if raw.is_empty() {
+        c.err(&p.key("pods"), "must list at least one pod");
+    }
+    // The first node index of each pool: nodes are numbered pool by pool.
+    let mut first_node = Vec::with_capacity(pools.drafts.len());
+    let mut n = 0usize;
+    for d in &pools.drafts {
+        first_node.push(n);
+        n += d.count as usize;
+    }
+    let mut out = Vec::new();
+    for (j, rp) in raw.iter().enumerate() {
+        let pp = p.key("pods").index(j, None);
+        let node_name = c.name(&pp, "node", &rp.node);
+        let at = match c.required(&pp, "at", &rp.at) {
+            Some(_) => c.duration(&pp.key("at"), rp.at.as_ref(), SimDuration::ZERO),
+            None => SimDuration::ZERO,
+        };
+        let image = c.name(&pp, "image", &rp.image);
+        let node =
+            (!node_name.is_empty()).then(|| node_index(c, &pp.key("node"), &node_name, pools)).flatten();
+        let before = c.issues.len();
+        let image_id = if image.is_empty() { None } else { imgs.declared(c, &pp.key("image"), &image) };
+        if image_id.is_none() && !image.is_empty() && c.issues.len() == before {
+            c.err(&pp.key("image"), format!("{image:?} is not a valid image reference"));
+        }
+        if let (Some((pool, k)), Some(id)) = (node, image_id) {
+            let im = &imgs.images[id.idx()];
+            if im.registry.is_none() && !pools.drafts[pool].preloaded.contains(&id) {
+                c.err(
+                    &pp.key("image"),
+                    format!(
+                        "image {image:?} is not preloaded on pool {:?} and no [[registry]] serves {:?}",
+                        pools.drafts[pool].name, im.domain
+                    ),
+                );
+            }
+            // The model's kubelet works on any node it is given: a pod bound before its node
+            // joins would pull on a node that is not there yet.
+            let d = &pools.drafts[pool];
+            let joins = SimDuration(d.join_at.0.saturating_add(d.join_every.saturating_mul(u64::from(k)).0));
+            if at < joins {
+                c.err(
+                    &pp.key("at"),
+                    format!(
+                        "{} is before node {node_name:?} joins ({}: the pool's join.at + {k} x join.every)",
+                        crate::units::fmt_duration_exact(at.0),
+                        crate::units::fmt_duration_exact(joins.0)
+                    ),
+                );
+            }
+            let node = NodeId::from_idx(first_node[pool] + k as usize);
+            out.push(ReplayPod { node, at, image, image_id: Some(id) });
+        }
+    }
+    out.sort_by_key(|r| r.at);
+    out
+}
+
+/// `<pool>-<k>`: the pool's index and k, or an error naming the pools and their node counts.
+fn node_index(c: &mut Ctx, path: &KeyPath, name: &str, pools: &Pools) -> Option<(usize, u32)> {
+    // Pool names may hold `-`: the index is after the last one.
+    let found = name.rsplit_once('-').and_then(|(pool, k)| {
+        let id = pools.by_name.get(pool)?;
+        let k: u32 = k.parse().ok()?;
+        (k < pools.drafts[id.idx()].count).then_some((id.idx(), k))
+    });
+    if found.is_none() {
+        let nodes: Vec<String> = pools
+            .drafts
+            .iter()
+            .map(|d| match d.count {
+                0 => format!("{} (no nodes)", d.name),
+                1 => format!("{}-0", d.name),
+                n => format!("{}-0 to {}-{}", d.name, d.name, n - 1),
+            })
+            .collect();
+        c.err(path, format!("no node named {name:?} (nodes: {})", nodes.join(", ")));
+    }
+    found
 }
 
 fn container(c: &mut Ctx, cp: &KeyPath, ct: &RawContainer, init: bool, imgs: &Images) -> ContainerSpec {
