@@ -1,10 +1,6 @@
 //! The binary as a user meets it: exit codes, messages, files.
 
-use std::process::{Command, Output};
-
-fn pullsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
-}
+use super::pullsim;
 
 fn tmpfile(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("pullsim-cli-{}", std::process::id()));

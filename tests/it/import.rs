@@ -4,17 +4,14 @@
 //! of bad input is exit 2 with the file and the JSON path, and nothing written; a generated
 //! 256-node NodeList; and a fuzz target (`fuzz_` names: run with the other fuzz targets).
 
+use super::pullsim;
 use proptest::prelude::*;
 use pullsim::import::{import, Input, Options};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn data(name: &str) -> String {
     format!("{}/tests/data/import/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn pullsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
 }
 
 /// A fresh folder for one test.

@@ -39,6 +39,18 @@ mod workloads;
 use pullsim::metrics::{MemorySink, RunOutput};
 use pullsim::model::RunOptions;
 
+/// Runs the `pullsim` binary with `args`.
+pub fn pullsim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
+}
+
+/// Runs the `pullsim` binary with `args`, which must succeed; its standard output.
+pub fn pullsim_ok(args: &[&str]) -> String {
+    let o = pullsim(args);
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
 /// Loads a scenario from text and runs it with invariant checks after every event.
 pub fn run_toml(text: &str) -> (RunOutput, MemorySink) {
     run_toml_with(text, &[])

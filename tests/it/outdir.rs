@@ -2,12 +2,9 @@
 //! folder (run, sweep, compare, merge) refuses a folder holding anything else, with exit 2 and
 //! the user's files untouched, and replaces it only with `--force`.
 
+use super::pullsim;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn pullsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
-}
 
 fn pullsim_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pullsim")).current_dir(dir).args(args).output().unwrap()

@@ -1,12 +1,8 @@
 //! `report.html`: one self-contained page from a results folder, by `pullsim report DIR` and by
 //! `run --report`.
 
+use super::pullsim;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pullsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
-}
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("pullsim-report-{}-{name}", std::process::id()));

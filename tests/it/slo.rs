@@ -1,11 +1,7 @@
 //! SLO verdicts through the binary: `run`'s lines and `summary.json` `slos`, hand-computed.
 
+use super::{pullsim, pullsim_ok as ok};
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn pullsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
-}
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("pullsim-slo-{}", std::process::id())).join(name);
@@ -127,12 +123,6 @@ fn a_run_without_slos_has_an_empty_list() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["slos"], serde_json::json!([]));
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = pullsim(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).to_string()
 }
 
 fn read(dir: &std::path::Path, f: &str) -> String {

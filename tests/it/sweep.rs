@@ -1,18 +1,8 @@
 //! `sweep`, `compare`, `merge` and `chart` through the binary: files, byte-identical output
 //! across `--jobs` and shards, skipped variants, exit codes.
 
+use super::{pullsim, pullsim_ok as ok};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pullsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = pullsim(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("pullsim-sweep-{}", std::process::id())).join(name);

@@ -2,6 +2,7 @@
 //! hand on a timed case, and against the pods.csv and pulls.csv rows of a real run.
 
 use super::base;
+use super::{pullsim, pullsim_ok as ok};
 use std::process::Command;
 
 /// One node, a serial puller, 100 MB/s per connection, nothing else taking time. Workload `a`
@@ -159,16 +160,6 @@ fn summary_workloads_agree_with_pods_and_pulls_csv_of_a_real_run() {
     let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
     assert_eq!(f(&summary, "startup_p50_s"), f(agent, "startup_max_s"));
     assert!(f(&summary, "startup_p50_s") < f(web, "startup_p50_s"), "{summary}");
-}
-
-fn pullsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = pullsim(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).to_string()
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
