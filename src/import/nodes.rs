@@ -169,45 +169,10 @@ fn quantity_field(o: &Origin, q: &Value, path: &str) -> Result<u64, ImportError>
     })
 }
 
-/// A Kubernetes resource quantity (`resource.Quantity`) as a whole number, rounded down:
-/// decimal digits with an optional fraction, then a binary suffix (`Ki` .. `Ei`), a decimal
-/// one (`k`, `M`, `G`, `T`, `P`, `E`, `m` for thousandths) or an exponent (`e3`, `E6`).
+/// A Kubernetes resource quantity as a whole number (`k8s::quantity`, rounded up as
+/// `Quantity.Value()`).
 pub fn parse_quantity(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let num_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (num, suffix) = s.split_at(num_end);
-    if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-        return None;
-    }
-    let (int_part, frac_part) = num.split_once('.').unwrap_or((num, ""));
-    if frac_part.len() > 18 || int_part.len() > 30 {
-        return None;
-    }
-    let mantissa: u128 = format!("{int_part}{frac_part}").trim_start_matches('0').parse().unwrap_or(0);
-    let frac_scale = 10u128.pow(frac_part.len() as u32);
-    let (mul, div): (u128, u128) = match suffix {
-        "" => (1, 1),
-        "Ki" => (1 << 10, 1),
-        "Mi" => (1 << 20, 1),
-        "Gi" => (1 << 30, 1),
-        "Ti" => (1 << 40, 1),
-        "Pi" => (1 << 50, 1),
-        "Ei" => (1 << 60, 1),
-        "k" => (1_000, 1),
-        "M" => (1_000_000, 1),
-        "G" => (1_000_000_000, 1),
-        "T" => (1_000_000_000_000, 1),
-        "P" => (1_000_000_000_000_000, 1),
-        "E" => (1_000_000_000_000_000_000, 1),
-        "m" => (1, 1_000),
-        e if e.starts_with(['e', 'E']) => {
-            let exp: u32 = e[1..].parse().ok().filter(|x| *x <= 30)?;
-            (10u128.pow(exp), 1)
-        }
-        _ => return None,
-    };
-    let v = mantissa.checked_mul(mul)? / frac_scale / div;
-    u64::try_from(v).ok()
+    crate::k8s::quantity::parse_memory_bytes(s).ok()
 }
 
 /// The runtime profile a `containerRuntimeVersion` maps to, and what to say about it.
@@ -362,7 +327,8 @@ mod tests {
         assert_eq!(parse_quantity("47060071478"), Some(47_060_071_478));
         assert_eq!(parse_quantity("1.5Gi"), Some(1_610_612_736));
         assert_eq!(parse_quantity("100M"), Some(100_000_000));
-        assert_eq!(parse_quantity("7910m"), Some(7));
+        // `Quantity.Value()` rounds up, away from 0.
+        assert_eq!(parse_quantity("7910m"), Some(8));
         assert_eq!(parse_quantity("12e3"), Some(12_000));
         assert_eq!(parse_quantity("abc"), None);
         assert_eq!(parse_quantity("1.2.3"), None);

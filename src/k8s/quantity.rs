@@ -1,59 +1,74 @@
 //! Kubernetes resource quantities (`k8s.io/apimachinery/pkg/api/resource` `ParseQuantity`),
-//! the subset that node allocatable and pod requests use: a decimal number with a binary
-//! suffix (`Ki`, `Mi`, `Gi`, `Ti`, `Pi`, `Ei`), a decimal suffix (`n`, `u`, `m`, `k`, `M`, `G`,
-//! `T`, `P`, `E`) or none. CPU is counted in millicores (`"500m"`, `"2"`, `"1.5"`), memory in
-//! bytes (`"64Gi"`, `"61779756Ki"`, `"1G"`); a value is rounded up to the unit, as the
-//! scheduler reads `MilliValue()` and `Value()`.
+//! the subset node status and pod requests use: decimal digits with an optional fraction, then
+//! a binary suffix (`Ki` .. `Ei`), a decimal one (`n`, `u`, `m`, `k`, `M`, `G`, `T`, `P`, `E`),
+//! an exponent (`e3`, `E6`) or none. Computed exactly in integers and rounded up, as
+//! `Quantity.Value()` and `MilliValue()` round "up to the nearest integer away from 0": CPU in
+//! millicores (`"500m"`, `"2"`, `"1.5"`), memory, storage and pod counts as whole numbers
+//! (`"64Gi"`, `"61779756Ki"`, `"110"`).
 
-/// The quantity's value times `scale` (1000 for millicores, 1 for bytes), rounded up.
-fn parse_scaled(text: &str, scale: f64) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+')).unwrap_or(t.len());
-    let (number, suffix) = t.split_at(split);
-    if number.is_empty() {
-        return Err(format!("{text:?}: expected a Kubernetes quantity like \"500m\" or \"64Gi\""));
+/// The quantity times `scale` (1000 for millicores, 1 for whole units), rounded up; `None`
+/// when it is not a quantity or does not fit in a u64.
+fn parse_scaled(text: &str, scale: u128) -> Option<u64> {
+    let s = text.trim();
+    let num_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, suffix) = s.split_at(num_end);
+    if num.is_empty() || num == "." || num.matches('.').count() > 1 {
+        return None;
     }
-    let multiplier: f64 = match suffix {
-        "" => 1.0,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        other => {
-            return Err(format!(
-            "{text:?}: unknown suffix {other:?} (a Kubernetes quantity: Ki, Mi, Gi, Ti, m, k, M, G, T, ...)"
-        ))
+    let (int_part, frac_part) = num.split_once('.').unwrap_or((num, ""));
+    if frac_part.len() > 18 || int_part.len() > 30 {
+        return None;
+    }
+    let mantissa: u128 = format!("{int_part}{frac_part}").trim_start_matches('0').parse().unwrap_or(0);
+    let frac_scale = 10u128.pow(frac_part.len() as u32);
+    let (mul, div): (u128, u128) = match suffix {
+        "" => (1, 1),
+        "Ki" => (1 << 10, 1),
+        "Mi" => (1 << 20, 1),
+        "Gi" => (1 << 30, 1),
+        "Ti" => (1 << 40, 1),
+        "Pi" => (1 << 50, 1),
+        "Ei" => (1 << 60, 1),
+        "n" => (1, 1_000_000_000),
+        "u" => (1, 1_000_000),
+        "m" => (1, 1_000),
+        "k" => (1_000, 1),
+        "M" => (1_000_000, 1),
+        "G" => (1_000_000_000, 1),
+        "T" => (1_000_000_000_000, 1),
+        "P" => (1_000_000_000_000_000, 1),
+        "E" => (1_000_000_000_000_000_000, 1),
+        e if e.starts_with(['e', 'E']) => {
+            let exp: u32 = e[1..].parse().ok().filter(|x| *x <= 30)?;
+            (10u128.pow(exp), 1)
         }
+        _ => return None,
     };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?}: expected a Kubernetes quantity like \"500m\" or \"64Gi\""))?;
-    let scaled = (value * multiplier * scale).ceil();
-    if !scaled.is_finite() || scaled > u64::MAX as f64 {
-        return Err(format!("{text:?}: too large"));
-    }
-    Ok(scaled as u64)
+    let v = mantissa.checked_mul(mul)?.checked_mul(scale)?.div_ceil(frac_scale * div);
+    u64::try_from(v).ok()
 }
 
-/// CPU in millicores: `"500m"` → 500, `"2"` → 2000, `"1.5"` → 1500.
+fn explained(text: &str, scale: u128) -> Result<u64, String> {
+    parse_scaled(text, scale).ok_or_else(|| {
+        let t = text.trim();
+        let suffix = t.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+        if suffix.len() < t.len() && !suffix.is_empty() && !suffix.starts_with(['e', 'E']) {
+            format!("{text:?}: unknown suffix {suffix:?} (a Kubernetes quantity: Ki, Mi, Gi, Ti, m, k, M, G, T, ...)")
+        } else {
+            format!("{text:?}: expected a Kubernetes quantity like \"500m\" or \"64Gi\"")
+        }
+    })
+}
+
+/// CPU in millicores (`MilliValue`): `"500m"` → 500, `"2"` → 2000, `"1.5"` → 1500.
 pub fn parse_cpu_milli(text: &str) -> Result<u64, String> {
-    parse_scaled(text, 1000.0)
+    explained(text, 1000)
 }
 
-/// Memory in bytes: `"64Gi"` → 68719476736, `"1G"` → 10^9.
+/// A whole quantity (`Value`): memory and storage in bytes (`"64Gi"` → 68719476736, `"1G"` →
+/// 10^9), a pod count (`"110"`).
 pub fn parse_memory_bytes(text: &str) -> Result<u64, String> {
-    parse_scaled(text, 1.0)
+    explained(text, 1)
 }
 
 #[cfg(test)]
@@ -71,7 +86,11 @@ mod tests {
         assert_eq!(parse_memory_bytes("61779756Ki"), Ok(61_779_756 * 1024));
         assert_eq!(parse_memory_bytes("1G"), Ok(1_000_000_000));
         assert_eq!(parse_memory_bytes("128974848"), Ok(128_974_848));
+        assert_eq!(parse_memory_bytes("1.5Gi"), Ok(1_610_612_736));
+        assert_eq!(parse_memory_bytes("12e3"), Ok(12_000));
+        assert_eq!(parse_memory_bytes("7910m"), Ok(8), "Value() rounds up");
         assert!(parse_memory_bytes("64GB").unwrap_err().contains("unknown suffix \"GB\""));
         assert!(parse_cpu_milli("lots").is_err());
+        assert!(parse_memory_bytes("1.2.3").is_err());
     }
 }
