@@ -15,6 +15,7 @@ use super::error::{
     child, item, opt_arr, opt_obj, opt_str, opt_u64, shown, str_list, str_map, ImportError, Origin,
 };
 use super::nodes::Node;
+use crate::k8s::resources::{pod_requests, Resources};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,15 +62,13 @@ pub struct Toleration {
 }
 
 impl PodSpec {
-    /// The pod's requests as the scheduler counts them (`resource.PodRequests`): the app
-    /// containers' sum, or the largest init container's where that is more, per resource.
+    /// The pod's requests as the scheduler counts them (`k8s::resources::pod_requests`).
     pub fn requests(&self) -> (u64, u64) {
-        let sum = |f: fn(&Container) -> u64| self.containers.iter().map(f).sum::<u64>();
-        let max_init = |f: fn(&Container) -> u64| self.init.iter().map(f).max().unwrap_or(0);
-        (
-            sum(|c| c.cpu_milli).max(max_init(|c| c.cpu_milli)),
-            sum(|c| c.memory_bytes).max(max_init(|c| c.memory_bytes)),
-        )
+        let of = |cs: &[Container]| -> Vec<Resources> {
+            cs.iter().map(|c| Resources { cpu_milli: c.cpu_milli, memory_bytes: c.memory_bytes }).collect()
+        };
+        let r = pod_requests(&of(&self.containers), &of(&self.init));
+        (r.cpu_milli, r.memory_bytes)
     }
 }
 

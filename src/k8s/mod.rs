@@ -17,6 +17,7 @@ pub mod pod_worker;
 pub mod pull_policy;
 pub mod quantity;
 pub mod replicaset;
+pub mod resources;
 pub mod scheduling;
 pub mod throttle;
 pub mod validation;

@@ -8,6 +8,7 @@
 
 use super::*;
 use crate::ids::PoolId;
+use crate::k8s::resources::fits_request;
 use crate::k8s::scheduling::{image_locality_score, PresentImage};
 use crate::scenario::{Resources, SchedulerPolicy};
 use std::collections::BTreeSet;
@@ -140,13 +141,10 @@ impl World<'_> {
         }
     }
 
-    /// NodeResourcesFit's filter: the node's allocatable holds what its pods request plus
-    /// `requests` (kube-scheduler `plugins/noderesources/fit.go` `fitsRequest`, CPU and memory).
+    /// NodeResourcesFit's filter on `node` (`k8s::resources::fits_request`).
     fn fits(&self, node: NodeId, requests: Resources) -> bool {
         let n = &self.nodes[node.idx()];
-        let alloc = self.scn.node_pools[n.pool.idx()].allocatable;
-        n.requested.cpu_milli.saturating_add(requests.cpu_milli) <= alloc.cpu_milli
-            && n.requested.memory_bytes.saturating_add(requests.memory_bytes) <= alloc.memory_bytes
+        fits_request(n.requested, requests, self.scn.node_pools[n.pool.idx()].allocatable)
     }
 
     /// ImageLocality's inputs: the pod's images present on `node` (every image when `None`,
@@ -228,9 +226,8 @@ impl World<'_> {
         self.nodes[node.idx()].pods.push(pod);
         self.nodes[node.idx()].n_live_pods += 1;
         let req = self.scn.workloads[self.pods[pod.idx()].workload.idx()].requests;
-        let r = &mut self.nodes[node.idx()].requested;
-        r.cpu_milli += req.cpu_milli;
-        r.memory_bytes += req.memory_bytes;
+        let n = &mut self.nodes[node.idx()];
+        n.requested = n.requested.plus(req);
         if self.nodes[node.idx()].joined {
             self.refresh_sched(node, old_free);
         }

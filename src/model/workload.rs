@@ -466,9 +466,8 @@ impl World<'_> {
             let free_before = self.free_slots(node);
             self.nodes[node.idx()].n_live_pods -= 1;
             let req = self.scn.workloads[w.idx()].requests;
-            let r = &mut self.nodes[node.idx()].requested;
-            r.cpu_milli -= req.cpu_milli;
-            r.memory_bytes -= req.memory_bytes;
+            let n = &mut self.nodes[node.idx()];
+            n.requested = n.requested.minus(req);
             self.refresh_sched(node, Some(free_before));
             self.retry_unscheduled();
         }

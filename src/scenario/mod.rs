@@ -477,15 +477,4 @@ pub struct SweepSpec {
 }
 
 /// CPU (millicores) and memory (bytes): a node's allocatable or a pod's requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resources {
-    pub cpu_milli: u64,
-    pub memory_bytes: u64,
-}
-
-impl Resources {
-    /// Requests of nothing.
-    pub const NONE: Resources = Resources { cpu_milli: 0, memory_bytes: 0 };
-    /// Allocatable without a limit.
-    pub const UNLIMITED: Resources = Resources { cpu_milli: u64::MAX, memory_bytes: u64::MAX };
-}
+pub use crate::k8s::resources::Resources;
