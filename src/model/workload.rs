@@ -331,8 +331,9 @@ impl World<'_> {
         Ok(())
     }
 
-    /// From a pod Running until it counts as available: its readiness delay (`ready_after`,
-    /// drawn per pod; a constant draws nothing) and its Deployment's `min_ready`.
+    /// From a pod Running until it counts as available (`podutil.IsPodAvailable`: Ready for
+    /// `minReadySeconds`): its readiness delay (`ready_after`, drawn per pod; a constant draws
+    /// nothing) and its Deployment's `min_ready`.
     pub(super) fn until_available(&self, pod: PodId) -> SimDuration {
         let spec = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
         let (streams, label) = (&self.streams, self.labels.ready_after);
