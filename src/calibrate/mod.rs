@@ -5,9 +5,10 @@
 //! The replay scenario is the input scenario's text with its workloads, SLOs and sweep removed
 //! and one `kind = "replay"` workload added: each observed pull a pod on its node at its
 //! `Pulling` time (from the first one), with its image. Observed nodes are matched to the
-//! scenario's nodes in sorted order (event node names are hostnames; an imported scenario's
-//! nodes are `<pool>-<k>`, and nothing in the events ties a hostname to a pool). Images the
-//! scenario does not declare are added with the size the events give.
+//! scenario's nodes by the Node documents given with the events, where there are any (a host is
+//! then the `<pool>-<k>` `import` made of it), the others in sorted order (nothing in the events
+//! ties a hostname to a pool). Images the scenario does not declare are added with the size the
+//! events give.
 //!
 //! The compared duration is the kubelet's "in X": from when the puller started the pull, so
 //! waiting for a puller slot is excluded; the model's is the pull's started → finished.
@@ -59,7 +60,12 @@ pub struct Replay {
 }
 
 /// Builds the replay of `observed` in the scenario `text` (named `file`).
-pub fn prepare(text: &str, file: &str, observed: &Observed) -> Result<Replay, String> {
+pub fn prepare(
+    text: &str,
+    file: &str,
+    observed: &Observed,
+    described: &BTreeMap<String, String>,
+) -> Result<Replay, String> {
     let scn = scenario::load(text, file, &[]).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
     let usable: Vec<_> =
@@ -84,8 +90,7 @@ pub fn prepare(text: &str, file: &str, observed: &Observed) -> Result<Replay, St
             scenario_nodes.len()
         ));
     }
-    let nodes: BTreeMap<String, String> =
-        hosts.iter().zip(&scenario_nodes).map(|(h, n)| (h.to_string(), n.clone())).collect();
+    let nodes = match_nodes(&hosts, &scenario_nodes, described, &mut notes);
     let Some(t0) = usable.iter().filter_map(|p| p.pulling_at).min() else {
         return Err("no observed pull with a time".into());
     };
@@ -125,6 +130,38 @@ pub fn prepare(text: &str, file: &str, observed: &Observed) -> Result<Replay, St
         .map_err(|e| format!("the replay of the observed pulls in {file} is not valid:\n{e}"))?;
     let hosts = pulls.iter().map(|p| registry_host(&replay_scn, &p.image)).collect();
     Ok(Replay { text, file: file.to_string(), pulls, nodes, notes, hosts })
+}
+
+/// Observed node → scenario node: the one `described` names (Node documents given with the
+/// events, named as `import` names them) where the scenario has it; the other hosts take the
+/// scenario's remaining nodes in sorted order (as `import` replays them).
+fn match_nodes(
+    hosts: &BTreeSet<&str>,
+    scenario_nodes: &[String],
+    described: &BTreeMap<String, String>,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let exists: BTreeSet<&str> = scenario_nodes.iter().map(String::as_str).collect();
+    let mut out = BTreeMap::new();
+    for h in hosts {
+        if let Some(n) = described.get(*h).filter(|n| exists.contains(n.as_str())) {
+            out.insert(h.to_string(), n.clone());
+        }
+    }
+    let taken: BTreeSet<&str> = out.values().map(String::as_str).collect();
+    let free: Vec<String> = scenario_nodes.iter().filter(|n| !taken.contains(n.as_str())).cloned().collect();
+    let rest: Vec<&str> = hosts.iter().copied().filter(|h| !out.contains_key(*h)).collect();
+    if !described.is_empty() && !rest.is_empty() {
+        notes.push(format!(
+            "{} of the events' {} nodes are not in the Node documents given (or not in the scenario): replayed on its other nodes in sorted order",
+            rest.len(),
+            hosts.len()
+        ));
+    }
+    for (h, n) in rest.into_iter().zip(free) {
+        out.insert(h.to_string(), n);
+    }
+    out
 }
 
 /// Adds an `[[image]]` for each observed image the scenario does not declare, with the size the

@@ -36,9 +36,9 @@ pub(super) fn cmd_calibrate(a: CalibrateArgs) -> Result<(), CliError> {
         let text = super::import::read_input(path, &label)?;
         inputs.push(Input { label, text, image_ref: None, dir_name: None });
     }
-    let observed = import::read_events(&inputs)
+    let import::Observations { observed, nodes } = import::read_events(&inputs)
         .map_err(|errs| bad(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: ")))?;
-    let replay = calibrate::prepare(&text, &file, &observed).map_err(bad)?;
+    let replay = calibrate::prepare(&text, &file, &observed, &nodes).map_err(bad)?;
     for n in &replay.notes {
         eprintln!("note: {n}");
     }

@@ -116,18 +116,13 @@ pub(super) struct Pool<'a> {
     pub(super) count: u64,
 }
 
-/// Writes the scenario, applies `--assume`, validates.
-pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outcome, ImportError> {
-    let mut not_used = cx.not_used.clone();
-    let mut conflicts = Vec::new();
-    let mut notes = Vec::new();
-
-    // Nodes, once each.
+/// The nodes, once each: the first of a name is used, the others are a note.
+pub(super) fn unique_nodes(all: &[Node], notes: &mut Vec<String>) -> Vec<Node> {
     let mut seen = BTreeSet::new();
-    let mut node_list: Vec<Node> = Vec::new();
-    for n in &cx.nodes {
+    let mut list: Vec<Node> = Vec::new();
+    for n in all {
         if seen.insert(n.name.clone()) {
-            node_list.push(n.clone());
+            list.push(n.clone());
         } else {
             notes.push(format!(
                 "node {} appears more than once: the first ({}) is used",
@@ -136,6 +131,16 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
             ));
         }
     }
+    list
+}
+
+/// Writes the scenario, applies `--assume`, validates.
+pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outcome, ImportError> {
+    let mut not_used = cx.not_used.clone();
+    let mut conflicts = Vec::new();
+    let mut notes = Vec::new();
+
+    let node_list = unique_nodes(&cx.nodes, &mut notes);
     for n in &node_list {
         if let Err(a) = &n.arch {
             conflicts.push(format!(
@@ -319,8 +324,26 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
     out.text.push_str("[simulation]\n");
     out.kv("name", &q(&opts.name), &format!("from {}", opts.out_label));
     out.kv("seed", "0", "the random seed: any; sweep and compare run seed, seed+1, ...");
-    out.assume("simulation.until", "until", UNTIL, "the horizon; the run ends sooner once nothing changes");
     let first_pull = observed.pulls.iter().filter_map(|p| p.pulling_at).min();
+    let last_pull = observed.pulls.iter().filter_map(|p| p.pulling_at).max();
+    match (first_pull, last_pull) {
+        // The replay's last pod must be created before the horizon, with an hour to pull.
+        (Some(a), Some(b)) if b.unix_nanos() - a.unix_nanos() > 0 => {
+            let minutes = ((b.unix_nanos() - a.unix_nanos()) as u64).div_ceil(60_000_000_000) + 60;
+            out.assume(
+                "simulation.until",
+                "until",
+                &q(&format!("{minutes}m")),
+                "the horizon: the last observed Pulling plus an hour; the run ends sooner once nothing changes",
+            );
+        }
+        _ => out.assume(
+            "simulation.until",
+            "until",
+            UNTIL,
+            "the horizon; the run ends sooner once nothing changes",
+        ),
+    }
     if let Some(t) = first_pull {
         out.kv("start_time", &q(&t.rfc3339_secs()), "from the events: the first observed Pulling");
     }
@@ -527,6 +550,9 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
         }
         out.blank();
     }
+    let taken: BTreeSet<&str> = workloads_out.iter().map(|w| w.w.name.as_str()).collect();
+    let node_names = super::replay::node_names(&pools, observed, &mut notes);
+    let replayed = super::replay::write(&mut out, observed, &node_names, &taken, &mut notes);
     super::tables::write_pulls(&mut out, observed, &pool_of);
 
     let header =
@@ -541,8 +567,9 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
             nodes: pools.iter().map(|p| p.count).sum(),
             registries: registries.len(),
             images: cat.images.len(),
-            workloads: workloads_out.len(),
+            workloads: workloads_out.len() + usize::from(replayed.is_some()),
             pulls: observed.pulls.len(),
+            replayed: replayed.map(|r| (r.pods, r.pulls)),
         },
     )
     .map(|(toml, warnings, summary)| Outcome { toml, not_used, conflicts, summary, warnings })
@@ -566,6 +593,8 @@ pub struct Summary {
     pub images: usize,
     pub workloads: usize,
     pub pulls: usize,
+    /// The replay workload's pods and pulls.
+    pub replayed: Option<(usize, usize)>,
 }
 
 /// Sets the trailing comment of the value at `path` when it sits in a table (values inside

@@ -73,7 +73,15 @@ pub fn finish(
         summary.registries,
         summary.images,
         summary.workloads,
-        if summary.pulls > 0 { format!("; {} observed pulls listed", summary.pulls) } else { String::new() }
+        match (summary.pulls, summary.replayed) {
+            (0, _) => String::new(),
+            (n, Some((pods, pulls))) if pulls == n =>
+                format!(" (one replays the {n} observed pulls in {pods} pods)"),
+            (n, Some((pods, pulls))) => {
+                format!(" (one replays {pulls} of the {n} observed pulls in {pods} pods: see the notes)")
+            }
+            (n, None) => format!("; {n} observed pulls listed, none replayed: see the notes"),
+        }
     );
     Ok((text, warnings, line))
 }

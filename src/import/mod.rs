@@ -23,6 +23,7 @@ pub mod images;
 pub mod kubelet_config;
 pub mod manifests;
 pub mod nodes;
+mod replay;
 mod tables;
 pub mod workloads;
 
@@ -147,10 +148,20 @@ pub fn import(inputs: &[Input], opts: &Options) -> Result<Outcome, Vec<ImportErr
     emit::write(&cx, &observed, opts).map_err(|e| vec![e])
 }
 
+/// What the calibrator reads: the observed pulls, and the names `import` gives the nodes that
+/// Node documents among the inputs describe.
+pub struct Observations {
+    pub observed: events::Observed,
+    /// Node name → `<pool>-<k>`, the scenario node `import` makes of it (empty without Node
+    /// documents).
+    pub nodes: BTreeMap<String, String>,
+}
+
 /// The pulls the events among `inputs` observed, read as `import` reads them (every format,
 /// deduplicated by uid, paired with their `Pulling`): for the calibrator, which replays them.
-/// Documents other than events are read too (a bad one is an error) but not used.
-pub fn read_events(inputs: &[Input]) -> Result<events::Observed, Vec<ImportError>> {
+/// Node documents place the events' nodes in their pools; other documents are read too (a bad
+/// one is an error) but not used.
+pub fn read_events(inputs: &[Input]) -> Result<Observations, Vec<ImportError>> {
     let mut order: Vec<&Input> = inputs.iter().collect();
     order.sort_by(|a, b| a.label.cmp(&b.label));
     let mut cx = Imported::default();
@@ -158,7 +169,15 @@ pub fn read_events(inputs: &[Input]) -> Result<events::Observed, Vec<ImportError
     if !errors.is_empty() {
         return Err(errors);
     }
-    cx.events.finish().map_err(|e| vec![e])
+    let observed = cx.events.finish().map_err(|e| vec![e])?;
+    let list = emit::unique_nodes(&cx.nodes, &mut Vec::new());
+    let mut nodes = BTreeMap::new();
+    for (pool, _, idx) in nodes::group(&list) {
+        for (k, i) in idx.into_iter().enumerate() {
+            nodes.insert(list[i].name.clone(), format!("{pool}-{k}"));
+        }
+    }
+    Ok(Observations { observed, nodes })
 }
 
 /// The error when no input gives anything the scenario can use: each input and why.

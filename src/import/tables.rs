@@ -155,24 +155,36 @@ pub(super) fn write_pool(
         }
     }
     // Images on every node of the pool are preloaded; those on some only are not (a preloaded
-    // image is on every node of its pool).
+    // image is on every node of its pool), nor those the events saw pulled: the nodes were
+    // listed after those pulls, which a replay must make again.
     let mut preloaded = Vec::new();
-    let mut some = 0;
+    let (mut some, mut pulled) = (0, 0);
     for img in &cat.images {
         match img.present.get(&p.name) {
+            Some(_) if img.pulls > 0 => pulled += 1,
             Some(&n) if n as u64 == p.count => preloaded.push(img.reference.clone()),
             Some(_) => some += 1,
             None => {}
         }
     }
     preloaded.sort();
+    let mut left_out = Vec::new();
+    if some > 0 {
+        left_out.push(format!("{} on some of its nodes only", count(some as u64, "more image")));
+    }
+    if pulled > 0 {
+        left_out.push(format!("{} the events saw pulled", count(pulled as u64, "more image")));
+    }
+    if !left_out.is_empty() && preloaded.is_empty() {
+        out.comment(&format!("not preloaded: {}", left_out.join("; ")));
+    }
     if !preloaded.is_empty() {
         out.comment(&format!(
             "preloaded: the images every node of the pool reports in status.images{}",
-            if some > 0 {
-                format!(" ({} on some of its nodes only: not preloaded)", count(some as u64, "more image"))
-            } else {
+            if left_out.is_empty() {
                 String::new()
+            } else {
+                format!(" ({}: not preloaded)", left_out.join("; "))
             }
         ));
         out.text.push_str("preloaded = [\n");
@@ -331,14 +343,13 @@ pub(super) fn write_pulls(out: &mut Out, observed: &Observed, pool_of: &BTreeMap
         observed.failed,
         observed.backoff
     ));
-    out.comment("Replaying them (each pod created on its own node at its Pulling time) needs a pod pinned to a node at");
     out.comment(
-        "a time, which a scenario cannot express: the replay workload is left to the calibrator. The images",
+        "The replay workload above creates their pods; here are the durations the kubelet reported, which",
     );
     out.comment(
-        "above carry their sizes; start_s counts from simulation.start_time (a table's rows give ages",
+        "`pullsim calibrate` compares the model's with. start_s counts from simulation.start_time (a table's",
     );
-    out.comment("instead: -40m is 40 minutes before the table was printed).");
+    out.comment("rows give ages instead: -40m is 40 minutes before the table was printed).");
     out.comment("start_s     pull_s  waiting_s  size_bytes  node (pool)  pod  image");
     for p in observed.pulls.iter().take(MAX_PULL_ROWS) {
         let start = match (p.pulling_at, t0) {

@@ -165,8 +165,25 @@ impl World<'_> {
         let revision = self.workloads[workload.idx()].revision;
         let update_image = match &wl.kind {
             WorkloadKind::Deployment { update: Some(u), .. } if revision > 0 => Some((&u.image, u.image_id)),
-            // A replay pod's one container runs the pod's own image.
-            WorkloadKind::Replay { pods } => pods.get(index as usize).map(|r| (&r.image, r.image_id)),
+            WorkloadKind::Replay { pods } => match pods.get(index as usize) {
+                // A replay pod's one container runs the pod's own image.
+                Some(r) if r.images.len() == 1 => Some((&r.images[0].0, Some(r.images[0].1))),
+                // Several: one app container per image, in order, pull policies defaulted
+                // from their tags (the template's one container has no explicit policy).
+                Some(r) => {
+                    let spec = &wl.pod.containers[0];
+                    let containers: Vec<PodContainer> = r
+                        .images
+                        .iter()
+                        .map(|(text, id)| {
+                            let raw = self.raw_images.intern(text, Some(*id));
+                            self.new_container(raw, spec)
+                        })
+                        .collect();
+                    return self.push_pod(workload, index, revision, PodContainers::Many(containers), 0);
+                }
+                None => None,
+            },
             _ => None,
         };
         let n_init = wl.pod.init_containers.len();

@@ -376,7 +376,7 @@ pub enum WorkloadKind {
         count: u32,
         at: SimDuration,
     },
-    /// Pods pinned to a node at a time with an image each (observed pulls replayed), in
+    /// Pods pinned to a node at a time with their images (observed pulls replayed), in
     /// creation order.
     Replay {
         pods: Vec<ReplayPod>,
@@ -390,9 +390,9 @@ pub struct ReplayPod {
     pub node: NodeId,
     /// When it is created and bound, from the run's start.
     pub at: SimDuration,
-    /// Its one container's image string, and the declared image it names.
-    pub image: String,
-    pub image_id: Option<ImageId>,
+    /// Its containers' images in order (at least one): each the image string and the declared
+    /// image it names.
+    pub images: Vec<(String, ImageId)>,
 }
 
 /// A rolling-update strategy (`maxSurge` / `maxUnavailable`).

@@ -241,13 +241,15 @@ pub struct RawWorkload {
     pub pods: Option<Vec<RawReplayPod>>,
 }
 
-/// One pod of a replay workload: `{ node = "<pool>-<k>", at = "12.5s", image = "..." }`.
+/// One pod of a replay workload: `{ node = "<pool>-<k>", at = "12.5s", image = "..." }`, or
+/// `images = [...]` for a pod whose containers pulled several images, in order.
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawReplayPod {
     pub node: Option<String>,
     pub at: Option<Value>,
     pub image: Option<String>,
+    pub images: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Debug, Default)]

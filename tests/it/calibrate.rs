@@ -73,6 +73,42 @@ fn replay_on_one_node_shares_it_as_pods_would() {
 }
 
 #[test]
+fn a_replay_pod_with_several_images_pulls_them_in_order() {
+    // One pod whose containers run a then b: the kubelet pulls a (0-1 s), starts it (start
+    // time 0), then pulls b (1-3 s). With parallel pulls allowed the order stays: one pod's
+    // containers are worked through one at a time.
+    let text = replay(
+        r#"  { node = "pool-0", at = "0s", images = ["registry.example/a:v1", "registry.example/b:v1"] },"#,
+    );
+    for serialize in ["true", "false"] {
+        let (out, sink) =
+            run_toml(&text.replace("[kubelet]", &format!("[kubelet]\nserialize_image_pulls = {serialize}")));
+        let mut rows = sink.pulls.clone();
+        rows.sort_by_key(|r| r.started_s);
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.pod.as_str(), r.image.as_str(), s(r.requested_s), s(r.finished_s.unwrap())))
+            .collect();
+        assert_eq!(
+            got,
+            [("r-0", "registry.example/a:v1", 0.0, 1.0), ("r-0", "registry.example/b:v1", 1.0, 3.0)],
+            "serialize_image_pulls = {serialize}"
+        );
+        assert_eq!(out.pods.len(), 1);
+    }
+    let e = load_err(&replay(
+        r#"  { node = "pool-0", at = "0s", image = "registry.example/a:v1", images = ["registry.example/b:v1"] },"#,
+    ));
+    assert!(e.contains("give either `image` (one container) or `images`"), "{e}");
+    let e = load_err(&replay(
+        r#"  { node = "pool-0", at = "0s", images = ["registry.example/a:v1", "x/zzz:v1"] },"#,
+    ));
+    assert!(e.contains("images[1]") && e.contains("is not declared"), "{e}");
+    let e = load_err(&replay(r#"  { node = "pool-0", at = "0s", images = [] },"#));
+    assert!(e.contains("must list at least one image"), "{e}");
+}
+
+#[test]
 fn replay_errors_name_the_node_and_the_image() {
     let e = load_err(&replay(r#"  { node = "pool-2", at = "0s", image = "registry.example/a:v1" },"#));
     assert!(e.contains(r#"no node named "pool-2" (nodes: pool-0 to pool-1)"#), "{e}");
@@ -232,4 +268,109 @@ fn calibrate_bad_input_is_exit_2_with_nothing_written() {
     let r = pullsim(&["calibrate", &cluster, "--scenario", &cluster, "--out", &o]);
     assert_eq!(r.status.code(), Some(2), "{r:?}");
     assert!(!out.exists());
+}
+
+/// `pullsim import nodes.json events.jsonl` into `dir/out.toml`, with `assume`.
+fn import_replay(dir: &std::path::Path, assume: &[&str]) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = dir.join("out.toml");
+    let mut args = vec![
+        "import".to_string(),
+        data("nodes.json"),
+        data("events.jsonl"),
+        "--out".into(),
+        out.to_str().unwrap().into(),
+        "--quiet".into(),
+    ];
+    for a in assume {
+        args.extend(["--assume".to_string(), (*a).to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = pullsim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(out).unwrap()
+}
+
+#[test]
+fn an_imported_replay_reproduces_the_pulls_it_came_from() {
+    // nodes.json lists ip-10-0-0-3 first: it is m5-large-0, and its pulls (batch-2 at 20 s,
+    // tools-2 at 200 s) are replayed there. At the 80MB/s the events were made with, no
+    // latency and instant unpacking, the run's pulls take what the events say: a 5 s, b 15 s,
+    // c 2 s (tests/data/calibrate/README.md).
+    let dir = out_dir("import-replay");
+    let text = import_replay(
+        &dir,
+        &[
+            "registry.registry.example.per_connection=80MB/s",
+            "registry.registry.example.latency=0s",
+            "runtime.unpack_rate=unlimited",
+            "runtime.container_start=0s",
+        ],
+    );
+    assert!(text.contains(r#"{ node = "m5-large-0", at = "20s", image = "registry.example/app/b:v1" }, # default/batch-2 on ip-10-0-0-3.ec2.internal"#), "{text}");
+    let (_, sink) = run_toml(&text);
+    let mut got: Vec<_> = sink
+        .pulls
+        .iter()
+        .map(|r| (r.node.clone(), s(r.started_s.unwrap()), s(r.finished_s.unwrap())))
+        .collect();
+    got.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let want = [
+        ("m5-large-1", 0.0, 5.0),
+        ("m5-large-2", 10.0, 12.0),
+        ("m5-large-0", 20.0, 35.0),
+        ("m5-large-1", 60.0, 75.0),
+        ("m5-large-2", 100.0, 105.0),
+        ("m5-large-0", 200.0, 202.0),
+    ];
+    let want: Vec<_> = want.iter().map(|(n, a, b)| (n.to_string(), *a, *b)).collect();
+    assert_eq!(got, want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn calibrate_places_the_events_nodes_by_the_node_list_given() {
+    // The imported scenario and the node list together: ip-10-0-0-3 is m5-large-0, as import
+    // made it, not m5-large-2 as sorted order would.
+    let dir = out_dir("node-list");
+    import_replay(&dir, &[]);
+    let scenario = dir.join("out.toml");
+    let cal = dir.join("cal");
+    let o = pullsim(&[
+        "calibrate",
+        &data("events.jsonl"),
+        &data("nodes.json"),
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--fit",
+        "registry.registry.example.per_connection",
+        "--out",
+        cal.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cal.join("calibration.json")).unwrap()).unwrap();
+    assert_eq!(j["nodes"]["ip-10-0-0-3.ec2.internal"], "m5-large-0");
+    assert_eq!(j["nodes"]["ip-10-0-0-1.ec2.internal"], "m5-large-1");
+    // A scenario whose pools are named otherwise: sorted order, said so.
+    let cal2 = dir.join("cal2");
+    let o = pullsim(&[
+        "calibrate",
+        &data("events.jsonl"),
+        &data("nodes.json"),
+        "--scenario",
+        &data("cluster.toml"),
+        "--out",
+        cal2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("3 of the events' 3 nodes are not in the Node documents given (or not in the scenario)"),
+        "{err}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cal2.join("calibration.json")).unwrap()).unwrap();
+    assert_eq!(j["nodes"]["ip-10-0-0-3.ec2.internal"], "workers-2");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -118,8 +118,9 @@ fn every_document_together_hand_checked() {
     has("allocatable = { cpu = \"1930m\", memory = 7393468416 } # status.allocatable");
     has("requests = { cpu = \"250m\", memory = 268435456 } # the containers' resources.requests");
     has("bandwidth = \"10Gbps\"                 # assumed: a node's network bandwidth");
-    // nginx is on one of the two m5.large nodes: not preloaded there.
-    has("(1 more image on some of its nodes only: not preloaded)");
+    // nginx is on one of the two m5.large nodes, and the events saw it pulled: not preloaded
+    // there (the node list was taken after the pulls, which the replay makes again).
+    has("(1 more image the events saw pulled: not preloaded)");
     // Kubelet and runtime from their files; the second containerd config's values conflict.
     has("serialize_image_pulls = false        # from configz.json: serializeImagePulls");
     has("eviction_hard_imagefs_available = \"15%\"");
@@ -128,7 +129,14 @@ fn every_document_together_hand_checked() {
     has("containerd max_concurrent_downloads: 3 in containerd-v2.toml");
     // Workloads: the Pod owned by web's ReplicaSet is folded into web, not a workload.
     has("1 Pod folded into shop/Deployment web");
-    assert_eq!(t.matches("[[workload]]").count(), 4, "{t}");
+    assert_eq!(t.matches("[[workload]]").count(), 5, "{t}");
+    // The observed pulls replayed: 6 pulls of 4 pods, each on the node the NodeList names,
+    // created at its first Pulling (web-x2x9k at 10 min, pulling its init container's image,
+    // nginx, then api again for its Always app container), images in the order pulled.
+    has("# from eventlist.json, events.jsonl: the 6 observed pulls of 4 pods, replayed:");
+    has("  { node = \"m5-large-1\", at = \"0s\", image = \"registry.example.com/shop/report:1.0\" }, # shop/report-7xk2p on ip-10-0-2-33.eu-west-1.compute.internal");
+    has("  { node = \"m5-large-0\", at = \"10m\", images = [\"registry.example.com/shop/api:2.4.1\", \"nginx:1.27\", \"registry.example.com/shop/api:2.4.1\"] }, # shop/web-5d8f7c9b6-x2x9k on ip-10-0-1-17.eu-west-1.compute.internal");
+    has("  { node = \"m5-large-1\", at = \"10m1s\", image = \"nginx:1.27\" },");
     has("replicas = 4                         # spec.replicas of the Deployment");
     has("rollout = { max_surge = 1, max_unavailable = 0 } # spec.strategy.rollingUpdate");
     has("node_pools = [\"m5-large\"]            # from nodeSelector node.kubernetes.io/instance-type=m5.large");
@@ -180,7 +188,7 @@ fn the_observed_pulls_are_read_for_the_calibrator() {
             dir_name: None,
         })
         .collect();
-    let obs = pullsim::import::read_events(&inputs).unwrap();
+    let obs = pullsim::import::read_events(&inputs).unwrap().observed;
     assert_eq!(obs.pulls.len(), 6);
     assert_eq!(obs.duplicates, 1);
     let waited: Vec<Option<u64>> = obs.pulls.iter().map(|p| p.including_waiting_ns).collect();

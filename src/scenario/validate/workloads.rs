@@ -8,11 +8,11 @@ use super::quantity::{Bound, Kind};
 use super::registries::Registries;
 use super::{list, unknown_value, Ctx};
 use crate::engine::dist::Dist;
-use crate::ids::NodeId;
 use crate::ids::PoolId;
+use crate::ids::{ImageId, NodeId};
 use crate::k8s::pull_policy::{default_pull_policy, PullPolicy};
 use crate::scenario::locate::KeyPath;
-use crate::scenario::raw::{RawContainer, RawScenario, RawWorkload};
+use crate::scenario::raw::{RawContainer, RawReplayPod, RawScenario, RawWorkload};
 use crate::scenario::{
     ContainerImage, ContainerSpec, IntOrPercent, Pick, PodTemplate, ReplayPod, Rollout, Update, WorkloadKind,
     WorkloadSpec,
@@ -184,13 +184,14 @@ pub(super) fn workloads(
         let pp = p.key("pod");
         let mut pod = PodTemplate::default();
         match &w.pod {
-            // A replay pod's one container runs its own image (`create_pod` puts it in): the
-            // template is that container with the first pod's image.
+            // A replay pod's containers run its own images (`create_pod` puts them in): the
+            // template is one container with the first pod's first image.
             None if kind_name == "replay" => {
                 if let WorkloadKind::Replay { pods } = &kind {
                     if let Some(first) = pods.first() {
+                        let (raw, id) = &first.images[0];
                         pod.containers.push(ContainerSpec {
-                            image: ContainerImage::Ref { raw: first.image.clone(), image: first.image_id },
+                            image: ContainerImage::Ref { raw: raw.clone(), image: Some(*id) },
                             pull_policy: None,
                             run_for_ns: None,
                         });
@@ -312,44 +313,82 @@ fn replay_pods(c: &mut Ctx, p: &KeyPath, w: &RawWorkload, imgs: &Images, pools: 
             Some(_) => c.duration(&pp.key("at"), rp.at.as_ref(), SimDuration::ZERO),
             None => SimDuration::ZERO,
         };
-        let image = c.name(&pp, "image", &rp.image);
+        let images = replay_images(c, &pp, rp, imgs);
         let node =
             (!node_name.is_empty()).then(|| node_index(c, &pp.key("node"), &node_name, pools)).flatten();
-        let before = c.issues.len();
-        let image_id = if image.is_empty() { None } else { imgs.declared(c, &pp.key("image"), &image) };
-        if image_id.is_none() && !image.is_empty() && c.issues.len() == before {
-            c.err(&pp.key("image"), format!("{image:?} is not a valid image reference"));
-        }
-        if let (Some((pool, k)), Some(id)) = (node, image_id) {
+        let Some((pool, k)) = node else { continue };
+        for (i, (image, id)) in images.iter().enumerate() {
             let im = &imgs.images[id.idx()];
-            if im.registry.is_none() && !pools.drafts[pool].preloaded.contains(&id) {
+            if im.registry.is_none() && !pools.drafts[pool].preloaded.contains(id) {
+                let key = if rp.images.is_some() { pp.key("images").index(i, None) } else { pp.key("image") };
                 c.err(
-                    &pp.key("image"),
+                    &key,
                     format!(
                         "image {image:?} is not preloaded on pool {:?} and no [[registry]] serves {:?}",
                         pools.drafts[pool].name, im.domain
                     ),
                 );
             }
-            // The model's kubelet works on any node it is given: a pod bound before its node
-            // joins would pull on a node that is not there yet.
-            let d = &pools.drafts[pool];
-            let joins = SimDuration(d.join_at.0.saturating_add(d.join_every.saturating_mul(u64::from(k)).0));
-            if at < joins {
-                c.err(
-                    &pp.key("at"),
-                    format!(
-                        "{} is before node {node_name:?} joins ({}: the pool's join.at + {k} x join.every)",
-                        crate::units::fmt_duration_exact(at.0),
-                        crate::units::fmt_duration_exact(joins.0)
-                    ),
-                );
-            }
+        }
+        // The model's kubelet works on any node it is given: a pod bound before its node
+        // joins would pull on a node that is not there yet.
+        let d = &pools.drafts[pool];
+        let joins = SimDuration(d.join_at.0.saturating_add(d.join_every.saturating_mul(u64::from(k)).0));
+        if at < joins {
+            c.err(
+                &pp.key("at"),
+                format!(
+                    "{} is before node {node_name:?} joins ({}: the pool's join.at + {k} x join.every)",
+                    crate::units::fmt_duration_exact(at.0),
+                    crate::units::fmt_duration_exact(joins.0)
+                ),
+            );
+        }
+        if !images.is_empty() {
             let node = NodeId::from_idx(first_node[pool] + k as usize);
-            out.push(ReplayPod { node, at, image, image_id: Some(id) });
+            out.push(ReplayPod { node, at, images });
         }
     }
     out.sort_by_key(|r| r.at);
+    out
+}
+
+/// A replay pod's images: `image`, or `images` (its containers' images in order), each a
+/// declared image; an empty list when any is missing or invalid (the errors are reported).
+fn replay_images(c: &mut Ctx, pp: &KeyPath, rp: &RawReplayPod, imgs: &Images) -> Vec<(String, ImageId)> {
+    let written: Vec<(KeyPath, String)> = match (&rp.image, &rp.images) {
+        (Some(_), Some(_)) => {
+            c.err(pp, "give either `image` (one container) or `images` (several, in order), not both");
+            return Vec::new();
+        }
+        (None, None) => {
+            c.err(pp, "missing `image` (the pod's image) or `images` (its containers' images, in order)");
+            return Vec::new();
+        }
+        (Some(_), None) => vec![(pp.key("image"), c.name(pp, "image", &rp.image))],
+        (None, Some(list)) => {
+            if list.is_empty() {
+                c.err(&pp.key("images"), "must list at least one image");
+            }
+            list.iter().enumerate().map(|(i, s)| (pp.key("images").index(i, None), s.clone())).collect()
+        }
+    };
+    let mut out = Vec::with_capacity(written.len());
+    for (key, image) in written {
+        if image.is_empty() {
+            return Vec::new();
+        }
+        let before = c.issues.len();
+        match imgs.declared(c, &key, &image) {
+            Some(id) => out.push((image, id)),
+            None => {
+                if c.issues.len() == before {
+                    c.err(&key, format!("{image:?} is not a valid image reference"));
+                }
+                return Vec::new();
+            }
+        }
+    }
     out
 }
 
