@@ -20,7 +20,7 @@ use crate::import::events::Observed;
 use crate::k8s::image_ref::parse_docker_ref;
 use crate::metrics::MemorySink;
 use crate::model::RunOptions;
-use crate::scenario::{self, Override, Scenario};
+use crate::scenario::{self, ImageLayers, Override, Scenario};
 use std::collections::{BTreeMap, BTreeSet};
 use toml_edit::{value, Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table};
 
@@ -230,6 +230,26 @@ fn registry_host(scn: &Scenario, image: &str) -> Option<String> {
     let normalized = parse_docker_ref(image).ok()?.string();
     let im = scn.images.iter().find(|i| i.normalized == normalized)?;
     im.registry.map(|r| scn.registries[r.idx()].host.clone())
+}
+
+/// The layer counts of the images the replayed pulls name (images whose layers are known): more
+/// than one count is what separates a per-layer cost from a per-pull one.
+pub fn layer_counts(replay: &Replay, scn: &Scenario) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    for p in &replay.pulls {
+        let Ok(normalized) = parse_docker_ref(&p.image).map(|r| r.string()) else { continue };
+        let Some(im) = scn.images.iter().find(|i| i.normalized == normalized) else { continue };
+        match &im.layers {
+            ImageLayers::Explicit(v) => {
+                out.insert(v.len());
+            }
+            ImageLayers::Drawn { layer_count, base, .. } => {
+                out.insert(*layer_count as usize + base.len());
+            }
+            ImageLayers::Unknown => {}
+        }
+    }
+    out
 }
 
 /// Runs the replay with `overrides`: each pull's predicted duration in seconds (`None` when the

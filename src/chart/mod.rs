@@ -1,4 +1,4 @@
-//! Charts (PNG and SVG) of a run folder or a sweep folder, drawn from the folder's CSV files
+//! Charts (PNG and SVG) of a run, sweep or calibration folder, drawn from the folder's CSV files
 //! alone, so `pullsim chart DIR` redraws exactly what `run`/`sweep` drew. The only module that
 //! uses plotters.
 //!
@@ -6,16 +6,19 @@
 //!   time (steps), and a Gantt
 //!   chart of the pulls on the nodes that finished last (queued, pulling, failed, back-off);
 //! - `sweep`: startup CDF per variant, p99 per variant with its 95% CI, and a heatmap of mean
-//!   p99 when the grid has two axes.
+//!   p99 when the grid has two axes;
+//! - `calibration`: a calibration's predicted pull durations against the observed ones.
 //!
 //! Text uses DejaVu Sans, bundled (`assets/fonts`, Bitstream Vera licence) and registered
 //! with plotters' `ab_glyph` renderer, so charts look the same on any machine and need no
 //! system fonts. Colours are the Okabe–Ito palette (distinguishable with colour blindness).
 
+pub mod calibration;
 mod data;
 mod run;
 mod sweep;
 
+pub use calibration::calibration_charts;
 pub use run::run_charts;
 pub use sweep::{p99_charts, startup_cdf_chart, sweep_charts};
 

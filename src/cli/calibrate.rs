@@ -99,13 +99,15 @@ pub(super) fn cmd_calibrate(a: CalibrateArgs) -> Result<(), CliError> {
     std::fs::write(staging.path().join("pulls-observed-vs-predicted.csv"), csv_rows(&replay, &predicted))
         .map_err(io)?;
     std::fs::write(staging.path().join("scenario.toml"), doc.to_string()).map_err(io)?;
+    crate::chart::calibration_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
     staging.commit().map_err(|e| results_error(&out_dir, e))?;
 
     if !a.quiet {
         println!(
-            "calibrated on {} observed pull(s) ({} node(s), matched in sorted order), {evals} runs",
+            "calibrated on {} observed pull(s) ({} node(s), matched {}), {evals} runs",
             fit_on.len(),
-            replay.nodes.len()
+            replay.nodes.len(),
+            if nodes.is_empty() { "in sorted order" } else { "by the Node documents given" }
         );
         for (p, s) in fitted.iter().zip(&params) {
             println!("  {} = {}   (search started at {})", p.key, p.text(), s.text());
@@ -160,11 +162,17 @@ fn params(keys: &[String], replay: &Replay, scn: &Scenario) -> Result<Vec<Param>
                 "no observed pull's image is served by a registry of the scenario".into(),
             ));
         };
-        vec![
+        let mut keys = vec![
             format!("registry.{host}.per_connection"),
             "runtime.unpack_rate".into(),
             format!("registry.{host}.latency"),
-        ]
+        ];
+        // The per-layer overhead only where images of different layer counts were pulled:
+        // otherwise it is one more fixed cost per pull, which `latency` already is.
+        if calibrate::layer_counts(replay, scn).len() > 1 {
+            keys.push(OVERHEAD.into());
+        }
+        keys
     } else {
         keys.to_vec()
     };
@@ -176,8 +184,8 @@ fn params(keys: &[String], replay: &Replay, scn: &Scenario) -> Result<Vec<Param>
         let (unit, now, typical) = start_value(&key, scn).ok_or_else(|| {
             CliError::BadInput(format!(
                 "--fit {key}: pullsim fits registry.HOST.per_connection, registry.HOST.latency, \
-                 registry.HOST.bandwidth, runtime.unpack_rate and node_pool.NAME.bandwidth, for a \
-                 registry or pool of the scenario"
+                 registry.HOST.bandwidth, runtime.unpack_rate, runtime.unpack_layer_overhead and \
+                 node_pool.NAME.bandwidth, for a registry or pool of the scenario"
             ))
         })?;
         let value = match now.filter(|v| v.is_finite() && *v > 0.0) {
@@ -196,10 +204,16 @@ fn params(keys: &[String], replay: &Replay, scn: &Scenario) -> Result<Vec<Param>
     Ok(out)
 }
 
+/// The per-layer unpack overhead's key.
+const OVERHEAD: &str = "runtime.unpack_layer_overhead";
+
 /// A key's unit, its constant value in the scenario and a typical value to start from.
 fn start_value(key: &str, scn: &Scenario) -> Option<(Unit, Option<f64>, f64)> {
     if key == "runtime.unpack_rate" {
         return Some((Unit::BytesPerS, scn.runtime.unpack_rate_bytes_per_s.as_constant(), 200e6));
+    }
+    if key == OVERHEAD {
+        return Some((Unit::Seconds, Some(scn.runtime.unpack_layer_overhead.as_secs_f64()), 0.05));
     }
     if let Some(rest) = key.strip_prefix("registry.") {
         for r in &scn.registries {

@@ -643,6 +643,8 @@ pub(super) fn cmd_chart(a: ChartArgs) -> Result<(), CliError> {
         crate::chart::sweep_charts(dir)
     } else if dir.join("pods.csv").exists() {
         crate::chart::run_charts(dir)
+    } else if dir.join("calibration.json").exists() {
+        crate::chart::calibration_charts(dir)
     } else if dir.join(super::plan::PLAN_FILE).exists() {
         return Err(bad(format!(
             "{}: a plan folder has no charts (its runs are a few seeds of a few variants); \
@@ -651,7 +653,7 @@ pub(super) fn cmd_chart(a: ChartArgs) -> Result<(), CliError> {
         )));
     } else {
         return Err(bad(format!(
-            "{}: neither a run folder (pods.csv) nor a sweep folder (sweep.json)",
+            "{}: not a run folder (pods.csv), a sweep folder (sweep.json) or a calibration folder (calibration.json)",
             dir.display()
         )));
     }

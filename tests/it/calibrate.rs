@@ -374,3 +374,68 @@ fn calibrate_places_the_events_nodes_by_the_node_list_given() {
     assert_eq!(j["nodes"]["ip-10-0-0-3.ec2.internal"], "workers-2");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn calibrate_separates_the_per_layer_overhead_where_layer_counts_differ() {
+    // layers-events.jsonl: a 1-layer and an 8-layer image of 400MB, made at 80MB/s with 1 s
+    // per layer unpacked (tests/data/calibrate/README.md: 6 s and 8.625 s).
+    let out = out_dir("layers");
+    let o = pullsim(&[
+        "calibrate",
+        &data("layers-events.jsonl"),
+        "--scenario",
+        &data("layers-cluster.toml"),
+        "--fit",
+        "registry.registry.example.per_connection",
+        "--fit",
+        "runtime.unpack_layer_overhead",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap()).unwrap();
+    let rate: f64 = j["params"]["registry.registry.example.per_connection"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches("MB/s")
+        .parse()
+        .unwrap();
+    let overhead_ms: f64 = j["params"]["runtime.unpack_layer_overhead"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches("ms")
+        .parse()
+        .unwrap();
+    assert!((rate / 80.0 - 1.0).abs() < 0.01, "{j}");
+    assert!((overhead_ms / 1000.0 - 1.0).abs() < 0.01, "{j}");
+    assert!(j["error"]["mape"].as_f64().unwrap() < 0.01, "{j}");
+    // The chart of predicted against observed, drawn from the CSV.
+    for f in ["pulls-observed-vs-predicted.png", "pulls-observed-vs-predicted.svg"] {
+        assert!(std::fs::metadata(out.join(f)).unwrap().len() > 1000, "{f}");
+    }
+    let svg = std::fs::read_to_string(out.join("pulls-observed-vs-predicted.svg")).unwrap();
+    assert!(svg.contains("4 pulls"), "the title counts the pulls");
+    // Without --fit, the defaults include the overhead: two layer counts were pulled (the
+    // one-layer events.jsonl leaves it out: calibrate_holdout_reports_the_error_on_the_rest).
+    let out2 = out_dir("layers-default");
+    let o = pullsim(&[
+        "calibrate",
+        &data("layers-events.jsonl"),
+        "--scenario",
+        &data("layers-cluster.toml"),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out2.join("calibration.json")).unwrap()).unwrap();
+    assert!(j["params"].get("runtime.unpack_layer_overhead").is_some(), "{j}");
+    // `pullsim chart` redraws it from the folder.
+    std::fs::remove_file(out.join("pulls-observed-vs-predicted.png")).unwrap();
+    let o = pullsim(&["chart", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("pulls-observed-vs-predicted.png").exists());
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&out2);
+}
