@@ -54,13 +54,17 @@ fn cmd_validate(a: ValidateArgs) -> Result<(), CliError> {
     print_warnings(&a.file, &scn);
     let n_nodes: u64 = scn.node_pools.iter().map(|p| u64::from(p.count)).sum();
     println!(
-        "{}: valid ({} node pools, {} nodes, {} registries, {} images, {} workloads)",
+        "{}: valid ({} node pools, {} nodes, {} registries, {} images, {} workloads{})",
         a.file.display(),
         scn.node_pools.len(),
         n_nodes,
         scn.registries.len(),
         scn.images.len(),
-        scn.workloads.len()
+        scn.workloads.iter().filter(|w| w.prepull.is_none()).count(),
+        match scn.prepulls.len() {
+            0 => String::new(),
+            n => format!(", {n} prepulls"),
+        }
     );
     Ok(())
 }
@@ -166,6 +170,10 @@ fn print_summary(
         fmt_opt(s.startup_mean_s)
     );
     print!("{}", workload_lines(&out.workloads));
+    for p in &out.prepulls {
+        let warm = if p.enabled { fmt_opt(p.warm_s) } else { "off".to_string() };
+        println!("  prepull   {}  warm {warm}  {}/{} nodes warmed", p.name, p.nodes_warmed, p.nodes_targeted);
+    }
     print!("{}", slo_lines(&scn.slos, slos));
     println!(
         "  pulls     {} attempts, {} failed, {} back-offs, {} cache hits; {} pulled",

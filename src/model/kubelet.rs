@@ -132,6 +132,10 @@ impl World<'_> {
                 gc_records.get_mut(ni.gc).use_started(self.now);
             }
         }
+        let p = &self.pods[pod.idx()];
+        if idx + 1 == p.containers.len() && self.scn.workloads[p.workload.idx()].prepull.is_some() {
+            self.note_prepull_warm(pod);
+        }
         self.pods[pod.idx()].state = PodState::Starting(container_u32(idx));
         let (streams, label) = (&self.streams, self.labels.container_start);
         let d = self
