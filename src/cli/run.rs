@@ -171,8 +171,15 @@ fn print_summary(
     );
     print!("{}", workload_lines(&out.workloads));
     for p in &out.prepulls {
-        let warm = if p.enabled { fmt_opt(p.warm_s) } else { "off".to_string() };
-        println!("  prepull   {}  warm {warm}  {}/{} nodes warmed", p.name, p.nodes_warmed, p.nodes_targeted);
+        if p.enabled {
+            let warm = fmt_opt(p.warm_s);
+            println!(
+                "  prepull   {}  warm {warm}  {}/{} nodes warmed",
+                p.name, p.nodes_warmed, p.nodes_targeted
+            );
+        } else {
+            println!("  prepull   {}  off (enabled = false)", p.name);
+        }
     }
     print!("{}", slo_lines(&scn.slos, slos));
     println!(
