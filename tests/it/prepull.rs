@@ -224,3 +224,61 @@ fn bad_prepull_tables_are_refused_with_the_key_and_a_suggestion() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains(":36:1: key `prepull.warm.name`: duplicate prepull name \"warm\""), "{err}");
 }
+
+#[test]
+fn a_sweep_compares_the_app_with_and_without_the_prepull() {
+    // The axis turns the prepull off and on; the key workload stays `app` (the prepull's
+    // DaemonSet is never the default), whose startup is 2.5 s without and 0.5 s with, as
+    // computed in the first test. Every seed gives the same: the scenario draws nothing.
+    let dir = tmp("sweep");
+    let file = dir.join("warm.toml");
+    std::fs::write(&file, warm_then_app()).unwrap();
+    let out = dir.join("out");
+    pullsim_ok(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--set",
+        "prepull.warm.enabled=false,true",
+        "--seeds",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(manifest["workload"]["name"], "app");
+    assert_eq!(manifest["workload"]["chosen_by"], "only");
+    let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    let mut lines = runs.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col =
+        |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name}: {header:?}"));
+    let (axis, app) = (col("prepull.warm.enabled"), col("app.startup_max_s"));
+    let got: Vec<(String, String)> = lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[axis].to_string(), cells[app].to_string())
+        })
+        .collect();
+    let want = [("false", "2.5"), ("false", "2.5"), ("true", "0.5"), ("true", "0.5")];
+    assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[test]
+fn a_prepull_after_the_end_is_a_warning_and_validate_counts_prepulls() {
+    let dir = tmp("late");
+    let file = dir.join("late.toml");
+    let text = warm_then_app()
+        .replace("[simulation]\n", "[simulation]\nuntil = \"1h\"\n")
+        .replace("at = \"0s\"\n", "at = \"2h\"\n");
+    std::fs::write(&file, text).unwrap();
+    let o = pullsim(&["validate", file.to_str().unwrap()]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("1 workloads, 1 prepulls)"), "{stdout}");
+    assert!(
+        stderr.contains("key `prepull.warm.at`: the prepull starts at 2.00h, at or after the end of the run"),
+        "{stderr}"
+    );
+}
