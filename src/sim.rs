@@ -66,6 +66,7 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         peaks: world.peaks(),
         pull_failures_by_reason: world.failures_by_reason(),
         workloads,
+        prepulls: world.prepull_results(),
     }
 }
 

@@ -113,7 +113,8 @@ pub fn prepare(
     pulls.sort_by_key(|p| p.at_ns);
 
     let mut doc: DocumentMut = text.parse().map_err(|e| format!("{file}: {e}"))?;
-    for key in ["workload", "slo", "sweep"] {
+    // A prepull's pulls, if it ran, are among the observed ones: the replay has them already.
+    for key in ["workload", "slo", "sweep", "prepull"] {
         doc.remove(key);
     }
     add_images(&mut doc, &scn, observed, &mut notes);

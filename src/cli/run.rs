@@ -54,13 +54,17 @@ fn cmd_validate(a: ValidateArgs) -> Result<(), CliError> {
     print_warnings(&a.file, &scn);
     let n_nodes: u64 = scn.node_pools.iter().map(|p| u64::from(p.count)).sum();
     println!(
-        "{}: valid ({} node pools, {} nodes, {} registries, {} images, {} workloads)",
+        "{}: valid ({} node pools, {} nodes, {} registries, {} images, {} workloads{})",
         a.file.display(),
         scn.node_pools.len(),
         n_nodes,
         scn.registries.len(),
         scn.images.len(),
-        scn.workloads.len()
+        scn.workloads.iter().filter(|w| w.prepull.is_none()).count(),
+        match scn.prepulls.len() {
+            0 => String::new(),
+            n => format!(", {n} prepulls"),
+        }
     );
     Ok(())
 }
@@ -166,6 +170,17 @@ fn print_summary(
         fmt_opt(s.startup_mean_s)
     );
     print!("{}", workload_lines(&out.workloads));
+    for p in &out.prepulls {
+        if p.enabled {
+            let warm = fmt_opt(p.warm_s);
+            println!(
+                "  prepull   {}  warm {warm}  {}/{} nodes warmed",
+                p.name, p.nodes_warmed, p.nodes_targeted
+            );
+        } else {
+            println!("  prepull   {}  off (enabled = false)", p.name);
+        }
+    }
     print!("{}", slo_lines(&scn.slos, slos));
     println!(
         "  pulls     {} attempts, {} failed, {} back-offs, {} cache hits; {} pulled",

@@ -5,6 +5,8 @@
 //! The choice, first that applies: `--workload NAME`; `[sweep] workload`; the only workload; the
 //! first workload in file order that is not a DaemonSet (a DaemonSet is usually a node agent
 //! beside the application the question is about); the first workload when all are DaemonSets.
+//! The DaemonSets of `[[prepull]]` tables (`prepull:<name>`) count for none of the defaults;
+//! only `--workload` can name one.
 //! The reason travels with the name, so every table can say why it shows that workload.
 
 use crate::scenario::{Scenario, WorkloadKind};
@@ -69,7 +71,10 @@ pub fn choose(scn: &Scenario, flag: Option<&str>) -> Result<Option<KeyWorkload>,
     }
     let is_daemonset = |i: usize| matches!(scn.workloads[i].kind, WorkloadKind::DaemonSet);
     let pick = |i: usize, chosen_by| KeyWorkload { name: names[i].to_string(), chosen_by };
-    Ok(match names.len() {
+    // A `[[prepull]]`'s DaemonSet is never the default: it warms nodes for the application,
+    // whose results are the question (it comes after the file's workloads, so they are a prefix).
+    let user = scn.workloads.iter().take_while(|w| w.prepull.is_none()).count();
+    Ok(match user {
         0 => None,
         1 => Some(pick(0, ChosenBy::Only)),
         n => Some(match (0..n).find(|&i| !is_daemonset(i)) {

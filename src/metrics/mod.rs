@@ -266,6 +266,35 @@ pub struct RunOutput {
     pub pull_failures_by_reason: Vec<(&'static str, u64)>,
     /// Per workload, in declaration order (`workloads.rs`).
     pub workloads: Vec<workloads::WorkloadSummary>,
+    /// Per `[[prepull]]`, in file order (empty without any).
+    pub prepulls: Vec<PrepullResult>,
+}
+
+/// What one `[[prepull]]` achieved (`summary.json` `prepulls`, keyed by name).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PrepullResult {
+    #[serde(skip)]
+    pub name: String,
+    /// `false` when the table was turned off (`enabled = false`): nothing was pulled for it.
+    pub enabled: bool,
+    /// Nodes that got a prepull pod: the chosen pools' nodes that had joined by `at` or joined
+    /// later, before the end.
+    pub nodes_targeted: u64,
+    /// Of those, the nodes that came to hold every image of the prepull.
+    pub nodes_warmed: u64,
+    /// From `at` until every chosen node that had joined by `at` held every image; `None` if
+    /// that did not happen before the end, or no chosen node had joined by `at`.
+    pub warm_s: Option<f64>,
+}
+
+/// `[PrepullResult, ...]` as `{"<name>": {...}, ...}`, in the given order.
+pub fn prepulls_as_object<S: serde::Serializer>(v: &[PrepullResult], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(v.len()))?;
+    for p in v {
+        m.serialize_entry(&p.name, p)?;
+    }
+    m.end()
 }
 
 impl RunOutput {

@@ -132,6 +132,15 @@ impl World<'_> {
                 gc_records.get_mut(ni.gc).use_started(self.now);
             }
         }
+        // A prepull pod's last image is present: its node is warm (checked only in scenarios
+        // with prepulls, so a container start elsewhere costs nothing more).
+        let p = &self.pods[pod.idx()];
+        if !self.scn.prepulls.is_empty()
+            && idx + 1 == p.containers.len()
+            && self.scn.workloads[p.workload.idx()].prepull.is_some()
+        {
+            self.note_prepull_warm(pod);
+        }
         self.pods[pod.idx()].state = PodState::Starting(container_u32(idx));
         let (streams, label) = (&self.streams, self.labels.container_start);
         let d = self

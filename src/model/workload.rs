@@ -32,6 +32,13 @@ pub(super) struct WorkloadState {
     zipf_cdf: BTreeMap<usize, Vec<f64>>,
     rollout_started: Option<SimTime>,
     pub(super) rollout_finished: Option<SimTime>,
+    /// A prepull DaemonSet's progress: its pods created at its start instant (one per chosen
+    /// node joined by then), how many of those hold every image, the last time that count
+    /// caught up with the first, and all its pods that hold every image.
+    first_wave: u32,
+    first_wave_warm: u32,
+    warm_at: Option<SimTime>,
+    warmed: u32,
 }
 
 impl World<'_> {
@@ -255,6 +262,10 @@ impl World<'_> {
             self.pods.push(Pod::new(index, workload, revision, self.now, containers, container_u32(n_init)));
         let st = &mut self.workloads[workload.idx()];
         st.pods.push(pod);
+        let wl = &self.scn.workloads[workload.idx()];
+        if wl.prepull.is_some() && self.now == SimTime::ZERO.plus(wl.start) {
+            st.first_wave += 1;
+        }
         st.new_live += 1; // created from the current template
         self.pods_live += 1;
         pod
@@ -489,6 +500,46 @@ impl World<'_> {
             self.refresh_sched(node, Some(free_before));
             self.retry_unscheduled();
         }
+    }
+
+    /// A prepull pod's last image is present (its last container is starting): its node holds
+    /// every image of the prepull. The first wave is complete when its count catches up; a pod
+    /// created later in the same instant (a node joining at `at`) reopens it, so the last time
+    /// the counts meet is the answer.
+    pub(super) fn note_prepull_warm(&mut self, pod: PodId) {
+        let p = &self.pods[pod.idx()];
+        let (w, created) = (p.workload, p.created);
+        let start = SimTime::ZERO.plus(self.scn.workloads[w.idx()].start);
+        let st = &mut self.workloads[w.idx()];
+        st.warmed += 1;
+        if created == start {
+            st.first_wave_warm += 1;
+            if st.first_wave_warm == st.first_wave {
+                st.warm_at = Some(self.now);
+            }
+        }
+    }
+
+    /// Each `[[prepull]]`'s result (`summary.json` `prepulls`), in file order.
+    pub fn prepull_results(&self) -> Vec<crate::metrics::PrepullResult> {
+        self.scn
+            .prepulls
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                let st =
+                    self.scn.workloads.iter().position(|w| w.prepull == Some(i)).map(|w| &self.workloads[w]);
+                crate::metrics::PrepullResult {
+                    name: spec.name.clone(),
+                    enabled: st.is_some(),
+                    nodes_targeted: st.map_or(0, |s| s.created),
+                    nodes_warmed: st.map_or(0, |s| u64::from(s.warmed)),
+                    warm_s: st
+                        .and_then(|s| s.warm_at)
+                        .map(|t| crate::metrics::summary::secs_ms(t.since(SimTime::ZERO.plus(spec.at)))),
+                }
+            })
+            .collect()
     }
 
     /// Rollout duration of each Deployment that updated: (workload name, seconds or None).

@@ -399,6 +399,7 @@ fn setup(h: &mut String, doc: &toml::Table, command: &str) {
         ("registry", "Registries", "host"),
         ("image", "Images", "ref"),
         ("workload", "Workloads", "name"),
+        ("prepull", "Pre-pulls", "name"),
     ] {
         let Some(items) = doc.get(key).and_then(|t| t.as_array()) else { continue };
         let _ = writeln!(h, "<h3>{title}</h3>\n<table>");

@@ -317,6 +317,10 @@ pub struct SummaryExtras {
     pub workloads: Vec<crate::metrics::workloads::WorkloadSummary>,
     /// The verdict of each `[[slo]]` for this run, in file order (`[]` without SLOs).
     pub slos: Vec<crate::experiment::slo::RunVerdict>,
+    /// Per `[[prepull]]`, keyed by name in file order; the key is left out without any, so a
+    /// scenario without prepulls writes the summary it always did.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "crate::metrics::prepulls_as_object")]
+    pub prepulls: Vec<crate::metrics::PrepullResult>,
 }
 
 /// `[("transient", 3), ...]` as `{"transient": 3, ...}`, in the given order.
@@ -342,6 +346,7 @@ impl SummaryExtras {
             pull_failures_by_reason: out.pull_failures_by_reason.clone(),
             workloads: out.workloads.clone(),
             slos: crate::experiment::slo::run_verdicts(&scn.slos, &out.workloads),
+            prepulls: out.prepulls.clone(),
         }
     }
 }

@@ -199,6 +199,20 @@ pub fn estimate(raw: &RawScenario) -> Estimate {
         };
         add(&mut e.pods, &mut bp, n, at);
     }
+    // A `[[prepull]]` is a DaemonSet too (`validate::prepull`).
+    for (i, t) in raw.prepull.iter().enumerate() {
+        let p = root.key("prepull").index(i, t.name.as_deref());
+        let eligible: u64 = match &t.node_pools {
+            Some(names) => pool_nodes
+                .iter()
+                .filter(|(n, _)| n.is_some_and(|n| names.iter().any(|x| x == n)))
+                .map(|(_, c)| *c)
+                .fold(0u64, u64::saturating_add),
+            None => e.nodes,
+        };
+        let n = if t.enabled == Some(false) { 0 } else { eligible };
+        add(&mut e.pods, &mut bp, n, p.key("node_pools"));
+    }
     e.pods_at = bp.1;
     e
 }

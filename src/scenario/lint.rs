@@ -241,6 +241,9 @@ fn after_the_end(s: &Scenario, out: &mut Vec<Warning>) {
         )
     };
     for (i, w) in s.workloads.iter().enumerate() {
+        if w.prepull.is_some() {
+            continue; // read below, at its own table
+        }
         let p = workload_path(i, w);
         if late(w.start) {
             warn(out, p.key("start"), format!("starts at {}: it never runs", when(w.start)));
@@ -256,6 +259,12 @@ fn after_the_end(s: &Scenario, out: &mut Vec<Warning>) {
                 format!("the update is at {}: it never happens", when(u.at)),
             ),
             _ => {}
+        }
+    }
+    for (i, pp) in s.prepulls.iter().enumerate() {
+        if pp.enabled && late(pp.at) {
+            let p = KeyPath::root().key("prepull").index(i, Some(&pp.name)).key("at");
+            warn(out, p, format!("the prepull starts at {}: it never pulls", when(pp.at)));
         }
     }
     for (i, pool) in s.node_pools.iter().enumerate() {

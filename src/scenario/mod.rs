@@ -61,6 +61,9 @@ pub struct Scenario {
     pub sweep: Option<SweepSpec>,
     /// `[[slo]]` tables in file order: the targets `run`, `sweep`, `compare` and `plan` judge.
     pub slos: Vec<SloSpec>,
+    /// `[[prepull]]` tables in file order, enabled or not. Each enabled one also has a hidden
+    /// DaemonSet in `workloads`, after the file's own workloads (`WorkloadSpec::prepull`).
+    pub prepulls: Vec<PrepullSpec>,
     /// What validation accepted as written although Kubernetes would refuse it (a rollout count
     /// written as the string `"0"`); `lint` reports these first.
     pub notes: Vec<Warning>,
@@ -358,6 +361,30 @@ pub struct WorkloadSpec {
     /// What a pod requests (`requests`): the scheduler places it only where this fits.
     pub requests: Resources,
     pub pod: PodTemplate,
+    /// The index in `Scenario::prepulls` of the `[[prepull]]` this DaemonSet was built from;
+    /// `None` for a `[[workload]]` of the file.
+    pub prepull: Option<usize>,
+}
+
+/// The name of the DaemonSet a `[[prepull]]` runs as (`prepull:<name>`): its pods and its
+/// per-workload results carry it, so they never read as an application's. Validation refuses a
+/// `[[workload]]` of the same name.
+pub fn prepull_workload_name(prepull: &str) -> String {
+    format!("prepull:{prepull}")
+}
+
+/// A `[[prepull]]` table (extension): from `at`, one pod per node of `node_pools` (and per
+/// node that joins later) pulls `images` in order, as an image-puller DaemonSet does.
+#[derive(Clone, Debug)]
+pub struct PrepullSpec {
+    pub name: String,
+    /// The image strings as written, each with the image it names.
+    pub images: Vec<(String, ImageId)>,
+    /// `None` = every pool.
+    pub node_pools: Option<Vec<PoolId>>,
+    pub at: SimDuration,
+    /// `false`: the table is kept for the results (with nothing warmed) but no pod is created.
+    pub enabled: bool,
 }
 
 #[derive(Clone, Debug)]

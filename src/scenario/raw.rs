@@ -35,6 +35,9 @@ pub struct RawScenario {
     /// Extension: service level objectives (`scenario::slo`).
     #[serde(default)]
     pub slo: Vec<RawSlo>,
+    /// Extension: image pre-pulling (an image-puller DaemonSet), `validate::prepull`.
+    #[serde(default)]
+    pub prepull: Vec<RawPrepull>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -323,4 +326,15 @@ pub struct RawSlo {
     pub min: Option<Value>,
     /// A percentage string (`"95%"`): the share of seeds that must meet the bound.
     pub seeds_passing: Option<Value>,
+}
+
+/// Extension: one `[[prepull]]` table, images warmed on chosen pools from a time on.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrepull {
+    pub name: Option<String>,
+    pub images: Option<Vec<String>>,
+    pub node_pools: Option<Vec<String>>,
+    pub at: Option<Value>,
+    pub enabled: Option<bool>,
 }

@@ -7,7 +7,7 @@
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
 //! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results, `import`
 //! `pullsim import` on the documents of `tests/data/import/`, `slo` SLO verdicts, `plan`
-//! `pullsim plan` against brute-force sweeps.
+//! `pullsim plan` against brute-force sweeps, `prepull` `[[prepull]]` tables, hand-computed.
 
 mod calibrate;
 mod cli;
@@ -27,6 +27,7 @@ mod latency;
 mod layers;
 mod outdir;
 mod plan;
+mod prepull;
 mod profiles;
 mod registry;
 mod report;

@@ -408,6 +408,23 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
         let cs: Vec<String> = (0..rng.gen_range(1..=3)).map(|_| container(&mut rng, false)).collect();
         writeln!(t, "containers = [ {} ]", cs.join(", ")).unwrap();
     }
+    // Now and then a prepull (an image-puller DaemonSet), from a stream of its own so the rest
+    // of each seed's scenario is what it was before prepulls existed.
+    let mut pp_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0070_7265_7075_6c6c);
+    if pp_rng.gen_bool(0.3) {
+        let imgs: Vec<String> =
+            (0..pp_rng.gen_range(1..=3)).map(|_| format!("\"{}\"", pick(&mut pp_rng, &image_refs))).collect();
+        writeln!(
+            t,
+            "\n[[prepull]]\nname = \"warm\"\nimages = [ {} ]\nat = \"{}s\"",
+            imgs.join(", "),
+            pp_rng.gen_range(0..=600)
+        )
+        .unwrap();
+        if pp_rng.gen_bool(0.3) {
+            writeln!(t, "node_pools = [\"{}\"]", pick(&mut pp_rng, &pools)).unwrap();
+        }
+    }
     writeln!(t, "\n[scheduler]\npolicy = \"{}\"", pick(&mut rng, &["spread", "binpack", "image_locality"]))
         .unwrap();
     Generated { text: t, images, preloaded, pools }
@@ -706,10 +723,11 @@ fn swarm_generator_is_deterministic_and_varied() {
                 "outages",
                 "rate_limit",
                 "init_containers",
+                "[[prepull]]",
             ]
             .into_iter()
             .filter(move |k| t.contains(k))
         })
         .collect();
-    assert_eq!(kinds.len(), 8, "40 seeds should cover every feature: {kinds:?}");
+    assert_eq!(kinds.len(), 9, "40 seeds should cover every feature: {kinds:?}");
 }

@@ -15,6 +15,7 @@
 //! | `simulation.start_time` | `"2025-01-01T00:00:00Z"` | the date of time 0 (RFC 3339), for `events.json` |
 //! | `sweep.workload` | see `experiment::key` | the workload of a sweep's key columns (a `[[workload]]` name) |
 //! | `[[slo]]` | none | a target for one workload's metric (`slo.rs`, `scenario::slo`) |
+//! | `[[prepull]]` | none | images warmed on chosen pools from `at` by a hidden DaemonSet (`prepull.rs`) |
 //!
 //! # Defaults for keys the contract shows without one
 //!
@@ -48,11 +49,13 @@
 //! `quantity` reads units and distributions; the tables are checked in the order of `validate`,
 //! one file per group: `simulation` (simulation, scheduler, sweep), `kubelet`
 //! (kubelet, runtime), `registries`, `images` (images, image sets, layers, pushes), `pools`,
-//! `workloads` (workloads and their containers) and `slo` (the `[[slo]]` tables).
+//! `workloads` (workloads and their containers), `slo` (the `[[slo]]` tables) and `prepull`
+//! (the `[[prepull]]` tables, turned into hidden DaemonSets).
 
 mod images;
 mod kubelet;
 mod pools;
+mod prepull;
 mod quantity;
 mod registries;
 mod simulation;
@@ -257,11 +260,16 @@ pub fn validate(
     let regs = registries::registries(c, raw);
     let mut imgs = images::images(c, raw, &regs, work.too_many_images);
     let pools = pools::node_pools(c, raw, &mut imgs, &regs, &mut base_kubelet);
-    let workloads = workloads::workloads(c, raw, &imgs, &pools, &regs);
+    let mut workloads = workloads::workloads(c, raw, &imgs, &pools, &regs);
     let scheduler = simulation::scheduler(c, raw);
+    // The prepull DaemonSets join the workloads after the file's own; what names a workload
+    // (SLOs, `[sweep] workload`) is checked against the file's own only.
+    let user_workloads = workloads.len();
+    let prepulls = prepull::prepulls(c, raw, &imgs, &pools, &regs, &mut workloads);
+    let user = &workloads[..user_workloads];
     // Before the sweep: its grid is checked only once the rest of the file is valid.
-    let slos = slo::slos(c, raw, &workloads);
-    let sweep = raw.sweep.as_ref().map(|s| simulation::sweep_spec(c, s, doc, &workloads, variant_check));
+    let slos = slo::slos(c, raw, user);
+    let sweep = raw.sweep.as_ref().map(|s| simulation::sweep_spec(c, s, doc, user, variant_check));
 
     if !ctx.issues.is_empty() {
         return Err(ctx.issues);
@@ -304,6 +312,7 @@ pub fn validate(
         scheduler,
         sweep,
         slos,
+        prepulls,
         notes: ctx
             .notes
             .into_iter()

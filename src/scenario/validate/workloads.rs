@@ -285,6 +285,7 @@ pub(super) fn workloads(
             min_ready: min_ready(c, &p, w),
             requests: c.resources(&p.key("requests"), w.requests.as_ref(), crate::scenario::Resources::NONE),
             pod,
+            prepull: None,
         });
     }
     workloads
