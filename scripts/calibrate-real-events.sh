@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Calibrates against every kubelet events file kept beside the repository in
 # ../shared/fixtures/real/events/ (see its SOURCES.md): the scenario is `pullsim import` of that
-# same events file (its nodes are the ones the events name), then `pullsim calibrate` fits the
-# default parameters. One block per file: the fitted values and the MAPE before and after, or
+# same events file (its nodes are the ones the events name), with the NodeList of the same
+# cluster where there is one, then `pullsim calibrate` fits the default parameters on 75% of the
+# pulls and reports the error on the other 25% (held out). One block per file: the fitted values and the MAPE before and after, or
 # why the file is skipped (import or calibrate exit 2 with the reason). Any other exit code
 # fails. A poor fit is reported, not a failure: the point is to see how far the model is.
 # Usage: scripts/calibrate-real-events.sh PULLSIM_BINARY
@@ -16,10 +17,24 @@ if [ ! -d "$events" ]; then
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+nodes=../shared/fixtures/real/nodes
+# The NodeList taken of the same cluster as an events file (SOURCES.md), where there is one.
+node_list() {
+  case $1 in
+    chonks-gke-run1-8nodes-events.jsonl) echo "$nodes/chonks-gke-8nodes-nodelist.json" ;;
+    chonks-eks-run1-4nodes-events.jsonl) echo "$nodes/chonks-eks-4nodes-nodelist.json" ;;
+  esac
+}
 for f in "$events"/*; do
   name=$(basename "$f")
+  inputs=("$f")
+  list=$(node_list "$name")
+  if [ -n "$list" ] && [ -f "$list" ]; then
+    inputs+=("$list")
+    printf '  %s with %s\n' "$name" "$(basename "$list")"
+  fi
   rc=0
-  "$bin" import "$f" --out "$out/scenario.toml" --force --quiet 2>"$out/stderr" || rc=$?
+  "$bin" import "${inputs[@]}" --out "$out/scenario.toml" --force --quiet 2>"$out/stderr" || rc=$?
   if [ "$rc" = 2 ]; then
     printf '  skipped    %s: import: %s\n' "$name" "$(head -1 "$out/stderr" | sed 's/^error: //')"
     continue
@@ -29,7 +44,7 @@ for f in "$events"/*; do
     exit 1
   fi
   rc=0
-  "$bin" calibrate "$f" --scenario "$out/scenario.toml" --out "$out/cal" --force \
+  "$bin" calibrate "${inputs[@]}" --scenario "$out/scenario.toml" --holdout 0.25 --out "$out/cal" --force \
     >"$out/stdout" 2>"$out/stderr" || rc=$?
   case $rc in
     0)

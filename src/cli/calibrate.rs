@@ -68,8 +68,24 @@ pub(super) fn cmd_calibrate(a: CalibrateArgs) -> Result<(), CliError> {
 
     // The input scenario with the fitted values, by the same edit as --set (comments kept).
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| bad(format!("{file}: {e}")))?;
+    let events_label = paths
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(", ");
     for ov in &fitted_ov {
-        overrides::apply(&mut doc, ov).map_err(|e| bad(format!("{}: {e}", ov.key)))?;
+        let path = overrides::apply(&mut doc, ov).map_err(|e| bad(format!("{}: {e}", ov.key)))?;
+        crate::import::emit::set_comment(
+            &mut doc,
+            &path,
+            &format!(
+                "fitted by pullsim calibrate to {} observed pulls of {events_label} (MAPE {} before, {} after)",
+                fit_on.len(),
+                pct(baseline_error.mape),
+                pct(error.mape)
+            ),
+        );
     }
     let why = poor_fit_reasons(&observed, &observed_s, &predicted, &error);
     let params_json: BTreeMap<&str, String> = fitted.iter().map(|p| (p.key.as_str(), p.text())).collect();
@@ -107,7 +123,11 @@ pub(super) fn cmd_calibrate(a: CalibrateArgs) -> Result<(), CliError> {
             "calibrated on {} observed pull(s) ({} node(s), matched {}), {evals} runs",
             fit_on.len(),
             replay.nodes.len(),
-            if nodes.is_empty() { "in sorted order" } else { "by the Node documents given" }
+            match replay.nodes.iter().filter(|(h, n)| nodes.get(*h) == Some(*n)).count() {
+                0 => "in sorted order".to_string(),
+                k if k == replay.nodes.len() => "by the Node documents given".to_string(),
+                k => format!("{k} by the Node documents given, the rest in sorted order"),
+            }
         );
         for (p, s) in fitted.iter().zip(&params) {
             println!("  {} = {}   (search started at {})", p.key, p.text(), s.text());

@@ -567,9 +567,9 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
             nodes: pools.iter().map(|p| p.count).sum(),
             registries: registries.len(),
             images: cat.images.len(),
-            workloads: workloads_out.len() + usize::from(replayed.is_some()),
+            workloads: workloads_out.len() + replayed.as_ref().map_or(0, |r| r.workloads),
             pulls: observed.pulls.len(),
-            replayed: replayed.map(|r| (r.pods, r.pulls)),
+            replayed: replayed.map(|r| (r.workloads, r.pods, r.pulls)),
         },
     )
     .map(|(toml, warnings, summary)| Outcome { toml, not_used, conflicts, summary, warnings })
@@ -593,8 +593,8 @@ pub struct Summary {
     pub images: usize,
     pub workloads: usize,
     pub pulls: usize,
-    /// The replay workload's pods and pulls.
-    pub replayed: Option<(usize, usize)>,
+    /// The replay workloads, their pods and their pulls.
+    pub replayed: Option<(usize, usize, usize)>,
 }
 
 /// Sets the trailing comment of the value at `path` when it sits in a table (values inside

@@ -75,11 +75,13 @@ pub fn finish(
         summary.workloads,
         match (summary.pulls, summary.replayed) {
             (0, _) => String::new(),
-            (n, Some((pods, pulls))) if pulls == n =>
-                format!(" (one replays the {n} observed pulls in {pods} pods)"),
-            (n, Some((pods, pulls))) => {
-                format!(" (one replays {pulls} of the {n} observed pulls in {pods} pods: see the notes)")
-            }
+            (n, Some((w, pods, pulls))) => format!(
+                " ({} {} {} observed pulls in {pods} pods{})",
+                if w == 1 { "one".to_string() } else { w.to_string() },
+                if w == 1 { "replays" } else { "replay" },
+                if pulls == n { format!("the {n}") } else { format!("{pulls} of the {n}") },
+                if pulls == n { "" } else { ": see the notes" }
+            ),
             (n, None) => format!("; {n} observed pulls listed, none replayed: see the notes"),
         }
     );

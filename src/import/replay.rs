@@ -4,22 +4,26 @@
 //!
 //! Nodes: see `node_names`; `pullsim calibrate` matches hosts the same way.
 
-use super::emit::{q, Out, Pool};
+use super::emit::{count, q, Out, Pool};
 use super::events::Observed;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-/// The replay workload's name (made unique against the imported workloads' names).
-const NAME: &str = "observed-pulls";
+/// The replay workloads' names: `observed-<namespace>`, one per namespace, so that a
+/// cluster's own system pods (kube-system) and an application's are measured apart (made unique
+/// against the imported workloads' names).
+const PREFIX: &str = "observed-";
 
 /// What the replay holds, for the summary line.
 pub(super) struct Written {
+    pub(super) workloads: usize,
     pub(super) pods: usize,
     pub(super) pulls: usize,
 }
 
 /// One replayed pod.
 struct Pod<'a> {
+    namespace: &'a str,
     id: String,
     host: &'a str,
     node: String,
@@ -93,6 +97,7 @@ fn pods<'a>(observed: &'a Observed, nodes: &BTreeMap<String, String>) -> (Vec<Po
             None => {
                 by_pod.insert(key, out.len());
                 out.push(Pod {
+                    namespace: &p.namespace,
                     id: format!("{}/{}", p.namespace, p.pod),
                     host,
                     node: node.clone(),
@@ -117,7 +122,8 @@ fn pods<'a>(observed: &'a Observed, nodes: &BTreeMap<String, String>) -> (Vec<Po
     (out, notes)
 }
 
-/// Writes the replay workload (nothing when no pull can be replayed); its notes go to `notes`.
+/// Writes the replay workloads, one per namespace in name order (nothing when no pull can be
+/// replayed); their notes go to `notes`.
 pub(super) fn write(
     out: &mut Out,
     observed: &Observed,
@@ -130,41 +136,49 @@ pub(super) fn write(
     if pods.is_empty() {
         return None;
     }
-    let mut name = NAME.to_string();
-    let mut n = 1;
-    while taken.contains(name.as_str()) {
-        n += 1;
-        name = format!("{NAME}-{n}");
-    }
-    let pulls: usize = pods.iter().map(|p| p.images.len()).sum();
-    let files: BTreeSet<&str> = observed.pulls.iter().map(|p| p.origin.file.as_str()).collect();
-    out.comment(&format!(
-        "from {}: the {pulls} observed pulls of {} pods, replayed: each pod created on its node when its first Pulling event fired, with the images it pulled in that order (images it found present are left out; the pulls' observed durations are in the table below)",
-        files.into_iter().collect::<Vec<_>>().join(", "),
-        pods.len()
-    ));
-    out.text.push_str("[[workload]]\n");
-    out.kv("name", &q(&name), "");
-    out.kv("kind", "\"replay\"", "");
-    out.text.push_str("pods = [\n");
+    let mut by_namespace: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
     for p in &pods {
-        let at = crate::units::fmt_duration_exact(p.at_ns);
-        let images = if p.images.len() == 1 {
-            format!("image = {}", q(p.images[0]))
-        } else {
-            let list: Vec<String> = p.images.iter().map(|i| q(i)).collect();
-            format!("images = [{}]", list.join(", "))
-        };
-        let _ = writeln!(
-            out.text,
-            "  {{ node = {}, at = {}, {images} }}, # {} on {}",
-            q(&p.node),
-            q(&at),
-            p.id,
-            p.host
-        );
+        by_namespace.entry(p.namespace).or_default().push(p);
     }
-    out.text.push_str("]\n");
-    out.blank();
-    Some(Written { pods: pods.len(), pulls })
+    let files: BTreeSet<&str> = observed.pulls.iter().map(|p| p.origin.file.as_str()).collect();
+    let files = files.into_iter().collect::<Vec<_>>().join(", ");
+    for (namespace, pods) in &by_namespace {
+        let mut name = format!("{PREFIX}{namespace}");
+        let mut n = 1;
+        while taken.contains(name.as_str()) {
+            n += 1;
+            name = format!("{PREFIX}{namespace}-{n}");
+        }
+        let pulls: usize = pods.iter().map(|p| p.images.len()).sum();
+        out.comment(&format!(
+            "from {files}: the {} of {} in namespace {namespace}, replayed: each pod created on its node when its first Pulling event fired, with the images it pulled in that order (images it found present are left out; the pulls' observed durations are in the table at the end)",
+            count(pulls as u64, "observed pull"),
+            count(pods.len() as u64, "pod")
+        ));
+        out.text.push_str("[[workload]]\n");
+        out.kv("name", &q(&name), "");
+        out.kv("kind", "\"replay\"", "");
+        out.text.push_str("pods = [\n");
+        for p in pods {
+            let at = crate::units::fmt_duration_exact(p.at_ns);
+            let images = if p.images.len() == 1 {
+                format!("image = {}", q(p.images[0]))
+            } else {
+                let list: Vec<String> = p.images.iter().map(|i| q(i)).collect();
+                format!("images = [{}]", list.join(", "))
+            };
+            let _ = writeln!(
+                out.text,
+                "  {{ node = {}, at = {}, {images} }}, # {} on {}",
+                q(&p.node),
+                q(&at),
+                p.id,
+                p.host
+            );
+        }
+        out.text.push_str("]\n");
+        out.blank();
+    }
+    let pulls = pods.iter().map(|p| p.images.len()).sum();
+    Some(Written { workloads: by_namespace.len(), pods: pods.len(), pulls })
 }

@@ -344,7 +344,7 @@ pub(super) fn write_pulls(out: &mut Out, observed: &Observed, pool_of: &BTreeMap
         observed.backoff
     ));
     out.comment(
-        "The replay workload above creates their pods; here are the durations the kubelet reported, which",
+        "The replay workloads above create their pods; here are the durations the kubelet reported, which",
     );
     out.comment(
         "`pullsim calibrate` compares the model's with. start_s counts from simulation.start_time (a table's",

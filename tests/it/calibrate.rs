@@ -180,7 +180,9 @@ fn calibrate_recovers_the_per_connection_rate_the_events_were_made_with() {
     // The input with the fitted value, comments kept.
     let scn = std::fs::read_to_string(out.join("scenario.toml")).unwrap();
     assert!(
-        scn.contains(&format!("per_connection = \"{fitted}\" # assumed: one layer download's rate")),
+        scn.contains(&format!(
+            "per_connection = \"{fitted}\" # fitted by pullsim calibrate to 6 observed pulls of events.jsonl (MAPE 300.0% before, 0.0% after)"
+        )),
         "{scn}"
     );
     assert!(scn.contains("# from nodes.json: 3 x m5.large"));

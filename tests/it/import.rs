@@ -133,7 +133,8 @@ fn every_document_together_hand_checked() {
     // The observed pulls replayed: 6 pulls of 4 pods, each on the node the NodeList names,
     // created at its first Pulling (web-x2x9k at 10 min, pulling its init container's image,
     // nginx, then api again for its Always app container), images in the order pulled.
-    has("# from eventlist.json, events.jsonl: the 6 observed pulls of 4 pods, replayed:");
+    has("# from eventlist.json, events.jsonl: the 6 observed pulls of 4 pods in namespace shop, replayed:");
+    has("name = \"observed-shop\"");
     has("  { node = \"m5-large-1\", at = \"0s\", image = \"registry.example.com/shop/report:1.0\" }, # shop/report-7xk2p on ip-10-0-2-33.eu-west-1.compute.internal");
     has("  { node = \"m5-large-0\", at = \"10m\", images = [\"registry.example.com/shop/api:2.4.1\", \"nginx:1.27\", \"registry.example.com/shop/api:2.4.1\"] }, # shop/web-5d8f7c9b6-x2x9k on ip-10-0-1-17.eu-west-1.compute.internal");
     has("  { node = \"m5-large-1\", at = \"10m1s\", image = \"nginx:1.27\" },");
