@@ -81,9 +81,14 @@ impl<'a> World<'a> {
             ));
             let per_conn =
                 r.per_connection_bytes_per_s.sample(&mut streams.stream("registry-per-connection", &key));
+            let cold = r.per_connection_cold_bytes_per_s.as_ref().map(|d| {
+                let rate = d.sample(&mut streams.stream("registry-per-connection-cold", &key));
+                (positive_or_unlimited(rate), Vec::new())
+            });
             registries.push(RegistryState {
                 host: r.host.clone(),
                 per_connection_bytes_per_s: positive_or_unlimited(per_conn),
+                cold,
                 row: RegistryRow { registry: r.host.clone(), ..RegistryRow::default() },
                 windows: BTreeMap::new(),
             });

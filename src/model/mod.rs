@@ -489,6 +489,10 @@ struct Credential {
 struct RegistryState {
     host: String,
     per_connection_bytes_per_s: f64,
+    /// The cap of a download of a blob the CDN edge does not hold yet (`per_connection_cold`),
+    /// and which layers it holds: those of which a download from this registry has completed.
+    /// `None` when the registry has no cold rate.
+    cold: Option<(f64, Vec<bool>)>,
     row: RegistryRow,
     /// Sliding windows of counted manifest GETs, per scope key (node index, or 0).
     windows: BTreeMap<u32, VecDeque<SimTime>>,

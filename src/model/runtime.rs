@@ -173,7 +173,12 @@ impl World<'_> {
     /// unpacked bytes, in compressed bytes per second (a layer that unpacks to twice its size
     /// downloads at most at half the unpack rate).
     fn download_cap_bytes_per_s(&self, registry: RegistryId, node: NodeId, layer: LayerId) -> f64 {
-        let cap = self.registries[registry.idx()].per_connection_bytes_per_s;
+        let reg = &self.registries[registry.idx()];
+        let cap = match &reg.cold {
+            // CDN: a blob the edge does not hold yet comes from the origin at the cold rate.
+            Some((cold, warm)) if !warm.get(layer.idx()).copied().unwrap_or(false) => *cold,
+            _ => reg.per_connection_bytes_per_s,
+        };
         let rate = self.nodes[node.idx()].unpack_rate_bytes_per_s;
         let (size, unpacked) = (self.layer_size_bytes[layer.idx()], self.layer_unpacked_bytes[layer.idx()]);
         if !self.scn.runtime.profile.decompresses_while_downloading()
@@ -209,7 +214,16 @@ impl World<'_> {
             p.bytes += d.bytes;
             p.downloads_in_flight -= 1;
             let registry = p.registry.expect("a flow has a registry");
-            self.registries[registry.idx()].row.blob_bytes += d.bytes;
+            let reg = &mut self.registries[registry.idx()];
+            reg.row.blob_bytes += d.bytes;
+            if let Some((_, warm)) = &mut reg.cold {
+                // The edge holds the blob from now on; downloads already running keep their cap.
+                let i = d.owner.layer.idx();
+                if warm.len() <= i {
+                    warm.resize(i + 1, false);
+                }
+                warm[i] = true;
+            }
             self.totals.bytes_pulled += d.bytes;
             let st = self.nodes[node.idx()].layers.insert(d.owner.layer, LayerState::Fetched);
             debug_assert!(

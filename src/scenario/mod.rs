@@ -254,6 +254,10 @@ pub struct RegistrySpec {
     pub bandwidth_bytes_per_s: Dist,
     /// Cap for one blob download, bytes/s, drawn once per run.
     pub per_connection_bytes_per_s: Dist,
+    /// Extension: the cap of a download of a blob no earlier download from this registry has
+    /// completed (a CDN edge that has not cached it fetches it from the origin), bytes/s,
+    /// drawn once per run; `None`: every download gets `per_connection`.
+    pub per_connection_cold_bytes_per_s: Option<Dist>,
     /// Round trip per request, ns, drawn per request.
     pub latency_ns: Dist,
     /// Probability that one pull attempt fails transiently.

@@ -151,6 +151,8 @@ pub struct RawRegistry {
     pub host: Option<String>,
     pub bandwidth: Option<Value>,
     pub per_connection: Option<Value>,
+    /// Extension: the per-connection cap of a blob the registry's CDN edge does not hold yet.
+    pub per_connection_cold: Option<Value>,
     pub latency: Option<Value>,
     pub failure_rate: Option<Value>,
     pub outages: Option<Vec<RawOutage>>,

@@ -4,7 +4,7 @@
 //! retries, registry failures without the kubelet's own rejections, and bytes still in flight
 //! at the horizon.
 
-use crate::{run_toml, s};
+use crate::{base, run_toml, s};
 
 /// One node, one registry with `latency` and `extra` registry keys, one 100 MB image, one
 /// deployment of `replicas` with `container`.
@@ -229,4 +229,50 @@ fn cri_o_downloads_six_layers_at_once() {
     assert_eq!(finished(&crio), 1.0);
     let crio3 = crio.replacen("profile = \"cri-o\"", "profile = \"cri-o\"\nmax_concurrent_downloads = 3", 1);
     assert_eq!(finished(&crio3), 2.0);
+}
+
+#[test]
+fn a_cdn_serves_a_blob_at_the_cold_rate_until_one_download_of_it_has_completed() {
+    // per_connection 100MB/s once the edge holds a blob, 25MB/s before. `base` is shared by
+    // both images. pool-0 pulls a at 0 s: cold, 100MB in 4 s. pool-1 pulls a at 1 s, while
+    // the first download runs: cold too, 1-5 s. pool-2 pulls b at 10 s: `base` is warm
+    // (100MB in 1 s) but b's own 50MB layer is not (2 s), so b ends at 12 s.
+    let text = base("unlimited", "100MB/s", "")
+        .replace("count = 1", "count = 3")
+        .replace("latency = \"0s\"", "latency = \"0s\"\nper_connection_cold = \"25MB/s\"")
+        + r#"
+[[image]]
+ref = "registry.example/a:v1"
+layers = [ { id = "sha256:1111111111111111111111111111111111111111111111111111111111111111", size = "100MB" } ]
+
+[[image]]
+ref = "registry.example/b:v1"
+layers = [ { id = "sha256:1111111111111111111111111111111111111111111111111111111111111111", size = "100MB" }, { size = "50MB" } ]
+
+[[workload]]
+name = "r"
+kind = "replay"
+pods = [
+  { node = "pool-0", at = "0s", image = "registry.example/a:v1" },
+  { node = "pool-1", at = "1s", image = "registry.example/a:v1" },
+  { node = "pool-2", at = "10s", image = "registry.example/b:v1" },
+]
+"#;
+    let (_, sink) = run_toml(&text);
+    let mut got: Vec<_> = sink
+        .pulls
+        .iter()
+        .map(|r| (r.node.clone(), s(r.started_s.unwrap()), s(r.finished_s.unwrap())))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let want: Vec<(String, f64, f64)> = [("pool-0", 0.0, 4.0), ("pool-1", 1.0, 5.0), ("pool-2", 10.0, 12.0)]
+        .iter()
+        .map(|(n, a, b)| (n.to_string(), *a, *b))
+        .collect();
+    assert_eq!(got, want);
+    // Without a cold rate every download is at 100MB/s: 1 s, 1 s and 1 s.
+    let (_, sink) = run_toml(&text.replace("per_connection_cold = \"25MB/s\"\n", ""));
+    let ends: Vec<f64> =
+        sink.pulls.iter().map(|r| s(r.finished_s.unwrap()) - s(r.started_s.unwrap())).collect();
+    assert_eq!(ends, [1.0, 1.0, 1.0]);
 }

@@ -181,6 +181,16 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
         writeln!(t, "bandwidth = \"{}\"", pick(&mut rng, &["unlimited", "100Mbps", "1Gbps", "10Gbps"]))
             .unwrap();
         writeln!(t, "per_connection = \"{}\"", pick(&mut rng, &["unlimited", "50Mbps", "400Mbps"])).unwrap();
+        // A CDN's cold rate, from a stream of its own (the other draws stay as they were).
+        let mut cdn_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0063_646e ^ r as u64);
+        if cdn_rng.gen_bool(0.3) {
+            writeln!(
+                t,
+                "per_connection_cold = \"{}\"",
+                pick(&mut cdn_rng, &["10Mbps", "100Mbps", "unlimited"])
+            )
+            .unwrap();
+        }
         writeln!(t, "latency = \"{}ms\"", rng.gen_range(0..=200)).unwrap();
         writeln!(t, "failure_rate = {}", pick(&mut rng, &[0.0, 0.0, 0.05, 0.2, 0.5])).unwrap();
         if rng.gen_bool(0.3) {

@@ -161,6 +161,15 @@ pub(super) fn registries(c: &mut Ctx, raw: &RawScenario) -> Registries {
                 Bound::Positive,
                 f64::INFINITY,
             ),
+            per_connection_cold_bytes_per_s: r.per_connection_cold.as_ref().map(|v| {
+                c.dist_or(
+                    &p.key("per_connection_cold"),
+                    Some(v),
+                    Kind::Bandwidth,
+                    Bound::Positive,
+                    f64::INFINITY,
+                )
+            }),
             latency_ns: c.dist_or(
                 &p.key("latency"),
                 r.latency.as_ref(),
