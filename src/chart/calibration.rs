@@ -5,7 +5,7 @@
 //! counted in the title, not drawn.
 
 use super::data::Table;
-use super::{colour, err, font, save, Chart};
+use super::{colour, draw_legend, err, font, log_tick, save, Chart};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -45,16 +45,6 @@ fn decades(points: &[(f64, f64)]) -> (f64, f64) {
     }
     let lo = lo.log10().floor();
     (lo, hi.log10().ceil().max(lo + 1.0))
-}
-
-/// A tick at log10 value `v`: `0.1`, `1`, `10`, ...
-fn log_tick(v: f64) -> String {
-    let x = 10f64.powf(v);
-    if x >= 1.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.*}", (-v.floor()) as usize)
-    }
 }
 
 impl Chart for Scatter {
@@ -124,14 +114,7 @@ impl Chart for Scatter {
             .map_err(err)?
             .label("one observed pull")
             .legend(move |(x, y)| Circle::new((x + 10, y), 3, c.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .label_font(font(13))
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
         Ok(())
     }
 }

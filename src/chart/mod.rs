@@ -137,6 +137,38 @@ where
     Ok(chart)
 }
 
+/// A tick of a logarithmic seconds axis at log10 value `v`: `0.01`, `0.1`, `1`, `10`, ...
+pub(crate) fn log_tick(v: f64) -> String {
+    let x = 10f64.powf(v);
+    if x >= 1.0 {
+        format!("{x:.0}")
+    } else {
+        let decimals = (-v.floor()) as usize;
+        format!("{x:.decimals$}")
+    }
+}
+
+/// Draws the legend of `chart`'s labelled series at `position`, in the charts' one style.
+pub(crate) fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font(font(font_size))
+        .draw()
+        .map_err(err)
+}
+
 /// Text style of titles, labels and legends.
 pub(crate) fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().into()

@@ -3,7 +3,7 @@
 //! registry egress, as steps) and `pulls-gantt` (the nodes that finished pulling last).
 
 use super::data::{ecdf, for_each_row};
-use super::{colour, err, font, save, tick, upper, Chart};
+use super::{colour, draw_legend, err, font, log_tick, save, tick, upper, Chart};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -66,17 +66,6 @@ fn log_range(series: &[(String, Vec<f64>)]) -> Option<(f64, f64)> {
     let hi = all().fold(0.0, f64::max);
     (lo.is_finite() && hi / lo > 30.0)
         .then(|| (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0)))
-}
-
-/// A tick of a logarithmic seconds axis at log10 value `v`: `0.01`, `0.1`, `1`, `10`, ...
-fn log_tick(v: f64) -> String {
-    let x = 10f64.powf(v);
-    if x >= 1.0 {
-        format!("{x:.0}")
-    } else {
-        let decimals = (-v.floor()) as usize;
-        format!("{x:.decimals$}")
-    }
 }
 
 /// A CDF drawn as steps: at each value the curve jumps to its fraction.
@@ -143,14 +132,7 @@ impl Chart for StartupCdf {
                 .label(name.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .label_font(font(14))
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 14)?;
         Ok(())
     }
 }
@@ -299,14 +281,7 @@ impl TimeSeries {
             }
         }
         if lines.len() > 1 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.4))
-                .label_font(font(13))
-                .draw()
-                .map_err(err)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
         }
         Ok(())
     }

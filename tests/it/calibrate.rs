@@ -1,6 +1,6 @@
 //! Replaying observed pulls (`kind = "replay"`) and `pullsim calibrate`.
 
-use super::{base, run_toml, s};
+use super::{base, pull_spans, run_toml, s, spans};
 
 fn replay(pods: &str) -> String {
     base("unlimited", "100MB/s", "").replace("count = 1", "count = 2")
@@ -311,22 +311,17 @@ fn an_imported_replay_reproduces_the_pulls_it_came_from() {
     );
     assert!(text.contains(r#"{ node = "m5-large-0", at = "20s", image = "registry.example/app/b:v1" }, # default/batch-2 on ip-10-0-0-3.ec2.internal"#), "{text}");
     let (_, sink) = run_toml(&text);
-    let mut got: Vec<_> = sink
-        .pulls
-        .iter()
-        .map(|r| (r.node.clone(), s(r.started_s.unwrap()), s(r.finished_s.unwrap())))
-        .collect();
-    got.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let want = [
-        ("m5-large-1", 0.0, 5.0),
-        ("m5-large-2", 10.0, 12.0),
-        ("m5-large-0", 20.0, 35.0),
-        ("m5-large-1", 60.0, 75.0),
-        ("m5-large-2", 100.0, 105.0),
-        ("m5-large-0", 200.0, 202.0),
-    ];
-    let want: Vec<_> = want.iter().map(|(n, a, b)| (n.to_string(), *a, *b)).collect();
-    assert_eq!(got, want);
+    assert_eq!(
+        pull_spans(&sink),
+        spans(&[
+            ("m5-large-1", 0.0, 5.0),
+            ("m5-large-2", 10.0, 12.0),
+            ("m5-large-0", 20.0, 35.0),
+            ("m5-large-1", 60.0, 75.0),
+            ("m5-large-2", 100.0, 105.0),
+            ("m5-large-0", 200.0, 202.0),
+        ])
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -69,6 +69,20 @@ pub fn run_toml_with(text: &str, overrides: &[(&str, &str)]) -> (RunOutput, Memo
     (out, sink)
 }
 
+/// Each pull attempt as (node, started s, finished s), by start time then node (attempts that
+/// never started or finished are left out).
+pub fn pull_spans(sink: &MemorySink) -> Vec<(String, f64, f64)> {
+    let mut out: Vec<(String, f64, f64)> =
+        sink.pulls.iter().filter_map(|r| Some((r.node.clone(), s(r.started_s?), s(r.finished_s?)))).collect();
+    out.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+/// Node, start and end of an expected pull, as `pull_spans` gives them.
+pub fn spans(want: &[(&str, f64, f64)]) -> Vec<(String, f64, f64)> {
+    want.iter().map(|(n, a, b)| (n.to_string(), *a, *b)).collect()
+}
+
 /// Seconds as f64 from a SimTime.
 pub fn s(t: pullsim::time::SimTime) -> f64 {
     t.as_secs_f64()

@@ -4,7 +4,7 @@
 //! retries, registry failures without the kubelet's own rejections, and bytes still in flight
 //! at the horizon.
 
-use crate::{base, run_toml, s};
+use crate::{base, pull_spans, run_toml, s, spans};
 
 /// One node, one registry with `latency` and `extra` registry keys, one 100 MB image, one
 /// deployment of `replicas` with `container`.
@@ -259,17 +259,10 @@ pods = [
 ]
 "#;
     let (_, sink) = run_toml(&text);
-    let mut got: Vec<_> = sink
-        .pulls
-        .iter()
-        .map(|r| (r.node.clone(), s(r.started_s.unwrap()), s(r.finished_s.unwrap())))
-        .collect();
-    got.sort_by(|a, b| a.0.cmp(&b.0));
-    let want: Vec<(String, f64, f64)> = [("pool-0", 0.0, 4.0), ("pool-1", 1.0, 5.0), ("pool-2", 10.0, 12.0)]
-        .iter()
-        .map(|(n, a, b)| (n.to_string(), *a, *b))
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(
+        pull_spans(&sink),
+        spans(&[("pool-0", 0.0, 4.0), ("pool-1", 1.0, 5.0), ("pool-2", 10.0, 12.0)])
+    );
     // Without a cold rate every download is at 100MB/s: 1 s, 1 s and 1 s.
     let (_, sink) = run_toml(&text.replace("per_connection_cold = \"25MB/s\"\n", ""));
     let ends: Vec<f64> =
