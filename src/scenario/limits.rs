@@ -159,7 +159,18 @@ pub fn estimate(raw: &RawScenario) -> Estimate {
     }
     (e.images_at, e.layers_at) = (bi.1, bl.1);
 
-    // Pods, per workload kind.
+    // Pods, per workload kind. A DaemonSet has one per node of its pools (all: `None`).
+    let all_nodes = e.nodes;
+    let eligible = |names: Option<&Vec<String>>| -> u64 {
+        match names {
+            Some(names) => pool_nodes
+                .iter()
+                .filter(|(n, _)| n.is_some_and(|n| names.iter().any(|x| x == n)))
+                .map(|(_, c)| *c)
+                .fold(0u64, u64::saturating_add),
+            None => all_nodes,
+        }
+    };
     let mut bp = (0, None);
     for (i, w) in raw.workload.iter().enumerate() {
         let p = root.key("workload").index(i, w.name.as_deref());
@@ -184,17 +195,7 @@ pub fn estimate(raw: &RawScenario) -> Estimate {
                     None => (by_rate, p.key("rate")),
                 }
             }
-            Some("daemonset") => {
-                let eligible: u64 = match &w.node_pools {
-                    Some(names) => pool_nodes
-                        .iter()
-                        .filter(|(n, _)| n.is_some_and(|n| names.iter().any(|x| x == n)))
-                        .map(|(_, c)| *c)
-                        .fold(0u64, u64::saturating_add),
-                    None => e.nodes,
-                };
-                (eligible, p.key("kind"))
-            }
+            Some("daemonset") => (eligible(w.node_pools.as_ref()), p.key("kind")),
             _ => (0, p.key("kind")),
         };
         add(&mut e.pods, &mut bp, n, at);
@@ -202,15 +203,7 @@ pub fn estimate(raw: &RawScenario) -> Estimate {
     // A `[[prepull]]` is a DaemonSet too (`validate::prepull`).
     for (i, t) in raw.prepull.iter().enumerate() {
         let p = root.key("prepull").index(i, t.name.as_deref());
-        let eligible: u64 = match &t.node_pools {
-            Some(names) => pool_nodes
-                .iter()
-                .filter(|(n, _)| n.is_some_and(|n| names.iter().any(|x| x == n)))
-                .map(|(_, c)| *c)
-                .fold(0u64, u64::saturating_add),
-            None => e.nodes,
-        };
-        let n = if t.enabled == Some(false) { 0 } else { eligible };
+        let n = if t.enabled == Some(false) { 0 } else { eligible(t.node_pools.as_ref()) };
         add(&mut e.pods, &mut bp, n, p.key("node_pools"));
     }
     e.pods_at = bp.1;

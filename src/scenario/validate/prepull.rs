@@ -17,9 +17,8 @@
 use super::images::Images;
 use super::pools::Pools;
 use super::registries::Registries;
-use super::{list, unknown_value, Ctx};
+use super::Ctx;
 use crate::engine::dist::Dist;
-use crate::ids::PoolId;
 use crate::k8s::pull_policy::PullPolicy;
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::RawScenario;
@@ -62,31 +61,7 @@ pub(super) fn prepulls(
             );
         }
         let at = c.duration(&p.key("at"), t.at.as_ref(), SimDuration::ZERO);
-        let node_pools = t.node_pools.as_ref().map(|names| {
-            if names.is_empty() {
-                c.err(&p.key("node_pools"), "must name at least one pool (omit it for every pool)");
-            }
-            names
-                .iter()
-                .enumerate()
-                .filter_map(|(j, n)| {
-                    let id = pools.by_name.get(n).copied();
-                    if id.is_none() {
-                        let known: Vec<&str> = pools.by_name.keys().map(String::as_str).collect();
-                        c.err(
-                            &p.key("node_pools").index(j, None),
-                            unknown_value(
-                                format!("no node_pool named {n:?}"),
-                                n,
-                                &known,
-                                &format!("one of the pools: {}", list(&known)),
-                            ),
-                        );
-                    }
-                    id
-                })
-                .collect::<Vec<PoolId>>()
-        });
+        let node_pools = pools.select(c, &p.key("node_pools"), t.node_pools.as_ref());
         let eligible: Vec<usize> = match &node_pools {
             Some(ids) => ids.iter().map(|id| id.idx()).collect(),
             None => (0..pools.drafts.len()).collect(),

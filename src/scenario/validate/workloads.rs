@@ -161,25 +161,7 @@ pub(super) fn workloads(
             }
             image_pull_secrets.push(s.clone());
         }
-        let selected = w.node_pools.as_ref().map(|names| {
-            if names.is_empty() {
-                c.err(&p.key("node_pools"), "must name at least one pool (omit it for any pool)");
-            }
-            names
-                .iter()
-                .enumerate()
-                .filter_map(|(j, n)| {
-                    let id = pools.by_name.get(n).copied();
-                    if id.is_none() {
-                        c.err(
-                            &p.key("node_pools").index(j, None),
-                            format!("no node_pool named {n:?} (pools: {})", list(pools.by_name.keys())),
-                        );
-                    }
-                    id
-                })
-                .collect::<Vec<_>>()
-        });
+        let selected = pools.select(c, &p.key("node_pools"), w.node_pools.as_ref());
         let node_pools = runtime_class_pools(c, &p, w.runtime_class.as_deref(), selected, pools);
         let pp = p.key("pod");
         let mut pod = PodTemplate::default();
