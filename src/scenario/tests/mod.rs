@@ -294,7 +294,7 @@ const BAD: &[BadCase] = &[
     ("replicas = 2", "replicas = 2\nrollout = { max_surge = 0, max_unavailable = \"0%\" }", "rollout", "workload.web.rollout.max_unavailable", "may not be 0 when `maxSurge` is 0"),
     ("replicas = 2", "replicas = 2\nrollout = { max_unavailable = \"150%\" }", "rollout", "workload.web.rollout.max_unavailable", "greater than 100%"),
     ("replicas = 2", "replicas = 2\nupdate = { at = \"1m\", image = \"registry.example/app:v9\" }", "update", "workload.web.update.image", "not declared"),
-    ("replicas = 2", "replicas = 2\nnode_pools = [\"pool\", \"gpu\"]", "node_pools", "workload.web.node_pools[1]", "no node_pool named \"gpu\" (pools: pool)"),
+    ("replicas = 2", "replicas = 2\nnode_pools = [\"pool\", \"gpu\"]", "node_pools", "workload.web.node_pools[1]", "no node_pool named \"gpu\": expected one of the pools: pool"),
     ("replicas = 2", "replicas = 2\nimage_pull_secrets = [\"regcerd\"]", "image_pull_secrets", "workload.web.image_pull_secrets[0]", "(accepted secrets: regcred)"),
     ("kind = \"deployment\"", "kind = 5", "kind = 5", "workload.web.kind", "invalid type"),
     ("replicas = 2", "replicas = \"2\"", "replicas", "workload.web.replicas", "expected an integer"),
