@@ -343,8 +343,9 @@ pub struct CalibrateArgs {
     pub scenario: PathBuf,
     /// A parameter to fit, by the dotted key of --set (repeatable): registry.HOST.per_connection,
     /// registry.HOST.latency, registry.HOST.bandwidth, runtime.unpack_rate,
-    /// node_pool.NAME.bandwidth. Default: the per_connection and latency of the registry most
-    /// pulls use, and runtime.unpack_rate.
+    /// runtime.unpack_layer_overhead, node_pool.NAME.bandwidth. Default: the per_connection and
+    /// latency of the registry whose pulls took the most time, runtime.unpack_rate, and the
+    /// per-layer overhead where the images pulled have different layer counts.
     #[arg(long = "fit", value_name = "KEY")]
     pub fit: Vec<String>,
     /// Fit on a share 1-F of the pulls (by pod name) and report the error on the rest.
@@ -360,4 +361,8 @@ pub struct CalibrateArgs {
     /// Print nothing on success (notes still go to stderr).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write report.html: the fitted values, the errors before and after, why a poor fit
+    /// is poor, the fitted scenario's setup and the chart (as `pullsim report DIR`).
+    #[arg(long)]
+    pub report: bool,
 }

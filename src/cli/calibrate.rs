@@ -116,6 +116,12 @@ pub(super) fn cmd_calibrate(a: CalibrateArgs) -> Result<(), CliError> {
         .map_err(io)?;
     std::fs::write(staging.path().join("scenario.toml"), doc.to_string()).map_err(io)?;
     crate::chart::calibration_charts(staging.path()).map_err(|e| CliError::Other(format!("charts: {e}")))?;
+    std::fs::write(staging.path().join("command.txt"), format!("{}\n", super::sweep::command_line()))
+        .map_err(io)?;
+    if a.report {
+        crate::report::html::write_report(staging.path())
+            .map_err(|e| CliError::Other(format!("report: {e}")))?;
+    }
     staging.commit().map_err(|e| results_error(&out_dir, e))?;
 
     if !a.quiet {

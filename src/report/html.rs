@@ -4,8 +4,8 @@
 //! `pullsim report DIR` gives the same page whenever it is run on the same folder.
 //!
 //! Sections: the scenario's question (its `# Question:` comment), the answer (the run's SLO
-//! verdicts, summary and per-workload lines, or the sweep's variants with their intervals and
-//! SLO verdicts), the setup as the scenario states it (pools, registries, images, kubelet and
+//! verdicts, summary and per-workload lines, the sweep's variants with their intervals and
+//! SLO verdicts, or a calibration's fitted values and errors: `calibration`), the setup as the scenario states it (pools, registries, images, kubelet and
 //! runtime tables, and the command's `--set` overrides), the charts, and the command that
 //! reproduces it.
 
@@ -32,11 +32,15 @@ enum Folder {
     Sweep,
     /// `pullsim plan`: `plan.json` and the runs it made.
     Plan,
+    /// `pullsim calibrate`: `calibration.json`, the fitted scenario and the chart.
+    Calibration,
 }
 
 fn kind_of(dir: &Path) -> Result<Folder, String> {
     if dir.join("plan.json").exists() {
         Ok(Folder::Plan)
+    } else if dir.join("calibration.json").exists() {
+        Ok(Folder::Calibration)
     } else if dir.join("sweep.json").exists() {
         if !dir.join("variants.csv").exists() {
             return Err("a shard folder (no variants.csv): merge the shards first".into());
@@ -45,7 +49,8 @@ fn kind_of(dir: &Path) -> Result<Folder, String> {
     } else if dir.join("summary.json").exists() {
         Ok(Folder::Run)
     } else {
-        Err("neither a run folder (summary.json), a sweep folder (sweep.json) nor a plan folder (plan.json)"
+        Err("neither a run folder (summary.json), a sweep folder (sweep.json), a plan folder (plan.json) \
+             nor a calibration folder (calibration.json)"
             .into())
     }
 }
@@ -70,6 +75,7 @@ pub fn render(dir: &Path) -> Result<String, String> {
         Folder::Run => "run",
         Folder::Sweep => "comparison",
         Folder::Plan => "plan",
+        Folder::Calibration => "calibration",
     };
     let _ = write!(
         h,
@@ -78,7 +84,16 @@ pub fn render(dir: &Path) -> Result<String, String> {
          <h1>{t} <span class=\"kind\">{kind_word}</span></h1>\n",
         t = esc(&name)
     );
-    match question(&scenario_text) {
+    // A calibration answers its own question, whatever the scenario it fitted asks.
+    let scenario_question = match kind {
+        Folder::Calibration => Some(
+            "which registry and runtime values make the model's pull durations match the ones the \
+             kubelet's events recorded, and how close do they come?"
+                .to_string(),
+        ),
+        _ => question(&scenario_text),
+    };
+    match scenario_question {
         Some(q) => {
             let _ = writeln!(h, "<p class=\"question\"><b>Question.</b> {}</p>", esc(&q));
         }
@@ -89,6 +104,7 @@ pub fn render(dir: &Path) -> Result<String, String> {
         Folder::Run => run_answer(&mut h, &read("summary.json")?)?,
         Folder::Sweep => sweep_answer(&mut h, &read("variants.csv")?)?,
         Folder::Plan => plan_answer(&mut h, &read("plan.json")?)?,
+        Folder::Calibration => super::calibration::answer(&mut h, &read("calibration.json")?)?,
     }
     h.push_str("<h2>Setup</h2>\n");
     setup(&mut h, &doc, &command);
@@ -204,7 +220,7 @@ fn slo_table(h: &mut String, slos: &[serde_json::Value]) {
 }
 
 /// A JSON value as a table cell: numbers as printed, null as "–", lists joined.
-fn cell(v: Option<&serde_json::Value>) -> String {
+pub(super) fn cell(v: Option<&serde_json::Value>) -> String {
     match v {
         None | Some(serde_json::Value::Null) => "–".into(),
         Some(serde_json::Value::String(s)) => esc(s),

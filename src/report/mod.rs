@@ -8,6 +8,7 @@
 //! Formatting is deterministic: times are seconds with exactly three decimals from integer
 //! nanoseconds, rates are whole bytes per second, columns are in a fixed order.
 
+mod calibration;
 pub mod events;
 pub mod html;
 mod staging;

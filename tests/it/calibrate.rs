@@ -428,6 +428,20 @@ fn calibrate_separates_the_per_layer_overhead_where_layer_counts_differ() {
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out2.join("calibration.json")).unwrap()).unwrap();
     assert!(j["params"].get("runtime.unpack_layer_overhead").is_some(), "{j}");
+    // `pullsim report` makes a page of it: the fitted values, the errors, the chart inline.
+    let o = pullsim(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for want in [
+        "<span class=\"kind\">calibration</span>",
+        "<code>runtime.unpack_layer_overhead</code>",
+        "before fitting (all pulls)",
+        "after fitting (pulls fitted on)",
+        "<svg",
+        "--fit runtime.unpack_layer_overhead",
+    ] {
+        assert!(html.contains(want), "report.html lacks {want:?}");
+    }
     // `pullsim chart` redraws it from the folder.
     std::fs::remove_file(out.join("pulls-observed-vs-predicted.png")).unwrap();
     let o = pullsim(&["chart", out.to_str().unwrap()]);
