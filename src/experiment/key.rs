@@ -69,7 +69,7 @@ pub fn choose(scn: &Scenario, flag: Option<&str>) -> Result<Option<KeyWorkload>,
     if let Some(name) = scn.sweep.as_ref().and_then(|s| s.workload.as_ref()) {
         return Ok(Some(KeyWorkload { name: name.clone(), chosen_by: ChosenBy::SweepTable }));
     }
-    let is_daemonset = |i: usize| matches!(scn.workloads[i].kind, WorkloadKind::DaemonSet);
+    let is_daemonset = |i: usize| matches!(scn.workloads[i].kind, WorkloadKind::DaemonSet { .. });
     let pick = |i: usize, chosen_by| KeyWorkload { name: names[i].to_string(), chosen_by };
     // A `[[prepull]]`'s DaemonSet is never the default: it warms nodes for the application,
     // whose results are the question (it comes after the file's workloads, so they are a prefix).

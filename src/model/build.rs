@@ -200,7 +200,9 @@ impl<'a> World<'a> {
             };
             let workload = WorkloadId::from_idx(w_idx);
             w.schedule(SimTime::ZERO.plus(at), Event::WorkloadStart { workload });
-            if let WorkloadKind::Deployment { update: Some(u), .. } = &wl.kind {
+            if let WorkloadKind::Deployment { update: Some(u), .. }
+            | WorkloadKind::DaemonSet { update: Some(u), .. } = &wl.kind
+            {
                 w.schedule(SimTime::ZERO.plus(u.at), Event::RolloutStart { workload });
             }
         }
@@ -390,7 +392,7 @@ fn expected_pods(scn: &Scenario) -> usize {
             WorkloadKind::Deployment { replicas, .. } => u64::from(*replicas),
             WorkloadKind::Batch { count, .. } => u64::from(*count),
             WorkloadKind::Poisson { count, .. } => count.unwrap_or(0),
-            WorkloadKind::DaemonSet => nodes,
+            WorkloadKind::DaemonSet { .. } => nodes,
             WorkloadKind::Replay { pods } => pods.len() as u64,
         })
         .sum();

@@ -12,6 +12,7 @@
 //! `network` (fluid max-min sharing), `gc` (image garbage collection), `invariants`.
 
 mod build;
+mod daemonset_update;
 mod download_slots;
 mod event;
 mod events;

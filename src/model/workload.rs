@@ -56,7 +56,7 @@ impl World<'_> {
             let wl = &self.scn.workloads[w_idx];
             let started = self.workloads[w_idx].started;
             let eligible = wl.node_pools.as_ref().is_none_or(|p| p.contains(&self.nodes[node.idx()].pool));
-            if matches!(wl.kind, WorkloadKind::DaemonSet) && started && eligible {
+            if matches!(wl.kind, WorkloadKind::DaemonSet { .. }) && started && eligible {
                 let pod = self.create_pod(WorkloadId::from_idx(w_idx));
                 self.bind(pod, node);
             }
@@ -100,7 +100,7 @@ impl World<'_> {
                     self.schedule_pod(pod);
                 }
             }
-            WorkloadKind::DaemonSet => {
+            WorkloadKind::DaemonSet { .. } => {
                 for i in 0..self.nodes.len() {
                     let node = NodeId::from_idx(i);
                     let n = &self.nodes[i];
@@ -171,7 +171,12 @@ impl World<'_> {
         self.workloads[workload.idx()].created += 1;
         let revision = self.workloads[workload.idx()].revision;
         let update_image = match &wl.kind {
-            WorkloadKind::Deployment { update: Some(u), .. } if revision > 0 => Some((&u.image, u.image_id)),
+            WorkloadKind::Deployment { update: Some(u), .. }
+            | WorkloadKind::DaemonSet { update: Some(u), .. }
+                if revision > 0 =>
+            {
+                Some((&u.image, u.image_id))
+            }
             WorkloadKind::Replay { pods } => match pods.get(index as usize) {
                 // A replay pod's one container runs the pod's own image.
                 Some(r) if r.images.len() == 1 => Some((&r.images[0].0, Some(r.images[0].1))),
@@ -404,9 +409,12 @@ impl World<'_> {
     /// one controller sync: the old pods it deletes are the first in the ReplicaSet's deletion
     /// order as it stood when the call began (`rollout`).
     pub(super) fn reconcile_rollout(&mut self, workload: WorkloadId) {
-        let WorkloadKind::Deployment { replicas, rollout, .. } = &self.scn.workloads[workload.idx()].kind
-        else {
-            return;
+        let (replicas, rollout) = match &self.scn.workloads[workload.idx()].kind {
+            WorkloadKind::Deployment { replicas, rollout, .. } => (replicas, rollout),
+            WorkloadKind::DaemonSet { max_unavailable, update: Some(_) } => {
+                return self.reconcile_daemonset_update(workload, *max_unavailable);
+            }
+            _ => return,
         };
         let st = &self.workloads[workload.idx()];
         if st.revision == 0 || st.rollout_finished.is_some() {
@@ -462,7 +470,7 @@ impl World<'_> {
         }
     }
 
-    fn terminate_pod(&mut self, pod: PodId) {
+    pub(super) fn terminate_pod(&mut self, pod: PodId) {
         let p = &mut self.pods[pod.idx()];
         let was_running = p.state == PodState::Running;
         // The rollout counts available pods; a pod Running but not yet available is counted

@@ -213,7 +213,9 @@ fn placement(s: &Scenario, out: &mut Vec<Warning>) {
             let daemons = s
                 .workloads
                 .iter()
-                .filter(|d| matches!(d.kind, WorkloadKind::DaemonSet) && eligible_pools(s, d).contains(&p))
+                .filter(|d| {
+                    matches!(d.kind, WorkloadKind::DaemonSet { .. }) && eligible_pools(s, d).contains(&p)
+                })
                 .count() as u64;
             capacity += u64::from(pool.count) * u64::from(pool.max_pods).saturating_sub(daemons);
         }

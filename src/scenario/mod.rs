@@ -398,7 +398,13 @@ pub enum WorkloadKind {
         rollout: Rollout,
         update: Option<Update>,
     },
-    DaemonSet,
+    /// One pod per eligible node. With `update`, a rolling update replaces them node by node,
+    /// at most `max_unavailable` nodes without an available new pod at a time (the DaemonSet
+    /// controller's `rollingUpdate` with maxSurge 0).
+    DaemonSet {
+        max_unavailable: IntOrPercent,
+        update: Option<Update>,
+    },
     Poisson {
         rate_per_s: Dist,
         count: Option<u64>,

@@ -635,3 +635,73 @@ fn pushes_are_validated() {
         assert!(hit, "{key} / {fragment}:\n{err}");
     }
 }
+
+fn daemonset_update(rollout: &str, ready_after: &str) -> String {
+    // Five nodes, one 100MB layer per version at 100MB/s per connection: each pull takes 1 s.
+    base("unlimited", "100MB/s", "serialize_image_pulls = false").replace("count = 1", "count = 5")
+        + &format!(
+            r#"
+[[image]]
+ref = "registry.example/agent:v1"
+layers = [ {{ size = "100MB" }} ]
+
+[[image]]
+ref = "registry.example/agent:v2"
+layers = [ {{ size = "100MB" }} ]
+
+[[workload]]
+name = "agent"
+kind = "daemonset"
+{rollout}
+ready_after = "{ready_after}"
+update = {{ at = "10s", image = "registry.example/agent:v2" }}
+[workload.pod]
+containers = [ {{ image = "registry.example/agent:v1" }} ]
+"#
+        )
+}
+
+#[test]
+fn a_daemonset_rolls_node_by_node_within_max_unavailable() {
+    // maxUnavailable 2 of 5 nodes: at 10 s the old pods of pool-0 and pool-1 go and new ones
+    // pull 10-11 s; at 11 s they are available, so pool-2 and pool-3 go (11-12 s), then pool-4
+    // (12-13 s): the rollout takes 3 s.
+    let (out, sink) = run_toml(&daemonset_update("rollout = { max_unavailable = 2 }", "0s"));
+    assert_eq!(out.rollouts, vec![("agent".to_string(), Some(3.0))]);
+    let mut v2: Vec<(String, f64, f64)> = sink
+        .pulls
+        .iter()
+        .filter(|r| r.image.ends_with(":v2"))
+        .map(|r| (r.node.clone(), s(r.started_s.unwrap()), s(r.finished_s.unwrap())))
+        .collect();
+    v2.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    assert_eq!(
+        v2,
+        crate::spans(&[
+            ("pool-0", 10.0, 11.0),
+            ("pool-1", 10.0, 11.0),
+            ("pool-2", 11.0, 12.0),
+            ("pool-3", 11.0, 12.0),
+            ("pool-4", 12.0, 13.0)
+        ])
+    );
+    // "40%" of 5 nodes is 2, the same rollout; the default (1) goes one node at a time: 5 s.
+    let (out, _) = run_toml(&daemonset_update("rollout = { max_unavailable = \"40%\" }", "0s"));
+    assert_eq!(out.rollouts, vec![("agent".to_string(), Some(3.0))]);
+    let (out, _) = run_toml(&daemonset_update("", "0s"));
+    assert_eq!(out.rollouts, vec![("agent".to_string(), Some(5.0))]);
+    // A readiness delay holds each batch until its pods are Ready: new pods Running at 11 s
+    // are available at 16 s, the next batch at 17 s is available at 22 s, the last (23 s) at
+    // 28 s: 18 s.
+    let (out, _) = run_toml(&daemonset_update("rollout = { max_unavailable = 2 }", "5s"));
+    assert_eq!(out.rollouts, vec![("agent".to_string(), Some(18.0))]);
+    // A surge is not modelled for DaemonSets: an error, not a silent change.
+    let err = pullsim::scenario::load(
+        &daemonset_update("rollout = { max_surge = 1, max_unavailable = 0 }", "0s"),
+        "t.toml",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("a DaemonSet's maxSurge is not modelled"), "{err}");
+}

@@ -217,7 +217,7 @@ fn small(s: &pullsim::scenario::Scenario) -> bool {
             WorkloadKind::Deployment { replicas, .. } => u64::from(*replicas) * 2,
             WorkloadKind::Batch { count, .. } => u64::from(*count),
             WorkloadKind::Poisson { count, .. } => count.unwrap_or(u64::MAX),
-            WorkloadKind::DaemonSet => nodes,
+            WorkloadKind::DaemonSet { .. } => nodes,
             WorkloadKind::Replay { pods } => pods.len() as u64,
         })
         .fold(0u64, u64::saturating_add);

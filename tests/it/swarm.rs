@@ -377,6 +377,24 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
                     .unwrap();
                 }
             }
+            "daemonset" => {
+                // A rolling update, from a stream of its own (the other draws stay as they were).
+                let mut ds_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0064_7375_7064 ^ w as u64);
+                if ds_rng.gen_bool(0.3) {
+                    let mu = if ds_rng.gen_bool(0.5) {
+                        ds_rng.gen_range(0..=3).to_string()
+                    } else {
+                        format!("\"{}%\"", ds_rng.gen_range(0..=100))
+                    };
+                    writeln!(
+                        t,
+                        "rollout = {{ max_unavailable = {mu} }}\nupdate = {{ at = \"{}s\", image = \"{}\" }}",
+                        ds_rng.gen_range(60..=1800),
+                        pick(&mut ds_rng, &image_refs)
+                    )
+                    .unwrap();
+                }
+            }
             "poisson" => {
                 writeln!(t, "rate = \"{}/m\"\ncount = {}", rng.gen_range(1..=30), rng.gen_range(1..=10))
                     .unwrap();

@@ -600,7 +600,7 @@ fn workload_kinds() {
         s.workloads[1].pod.containers[0].image,
         ContainerImage::Set { pick: Pick::Sequential, .. }
     ));
-    assert!(matches!(s.workloads[2].kind, WorkloadKind::DaemonSet));
+    assert!(matches!(s.workloads[2].kind, WorkloadKind::DaemonSet { .. }));
 }
 
 mod no_panic {

@@ -121,7 +121,10 @@ fn daemonset(name: String, spec: &PrepullSpec, index: usize) -> WorkloadSpec {
     let (last, first) = spec.images.split_last().expect("a prepull has images");
     WorkloadSpec {
         name,
-        kind: WorkloadKind::DaemonSet,
+        kind: WorkloadKind::DaemonSet {
+            max_unavailable: crate::scenario::IntOrPercent::Int(1),
+            update: None,
+        },
         start: spec.at,
         image_pull_secrets: Vec::new(),
         runtime_class: None,

@@ -64,8 +64,8 @@ pub(super) fn workloads(
             }
         };
         only(c, "replicas", w.replicas.is_some(), "deployment");
-        only(c, "rollout", w.rollout.is_some(), "deployment");
-        only(c, "update", w.update.is_some(), "deployment");
+        only(c, "rollout", w.rollout.is_some(), "deployment|daemonset");
+        only(c, "update", w.update.is_some(), "deployment|daemonset");
         only(c, "rate", w.rate.is_some(), "poisson");
         only(c, "count", w.count.is_some(), "poisson|batch");
         only(c, "at", w.at.is_some(), "batch");
@@ -104,20 +104,36 @@ pub(super) fn workloads(
                         c.err(&rp.key("max_unavailable"), "may not be 0 when `maxSurge` is 0");
                     }
                 }
-                let update = w.update.as_ref().map(|u| {
-                    let up = p.key("update");
-                    let at = match c.required(&up, "at", &u.at) {
-                        Some(_) => c.duration(&up.key("at"), u.at.as_ref(), SimDuration::ZERO),
-                        None => SimDuration::ZERO,
-                    };
-                    let image = c.name(&up, "image", &u.image);
-                    let image_id =
-                        if image.is_empty() { None } else { imgs.declared(c, &up.key("image"), &image) };
-                    Update { at, image, image_id }
-                });
+                let update = update(c, &p, w, imgs);
                 WorkloadKind::Deployment { replicas, rollout, update }
             }
-            "daemonset" => WorkloadKind::DaemonSet,
+            "daemonset" => {
+                // `spec.updateStrategy.rollingUpdate`: maxUnavailable (default 1); a surge is
+                // not modelled.
+                let mut max_unavailable = IntOrPercent::Int(1);
+                if let Some(r) = &w.rollout {
+                    let rp = p.key("rollout");
+                    if let Some(v) = &r.max_surge {
+                        if int_or_percent(c, &rp.key("max_surge"), v).is_some_and(|s| !is_zero(s)) {
+                            c.err(
+                                &rp.key("max_surge"),
+                                "a DaemonSet's maxSurge is not modelled: give 0 or leave it out (updates replace pods node by node)",
+                            );
+                        }
+                    }
+                    if let Some(v) = &r.max_unavailable {
+                        match int_or_percent(c, &rp.key("max_unavailable"), v) {
+                            Some(IntOrPercent::Percent(x)) if x > 100 => c.err(
+                                &rp.key("max_unavailable"),
+                                format!("{x}%: must not be greater than 100%"),
+                            ),
+                            Some(mu) => max_unavailable = mu,
+                            None => {}
+                        }
+                    }
+                }
+                WorkloadKind::DaemonSet { max_unavailable, update: update(c, &p, w, imgs) }
+            }
             "poisson" => {
                 let rate = match c.required(&p, "rate", &w.rate) {
                     Some(_) => c.dist(&p.key("rate"), w.rate.as_ref(), Kind::Rate, Bound::Positive),
@@ -146,7 +162,7 @@ pub(super) fn workloads(
             }
             "replay" => WorkloadKind::Replay { pods: replay_pods(c, &p, w, imgs, pools) },
             // Missing or unknown (reported above): a placeholder.
-            _ => WorkloadKind::DaemonSet,
+            _ => WorkloadKind::DaemonSet { max_unavailable: IntOrPercent::Int(1), update: None },
         };
         let mut image_pull_secrets = Vec::new();
         for (j, s) in w.image_pull_secrets.iter().flatten().enumerate() {
@@ -271,6 +287,20 @@ pub(super) fn workloads(
         });
     }
     workloads
+}
+
+/// `update = { at, image }`: when the template's image changes, and to what.
+fn update(c: &mut Ctx, p: &KeyPath, w: &RawWorkload, imgs: &Images) -> Option<Update> {
+    w.update.as_ref().map(|u| {
+        let up = p.key("update");
+        let at = match c.required(&up, "at", &u.at) {
+            Some(_) => c.duration(&up.key("at"), u.at.as_ref(), SimDuration::ZERO),
+            None => SimDuration::ZERO,
+        };
+        let image = c.name(&up, "image", &u.image);
+        let image_id = if image.is_empty() { None } else { imgs.declared(c, &up.key("image"), &image) };
+        Update { at, image, image_id }
+    })
 }
 
 /// The pods of a replay workload, each on a named node (`<pool>-<k>`) at a time with an image
