@@ -20,6 +20,7 @@ mod gc;
 pub mod invariants;
 mod kubelet;
 mod layer_disk;
+mod lazy;
 pub mod network;
 mod node_layers;
 mod pod_table;
@@ -631,6 +632,9 @@ pub struct World<'a> {
     /// has already settled on (`EventQueue::peek_time`). At most one live timer per node.
     timers: BTreeMap<(SimTime, u64), Event>,
     timers_pushed: u64,
+    /// Lazy pulling (`lazy`): empty unless some image is lazy, and then every hook is skipped
+    /// by one `is_lazy_run` check.
+    lazy: lazy::LazyState,
     /// The earliest timer's time, `SimTime::MAX` when none: the dispatcher's check for a timer
     /// is then one comparison (most runs never set one).
     next_timer: SimTime,
@@ -736,6 +740,11 @@ impl<'a> World<'a> {
             Event::PullPrelude { pull, generation } => {
                 if self.pulls[pull.idx()].generation == generation {
                     self.on_pull_prelude(pull)
+                }
+            }
+            Event::LazyTimeout { pull, generation } => {
+                if self.pulls[pull.idx()].generation == generation {
+                    self.on_lazy_timeout(pull)
                 }
             }
             Event::PullManifest { pull, generation } => {

@@ -366,7 +366,8 @@ impl World<'_> {
         let spec = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
         let (streams, label) = (&self.streams, self.labels.ready_after);
         let ready_after = spec.ready_after_ns.sample_u64_with(|| streams.keyed(label, &[u64::from(pod.0)]));
-        SimDuration(ready_after.saturating_add(spec.min_ready.0))
+        let penalty = if self.lazy.on { self.lazy_penalty(pod).0 } else { 0 };
+        SimDuration(ready_after.saturating_add(penalty).saturating_add(spec.min_ready.0))
     }
 
     /// When a Running pod became (or becomes) available.
