@@ -171,3 +171,16 @@ fn bad_lazy_tables_are_refused_naming_the_key() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_outage_during_the_background_fetch_fails_the_attempt_but_not_the_running_container() {
+    // The container started at 1 s; the outage at 5 s breaks the download after 500 MB. The
+    // attempt's row says so; the pod keeps running (nothing pulls the image again).
+    let text = scenario("unlimited", "{ prefetch = \"10%\" }", &[("a", "0s")])
+        .replace("latency = \"0s\"", "latency = \"0s\"\noutages = [ { from = \"5s\", to = \"6s\" } ]");
+    let (out, sink) = run_toml(&text);
+    assert_eq!(started(&out), vec![("a".to_string(), 1.0)]);
+    assert_eq!(pulls(&sink), vec![(0.0, 5.0, 500 * MB, "failed:outage".to_string())]);
+    assert_eq!(out.summary.pods_running, 1);
+    assert_eq!(out.pods[0].status, "Running");
+}
