@@ -259,7 +259,7 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
             writeln!(t, "platforms = [\"{}\"]", pick(&mut rng, &["amd64", "arm64"])).unwrap();
         }
         // Now and then a lazy image, from a stream of its own (the other draws stay as they were).
-        let mut lazy_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006c_617a_79 ^ ((i as u64) << 32));
+        let mut lazy_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6c61_7a79 ^ ((i as u64) << 32));
         if lazy_rng.gen_bool(0.25) {
             writeln!(
                 t,
