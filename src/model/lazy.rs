@@ -17,8 +17,10 @@
 //! disk). A second pod that wants the image meanwhile starts its own pull, which is ready at
 //! once if every layer is at least prefetched, and ends with the first.
 //!
-//! "Run slower" is a fixed `read_penalty` added to the Ready delay of a pod whose container
-//! started before its image was whole: reads of files not yet fetched go to the registry.
+//! "Run slower" is `read_penalty` added to the Ready delay of a pod whose container started
+//! before its image was whole (reads of files not yet fetched go to the registry), ended early
+//! when every image the pod started lazily becomes whole: Ready at `ready_after` plus the
+//! penalty or when the images are whole, whichever is first (never before `ready_after`).
 //!
 //! Every hook is behind `LazyState::on`, false unless some image is lazy: scenarios without a
 //! lazy image do no more work per event than before.
@@ -248,6 +250,37 @@ impl World<'_> {
             let slot = copy.gc;
             n.gc_records.get_mut(slot).use_started(now);
             self.lazy.uncounted.remove(&(pod, idx));
+            if self.lazy.uncounted.range((pod, 0)..=(pod, u32::MAX)).next().is_none() {
+                self.lazy_reads_local(pod);
+            }
+        }
+    }
+
+    /// Every image the pod started lazily is now whole: its reads no longer go to the
+    /// registry, so its Ready penalty ends now. Ready at `ready_after` plus the penalty, or
+    /// now, whichever is first (never before `ready_after`); no penalty if it is not Running
+    /// yet.
+    fn lazy_reads_local(&mut self, pod: PodId) {
+        let Some(&penalty) = self.lazy.penalties.get(&pod) else { return };
+        let po = &self.pods[pod.idx()];
+        if po.available || po.state == PodState::Terminated {
+            return;
+        }
+        let Some(started) = po.started.get() else {
+            self.lazy.penalties.remove(&pod);
+            return;
+        };
+        let running = po.state == PodState::Running;
+        let waited = self.now.since(started).0.saturating_sub(self.ready_after_ns(pod));
+        let shorter = SimDuration(penalty.0.min(waited));
+        if shorter == penalty {
+            return;
+        }
+        self.lazy.penalties.insert(pod, shorter);
+        if running {
+            // The event first scheduled comes later and finds the pod available already.
+            let at = started.plus(self.until_available(pod));
+            self.schedule(at, Event::PodAvailable { pod });
         }
     }
 

@@ -1,7 +1,7 @@
 //! Lazy pulling (`image.lazy`), hand-computed: the container starts once the prefetch share of
 //! each layer has arrived or the prefetch timeout has passed; the rest downloads in the
 //! background, shares the node's bandwidth and ends the pull attempt (pulls.csv `finished_s`);
-//! `read_penalty` delays Ready.
+//! `read_penalty` delays Ready until the image is whole.
 //!
 //! One node, 100 MB/s per connection, no latency, instant unpack and container start: a 1000 MB
 //! layer downloads in 10 s.
@@ -123,7 +123,7 @@ fn the_background_fetch_shares_the_node_bandwidth_with_the_next_pull() {
 }
 
 #[test]
-fn the_read_penalty_delays_ready_and_so_a_rolling_update() {
+fn the_read_penalty_delays_ready_until_the_image_is_whole_and_so_a_rolling_update() {
     // One replica on v1 (100 MB), updated at 100 s to v2 (1000 MB) with maxSurge 1 and
     // maxUnavailable 0: the update ends when the new pod is available.
     let text = |lazy: &str| {
@@ -144,9 +144,29 @@ fn the_read_penalty_delays_ready_and_so_a_rolling_update() {
     // Lazy: it runs at 101 s, Ready at once.
     let (out, _) = run_toml(&text("{ prefetch = \"10%\" }"));
     assert_eq!(out.rollouts, vec![("app".to_string(), Some(1.0))]);
-    // With a 20 s read penalty: Ready at 121 s.
+    // With a 5 s read penalty: Ready at 106 s.
+    let (out, _) = run_toml(&text("{ prefetch = \"10%\", read_penalty = \"5s\" }"));
+    assert_eq!(out.rollouts, vec![("app".to_string(), Some(6.0))]);
+    // With a 20 s one: 121 s would come after the image is whole (110 s), when the reads stop
+    // going to the registry: Ready at 110 s.
     let (out, _) = run_toml(&text("{ prefetch = \"10%\", read_penalty = \"20s\" }"));
-    assert_eq!(out.rollouts, vec![("app".to_string(), Some(21.0))]);
+    assert_eq!(out.rollouts, vec![("app".to_string(), Some(10.0))]);
+    // Never before `ready_after`: with 15 s of it the pod runs at 101 s, and its image is whole
+    // at 110 s, before `ready_after` ends: no penalty left, Ready at 116 s (not 121 s or 136 s).
+    let with_ready = |ready: &str, lazy: &str| {
+        text(lazy).replace("replicas = 1\n", &format!("replicas = 1\nready_after = \"{ready}\"\n"))
+    };
+    for penalty in ["5s", "20s"] {
+        let lazy = format!("{{ prefetch = \"10%\", read_penalty = \"{penalty}\" }}");
+        let (out, _) = run_toml(&with_ready("15s", &lazy));
+        assert_eq!(out.rollouts, vec![("app".to_string(), Some(16.0))], "{penalty}");
+    }
+    // With 5 s of it: Ready at 106 s + 2 s = 108 s, before the image is whole; with a 20 s
+    // penalty, at 110 s when the image is whole (not 126 s).
+    let (out, _) = run_toml(&with_ready("5s", "{ prefetch = \"10%\", read_penalty = \"2s\" }"));
+    assert_eq!(out.rollouts, vec![("app".to_string(), Some(8.0))]);
+    let (out, _) = run_toml(&with_ready("5s", "{ prefetch = \"10%\", read_penalty = \"20s\" }"));
+    assert_eq!(out.rollouts, vec![("app".to_string(), Some(10.0))]);
 }
 
 #[test]
