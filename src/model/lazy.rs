@@ -100,6 +100,14 @@ impl World<'_> {
         }
     }
 
+    /// Whether a prefetch timeout can still start a container: its pull attempt (this
+    /// generation) is in its layer phase and not ready yet.
+    pub(super) fn lazy_timeout_live(&self, pull: PullId, generation: u32) -> bool {
+        self.pulls[pull.idx()].generation == generation
+            && self.pulls[pull.idx()].phase == PullPhase::Layers
+            && self.lazy.pulls.get(&pull).is_some_and(|l| !l.ready)
+    }
+
     /// Background downloads of `pull` (not counted against `max_concurrent_downloads`).
     pub(super) fn lazy_background(&self, pull: PullId) -> u32 {
         self.lazy.pulls.get(&pull).map_or(0, |l| l.background)

@@ -714,11 +714,15 @@ impl<'a> World<'a> {
         }
     }
 
-    /// True when an event is a network wake-up or a GC timer that a later change made stale.
+    /// True when an event is a network wake-up, a GC timer or a lazy pull's prefetch timeout
+    /// that a later change made stale.
     pub fn is_stale(&self, ev: &Event) -> bool {
         match ev {
             Event::NetworkWake { generation } => *generation != self.net_generation,
             Event::GcTick { node, generation } => !self.nodes[node.idx()].gc.is_current_timer(*generation),
+            // A prefetch timeout after its pull was ready or ended: it does not count as the
+            // run's last event.
+            Event::LazyTimeout { pull, generation } => !self.lazy_timeout_live(*pull, *generation),
             _ => false,
         }
     }

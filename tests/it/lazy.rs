@@ -77,6 +77,12 @@ fn the_prefetch_timeout_starts_the_container_first() {
     let (out, sink) = run_toml(&scenario("unlimited", lazy, &[("a", "0s")]));
     assert_eq!(started(&out), vec![("a".to_string(), 0.5)]);
     assert_eq!(pulls(&sink), vec![(0.0, 10.0, 1000 * MB, "ok".to_string())]);
+    // A timeout that has not fired when the image is whole is taken back: the run ends at 10 s.
+    let lazy = "{ prefetch = \"10%\", prefetch_timeout = \"60s\" }";
+    let (out, sink) = run_toml(&scenario("unlimited", lazy, &[("a", "0s")]));
+    assert_eq!(started(&out), vec![("a".to_string(), 1.0)]);
+    assert_eq!(pulls(&sink)[0].1, 10.0);
+    assert_eq!(out.summary.sim_end_s, 10.0);
     // The default timeout is 10 s: 50% of a layer at 10 MB/s per connection would take 50 s.
     let text = scenario("unlimited", "{ prefetch = \"50%\" }", &[("a", "0s")]).replace("100MB/s", "10MB/s");
     let (out, sink) = run_toml(&text);
