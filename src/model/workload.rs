@@ -361,7 +361,7 @@ impl World<'_> {
 
     /// From a pod Running until it counts as available (`podutil.IsPodAvailable`: Ready for
     /// `minReadySeconds`): its readiness delay (`ready_after`, drawn per pod; a constant draws
-    /// nothing) and its Deployment's `min_ready`.
+    /// nothing), a lazily started pod's read penalty (`lazy`), and its Deployment's `min_ready`.
     pub(super) fn until_available(&self, pod: PodId) -> SimDuration {
         let spec = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
         let ready_after = self.ready_after_ns(pod);
