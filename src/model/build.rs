@@ -178,6 +178,7 @@ impl<'a> World<'a> {
             timers: BTreeMap::new(),
             timers_pushed: 0,
             next_timer: SimTime::MAX,
+            lazy: lazy::LazyState::new(scn),
         };
 
         // Initial events, in a fixed order: node joins, outages, workload starts.

@@ -47,6 +47,12 @@ pub enum Event {
         /// The pull slot's generation when scheduled (slots are reused; see `World::pulls`).
         generation: u32,
     },
+    /// A lazy pull's prefetch timeout: its container may start now if it has not yet.
+    LazyTimeout {
+        pull: PullId,
+        /// The pull slot's generation when scheduled.
+        generation: u32,
+    },
     /// A pull's manifest GET (or its retry after a 429) is sent now, under a rate limit.
     PullManifest {
         pull: PullId,

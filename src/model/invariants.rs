@@ -38,7 +38,10 @@ impl World<'_> {
         }
         for (i, n) in self.nodes.iter().enumerate() {
             // Serialized: at most one pull in flight; bounded: at most the limit.
-            let in_flight = n.active_pulls.len() as u64 + granted_queued[i];
+            // A lazy pull whose kubelet pull returned holds no puller slot (`lazy`).
+            let returned =
+                if self.lazy.on { self.lazy.ready_on(&self.pulls, NodeId::from_idx(i)) } else { 0 };
+            let in_flight = (n.active_pulls.len() - returned) as u64 + granted_queued[i];
             if let Some(limit) = n.puller.limit() {
                 if in_flight > u64::from(limit) {
                     return Err(format!("node {} has {in_flight} pulls in flight, limit {limit}", n.name));
@@ -99,8 +102,8 @@ impl World<'_> {
         self.check_node_slots()?;
         // At most one pull per pod at a time, and a waiting pod's pull is live.
         let mut per_pod = vec![0u32; self.pods.len()];
-        for p in &self.pulls {
-            if p.phase != PullPhase::Done {
+        for (i, p) in self.pulls.iter().enumerate() {
+            if p.phase != PullPhase::Done && !(self.lazy.on && self.lazy.is_ready(PullId::from_idx(i))) {
                 per_pod[p.pod.idx()] += 1;
             }
         }

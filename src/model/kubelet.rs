@@ -98,11 +98,14 @@ impl World<'_> {
 
     fn mark_running(&mut self, pod: PodId) {
         let node = self.pods[pod.idx()].node().expect("a running pod is bound");
-        // A pod never runs before every one of its images is present on its node.
+        // A pod never runs before every one of its images is present on its node, but for a
+        // lazily pulled one (`lazy`).
         for c in self.pods[pod.idx()].containers.iter() {
             if let Some(img) = c.image {
                 assert!(
-                    self.nodes[node.idx()].images.contains_key(&img) || !c.started,
+                    self.nodes[node.idx()].images.contains_key(&img)
+                        || !c.started
+                        || self.scn.images[img.idx()].lazy.is_some(),
                     "pod {} runs without image {}",
                     self.pod_name(pod),
                     self.raw_images.get(c.raw).text
@@ -122,6 +125,12 @@ impl World<'_> {
     }
 
     fn start_container(&mut self, pod: PodId, idx: usize) {
+        self.use_container_image(pod, idx);
+        self.launch_container(pod, idx);
+    }
+
+    /// The container will run the digest the node's tag points to, and image GC counts it.
+    fn use_container_image(&mut self, pod: PodId, idx: usize) {
         let node = self.pods[pod.idx()].node().expect("bound");
         if let Some(img) = self.pods[pod.idx()].containers[idx].image {
             // The container runs whatever digest the node's tag points to, and from now on the
@@ -132,6 +141,11 @@ impl World<'_> {
                 gc_records.get_mut(ni.gc).use_started(self.now);
             }
         }
+    }
+
+    /// Creates and starts the container (its image is settled: `use_container_image`, or a
+    /// lazy pull's `lazy_ready`).
+    pub(super) fn launch_container(&mut self, pod: PodId, idx: usize) {
         // A prepull pod's last image is present: its node is warm (checked only in scenarios
         // with prepulls, so a container start elsewhere costs nothing more).
         let p = &self.pods[pod.idx()];
@@ -386,7 +400,7 @@ impl World<'_> {
     }
 
     /// Frees the puller slot of a finished pull and hands it to the next waiting pull (FIFO).
-    fn release_puller_slot(&mut self, node: NodeId) {
+    pub(super) fn release_puller_slot(&mut self, node: NodeId) {
         if let Some(next) = self.nodes[node.idx()].puller.release() {
             self.schedule_in(SimDuration::ZERO, Event::PullStart { pull: next });
         }
@@ -399,13 +413,18 @@ impl World<'_> {
         // bookkeeping: ask for it now so the miss overlaps that work.
         crate::engine::prefetch::prefetch_read(&self.pods[self.pulls[pull.idx()].pod.idx()]);
         assert_ne!(self.pulls[pull.idx()].phase, PullPhase::Done, "a pull finishes once");
+        // A lazy pull whose kubelet pull already returned: the puller slot is free and the pod
+        // worker has gone on.
+        let returned = self.lazy.on && self.lazy_finished(pull);
         self.runtime_cleanup(pull, failure.is_some());
         let p = &mut self.pulls[pull.idx()];
         p.phase = PullPhase::Done;
         p.finished.set(self.now);
         self.pulls_in_flight -= 1;
         self.peak_pulls.set(self.now, self.pulls_in_flight);
-        self.release_puller_slot(node);
+        if !returned {
+            self.release_puller_slot(node);
+        }
         let image = self.pulls[pull.idx()].image;
         if let Some(img) = image {
             if let Some(k) = self.nodes[node.idx()].pull_intents.get_mut(&img) {
@@ -418,9 +437,15 @@ impl World<'_> {
         if failure.is_none() {
             self.image_pulled(pull);
         }
+        if returned {
+            self.lazy_image_whole(pull);
+        }
         self.record_pull(pull, failure);
-        self.note_pull_done(pull, failure);
-        self.on_pull_done(pull, failure);
+        // The kubelet saw a returned lazy pull end when it returned (`lazy_ready`).
+        if !returned {
+            self.note_pull_done(pull, failure);
+            self.on_pull_done(pull, failure);
+        }
         // The pod worker has started its container, if its pod is still there: an image left
         // unused may be collected.
         if failure.is_none() {
@@ -698,7 +723,7 @@ fn secret_coords(name: &str) -> SecretCoords {
 }
 
 /// `n`'s copy of digest `version` of `img`, tagged or superseded.
-fn node_image_in(n: &mut Node, img: ImageId, version: u32) -> Option<&mut NodeImage> {
+pub(super) fn node_image_in(n: &mut Node, img: ImageId, version: u32) -> Option<&mut NodeImage> {
     match n.images.get_mut(&img) {
         Some(ni) if ni.version == version => Some(ni),
         _ => n.superseded.iter_mut().find(|(i, o)| *i == img && o.version == version).map(|(_, o)| o),

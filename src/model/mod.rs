@@ -21,6 +21,7 @@ mod gc;
 pub mod invariants;
 mod kubelet;
 mod layer_disk;
+mod lazy;
 pub mod network;
 mod node_layers;
 mod pod_table;
@@ -632,6 +633,9 @@ pub struct World<'a> {
     /// has already settled on (`EventQueue::peek_time`). At most one live timer per node.
     timers: BTreeMap<(SimTime, u64), Event>,
     timers_pushed: u64,
+    /// Lazy pulling (`lazy`): empty unless some image is lazy, and then every hook is skipped
+    /// by one `is_lazy_run` check.
+    lazy: lazy::LazyState,
     /// The earliest timer's time, `SimTime::MAX` when none: the dispatcher's check for a timer
     /// is then one comparison (most runs never set one).
     next_timer: SimTime,
@@ -711,11 +715,15 @@ impl<'a> World<'a> {
         }
     }
 
-    /// True when an event is a network wake-up or a GC timer that a later change made stale.
+    /// True when an event is a network wake-up, a GC timer or a lazy pull's prefetch timeout
+    /// that a later change made stale.
     pub fn is_stale(&self, ev: &Event) -> bool {
         match ev {
             Event::NetworkWake { generation } => *generation != self.net_generation,
             Event::GcTick { node, generation } => !self.nodes[node.idx()].gc.is_current_timer(*generation),
+            // A prefetch timeout after its pull was ready or ended: it does not count as the
+            // run's last event.
+            Event::LazyTimeout { pull, generation } => !self.lazy_timeout_live(*pull, *generation),
             _ => false,
         }
     }
@@ -737,6 +745,11 @@ impl<'a> World<'a> {
             Event::PullPrelude { pull, generation } => {
                 if self.pulls[pull.idx()].generation == generation {
                     self.on_pull_prelude(pull)
+                }
+            }
+            Event::LazyTimeout { pull, generation } => {
+                if self.pulls[pull.idx()].generation == generation {
+                    self.on_lazy_timeout(pull)
                 }
             }
             Event::PullManifest { pull, generation } => {

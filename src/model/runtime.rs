@@ -50,6 +50,9 @@ impl World<'_> {
             return;
         }
         self.pulls[pull.idx()].phase = PullPhase::Layers;
+        if self.lazy.on {
+            self.lazy_layers_begin(pull);
+        }
         let node = self.pulls[pull.idx()].node;
         self.kick_node(node);
     }
@@ -84,6 +87,8 @@ impl World<'_> {
             if p.next_unpack as usize == n_layers && p.polls == 0 {
                 debug_assert_eq!(p.downloads_in_flight, 0, "a complete pull has no download in flight");
                 self.finish_pull(pull, None);
+            } else if self.lazy.on {
+                self.lazy_check_ready(pull);
             }
         }
         self.recycle_snapshot(active);
@@ -115,7 +120,9 @@ impl World<'_> {
         loop {
             let p = &self.pulls[pull.idx()];
             let layers = self.version_layers(img, version);
-            if p.scan as usize >= layers.len() || p.downloads_in_flight >= max {
+            // A lazy pull's background downloads do not hold a download slot (`lazy`).
+            let busy = p.downloads_in_flight - if self.lazy.on { self.lazy_background(pull) } else { 0 };
+            if p.scan as usize >= layers.len() || busy >= max {
                 return;
             }
             let layer = layers[p.scan as usize];
@@ -158,7 +165,10 @@ impl World<'_> {
             self.finish_pull(pull, Some(FailReason::Outage));
             return;
         }
-        let size = self.layer_size_bytes[layer.idx()];
+        let mut size = self.layer_size_bytes[layer.idx()];
+        if self.lazy.on {
+            size = self.lazy_first_flow_bytes(pull, node, layer, size);
+        }
         let cap = self.download_cap_bytes_per_s(registry, node, layer);
         let flow =
             self.net.add_flow(self.now, node.idx(), registry.idx(), cap, size, FlowOwner { pull, layer });
@@ -166,13 +176,18 @@ impl World<'_> {
         let r = &mut self.registries[registry.idx()].row;
         r.peak_concurrent = r.peak_concurrent.max(self.net.registry_flows(registry.idx()) as u64);
         self.sync_network_wake();
+        // A lazy layer with no prefetch share goes straight to its background rest: pulls of
+        // the node may be ready now.
+        if self.lazy.on && self.lazy_straight_to_rest(node, layer) {
+            self.kick_node(node);
+        }
     }
 
     /// The most a download of `layer` can take: the registry's per-connection cap, and under a
     /// runtime that decompresses while downloading, the node's unpack rate over the layer's
     /// unpacked bytes, in compressed bytes per second (a layer that unpacks to twice its size
     /// downloads at most at half the unpack rate).
-    fn download_cap_bytes_per_s(&self, registry: RegistryId, node: NodeId, layer: LayerId) -> f64 {
+    pub(super) fn download_cap_bytes_per_s(&self, registry: RegistryId, node: NodeId, layer: LayerId) -> f64 {
         let reg = &self.registries[registry.idx()];
         let cap = match &reg.cold {
             // CDN: a blob the edge does not hold yet comes from the origin at the cold rate.
@@ -208,6 +223,13 @@ impl World<'_> {
             crate::engine::prefetch::prefetch_read(&self.pulls[d.owner.pull.idx()]);
         }
         for d in done.drain(..) {
+            if self.lazy.on && self.lazy_part_done(&d) {
+                let node = self.pulls[d.owner.pull.idx()].node;
+                if !touched.contains(&node) {
+                    touched.push(node);
+                }
+                continue;
+            }
             let p = &mut self.pulls[d.owner.pull.idx()];
             let node = p.node;
             debug_assert_eq!(p.phase, PullPhase::Layers, "a finished pull owns no flow");
@@ -225,11 +247,17 @@ impl World<'_> {
                 warm[i] = true;
             }
             self.totals.bytes_pulled += d.bytes;
-            let st = self.nodes[node.idx()].layers.insert(d.owner.layer, LayerState::Fetched);
+            // A lazily fetched layer is mounted by the snapshotter: present, with no unpack.
+            let whole = self.lazy.on && self.lazy_layer_whole(d.owner.pull, node, d.owner.layer);
+            let state = if whole { LayerState::Present } else { LayerState::Fetched };
+            let st = self.nodes[node.idx()].layers.insert(d.owner.layer, state);
             debug_assert!(
                 matches!(st, Some(LayerState::Downloading { .. })),
                 "fetched layer was downloading"
             );
+            if whole {
+                self.layer_unpacked(node, d.owner.layer);
+            }
             if !touched.contains(&node) {
                 touched.push(node);
             }
@@ -383,6 +411,9 @@ impl World<'_> {
                 if node_wide && !matches!(st, LayerState::Queued { .. }) {
                     self.node_slots[node.idx()].busy -= 1;
                     freed = true;
+                }
+                if self.lazy.on {
+                    self.lazy_layer_aborted(node, layer);
                 }
                 let reserved = self.layer_reserved_bytes(layer);
                 let n = &mut self.nodes[node.idx()];

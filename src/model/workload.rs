@@ -366,12 +366,19 @@ impl World<'_> {
 
     /// From a pod Running until it counts as available (`podutil.IsPodAvailable`: Ready for
     /// `minReadySeconds`): its readiness delay (`ready_after`, drawn per pod; a constant draws
-    /// nothing) and its Deployment's `min_ready`.
+    /// nothing), a lazily started pod's read penalty (`lazy`), and its Deployment's `min_ready`.
     pub(super) fn until_available(&self, pod: PodId) -> SimDuration {
         let spec = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
+        let ready_after = self.ready_after_ns(pod);
+        let penalty = if self.lazy.on { self.lazy_penalty(pod).0 } else { 0 };
+        SimDuration(ready_after.saturating_add(penalty).saturating_add(spec.min_ready.0))
+    }
+
+    /// The pod's `ready_after` draw, in nanoseconds.
+    pub(super) fn ready_after_ns(&self, pod: PodId) -> u64 {
+        let spec = &self.scn.workloads[self.pods[pod.idx()].workload.idx()];
         let (streams, label) = (&self.streams, self.labels.ready_after);
-        let ready_after = spec.ready_after_ns.sample_u64_with(|| streams.keyed(label, &[u64::from(pod.0)]));
-        SimDuration(ready_after.saturating_add(spec.min_ready.0))
+        spec.ready_after_ns.sample_u64_with(|| streams.keyed(label, &[u64::from(pod.0)]))
     }
 
     /// When a Running pod became (or becomes) available.
@@ -382,7 +389,8 @@ impl World<'_> {
     /// `Event::PodAvailable`: a Running pod has been Ready for `min_ready`; the rolling update
     /// counts it from now on. Nothing if it was deleted meanwhile.
     pub(super) fn on_pod_available(&mut self, pod: PodId) {
-        if self.pods[pod.idx()].state != PodState::Running {
+        // Already available: a lazily started pod's Ready came earlier than first scheduled.
+        if self.pods[pod.idx()].state != PodState::Running || self.pods[pod.idx()].available {
             return;
         }
         self.pods[pod.idx()].available = true;

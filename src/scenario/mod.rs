@@ -304,6 +304,21 @@ pub struct ImageSpec {
     pub platforms: Option<Vec<String>>,
     /// Extension: later digests of the tag, in time order (version k+1 from `pushes[k].at`).
     pub pushes: Vec<PushSpec>,
+    /// Extension: pulled lazily (`model/lazy.rs`); `None` = an ordinary pull.
+    pub lazy: Option<LazySpec>,
+}
+
+/// Extension `image.lazy`: the container starts once the manifest and config are fetched and
+/// `prefetch` of each layer's bytes has arrived (or `prefetch_timeout` after the layer phase
+/// began); the rest arrives in the background.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LazySpec {
+    /// The share of each layer's bytes fetched before the container may start, in [0, 1].
+    pub prefetch: f64,
+    /// From the start of the layer phase until the container may start anyway.
+    pub prefetch_timeout: SimDuration,
+    /// Added to the Ready delay of a pod whose container started before its image was whole.
+    pub read_penalty: SimDuration,
 }
 
 /// A new digest pushed for a tag (extension `image.pushes`): from `at` on, a pull of the tag

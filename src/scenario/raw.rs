@@ -187,6 +187,17 @@ pub struct RawImage {
     pub platforms: Option<Vec<String>>,
     /// Extension: the tag moves to a new digest at these times.
     pub pushes: Option<Vec<RawPush>>,
+    /// Extension: the image is pulled lazily (eStargz, SOCI, Nydus, image streaming).
+    pub lazy: Option<RawLazy>,
+}
+
+/// Extension: lazy pulling of one image.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLazy {
+    pub prefetch: Option<Value>,
+    pub prefetch_timeout: Option<Value>,
+    pub read_penalty: Option<Value>,
 }
 
 /// Extension: one push of a new digest for an image's tag.

@@ -58,6 +58,8 @@ pub struct Generated {
     preloaded: BTreeMap<String, Vec<String>>,
     /// Node name prefix (pool name) of every node.
     pools: Vec<String>,
+    /// Some image is pulled lazily (its attempt outlives the puller slot it held).
+    lazy: bool,
 }
 
 fn pick<'a, T>(rng: &mut ChaCha8Rng, xs: &'a [T]) -> &'a T {
@@ -227,6 +229,7 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
     let mut images: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
     let mut image_refs: Vec<String> = Vec::new();
     let n_img = rng.gen_range(1..=6);
+    let mut lazy = false;
     for i in 0..n_img {
         let reg = rng.gen_range(0..n_reg);
         let tag = pick(&mut rng, &[":v1", ":latest", ""]);
@@ -254,6 +257,19 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
         writeln!(t, "\n[[image]]\nref = \"{r}\"\nlayers = [ {} ]", toml_layers.join(", ")).unwrap();
         if rng.gen_bool(0.2) {
             writeln!(t, "platforms = [\"{}\"]", pick(&mut rng, &["amd64", "arm64"])).unwrap();
+        }
+        // Now and then a lazy image, from a stream of its own (the other draws stay as they were).
+        let mut lazy_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6c61_7a79 ^ ((i as u64) << 32));
+        if lazy_rng.gen_bool(0.25) {
+            writeln!(
+                t,
+                "lazy = {{ prefetch = \"{}%\", prefetch_timeout = \"{}ms\", read_penalty = \"{}s\" }}",
+                lazy_rng.gen_range(0..=100),
+                lazy_rng.gen_range(0..=20_000),
+                lazy_rng.gen_range(0..=30)
+            )
+            .unwrap();
+            lazy = true;
         }
         images.insert(r.clone(), layers);
         image_refs.push(r);
@@ -455,7 +471,7 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
     }
     writeln!(t, "\n[scheduler]\npolicy = \"{}\"", pick(&mut rng, &["spread", "binpack", "image_locality"]))
         .unwrap();
-    Generated { text: t, images, preloaded, pools }
+    Generated { text: t, images, preloaded, pools, lazy }
 }
 
 /// Pod statuses the kubelet can show, plus the simulator's `Terminated` (deleted by a rollout).
@@ -592,7 +608,8 @@ fn check_outputs(g: &Generated, setting: Setting, out: &RunOutput, sink: &Memory
     for r in &sink.pulls {
         by_node.entry(r.node.as_str()).or_default().push(r);
     }
-    if let Some(limit) = setting.limit() {
+    // A lazy pull frees its puller slot when it is ready, before its row ends: not checked then.
+    if let Some(limit) = setting.limit().filter(|_| !g.lazy) {
         for (node, rows) in &by_node {
             let mut edges: Vec<(u64, i32)> = Vec::new();
             for r in rows {

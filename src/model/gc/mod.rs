@@ -201,6 +201,9 @@ impl World<'_> {
         for (i, c) in p.containers.iter().enumerate() {
             let created = c.started || state_before == PodState::Starting(container_u32(i));
             let Some(img) = c.image.filter(|_| created) else { continue };
+            if self.lazy.on && self.lazy_uncounted(pod, i) {
+                continue; // started lazily, never counted (`lazy`)
+            }
             let Node { images, superseded, gc, gc_records, .. } = &mut self.nodes[node.idx()];
             let slot = match images.get(&img) {
                 Some(ni) if ni.version == c.version => ni.gc,
@@ -264,7 +267,8 @@ impl World<'_> {
             }
             for (i, c) in pod.containers.iter().enumerate() {
                 if let Some(img) = c.image {
-                    if c.started || pod.state == PodState::Starting(container_u32(i)) {
+                    let uncounted = self.lazy.on && self.lazy_uncounted(*p, i);
+                    if (c.started || pod.state == PodState::Starting(container_u32(i))) && !uncounted {
                         *counts.entry((img, c.version)).or_default() += 1;
                     }
                 }

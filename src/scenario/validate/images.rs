@@ -10,6 +10,7 @@ use crate::ids::{ImageId, ImageSetId};
 use crate::k8s::image_ref::{parse_docker_ref, parse_image_name};
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::{RawImage, RawLayer, RawScenario};
+use crate::scenario::LazySpec;
 use crate::scenario::{ImageLayers, ImageSetSpec, ImageSpec, LayerSpec, PushSpec};
 use crate::time::SimDuration;
 use std::collections::BTreeMap;
@@ -96,6 +97,7 @@ pub(super) fn images(c: &mut Ctx, raw: &RawScenario, regs: &Registries, too_many
             }
             ps.clone()
         });
+        let lazy = validate_lazy(c, &p, im);
         let pushes =
             validate_pushes(c, &p, im, &mut layers, parsed.as_ref().is_some_and(|r| !r.digest.is_empty()));
         let Some(r) = parsed else { continue };
@@ -118,6 +120,7 @@ pub(super) fn images(c: &mut Ctx, raw: &RawScenario, regs: &Registries, too_many
             layers: image_layers,
             platforms,
             pushes,
+            lazy,
         });
     }
 
@@ -200,6 +203,7 @@ pub(super) fn images(c: &mut Ctx, raw: &RawScenario, regs: &Registries, too_many
                     layers: ImageLayers::Drawn { size_bytes: size.clone(), layer_count, base: base.clone() },
                     platforms: None,
                     pushes: Vec::new(),
+                    lazy: None,
                 });
             }
         }
@@ -382,4 +386,37 @@ fn validate_pushes(
         out.push(PushSpec { at, layers: specs });
     }
     out
+}
+
+/// `image.lazy` (extension): `prefetch` a percentage string, default `"10%"`;
+/// `prefetch_timeout` a fixed duration, default `"10s"` (stargz-snapshotter's
+/// `prefetch_timeout_sec`); `read_penalty` a fixed duration, default `"0s"`.
+fn validate_lazy(c: &mut Ctx, p: &KeyPath, im: &RawImage) -> Option<LazySpec> {
+    let l = im.lazy.as_ref()?;
+    let lp = p.key("lazy");
+    let prefetch = match &l.prefetch {
+        None => 0.1,
+        Some(v) => parse_percent(v).unwrap_or_else(|| {
+            c.err(
+                &lp.key("prefetch"),
+                format!("expected a percentage from \"0%\" to \"100%\", like \"10%\", got {v}"),
+            );
+            0.1
+        }),
+    };
+    Some(LazySpec {
+        prefetch,
+        prefetch_timeout: c.duration(
+            &lp.key("prefetch_timeout"),
+            l.prefetch_timeout.as_ref(),
+            SimDuration::from_secs(10),
+        ),
+        read_penalty: c.duration(&lp.key("read_penalty"), l.read_penalty.as_ref(), SimDuration::ZERO),
+    })
+}
+
+/// `"N%"` with 0 <= N <= 100 as a fraction.
+fn parse_percent(v: &toml::Value) -> Option<f64> {
+    let n: f64 = v.as_str()?.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (n.is_finite() && (0.0..=100.0).contains(&n)).then_some(n / 100.0)
 }

@@ -124,6 +124,7 @@ pub(super) fn node_pools(
                                 layers: ImageLayers::Unknown,
                                 platforms: None,
                                 pushes: Vec::new(),
+                                lazy: None,
                             });
                             id
                         }
