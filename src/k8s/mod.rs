@@ -6,6 +6,7 @@
 pub mod backoff;
 pub mod config;
 pub mod credentials;
+pub mod daemonset;
 pub mod deployment;
 pub mod events;
 pub mod eviction;

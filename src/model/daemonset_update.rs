@@ -1,60 +1,42 @@
-//! A DaemonSet's rolling update (`spec.updateStrategy.rollingUpdate` with maxSurge 0), as the
-//! DaemonSet controller's `rollingUpdate` (pkg/controller/daemon/update.go) runs it: count the
-//! nodes without an available pod of the new template (a node with no pod, or with both an old
-//! and a new one, counts too), delete every old pod that is not available, and delete available
-//! old pods while fewer than `maxUnavailable` nodes are unavailable. The controller's `manage`
-//! then creates the new pod on the node the old one left; here it is created in the same step.
-//!
-//! The controller walks the nodes in map order (random); the model walks them in node order.
-//! `maxUnavailable` is scaled from the number of nodes the DaemonSet runs on, a percentage
-//! rounded up, and 0 becomes 1 (`updatedDesiredNodeCounts`).
+//! A DaemonSet's rolling update (`spec.updateStrategy.rollingUpdate` with maxSurge 0): the
+//! model's side of `k8s::daemonset`. One controller sync gathers each node's pods of the new
+//! and old template, asks `k8s::daemonset::pods_to_delete` which old pods go, deletes them and
+//! creates the new pod on each of their nodes in the same step (the controller's `manage`,
+//! which runs in its next sync). Nodes are walked in node order, where the controller walks a
+//! map (random order).
 
 use super::*;
-use crate::k8s::deployment::scaled_value;
+use crate::k8s::daemonset::{max_unavailable, pods_to_delete, rollout_complete, NodePods};
 use crate::scenario::IntOrPercent;
 use std::collections::BTreeMap;
 
 impl World<'_> {
     /// One sync of the DaemonSet controller during a rolling update.
-    pub(super) fn reconcile_daemonset_update(&mut self, workload: WorkloadId, max_unavailable: IntOrPercent) {
+    pub(super) fn reconcile_daemonset_update(&mut self, workload: WorkloadId, max_unavail: IntOrPercent) {
         let st = &self.workloads[workload.idx()];
         if st.revision == 0 || st.rollout_finished.is_some() {
             return;
         }
-        // Each node's new and old pod (at most one of each: a node gets a new pod only once
-        // its old one is gone).
-        let mut by_node: BTreeMap<NodeId, (Option<PodId>, Option<PodId>)> = BTreeMap::new();
+        let mut by_node: BTreeMap<NodeId, NodePods<PodId>> = BTreeMap::new();
         for &pod in &st.pods {
             let p = &self.pods[pod.idx()];
             let Some(node) = p.node().filter(|_| p.state != PodState::Terminated) else { continue };
-            let e = by_node.entry(node).or_default();
+            let e = by_node.entry(node).or_insert(NodePods { new: None, old: None });
             if p.revision == st.revision {
-                e.0 = Some(pod);
+                e.new = Some((pod, p.available));
             } else {
-                e.1 = Some(pod);
+                e.old = Some((pod, p.available));
             }
         }
-        let desired = u32::try_from(by_node.len()).unwrap_or(u32::MAX);
-        let max_unavailable = scaled_value(max_unavailable, desired, true).max(1);
-        let available = |pod: PodId| self.pods[pod.idx()].available;
-        let (mut unavailable, mut replace, mut candidates) = (0u32, Vec::new(), Vec::new());
-        for (new, old) in by_node.values() {
-            match (new, old) {
-                (None, None) | (Some(_), Some(_)) => unavailable += 1,
-                (Some(n), None) => unavailable += u32::from(!available(*n)),
-                (None, Some(o)) if !available(*o) => replace.push(*o),
-                (None, Some(o)) => candidates.push(*o),
-            }
-        }
-        let done = by_node.values().all(|(new, old)| old.is_none() && new.is_some_and(available));
-        if done {
+        let nodes: Vec<NodePods<PodId>> = by_node.into_values().collect();
+        if rollout_complete(&nodes) {
             let st = &mut self.workloads[workload.idx()];
             st.rollout_finished = Some(self.now);
             st.old_pods = None;
             return;
         }
-        let room = max_unavailable.saturating_sub(unavailable) as usize;
-        let victims: Vec<PodId> = replace.into_iter().chain(candidates.into_iter().take(room)).collect();
+        let desired = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+        let victims = pods_to_delete(&nodes, max_unavailable(max_unavail, desired));
         if victims.is_empty() {
             return;
         }
