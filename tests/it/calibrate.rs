@@ -1,6 +1,6 @@
 //! Replaying observed pulls (`kind = "replay"`) and `pullsim calibrate`.
 
-use super::{base, pull_spans, run_toml, s, spans};
+use super::{base, pull_spans, pullsim, run_toml, s, spans};
 
 fn replay(pods: &str) -> String {
     base("unlimited", "100MB/s", "").replace("count = 1", "count = 2")
@@ -132,8 +132,21 @@ fn replay_errors_name_the_node_and_the_image() {
     assert!(e.contains("`pod` is only valid for kind"), "{e}");
 }
 
-fn pullsim(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pullsim")).args(args).output().unwrap()
+/// `pullsim calibrate ARGS... --out OUT`, which must succeed: its output and calibration.json.
+fn calibrate(args: &[&str], out: &std::path::Path) -> (std::process::Output, serde_json::Value) {
+    let mut all = vec!["calibrate"];
+    all.extend_from_slice(args);
+    all.extend(["--out", out.to_str().unwrap()]);
+    let o = pullsim(&all);
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let j = serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap()).unwrap();
+    (o, j)
+}
+
+/// A fitted value of calibration.json in its unit (`"80.01MB/s"` with `"MB/s"`: 80.01).
+fn fitted(j: &serde_json::Value, key: &str, unit: &str) -> f64 {
+    let text = j["params"][key].as_str().unwrap_or_else(|| panic!("no fitted {key} in {j}"));
+    text.trim_end_matches(unit).parse().unwrap_or_else(|_| panic!("{key} = {text:?}: not in {unit}"))
 }
 
 fn data(name: &str) -> String {
@@ -151,22 +164,19 @@ fn calibrate_recovers_the_per_connection_rate_the_events_were_made_with() {
     // events.jsonl: six pulls of one-layer images on three nodes, apart in time, timed as
     // size / 80MB/s (tests/data/calibrate/README.md); the scenario says 20MB/s.
     let out = out_dir("recover");
-    let o = pullsim(&[
-        "calibrate",
-        &data("events.jsonl"),
-        "--scenario",
-        &data("cluster.toml"),
-        "--fit",
-        "registry.registry.example.per_connection",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap()).unwrap();
-    let fitted = j["params"]["registry.registry.example.per_connection"].as_str().unwrap();
-    let mb_s: f64 = fitted.trim_end_matches("MB/s").parse().unwrap();
-    assert!((mb_s / 80.0 - 1.0).abs() < 0.02, "fitted {fitted}");
+    let (o, j) = calibrate(
+        &[
+            &data("events.jsonl"),
+            "--scenario",
+            &data("cluster.toml"),
+            "--fit",
+            "registry.registry.example.per_connection",
+        ],
+        &out,
+    );
+    let mb_s = fitted(&j, "registry.registry.example.per_connection", "MB/s");
+    let text = j["params"]["registry.registry.example.per_connection"].as_str().unwrap();
+    assert!((mb_s / 80.0 - 1.0).abs() < 0.02, "fitted {text}");
     // At 20MB/s every pull takes 4 times as long: 300% off.
     assert_eq!(j["baseline_error"]["mape"], 3.0);
     assert!(j["error"]["mape"].as_f64().unwrap() < 0.02);
@@ -181,7 +191,7 @@ fn calibrate_recovers_the_per_connection_rate_the_events_were_made_with() {
     let scn = std::fs::read_to_string(out.join("scenario.toml")).unwrap();
     assert!(
         scn.contains(&format!(
-            "per_connection = \"{fitted}\" # fitted by pullsim calibrate to 6 observed pulls of events.jsonl (MAPE 300.0% before, 0.0% after)"
+            "per_connection = \"{text}\" # fitted by pullsim calibrate to 6 observed pulls of events.jsonl (MAPE 300.0% before, 0.0% after)"
         )),
         "{scn}"
     );
@@ -191,17 +201,16 @@ fn calibrate_recovers_the_per_connection_rate_the_events_were_made_with() {
     assert!(!stdout.contains("could not fit well"), "{stdout}");
     // Deterministic: a second calibration writes the same bytes.
     let again = out_dir("recover-again");
-    let o2 = pullsim(&[
-        "calibrate",
-        &data("events.jsonl"),
-        "--scenario",
-        &data("cluster.toml"),
-        "--fit",
-        "registry.registry.example.per_connection",
-        "--out",
-        again.to_str().unwrap(),
-    ]);
-    assert!(o2.status.success());
+    calibrate(
+        &[
+            &data("events.jsonl"),
+            "--scenario",
+            &data("cluster.toml"),
+            "--fit",
+            "registry.registry.example.per_connection",
+        ],
+        &again,
+    );
     for f in ["calibration.json", "pulls-observed-vs-predicted.csv", "scenario.toml"] {
         assert_eq!(std::fs::read(out.join(f)).unwrap(), std::fs::read(again.join(f)).unwrap(), "{f}");
     }
@@ -210,19 +219,8 @@ fn calibrate_recovers_the_per_connection_rate_the_events_were_made_with() {
 #[test]
 fn calibrate_holdout_reports_the_error_on_the_rest() {
     let out = out_dir("holdout");
-    let o = pullsim(&[
-        "calibrate",
-        &data("events.jsonl"),
-        "--scenario",
-        &data("cluster.toml"),
-        "--holdout",
-        "0.34",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap()).unwrap();
+    let (_, j) =
+        calibrate(&[&data("events.jsonl"), "--scenario", &data("cluster.toml"), "--holdout", "0.34"], &out);
     // The default parameters; ceil(0.66 x 6) = 4 pulls fitted, 2 held out.
     let keys: Vec<&String> = j["params"].as_object().unwrap().keys().collect();
     assert_eq!(
@@ -333,41 +331,28 @@ fn calibrate_places_the_events_nodes_by_the_node_list_given() {
     import_replay(&dir, &[]);
     let scenario = dir.join("out.toml");
     let cal = dir.join("cal");
-    let o = pullsim(&[
-        "calibrate",
-        &data("events.jsonl"),
-        &data("nodes.json"),
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--fit",
-        "registry.registry.example.per_connection",
-        "--out",
-        cal.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(cal.join("calibration.json")).unwrap()).unwrap();
+    let (_, j) = calibrate(
+        &[
+            &data("events.jsonl"),
+            &data("nodes.json"),
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--fit",
+            "registry.registry.example.per_connection",
+        ],
+        &cal,
+    );
     assert_eq!(j["nodes"]["ip-10-0-0-3.ec2.internal"], "m5-large-0");
     assert_eq!(j["nodes"]["ip-10-0-0-1.ec2.internal"], "m5-large-1");
     // A scenario whose pools are named otherwise: sorted order, said so.
     let cal2 = dir.join("cal2");
-    let o = pullsim(&[
-        "calibrate",
-        &data("events.jsonl"),
-        &data("nodes.json"),
-        "--scenario",
-        &data("cluster.toml"),
-        "--out",
-        cal2.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (o, j) =
+        calibrate(&[&data("events.jsonl"), &data("nodes.json"), "--scenario", &data("cluster.toml")], &cal2);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("3 of the events' 3 nodes are not in the Node documents given (or not in the scenario)"),
         "{err}"
     );
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(cal2.join("calibration.json")).unwrap()).unwrap();
     assert_eq!(j["nodes"]["ip-10-0-0-3.ec2.internal"], "workers-2");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -377,33 +362,20 @@ fn calibrate_separates_the_per_layer_overhead_where_layer_counts_differ() {
     // layers-events.jsonl: a 1-layer and an 8-layer image of 400MB, made at 80MB/s with 1 s
     // per layer unpacked (tests/data/calibrate/README.md: 6 s and 8.625 s).
     let out = out_dir("layers");
-    let o = pullsim(&[
-        "calibrate",
-        &data("layers-events.jsonl"),
-        "--scenario",
-        &data("layers-cluster.toml"),
-        "--fit",
-        "registry.registry.example.per_connection",
-        "--fit",
-        "runtime.unpack_layer_overhead",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap()).unwrap();
-    let rate: f64 = j["params"]["registry.registry.example.per_connection"]
-        .as_str()
-        .unwrap()
-        .trim_end_matches("MB/s")
-        .parse()
-        .unwrap();
-    let overhead_ms: f64 = j["params"]["runtime.unpack_layer_overhead"]
-        .as_str()
-        .unwrap()
-        .trim_end_matches("ms")
-        .parse()
-        .unwrap();
+    let (_, j) = calibrate(
+        &[
+            &data("layers-events.jsonl"),
+            "--scenario",
+            &data("layers-cluster.toml"),
+            "--fit",
+            "registry.registry.example.per_connection",
+            "--fit",
+            "runtime.unpack_layer_overhead",
+        ],
+        &out,
+    );
+    let rate = fitted(&j, "registry.registry.example.per_connection", "MB/s");
+    let overhead_ms = fitted(&j, "runtime.unpack_layer_overhead", "ms");
     assert!((rate / 80.0 - 1.0).abs() < 0.01, "{j}");
     assert!((overhead_ms / 1000.0 - 1.0).abs() < 0.01, "{j}");
     assert!(j["error"]["mape"].as_f64().unwrap() < 0.01, "{j}");
@@ -416,17 +388,8 @@ fn calibrate_separates_the_per_layer_overhead_where_layer_counts_differ() {
     // Without --fit, the defaults include the overhead: two layer counts were pulled (the
     // one-layer events.jsonl leaves it out: calibrate_holdout_reports_the_error_on_the_rest).
     let out2 = out_dir("layers-default");
-    let o = pullsim(&[
-        "calibrate",
-        &data("layers-events.jsonl"),
-        "--scenario",
-        &data("layers-cluster.toml"),
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out2.join("calibration.json")).unwrap()).unwrap();
+    let (_, j) =
+        calibrate(&[&data("layers-events.jsonl"), "--scenario", &data("layers-cluster.toml")], &out2);
     assert!(j["params"].get("runtime.unpack_layer_overhead").is_some(), "{j}");
     // `pullsim report` makes a page of it: the fitted values, the errors, the chart inline.
     let o = pullsim(&["report", out.to_str().unwrap()]);
