@@ -17,6 +17,16 @@ impl World<'_> {
         if st.revision == 0 || st.rollout_finished.is_some() {
             return;
         }
+        // Most syncs (a new pod becoming available while the budget is used up) delete
+        // nothing; the counters say so without walking the pods. No node ever holds two pods
+        // of the DaemonSet here (an old pod's replacement is created as it goes), so each node
+        // with a new pod not yet available is one unavailable node.
+        let (old_live, old_not_running) = st.old_pods.as_ref().map_or((0, 0), |o| (o.live, o.not_running));
+        let unavailable = st.new_live - st.new_running;
+        let budget = max_unavailable(max_unavail, st.new_live + old_live);
+        if old_live > 0 && old_not_running == 0 && unavailable >= budget {
+            return;
+        }
         let mut by_node: BTreeMap<NodeId, NodePods<PodId>> = BTreeMap::new();
         for &pod in &st.pods {
             let p = &self.pods[pod.idx()];

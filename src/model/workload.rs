@@ -22,8 +22,8 @@ pub(super) struct WorkloadState {
     /// quadratic): live and Running pods of the current revision, Running older pods, and
     /// the older pods in the order the ReplicaSet deletes them (`rollout::OldPods`, from the
     /// rollout's start until it is done).
-    new_live: u32,
-    new_running: u32,
+    pub(super) new_live: u32,
+    pub(super) new_running: u32,
     old_running: u32,
     pub(super) old_pods: Option<super::rollout::OldPods>,
     /// The workload's start event has been handled (DaemonSets then cover joining nodes).
