@@ -16,11 +16,22 @@ use super::FlowOwner;
 /// Relative tolerance for "this link is full" and "this rate did not change".
 const EPS: f64 = 1e-9;
 
-/// One download: its two links (node ingress, registry egress), its cap and its progress in
-/// the general representation (the closed form keeps progress in its registry's clock).
+/// No link in a `Flow::via` slot.
+pub(super) const NO_LINK: u32 = u32::MAX;
+
+/// One download: its two links (node ingress, source egress: a registry's, or on a routed flow
+/// a peer's or a swarm's), up to two shared links on the way (`via`), its cap and its progress
+/// in the general representation (the closed form keeps progress in its registry's clock).
 #[derive(Clone, Debug)]
 pub(super) struct Flow {
     pub(super) links: [usize; 2],
+    /// Shared links between source and node (`[[link]]`, an upstream behind a cache), or
+    /// `NO_LINK`. A flow with any, or whose source is not a registry, is *routed*: only the
+    /// general fill serves it (`Network::n_routed`).
+    pub(super) via: [u32; 2],
+    /// Position of this flow in `links[via[i]].flows`.
+    pub(super) via_pos: [u32; 2],
+    pub(super) routed: bool,
     pub(super) cap_bytes_per_s: f64,
     pub(super) size_bytes: u64,
     pub(super) remaining_bytes: f64,
@@ -70,6 +81,50 @@ pub(super) fn registry_fits(sum_bytes_per_s: f64, capacity_bytes_per_s: f64) -> 
 }
 
 impl Flow {
+    /// Every link the flow crosses, in slot order (node, source, then the `via` links), and how
+    /// many there are.
+    #[inline]
+    pub(super) fn path(&self) -> ([usize; 4], usize) {
+        let mut out = [self.links[0], self.links[1], 0, 0];
+        let mut n = 2;
+        for v in self.via {
+            if v != NO_LINK {
+                out[n] = v as usize;
+                n += 1;
+            }
+        }
+        (out, n)
+    }
+
+    /// Records that this flow now sits at `pos` in `link`'s flow list.
+    #[inline]
+    pub(super) fn set_pos(&mut self, link: usize, pos: usize) {
+        if self.links[0] == link {
+            self.pos_in_link[0] = pos;
+        } else if self.links[1] == link {
+            self.pos_in_link[1] = pos;
+        } else if self.via[0] as usize == link {
+            self.via_pos[0] = pos as u32;
+        } else {
+            debug_assert_eq!(self.via[1] as usize, link, "the flow crosses the link");
+            self.via_pos[1] = pos as u32;
+        }
+    }
+
+    /// Where this flow sits in `link`'s flow list.
+    #[inline]
+    pub(super) fn pos(&self, link: usize) -> usize {
+        if self.links[0] == link {
+            self.pos_in_link[0]
+        } else if self.links[1] == link {
+            self.pos_in_link[1]
+        } else if self.via[0] as usize == link {
+            self.via_pos[0] as usize
+        } else {
+            self.via_pos[1] as usize
+        }
+    }
+
     /// Moves the bytes sent at the current rate since the last update.
     pub(super) fn settle(&mut self, now: SimTime) {
         let dt = now.since(self.last_update).as_secs_f64();

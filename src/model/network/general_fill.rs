@@ -32,12 +32,22 @@ impl Network {
             for i in 0..self.links[l].flows.len() {
                 let fid = self.links[l].flows[i];
                 let f = self.flows[fid.idx()].as_ref().expect("linked flow is live");
-                let other = if f.links[0] == l { f.links[1] } else { f.links[0] };
-                // Each flow is seen from both of its links; duplicates are removed below.
+                // Each flow is seen from every one of its links; duplicates are removed below.
                 comp_flows.push(fid);
-                if self.links[other].mark != epoch {
-                    self.links[other].mark = epoch;
-                    stack.push(other);
+                if !f.routed {
+                    let other = if f.links[0] == l { f.links[1] } else { f.links[0] };
+                    if self.links[other].mark != epoch {
+                        self.links[other].mark = epoch;
+                        stack.push(other);
+                    }
+                    continue;
+                }
+                let (path, n) = f.path();
+                for &other in &path[..n] {
+                    if self.links[other].mark != epoch {
+                        self.links[other].mark = epoch;
+                        stack.push(other);
+                    }
                 }
             }
         }
@@ -113,10 +123,10 @@ impl Network {
                     continue;
                 }
                 f.frozen_epoch = epoch;
-                let links = f.links;
+                let (path, n) = f.path();
                 n_frozen += 1;
                 new_rate.push((fid, level));
-                for l in links {
+                for &l in &path[..n] {
                     let link = &mut self.links[l];
                     link.frozen_sum += level;
                     link.n_unfrozen -= 1;
@@ -139,7 +149,8 @@ impl Network {
         }
         for &(fid, rate) in new_rate.iter() {
             let f = self.flows[fid.idx()].as_mut().unwrap();
-            for l in f.links {
+            let (path, n) = f.path();
+            for &l in &path[..n] {
                 self.links[l].rate_sum_bytes_per_s += rate;
             }
             if let Some(finish) = f.apply_rate(now, rate) {

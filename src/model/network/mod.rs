@@ -82,7 +82,7 @@ mod tests;
 
 use classes::NodeClasses;
 use closed_form::{Fast, FastReg};
-use flow::{Flow, Link, NodeMax, OrdBytes, RegSum, Scratch};
+use flow::{Flow, Link, NodeMax, OrdBytes, RegSum, Scratch, NO_LINK};
 use mixed::Mixed;
 
 /// What a flow is for; returned when it completes or is aborted.
@@ -146,6 +146,10 @@ pub struct Network {
     /// False only for the reference network of the tests, which always runs the general fill.
     regimes_enabled: bool,
     n_active: usize,
+    /// Routed flows in flight (a `via` link, or a source that is not a registry: a peer's
+    /// egress, a swarm). While there are any, only the general fill runs: the other
+    /// representations assume every flow crosses exactly a node and a registry.
+    n_routed: usize,
     /// Flows touched by the last recompute (for the cost counter in `--stats`).
     pub flows_recomputed_total: u64,
 }
@@ -193,6 +197,7 @@ impl Network {
             mixed: Mixed::new(node_bw.len(), registry_bw.len()),
             regimes_enabled: true,
             n_active: 0,
+            n_routed: 0,
             flows_recomputed_total: 0,
         }
     }
@@ -273,7 +278,7 @@ impl Network {
     /// After a change: if the general fill is in force, enters the closed form if it holds,
     /// else the node-local regime if it holds.
     fn enter_regime(&mut self, now: SimTime) {
-        if self.fast.is_some() || self.node_local || !self.regimes_enabled {
+        if self.fast.is_some() || self.node_local || !self.regimes_enabled || self.n_routed > 0 {
             return;
         }
         self.try_enter_closed_form(now);
@@ -356,6 +361,9 @@ impl Network {
             generation: self.next_generation,
             frozen_epoch: 0,
             pos_in_link: [0, 0],
+            via: [NO_LINK; 2],
+            via_pos: [0; 2],
+            routed: false,
             clock_finish_bytes: f64::NAN,
             fill_rate_bytes_per_s: 0.0,
         };
@@ -467,7 +475,8 @@ impl Network {
             }
             self.completions.pop();
             let f = self.detach(id);
-            touched.extend_from_slice(&f.links);
+            let (path, n) = f.path();
+            touched.extend_from_slice(&path[..n]);
             done.push(FlowDone { flow: id, owner: f.owner, bytes: f.size_bytes });
         }
         if !touched.is_empty() {
@@ -516,7 +525,8 @@ impl Network {
         } else if self.node_local {
             self.local_refill(now, &f.links);
         } else {
-            self.recompute_component(now, &f.links);
+            let (path, n) = f.path();
+            self.recompute_component(now, &path[..n]);
         }
         self.enter_regime(now);
         FlowDone { flow: id, owner: f.owner, bytes: moved.round() as u64 }
@@ -524,16 +534,21 @@ impl Network {
 
     fn detach(&mut self, id: FlowId) -> Flow {
         let f = self.flows[id.idx()].take().expect("live flow");
-        for (i, l) in f.links.into_iter().enumerate() {
+        let (path, n) = f.path();
+        for &l in &path[..n] {
             let link = &mut self.links[l];
-            let pos = f.pos_in_link[i];
+            let pos = f.pos(l);
             debug_assert_eq!(link.flows[pos], id);
             link.flows.swap_remove(pos);
             if let Some(&moved) = link.flows.get(pos) {
-                let m = self.flows[moved.idx()].as_mut().expect("linked flow is live");
-                let side = if m.links[0] == l { 0 } else { 1 };
-                m.pos_in_link[side] = pos;
+                self.flows[moved.idx()].as_mut().expect("linked flow is live").set_pos(l, pos);
             }
+        }
+        if f.routed {
+            self.n_routed -= 1;
+            self.free.push(id);
+            self.n_active -= 1;
+            return f;
         }
         self.track(f.links[0], f.links[1] - self.n_nodes, f.cap_bytes_per_s, false);
         if self.node_local {
@@ -542,6 +557,124 @@ impl Network {
         self.free.push(id);
         self.n_active -= 1;
         f
+    }
+
+    /// Adds a link after the node and registry links (a `[[link]]`, a node's egress that serves
+    /// its peers, a swarm) and returns its id. `f64::INFINITY` = unlimited.
+    pub fn add_link(&mut self, capacity_bytes_per_s: f64) -> usize {
+        assert!(capacity_bytes_per_s > 0.0, "validated: capacities are positive");
+        self.links.push(Link { capacity_bytes_per_s, ..Link::default() });
+        self.links.len() - 1
+    }
+
+    /// The link id of registry `registry`'s egress (for `via` paths).
+    pub fn registry_link_id(&self, registry: usize) -> usize {
+        self.registry_link(registry)
+    }
+
+    /// Changes a link's capacity at `now` (a swarm whose seeders come and go); the rates of
+    /// the flows it reaches are recomputed.
+    pub fn set_capacity(&mut self, now: SimTime, link: usize, capacity_bytes_per_s: f64) {
+        assert!(capacity_bytes_per_s > 0.0, "capacities are positive");
+        if self.links[link].capacity_bytes_per_s.to_bits() == capacity_bytes_per_s.to_bits() {
+            return;
+        }
+        self.last_now = now;
+        self.leave_fast_regimes(now);
+        self.links[link].capacity_bytes_per_s = capacity_bytes_per_s;
+        if !self.links[link].flows.is_empty() {
+            self.recompute_component(now, &[link]);
+        }
+        self.enter_regime(now);
+    }
+
+    /// Current total rate through any link, bytes/s (the general representation's sum: exact
+    /// for links only routed flows cross, which is every link `add_link` made).
+    pub fn link_rate_bytes_per_s(&self, link: usize) -> f64 {
+        self.links[link].rate_sum_bytes_per_s
+    }
+
+    /// Flows through any link.
+    pub fn link_flows(&self, link: usize) -> usize {
+        self.links[link].flows.len()
+    }
+
+    /// Leaves the closed-form, mixed or node-local regime for the general fill.
+    fn leave_fast_regimes(&mut self, now: SimTime) {
+        if self.fast.is_some() {
+            self.leave_closed_form(now);
+        } else if self.node_local {
+            self.leave_node_local(now);
+        }
+    }
+
+    /// Starts a routed download to `node`: from `source` (any link: a registry's egress, a
+    /// peer's, a swarm) through the shared links `via` (at most two, none repeated). A flow
+    /// with no `via` from a registry is an ordinary flow (`add_flow`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_routed_flow(
+        &mut self,
+        now: SimTime,
+        node: usize,
+        source: usize,
+        via: &[usize],
+        cap_bytes_per_s: f64,
+        size_bytes: u64,
+        owner: FlowOwner,
+    ) -> FlowId {
+        let registry_source = source >= self.n_nodes && source < self.n_nodes + self.n_registries;
+        if via.is_empty() && registry_source {
+            return self.add_flow(now, node, source - self.n_nodes, cap_bytes_per_s, size_bytes, owner);
+        }
+        assert!(cap_bytes_per_s > 0.0);
+        assert!(via.len() <= 2, "at most two shared links on a path");
+        assert!(node < self.n_nodes && source != node, "a flow enters a node from elsewhere");
+        self.last_now = now;
+        self.leave_fast_regimes(now);
+        let mut v = [NO_LINK; 2];
+        for (i, &l) in via.iter().enumerate() {
+            assert!(l != node && l != source && !v.contains(&(l as u32)), "a path crosses a link once");
+            v[i] = l as u32;
+        }
+        let flow = Flow {
+            links: [node, source],
+            cap_bytes_per_s,
+            size_bytes,
+            remaining_bytes: size_bytes as f64,
+            rate_bytes_per_s: 0.0,
+            last_update: now,
+            finish_at: SimTime::MAX,
+            owner,
+            generation: self.next_generation,
+            frozen_epoch: 0,
+            pos_in_link: [0, 0],
+            via: v,
+            via_pos: [0; 2],
+            routed: true,
+            clock_finish_bytes: f64::NAN,
+            fill_rate_bytes_per_s: 0.0,
+        };
+        self.next_generation += 1;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.flows[id.idx()] = Some(flow);
+                id
+            }
+            None => {
+                self.flows.push(Some(flow));
+                FlowId::from_idx(self.flows.len() - 1)
+            }
+        };
+        let (path, n) = self.flows[id.idx()].as_ref().unwrap().path();
+        for &l in &path[..n] {
+            self.links[l].flows.push(id);
+            let pos = self.links[l].flows.len() - 1;
+            self.flows[id.idx()].as_mut().unwrap().set_pos(l, pos);
+        }
+        self.n_active += 1;
+        self.n_routed += 1;
+        self.recompute_component(now, &path[..n]);
+        id
     }
 
     /// Invariant: no link carries more than its capacity (within float tolerance).

@@ -49,7 +49,7 @@ impl Network {
 
     /// Leaves the node-local regime at `now` (a registry binds): the general fill recomputes
     /// every flow, each settled from its own last update.
-    fn leave_node_local(&mut self, now: SimTime) {
+    pub(super) fn leave_node_local(&mut self, now: SimTime) {
         self.node_local = false;
         let seeds: Vec<usize> = (0..self.n_registries).map(|r| self.registry_link(r)).collect();
         self.recompute_component(now, &seeds);

@@ -295,6 +295,49 @@ fn a_lone_flow_with_another_cap_keeps_its_cap() {
     assert_eq!(n.rate_of(b), Some(50e6));
 }
 
+/// A NAT gateway of 100 MB/s in front of two 125 MB/s nodes: the two flows through it get
+/// 50 MB/s each; a third flow to node 0 from another registry, not through it, gets what node
+/// 0 has left, 75 MB/s. When the NAT flow of node 1 ends, node 0's NAT flow is held by its
+/// node at 62.5 MB/s beside the other (max-min: node 0's 125 MB/s split two ways, the NAT
+/// no longer full).
+#[test]
+fn a_shared_link_binds_and_the_node_takes_the_rest() {
+    let mut n = Network::new(&[125e6, 125e6], &[f64::INFINITY, f64::INFINITY]);
+    let nat = n.add_link(100e6);
+    let hub = n.registry_link_id(0);
+    let a = n.add_routed_flow(SimTime::ZERO, 0, hub, &[nat], f64::INFINITY, 500_000_000, owner(0));
+    let b = n.add_routed_flow(SimTime::ZERO, 1, hub, &[nat], f64::INFINITY, 100_000_000, owner(1));
+    let c = n.add_flow(SimTime::ZERO, 0, 1, f64::INFINITY, 1_000_000_000, owner(2));
+    assert!(!n.is_closed_form() && !n.is_node_local());
+    assert_eq!((n.rate_of(a), n.rate_of(b), n.rate_of(c)), (Some(50e6), Some(50e6), Some(75e6)));
+    assert_eq!(n.link_rate_bytes_per_s(nat), 100e6);
+    // b: 100 MB at 50 MB/s ends at 2 s.
+    assert_eq!(n.next_completion(), Some(secs(2)));
+    let done = n.take_completed(secs(2));
+    assert_eq!(done.iter().map(|d| d.owner.pull.0).collect::<Vec<_>>(), [1]);
+    assert_eq!((n.rate_of(a), n.rate_of(c)), (Some(62.5e6), Some(62.5e6)));
+    // The last routed flow gone, a representation that is not the general fill holds again
+    // (node 0 binds, no registry does: node-local).
+    n.abort(secs(2), a);
+    assert!(n.is_node_local());
+    assert_eq!(n.rate_of(c), Some(125e6));
+}
+
+/// A peer's egress serves two nodes: 100 MB/s split in two; a swarm link whose capacity
+/// doubles gives both flows their node's 125 MB/s... capped by the new 200 MB/s: 100 each.
+#[test]
+fn a_peer_egress_is_shared_and_a_capacity_change_reallocates() {
+    let mut n = Network::new(&[125e6, 125e6, 125e6], &[f64::INFINITY]);
+    let egress2 = n.add_link(100e6);
+    let a = n.add_routed_flow(SimTime::ZERO, 0, egress2, &[], f64::INFINITY, 1_000_000_000, owner(0));
+    let b = n.add_routed_flow(SimTime::ZERO, 1, egress2, &[], f64::INFINITY, 1_000_000_000, owner(1));
+    assert_eq!((n.rate_of(a), n.rate_of(b)), (Some(50e6), Some(50e6)));
+    n.set_capacity(secs(1), egress2, 200e6);
+    assert_eq!((n.rate_of(a), n.rate_of(b)), (Some(100e6), Some(100e6)));
+    // 50 MB by 1 s, then 950 MB at 100 MB/s: done at 10.5 s.
+    assert_eq!(n.next_completion(), Some(SimTime(10_500_000_000)));
+}
+
 mod equivalence {
     //! The network with its regimes against one that always runs the general fill.
     use super::*;
@@ -309,6 +352,16 @@ mod equivalence {
             registry: usize,
             cap: Option<usize>,
             size_bytes: u64,
+            /// Routed: shared links crossed (indices into `Case::shared_bw`, a bit each), and
+            /// a peer node whose egress is the source instead of the registry.
+            via_bits: u8,
+            peer: Option<usize>,
+        },
+        /// A shared link's capacity changes (a swarm's seeders come and go).
+        SetCapacity {
+            dt_ns: u64,
+            link: usize,
+            capacity: f64,
         },
         Abort {
             dt_ns: u64,
@@ -324,7 +377,16 @@ mod equivalence {
         node_bw: Vec<f64>,
         registry_bw: Vec<f64>,
         caps: [f64; 3],
+        /// Shared links (`[[link]]`, swarms), and each node's egress (peers' source).
+        shared_bw: Vec<f64>,
         ops: Vec<Op>,
+    }
+
+    /// Adds the shared links and the nodes' egress links; returns their ids.
+    fn routed_links(net: &mut Network, case: &Case) -> (Vec<usize>, Vec<usize>) {
+        let shared = case.shared_bw.iter().map(|&c| net.add_link(c)).collect();
+        let egress = case.node_bw.iter().map(|&c| net.add_link(c)).collect();
+        (shared, egress)
     }
 
     fn capacity(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
@@ -353,7 +415,9 @@ mod equivalence {
                             node,
                             registry,
                             cap,
-                            size_bytes
+                            size_bytes,
+                            via_bits: 0,
+                            peer: None,
                         }),
                     1 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
                     2 => dt.prop_map(|dt_ns| Op::Advance { dt_ns }),
@@ -362,6 +426,7 @@ mod equivalence {
                     node_bw: node_bw.clone(),
                     registry_bw: registry_bw.clone(),
                     caps: [caps.0, caps.1, caps.2],
+                    shared_bw: Vec::new(),
                     ops,
                 })
             })
@@ -416,7 +481,9 @@ mod equivalence {
                             node,
                             registry,
                             cap: None,
-                            size_bytes
+                            size_bytes,
+                            via_bits: 0,
+                            peer: None,
                         }
                     ),
                     1 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
@@ -426,6 +493,54 @@ mod equivalence {
                     node_bw: node_bw.clone(),
                     registry_bw: registry_bw.clone(),
                     caps: [caps.0, caps.1, caps.2],
+                    shared_bw: Vec::new(),
+                    ops,
+                })
+            })
+    }
+
+    /// Routed cases: ordinary flows mixed with flows through shared links and from peers'
+    /// egress, and shared links whose capacity changes, so the regimes are left when routed
+    /// flows arrive and entered again when the last one goes.
+    fn routed_case() -> impl Strategy<Value = Case> {
+        (
+            prop::collection::vec(capacity(1e7, 5e8), 2..=6),
+            prop::collection::vec(capacity(2e7, 1e9), 1..=3),
+            (capacity(5e6, 3e8), 5e6..3e8, 5e6..3e8),
+            prop::collection::vec(capacity(1e7, 4e8), 1..=2),
+        )
+            .prop_flat_map(|(node_bw, registry_bw, caps, shared_bw)| {
+                let (n, r, k) = (node_bw.len(), registry_bw.len(), shared_bw.len());
+                let dt = prop_oneof![1 => Just(0u64), 4 => 0u64..3_000_000_000];
+                let op = prop_oneof![
+                    6 => (
+                        dt.clone(),
+                        0..n,
+                        0..r,
+                        prop_oneof![3 => Just(None), 2 => (0..3usize).prop_map(Some)],
+                        prop_oneof![1 => Just(0u64), 12 => 1u64..200_000_000],
+                        prop_oneof![2 => Just(0u8), 2 => 0u8..(1u8 << k)],
+                        prop_oneof![3 => Just(None), 1 => (0..n).prop_map(Some)],
+                    )
+                        .prop_map(|(dt_ns, node, registry, cap, size_bytes, via_bits, peer)| Op::Add {
+                            dt_ns,
+                            node,
+                            registry,
+                            cap,
+                            size_bytes,
+                            via_bits,
+                            peer,
+                        }),
+                    1 => (dt.clone(), 0..k, capacity(1e7, 4e8))
+                        .prop_map(|(dt_ns, link, capacity)| Op::SetCapacity { dt_ns, link, capacity }),
+                    2 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
+                    2 => dt.prop_map(|dt_ns| Op::Advance { dt_ns }),
+                ];
+                prop::collection::vec(op, 1..100).prop_map(move |ops| Case {
+                    node_bw: node_bw.clone(),
+                    registry_bw: registry_bw.clone(),
+                    caps: [caps.0, caps.1, caps.2],
+                    shared_bw: shared_bw.clone(),
                     ops,
                 })
             })
@@ -445,23 +560,48 @@ mod equivalence {
             live: BTreeMap::new(),
             done: BTreeMap::new(),
         };
+        let (shared, egress) = routed_links(&mut s.net, case);
+        let (shared_r, egress_r) = routed_links(&mut r.net, case);
+        assert_eq!((&shared, &egress), (&shared_r, &egress_r), "the same link ids in both");
         let mut now = SimTime::ZERO;
         let mut next_owner = 0u32;
         for op in &case.ops {
             let dt_ns = match op {
-                Op::Add { dt_ns, .. } | Op::Abort { dt_ns, .. } | Op::Advance { dt_ns } => *dt_ns,
+                Op::Add { dt_ns, .. }
+                | Op::SetCapacity { dt_ns, .. }
+                | Op::Abort { dt_ns, .. }
+                | Op::Advance { dt_ns } => *dt_ns,
             };
             now = now.plus(SimDuration(dt_ns));
             s.drain(now);
             r.drain(now);
             match *op {
-                Op::Add { node, registry, cap, size_bytes, .. } => {
+                Op::Add { node, registry, cap, size_bytes, via_bits, peer, .. } => {
                     let cap = case.caps[cap.unwrap_or(registry)];
+                    let via: Vec<usize> = shared
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| via_bits & (1 << i) != 0)
+                        .map(|(_, l)| *l)
+                        .collect();
+                    let peer = peer.filter(|p| *p != node);
                     for d in [&mut s, &mut r] {
-                        let id = d.net.add_flow(now, node, registry, cap, size_bytes, owner(next_owner));
+                        let source = match peer {
+                            Some(p) => egress[p],
+                            None => d.net.registry_link_id(registry),
+                        };
+                        let id = if via.is_empty() && peer.is_none() {
+                            d.net.add_flow(now, node, registry, cap, size_bytes, owner(next_owner))
+                        } else {
+                            d.net.add_routed_flow(now, node, source, &via, cap, size_bytes, owner(next_owner))
+                        };
                         d.live.insert(next_owner, id);
                     }
                     next_owner += 1;
+                }
+                Op::SetCapacity { link, capacity, .. } => {
+                    s.net.set_capacity(now, shared[link], capacity);
+                    r.net.set_capacity(now, shared[link], capacity);
                 }
                 Op::Abort { pick, .. } if !s.live.is_empty() => {
                     let o = *s.live.keys().nth(pick % s.live.len()).unwrap();
@@ -492,6 +632,10 @@ mod equivalence {
                 let (a, b) = (s.net.registry_egress_bytes_per_s(reg), r.net.registry_egress_bytes_per_s(reg));
                 prop_assert!(rates_agree(a, b), "registry {}: egress {} vs {}", reg, a, b);
             }
+            for &l in shared.iter().chain(&egress) {
+                let (a, b) = (s.net.link_rate_bytes_per_s(l), r.net.link_rate_bytes_per_s(l));
+                prop_assert!(rates_agree(a, b), "link {}: {} vs {}", l, a, b);
+            }
         }
         let end = now.plus(SimDuration(1_000_000 * 1_000_000_000));
         s.drain(end);
@@ -510,6 +654,11 @@ mod equivalence {
 
         #[test]
         fn regimes_match_the_general_fill(case in case()) {
+            run(&case)?;
+        }
+
+        #[test]
+        fn routed_flows_leave_and_reenter_the_regimes_exactly(case in routed_case()) {
             run(&case)?;
         }
     }
