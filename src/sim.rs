@@ -46,6 +46,7 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         next_sample = SimTime(next_sample.0.saturating_add(every));
     }
     world.flush_unfinished_pulls(end);
+    let (links, p2p) = world.distribution_results(end);
     stats.peak_flows = world.peak_flows();
     stats.flows_recomputed = world.flows_recomputed();
     let pods = world.pod_rows();
@@ -67,6 +68,8 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         pull_failures_by_reason: world.failures_by_reason(),
         workloads,
         prepulls: world.prepull_results(),
+        links,
+        p2p,
     }
 }
 

@@ -3,6 +3,7 @@
 //! and the run summary, pooled (`summary.rs`) and per workload (`workloads.rs`). Field names are
 //! the output contract's column names.
 
+pub mod distribution;
 pub mod peaks;
 pub mod summary;
 pub mod workloads;
@@ -268,6 +269,10 @@ pub struct RunOutput {
     pub workloads: Vec<workloads::WorkloadSummary>,
     /// Per `[[prepull]]`, in file order (empty without any).
     pub prepulls: Vec<PrepullResult>,
+    /// Per `[[link]]`, in file order (empty without any).
+    pub links: Vec<distribution::LinkResult>,
+    /// `[p2p]`, when enabled.
+    pub p2p: Option<distribution::P2pResult>,
 }
 
 /// What one `[[prepull]]` achieved (`summary.json` `prepulls`, keyed by name).

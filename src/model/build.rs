@@ -105,6 +105,9 @@ impl<'a> World<'a> {
             .map(|(i, im)| raw_images.intern(&im.raw_ref, Some(ImageId::from_idx(i))))
             .collect();
         let labels = HotLabels::new(&streams);
+        let mut net = Network::new(&node_bw, &reg_bw);
+        let routing = super::routing::Routing::new(scn, &mut net);
+        let p2p = super::p2p::P2p::new(scn, &node_bw, &reg_bw, &mut net);
         let mut w = World {
             scn,
             sink,
@@ -112,7 +115,7 @@ impl<'a> World<'a> {
             now: SimTime::ZERO,
             queue: EventQueue::with_capacity(1024),
             streams,
-            net: Network::new(&node_bw, &reg_bw),
+            net,
             nodes,
             registries,
             images,
@@ -179,6 +182,8 @@ impl<'a> World<'a> {
             timers_pushed: 0,
             next_timer: SimTime::MAX,
             lazy: lazy::LazyState::new(scn),
+            routing,
+            p2p,
         };
 
         // Initial events, in a fixed order: node joins, outages, workload starts.

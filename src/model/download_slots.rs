@@ -73,7 +73,7 @@ impl World<'_> {
                     "a queued layer keeps its ingest"
                 );
                 let registry = self.pulls[pull.idx()].registry.expect("layers phase has a registry");
-                let rtt = self.round_trip(registry, pull, 100 + u64::from(index));
+                let rtt = self.blob_request_delay(registry, pull, 100 + u64::from(index));
                 let generation = self.pulls[pull.idx()].generation;
                 self.schedule_in(rtt, Event::BlobRequest { pull, layer, generation });
             }

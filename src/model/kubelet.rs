@@ -471,6 +471,9 @@ impl World<'_> {
         let used = p.credential.as_deref().map(secret_coords);
         let version = p.version;
         self.install_version(node, img, version);
+        if self.p2p.on {
+            self.p2p_advertise(node, img, version);
+        }
         // The kubelet writes pulled records only with KubeletEnsureSecretPulledImages on
         // (otherwise the kubelet runs `pullmanager.NoopImagePullManager`), and only that gate
         // reads them.

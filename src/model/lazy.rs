@@ -157,7 +157,7 @@ impl World<'_> {
         self.registries[registry.idx()].row.blob_bytes += d.bytes;
         self.totals.bytes_pulled += d.bytes;
         let cap = self.download_cap_bytes_per_s(registry, node, layer);
-        let flow = self.net.add_flow(self.now, node.idx(), registry.idx(), cap, rest, d.owner);
+        let flow = self.start_download(node, registry, cap, rest, d.owner);
         self.nodes[node.idx()].layers.insert(layer, LayerState::Downloading { owner: pull, flow });
         self.lazy.flows.insert((node, layer), LazyFlow::Rest);
         self.lazy.pulls.get_mut(&pull).expect("a lazy pull owns the flow").background += 1;

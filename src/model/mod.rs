@@ -24,11 +24,13 @@ mod layer_disk;
 mod lazy;
 pub mod network;
 mod node_layers;
+mod p2p;
 mod pod_table;
 mod raw_image;
 mod record_slots;
 mod registry;
 mod rollout;
+mod routing;
 mod runtime;
 mod scheduler;
 mod workload;
@@ -636,6 +638,10 @@ pub struct World<'a> {
     /// Lazy pulling (`lazy`): empty unless some image is lazy, and then every hook is skipped
     /// by one `is_lazy_run` check.
     lazy: lazy::LazyState,
+    /// `[[link]]`: the shared links on each download's way (`routing`).
+    routing: routing::Routing,
+    /// `[p2p]`: peer-to-peer distribution (`p2p`).
+    p2p: p2p::P2p,
     /// The earliest timer's time, `SimTime::MAX` when none: the dispatcher's check for a timer
     /// is then one comparison (most runs never set one).
     next_timer: SimTime,

@@ -138,6 +138,13 @@ impl World<'_> {
     /// The prelude from its first request, sent at `start`: tokens, the HEAD that resolves the
     /// tag, then the manifest stage (now, or as an event at its send time under a rate limit).
     pub(super) fn begin_prelude(&mut self, pull: PullId, registry: RegistryId, start: SimTime) {
+        // Spegel is asked first: a peer's manifest ends the prelude, else the registry's starts
+        // after the lookup (`p2p`).
+        let start = match self.p2p.on.then(|| self.p2p_resolve(pull, start)) {
+            Some(Ok(done)) => return self.end_prelude(pull, done, None),
+            Some(Err(start)) => start,
+            None => start,
+        };
         let spec = &self.scn.registries[registry.idx()];
         let p = &self.pulls[pull.idx()];
         let (node, pod, img) = (p.node, p.pod, p.image.expect("checked by caller"));
@@ -258,7 +265,8 @@ impl World<'_> {
     fn rate_limit_admits(&mut self, registry: RegistryId, node: NodeId, sent: SimTime) -> bool {
         let Some(limit) = &self.scn.registries[registry.idx()].rate_limit else { return true };
         let scope_key = match limit.scope {
-            RateLimitScope::Node => node.0,
+            // Behind a NAT, the gateway's address (`routing`).
+            RateLimitScope::Node => self.routing.address_key(self.nodes[node.idx()].pool, registry, node),
             RateLimitScope::Registry => 0,
         };
         let window = self.registries[registry.idx()].windows.entry(scope_key).or_default();

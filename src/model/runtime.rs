@@ -136,7 +136,7 @@ impl World<'_> {
                     self.gc_disk_changed(node);
                     let registry = self.pulls[pull.idx()].registry.expect("layers phase has a registry");
                     let req_no = 100 + u64::from(self.pulls[pull.idx()].scan);
-                    let rtt = self.round_trip(registry, pull, req_no);
+                    let rtt = self.blob_request_delay(registry, pull, req_no);
                     let p = &mut self.pulls[pull.idx()];
                     p.downloads_in_flight += 1;
                     p.scan += 1;
@@ -160,6 +160,9 @@ impl World<'_> {
         }
         let node = p.node;
         let registry = p.registry.expect("layers phase has a registry");
+        if self.p2p.on && self.p2p_blob_request(pull, layer) {
+            return;
+        }
         // Sent during an outage, or answered during one: the request fails.
         if self.in_outage(registry, self.now) || self.blob_request_sent_in_outage(registry, pull, layer) {
             self.finish_pull(pull, Some(FailReason::Outage));
@@ -170,8 +173,7 @@ impl World<'_> {
             size = self.lazy_first_flow_bytes(pull, node, layer, size);
         }
         let cap = self.download_cap_bytes_per_s(registry, node, layer);
-        let flow =
-            self.net.add_flow(self.now, node.idx(), registry.idx(), cap, size, FlowOwner { pull, layer });
+        let flow = self.start_download(node, registry, cap, size, FlowOwner { pull, layer });
         self.nodes[node.idx()].layers.insert(layer, LayerState::Downloading { owner: pull, flow });
         let r = &mut self.registries[registry.idx()].row;
         r.peak_concurrent = r.peak_concurrent.max(self.net.registry_flows(registry.idx()) as u64);
@@ -194,6 +196,12 @@ impl World<'_> {
             Some((cold, warm)) if !warm.get(layer.idx()).copied().unwrap_or(false) => *cold,
             _ => reg.per_connection_bytes_per_s,
         };
+        self.unpack_limited_cap(cap, node, layer)
+    }
+
+    /// `cap`, and under a runtime that decompresses while downloading, the node's unpack rate
+    /// over the layer's unpacked bytes.
+    pub(super) fn unpack_limited_cap(&self, cap: f64, node: NodeId, layer: LayerId) -> f64 {
         let rate = self.nodes[node.idx()].unpack_rate_bytes_per_s;
         let (size, unpacked) = (self.layer_size_bytes[layer.idx()], self.layer_unpacked_bytes[layer.idx()]);
         if !self.scn.runtime.profile.decompresses_while_downloading()
@@ -236,9 +244,15 @@ impl World<'_> {
             p.bytes += d.bytes;
             p.downloads_in_flight -= 1;
             let registry = p.registry.expect("a flow has a registry");
+            let from_peers = self.p2p.on && self.p2p_download_ended(&d, true);
+            if !from_peers {
+                self.download_ended(node, registry, d.bytes);
+            }
             let reg = &mut self.registries[registry.idx()];
-            reg.row.blob_bytes += d.bytes;
-            if let Some((_, warm)) = &mut reg.cold {
+            if !from_peers {
+                reg.row.blob_bytes += d.bytes;
+            }
+            if let Some((_, warm)) = &mut reg.cold.as_mut().filter(|_| !from_peers) {
                 // The edge holds the blob from now on; downloads already running keep their cap.
                 let i = d.owner.layer.idx();
                 if warm.len() <= i {
@@ -378,8 +392,11 @@ impl World<'_> {
         let d = self.net.abort(at, flow);
         let p = &mut self.pulls[pull.idx()];
         p.bytes += d.bytes;
-        let registry = p.registry.expect("a flow has a registry");
-        self.registries[registry.idx()].row.blob_bytes += d.bytes;
+        let (node, registry) = (p.node, p.registry.expect("a flow has a registry"));
+        if !(self.p2p.on && self.p2p_download_ended(&d, false)) {
+            self.download_ended(node, registry, d.bytes);
+            self.registries[registry.idx()].row.blob_bytes += d.bytes;
+        }
         self.totals.bytes_pulled += d.bytes;
     }
 

@@ -322,6 +322,15 @@ pub struct SummaryExtras {
     /// scenario without prepulls writes the summary it always did.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "crate::metrics::prepulls_as_object")]
     pub prepulls: Vec<crate::metrics::PrepullResult>,
+    /// Per `[[link]]`, keyed by name in file order; left out without any.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::metrics::distribution::links_as_object"
+    )]
+    pub links: Vec<crate::metrics::distribution::LinkResult>,
+    /// `[p2p]`'s counters; left out without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p2p: Option<crate::metrics::distribution::P2pResult>,
 }
 
 /// `[("transient", 3), ...]` as `{"transient": 3, ...}`, in the given order.
@@ -348,6 +357,8 @@ impl SummaryExtras {
             workloads: out.workloads.clone(),
             slos: crate::experiment::slo::run_verdicts(&scn.slos, &out.workloads),
             prepulls: out.prepulls.clone(),
+            links: out.links.clone(),
+            p2p: out.p2p.clone(),
         }
     }
 }

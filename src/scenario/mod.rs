@@ -64,6 +64,10 @@ pub struct Scenario {
     /// `[[prepull]]` tables in file order, enabled or not. Each enabled one also has a hidden
     /// DaemonSet in `workloads`, after the file's own workloads (`WorkloadSpec::prepull`).
     pub prepulls: Vec<PrepullSpec>,
+    /// `[[link]]` tables in file order (extension): links shared by some pools' traffic.
+    pub links: Vec<LinkSpec>,
+    /// `[p2p]` (extension): peer-to-peer distribution, when enabled.
+    pub p2p: Option<P2pSpec>,
     /// What validation accepted as written although Kubernetes would refuse it (a rollout count
     /// written as the string `"0"`); `lint` reports these first.
     pub notes: Vec<Warning>,
@@ -390,6 +394,67 @@ pub struct WorkloadSpec {
 /// `[[workload]]` of the same name.
 pub fn prepull_workload_name(prepull: &str) -> String {
     format!("prepull:{prepull}")
+}
+
+/// A `[[link]]` table (extension): every download to a node of `node_pools` from a registry
+/// of `registries` crosses this link as well as the node's and the registry's.
+#[derive(Clone, Debug)]
+pub struct LinkSpec {
+    pub name: String,
+    pub bandwidth_bytes_per_s: f64,
+    /// `None` = every pool.
+    pub node_pools: Option<Vec<PoolId>>,
+    /// `None` = every registry.
+    pub registries: Option<Vec<RegistryId>>,
+    /// A NAT gateway: the nodes behind it reach these registries from one public address, so a
+    /// registry's per-node (`scope = "node"`) rate limit gives them one budget.
+    pub shared_address: bool,
+}
+
+impl LinkSpec {
+    /// Whether downloads to a node of `pool` from `registry` cross this link.
+    pub fn carries(&self, pool: PoolId, registry: RegistryId) -> bool {
+        self.node_pools.as_ref().is_none_or(|p| p.contains(&pool))
+            && self.registries.as_ref().is_none_or(|r| r.contains(&registry))
+    }
+}
+
+/// How peers share blobs (`[p2p] mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum P2pMode {
+    /// Spegel: a blob is served whole by one peer that advertises it; no peer, the registry.
+    Spegel,
+    /// Piece-based (Kraken, Dragonfly): a blob comes in pieces from every peer of its swarm and
+    /// from the origins at once.
+    Pieces,
+}
+
+/// `[p2p]` (extension): in-cluster peer-to-peer distribution of the blobs of `registries` to
+/// and from the nodes of `node_pools`.
+#[derive(Clone, Debug)]
+pub struct P2pSpec {
+    pub mode: P2pMode,
+    /// `None` = every registry.
+    pub registries: Option<Vec<RegistryId>>,
+    /// The pools that run the agent: they fetch from peers and serve them. `None` = all.
+    pub node_pools: Option<Vec<PoolId>>,
+    /// A node's upload capacity for its peers, bytes/s; `None` = its pool's `bandwidth`.
+    pub upload_bytes_per_s: Option<f64>,
+    /// The cap of one download from peers, bytes/s (infinite = none).
+    pub per_connection_bytes_per_s: f64,
+    /// Spegel: the time to find a peer that holds a digest, or learn that none does.
+    pub lookup: SimDuration,
+    /// Pieces: from a download's start until it has peers to fetch from, ns (the tracker's
+    /// or scheduler's answer, announces), drawn per download.
+    pub tracker_latency_ns: Dist,
+}
+
+impl P2pSpec {
+    /// Whether a node of `pool` pulling from `registry` goes through the peers.
+    pub fn serves(&self, pool: PoolId, registry: RegistryId) -> bool {
+        self.node_pools.as_ref().is_none_or(|p| p.contains(&pool))
+            && self.registries.as_ref().is_none_or(|r| r.contains(&registry))
+    }
 }
 
 /// A `[[prepull]]` table (extension): from `at`, one pod per node of `node_pools` (and per

@@ -38,6 +38,11 @@ pub struct RawScenario {
     /// Extension: image pre-pulling (an image-puller DaemonSet), `validate::prepull`.
     #[serde(default)]
     pub prepull: Vec<RawPrepull>,
+    /// Extension: shared network links (NAT gateways, uplinks), `validate::distribution`.
+    #[serde(default)]
+    pub link: Vec<RawLink>,
+    /// Extension: in-cluster peer-to-peer distribution, `validate::distribution`.
+    pub p2p: Option<RawP2p>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -350,4 +355,31 @@ pub struct RawPrepull {
     pub node_pools: Option<Vec<String>>,
     pub at: Option<Value>,
     pub enabled: Option<bool>,
+}
+
+/// Extension: one `[[link]]` table, a link shared by the traffic of chosen pools from chosen
+/// registries (a NAT gateway, a zone uplink, an interconnect).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub name: Option<String>,
+    pub bandwidth: Option<Value>,
+    pub node_pools: Option<Vec<String>>,
+    pub registries: Option<Vec<String>>,
+    pub shared_address: Option<bool>,
+}
+
+/// Extension: the `[p2p]` table, in-cluster peer-to-peer distribution (Spegel; Kraken or
+/// Dragonfly).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawP2p {
+    pub mode: Option<String>,
+    pub enabled: Option<bool>,
+    pub registries: Option<Vec<String>>,
+    pub node_pools: Option<Vec<String>>,
+    pub upload: Option<Value>,
+    pub per_connection: Option<Value>,
+    pub lookup: Option<Value>,
+    pub tracker_latency: Option<Value>,
 }

@@ -13,6 +13,7 @@ mod calibrate;
 mod cli;
 mod corpus;
 mod determinism;
+mod distribution;
 mod dynamics;
 mod events;
 mod exact;

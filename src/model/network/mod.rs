@@ -588,6 +588,31 @@ impl Network {
         self.enter_regime(now);
     }
 
+    /// Changes several links' capacities at `now` with one recompute of the flows they reach.
+    pub fn set_capacities(&mut self, now: SimTime, changes: &[(usize, f64)]) {
+        let changed: Vec<usize> = changes
+            .iter()
+            .filter(|(l, c)| {
+                assert!(*c > 0.0, "capacities are positive");
+                self.links[*l].capacity_bytes_per_s.to_bits() != c.to_bits()
+            })
+            .map(|(l, _)| *l)
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        self.last_now = now;
+        self.leave_fast_regimes(now);
+        for &(l, c) in changes {
+            self.links[l].capacity_bytes_per_s = c;
+        }
+        let seeds: Vec<usize> = changed.into_iter().filter(|l| !self.links[*l].flows.is_empty()).collect();
+        if !seeds.is_empty() {
+            self.recompute_component(now, &seeds);
+        }
+        self.enter_regime(now);
+    }
+
     /// Current total rate through any link, bytes/s (the general representation's sum: exact
     /// for links only routed flows cross, which is every link `add_link` made).
     pub fn link_rate_bytes_per_s(&self, link: usize) -> f64 {

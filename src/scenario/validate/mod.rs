@@ -16,6 +16,7 @@
 //! | `sweep.workload` | see `experiment::key` | the workload of a sweep's key columns (a `[[workload]]` name) |
 //! | `[[slo]]` | none | a target for one workload's metric (`slo.rs`, `scenario::slo`) |
 //! | `[[prepull]]` | none | images warmed on chosen pools from `at` by a hidden DaemonSet (`prepull.rs`) |
+//! | `[[link]]`, `[p2p]` | none | shared links on the way, peer-to-peer distribution (`distribution.rs`) |
 //!
 //! # Defaults for keys the contract shows without one
 //!
@@ -52,6 +53,7 @@
 //! `workloads` (workloads and their containers), `slo` (the `[[slo]]` tables) and `prepull`
 //! (the `[[prepull]]` tables, turned into hidden DaemonSets).
 
+mod distribution;
 mod images;
 mod kubelet;
 mod pools;
@@ -266,6 +268,8 @@ pub fn validate(
     // (SLOs, `[sweep] workload`) is checked against the file's own only.
     let user_workloads = workloads.len();
     let prepulls = prepull::prepulls(c, raw, &imgs, &pools, &regs, &mut workloads);
+    let links = distribution::links(c, raw, &pools, &regs);
+    let p2p = distribution::p2p(c, raw, &pools, &regs);
     let user = &workloads[..user_workloads];
     // Before the sweep: its grid is checked only once the rest of the file is valid.
     let slos = slo::slos(c, raw, user);
@@ -313,6 +317,8 @@ pub fn validate(
         sweep,
         slos,
         prepulls,
+        links,
+        p2p,
         notes: ctx
             .notes
             .into_iter()
