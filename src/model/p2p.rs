@@ -287,11 +287,12 @@ impl World<'_> {
             self.p2p.active_in[node.idx()].push(layer);
             dirty.extend(self.p2p.active_in[node.idx()].iter().copied());
         }
-        self.swarm_capacities(&dirty);
+        let changes = self.swarm_capacity_changes(&dirty);
         let cap = self.peer_cap(node, layer);
         let size = self.layer_size_bytes[layer.idx()];
+        let owner = FlowOwner { pull, layer };
         let flow =
-            self.net.add_routed_flow(self.now, node.idx(), link, &[], cap, size, FlowOwner { pull, layer });
+            self.net.add_routed_flow_and_set(self.now, node.idx(), link, &[], cap, size, owner, &changes);
         self.p2p.served.insert(flow, Served::Swarm(layer));
         self.nodes[node.idx()].layers.insert(layer, LayerState::Downloading { owner: pull, flow });
         self.sync_network_wake();
@@ -329,6 +330,12 @@ impl World<'_> {
 
     /// Sets the capacity of the active swarms among `dirty` from their members.
     fn swarm_capacities(&mut self, dirty: &[LayerId]) {
+        let changes = self.swarm_capacity_changes(dirty);
+        self.net.set_capacities(self.now, &changes);
+    }
+
+    /// The capacities of the active swarms among `dirty`, from their members.
+    fn swarm_capacity_changes(&mut self, dirty: &[LayerId]) -> Vec<(usize, f64)> {
         let mut dirty = dirty.to_vec();
         dirty.sort_unstable();
         dirty.dedup();
@@ -352,7 +359,7 @@ impl World<'_> {
             // yet; a tiny capacity (not 0, which links may not have) holds it.
             changes.push((s.link, if capacity > 0.0 { capacity } else { 1e-9 }));
         }
-        self.net.set_capacities(self.now, &changes);
+        changes
     }
 
     /// A peer-served download ended (completed or aborted) having moved `bytes`: `true` if it

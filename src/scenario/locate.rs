@@ -79,7 +79,7 @@ impl fmt::Display for KeyPath {
 /// The key that identifies an element of a top-level array of tables, if it has one.
 pub fn element_id_key(array: &str) -> Option<&'static str> {
     match array {
-        "node_pool" | "workload" | "image_set" | "prepull" => Some("name"),
+        "node_pool" | "workload" | "image_set" | "prepull" | "link" => Some("name"),
         "registry" => Some("host"),
         "image" => Some("ref"),
         _ => None,

@@ -37,6 +37,7 @@ mod requests;
 mod slo;
 mod swarm;
 mod sweep;
+mod validation;
 mod workloads;
 
 use pullsim::metrics::{MemorySink, RunOutput};

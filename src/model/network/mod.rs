@@ -647,8 +647,26 @@ impl Network {
         size_bytes: u64,
         owner: FlowOwner,
     ) -> FlowId {
+        self.add_routed_flow_and_set(now, node, source, via, cap_bytes_per_s, size_bytes, owner, &[])
+    }
+
+    /// `add_routed_flow` and `set_capacities(changes)` at once, with one recompute (a swarm
+    /// gains a downloader and its capacity changes with it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_routed_flow_and_set(
+        &mut self,
+        now: SimTime,
+        node: usize,
+        source: usize,
+        via: &[usize],
+        cap_bytes_per_s: f64,
+        size_bytes: u64,
+        owner: FlowOwner,
+        changes: &[(usize, f64)],
+    ) -> FlowId {
         let registry_source = source >= self.n_nodes && source < self.n_nodes + self.n_registries;
         if via.is_empty() && registry_source {
+            self.set_capacities(now, changes);
             return self.add_flow(now, node, source - self.n_nodes, cap_bytes_per_s, size_bytes, owner);
         }
         assert!(cap_bytes_per_s > 0.0);
@@ -698,7 +716,13 @@ impl Network {
         }
         self.n_active += 1;
         self.n_routed += 1;
-        self.recompute_component(now, &path[..n]);
+        let mut seeds = path[..n].to_vec();
+        for &(l, c) in changes {
+            assert!(c > 0.0, "capacities are positive");
+            self.links[l].capacity_bytes_per_s = c;
+            seeds.push(l);
+        }
+        self.recompute_component(now, &seeds);
         id
     }
 
