@@ -322,6 +322,10 @@ pub struct SummaryExtras {
     /// scenario without prepulls writes the summary it always did.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "crate::metrics::prepulls_as_object")]
     pub prepulls: Vec<crate::metrics::PrepullResult>,
+    /// Lazy pulling's counters, only when some image is lazy (so other scenarios' summaries
+    /// are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lazy: Option<crate::metrics::LazySummary>,
 }
 
 /// `[("transient", 3), ...]` as `{"transient": 3, ...}`, in the given order.
@@ -348,6 +352,7 @@ impl SummaryExtras {
             workloads: out.workloads.clone(),
             slos: crate::experiment::slo::run_verdicts(&scn.slos, &out.workloads),
             prepulls: out.prepulls.clone(),
+            lazy: out.lazy.clone(),
         }
     }
 }
