@@ -4,7 +4,8 @@
 # scenario is run in full with the release build, and so is each of its `# table-variant:`
 # lines (space-separated KEY=VALUE overrides). What the table shows comes from the scenario's
 # own comments: the `# Question:` paragraph, and the summary.json fields named on its
-# `# table:` line (`<workload>.<field>` for one workload's figure).
+# `# table:` line (`<workload>.<field>` for one workload's figure, `lazy.<field>` for one of
+# summary.json `lazy`).
 #
 #   scripts/scenario-table.sh           rewrite scenarios/README.md
 #   scripts/scenario-table.sh --check   exit 1 if the README is not current (writes nothing)
@@ -17,7 +18,8 @@ check=false
 [ "${1:-}" = "--check" ] && check=true
 
 cargo build --release --quiet
-bin=target/release/pullsim
+# Where cargo put it: CARGO_TARGET_DIR when set, as cargo itself reads it.
+bin=${CARGO_TARGET_DIR:-target}/release/pullsim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -28,11 +30,26 @@ question() {
 }
 
 # The fields of the `# table:` line, formatted from summary.json in $2. A field is a summary
-# field of the whole run, or `<workload>.<field>`: that workload's figure (summary.json
-# `workloads`), for the workload the question is about.
+# field of the whole run, `lazy.<field>`: one of the run's lazy-pulling figures (summary.json
+# `lazy`), or `<workload>.<field>`: that workload's figure (summary.json `workloads`), for the
+# workload the question is about.
 answer() {
   local f=$1 summary=$2 out=()
   for key in $(sed -n 's/^# table: *//p' "$f"); do
+    if [[ $key == lazy.* ]]; then
+      local m=${key#lazy.} v
+      v=$(jq -r --arg m "$m" '.lazy[$m] // "–"' "$summary")
+      if [ "$v" = "–" ]; then
+        out+=("$key –")
+      elif [[ $m == *_bytes ]]; then
+        out+=("$key $(jq -r --arg m "$m" '.lazy[$m] / 1e9 * 100 | round / 100' "$summary") GB")
+      elif [[ $m == *_s ]]; then
+        out+=("$key $v s")
+      else
+        out+=("$key $v")
+      fi
+      continue
+    fi
     if [[ $key == *.* ]]; then
       local w=${key%%.*} m=${key#*.} v
       v=$(jq -r --arg w "$w" --arg m "$m" '.workloads[$w][$m] | if type == "array" then

@@ -3,7 +3,8 @@
 //! Samples are taken without events: before handling the first event later than a sample time
 //! T, the state is exactly the state after every event at or before T, so the sample is
 //! emitted then. The run ends at the horizon or as soon as the queue is empty (nothing can
-//! change any more); `sim_end` is the time of the last event that did something.
+//! change any more); `sim_end` is the time of the last event that did something. An event
+//! past the horizon is popped only to end the run (nothing is handled after it).
 
 use crate::metrics::summary::summarize;
 use crate::metrics::workloads::{summarize_workloads, WorkloadFacts, WorkloadSummary};
@@ -21,7 +22,15 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
     let mut stats = RunStats::default();
     let mut last_effective = SimTime::ZERO;
     let mut hit_horizon = false;
-    while let Some(at) = world.peek_time() {
+    while let Some((at, ev)) = world.pop_event() {
+        world.prefetch_next();
+        // A prefetch timeout whose pull was ready before it is dropped before its time counts:
+        // it neither moves the samples on past the run's last real event nor takes the run to
+        // the horizon. (Other stale events keep their old part in the sampling.)
+        if world.is_stale_prefetch_timeout(&ev) {
+            stats.events_stale += 1;
+            continue;
+        }
         if at > horizon {
             hit_horizon = true;
             break;
@@ -30,8 +39,6 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
             world.emit_sample(next_sample);
             next_sample = SimTime(next_sample.0.saturating_add(every));
         }
-        let (at, ev) = world.pop_event().expect("peeked");
-        world.prefetch_next();
         if world.is_stale(&ev) {
             stats.events_stale += 1;
             continue;
@@ -70,6 +77,7 @@ pub fn run(scn: &Scenario, seed: u64, sink: &mut dyn RunSink, opts: RunOptions) 
         prepulls: world.prepull_results(),
         links,
         p2p,
+        lazy: world.lazy_summary(),
     }
 }
 

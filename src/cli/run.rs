@@ -190,6 +190,17 @@ fn print_summary(
         s.cache_hits,
         human_bytes(s.bytes_pulled)
     );
+    if let Some(l) = &out.lazy {
+        println!(
+            "  lazy      {} started before whole ({} by the prefetch timeout); {} after the start; \
+             whole after start p50 {}  max {}",
+            l.started_before_whole,
+            l.prefetch_timeouts,
+            human_bytes(l.background_bytes),
+            fmt_opt(l.whole_after_start_p50_s),
+            fmt_opt(l.whole_after_start_max_s)
+        );
+    }
     println!("  makespan  {:.3}s  (simulation ended at {:.3}s)", s.makespan_s, s.sim_end_s);
     let eps = if wall_s > 0.0 { out.stats.events as f64 / wall_s } else { 0.0 };
     println!("  events    {} in {:.3}s wall ({:.2} M events/s)", s.events, wall_s, eps / 1e6);

@@ -273,6 +273,29 @@ pub struct RunOutput {
     pub links: Vec<distribution::LinkResult>,
     /// `[p2p]`, when enabled.
     pub p2p: Option<distribution::P2pResult>,
+    /// Lazy pulling's counters; `None` unless some image is lazy.
+    pub lazy: Option<LazySummary>,
+}
+
+/// What lazy pulling did in a run (`summary.json` `lazy`, only when some image is lazy).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct LazySummary {
+    /// Lazy pull attempts whose kubelet pull returned before the image was whole.
+    pub pulls: u64,
+    /// Containers started (their start begun) by such a pull: the pulls less those whose pod
+    /// was deleted meanwhile.
+    pub started_before_whole: u64,
+    /// Of `pulls`, those made ready by `prefetch_timeout` rather than by every layer's prefetch
+    /// share arriving.
+    pub prefetch_timeouts: u64,
+    /// Bytes those attempts moved after they became ready (their pulls.csv `bytes` less what
+    /// had arrived by then).
+    pub background_bytes: u64,
+    /// Nearest-rank p50 and maximum, over the early containers whose image became whole on
+    /// the node before the end (and whose pod was not deleted first), of the time from the
+    /// kubelet's pull returning until then; `None` when there is none.
+    pub whole_after_start_p50_s: Option<f64>,
+    pub whole_after_start_max_s: Option<f64>,
 }
 
 /// What one `[[prepull]]` achieved (`summary.json` `prepulls`, keyed by name).

@@ -438,6 +438,7 @@ impl World<'_> {
             self.image_pulled(pull);
         }
         if returned {
+            self.lazy_background_done(pull);
             self.lazy_image_whole(pull);
         }
         self.record_pull(pull, failure);
@@ -707,6 +708,9 @@ impl World<'_> {
         live.sort_unstable();
         for &(_, pull) in &live {
             self.count_bytes_in_flight(pull, end);
+            if self.lazy.on {
+                self.lazy_background_done(pull);
+            }
         }
         for (_, pull) in live {
             self.emit_pull_record(pull, "in_progress");

@@ -22,10 +22,16 @@
 //! when every image the pod started lazily becomes whole: Ready at `ready_after` plus the
 //! penalty or when the images are whole, whichever is first (never before `ready_after`).
 //!
+//! The run's lazy counters (`summary.json` `lazy`) are kept here too: attempts made ready,
+//! by the timeout or not, containers started early, the bytes fetched after the start, and
+//! how long each early container waited for its image to be whole.
+//!
 //! Every hook is behind `LazyState::on`, false unless some image is lazy: scenarios without a
 //! lazy image do no more work per event than before.
 
 use super::*;
+use crate::metrics::summary::{nearest_ranks, secs_ms};
+use crate::metrics::LazySummary;
 use crate::scenario::LazySpec;
 
 /// Where a lazily fetched layer's download is.
@@ -59,8 +65,15 @@ pub(super) struct LazyState {
     /// Pods with a container started before its image was whole: their Ready penalty.
     pub(super) penalties: BTreeMap<PodId, SimDuration>,
     /// Containers (pod, index) started before their image was on the node, which image GC
-    /// does not count yet (it counts a container against its image's record).
-    pub(super) uncounted: BTreeSet<(PodId, u32)>,
+    /// does not count yet (it counts a container against its image's record), with the time
+    /// the kubelet's pull returned.
+    pub(super) uncounted: BTreeMap<(PodId, u32), SimTime>,
+    /// Ready attempts still running: the bytes each had moved when it became ready.
+    pub(super) moved_at_ready: BTreeMap<PullId, u64>,
+    /// `summary.json` `lazy`, but for the percentiles.
+    pub(super) counters: LazySummary,
+    /// From the kubelet's pull returning until the image was whole, per early container.
+    pub(super) whole_after_start: Vec<SimDuration>,
 }
 
 impl LazyState {
@@ -96,6 +109,7 @@ impl World<'_> {
         if self.pulls[pull.idx()].phase == PullPhase::Layers
             && self.lazy.pulls.get(&pull).is_some_and(|l| !l.ready)
         {
+            self.lazy.counters.prefetch_timeouts += 1;
             self.lazy_ready(pull);
         }
     }
@@ -106,6 +120,15 @@ impl World<'_> {
         self.pulls[pull.idx()].generation == generation
             && self.pulls[pull.idx()].phase == PullPhase::Layers
             && self.lazy.pulls.get(&pull).is_some_and(|l| !l.ready)
+    }
+
+    /// Whether `ev` is a prefetch timeout that can start nothing (its pull was ready first, or
+    /// ended): the run loop drops it before its time moves the samples or reaches the horizon.
+    pub fn is_stale_prefetch_timeout(&self, ev: &Event) -> bool {
+        match ev {
+            Event::LazyTimeout { pull, generation } => !self.lazy_timeout_live(*pull, *generation),
+            _ => false,
+        }
     }
 
     /// Background downloads of `pull` (not counted against `max_concurrent_downloads`).
@@ -213,6 +236,9 @@ impl World<'_> {
     /// pull and the pod's container starts, its pull time counted until now.
     fn lazy_ready(&mut self, pull: PullId) {
         self.lazy.pulls.get_mut(&pull).expect("a lazy pull").ready = true;
+        let moved = self.lazy_bytes_moved(pull);
+        self.lazy.moved_at_ready.insert(pull, moved);
+        self.lazy.counters.pulls += 1;
         let p = &self.pulls[pull.idx()];
         let (pod, idx, node, version, requested) = (p.pod, p.container(), p.node, p.version, p.requested);
         let penalty = self.lazy_spec(pull).map_or(SimDuration::ZERO, |s| s.read_penalty);
@@ -229,7 +255,8 @@ impl World<'_> {
         // The digest the pull resolved; the node gets it (and its image GC record, which then
         // counts this container) when the last layer arrives: `lazy_image_whole`.
         po.containers[idx].version = version;
-        self.lazy.uncounted.insert((pod, container_u32(idx)));
+        self.lazy.uncounted.insert((pod, container_u32(idx)), self.now);
+        self.lazy.counters.started_before_whole += 1;
         let e = self.lazy.penalties.entry(pod).or_insert(SimDuration::ZERO);
         *e = (*e).max(penalty);
         self.launch_container(pod, idx);
@@ -241,6 +268,45 @@ impl World<'_> {
         self.lazy.pulls.remove(&pull).is_some_and(|l| l.ready)
     }
 
+    /// The bytes `pull` has moved by now: its finished flows and the part of its flows in
+    /// flight that has arrived.
+    fn lazy_bytes_moved(&self, pull: PullId) -> u64 {
+        let in_flight: u64 = self
+            .owned_layers(pull)
+            .into_iter()
+            .map(|(_, st)| match st {
+                LayerState::Downloading { flow, .. } => self.net.moved_bytes(self.now, flow),
+                _ => 0,
+            })
+            .sum();
+        self.pulls[pull.idx()].bytes + in_flight
+    }
+
+    /// A ready attempt ended (its image whole, failed, or cut at the horizon with its bytes in
+    /// flight counted): the bytes it moved after its container started are background bytes.
+    pub(super) fn lazy_background_done(&mut self, pull: PullId) {
+        if let Some(at_ready) = self.lazy.moved_at_ready.remove(&pull) {
+            let total = self.pulls[pull.idx()].bytes;
+            debug_assert!(total >= at_ready, "an attempt's bytes only grow: {at_ready} then {total}");
+            self.lazy.counters.background_bytes += total.saturating_sub(at_ready);
+        }
+    }
+
+    /// `summary.json` `lazy`: `None` in a run without a lazy image, so its summary is the one
+    /// it always was.
+    pub fn lazy_summary(&self) -> Option<LazySummary> {
+        if !self.lazy.on {
+            return None;
+        }
+        let mut waits = self.lazy.whole_after_start.clone();
+        let [p50, max] = nearest_ranks(&mut waits, [50, 100]);
+        Some(LazySummary {
+            whole_after_start_p50_s: p50.map(secs_ms),
+            whole_after_start_max_s: max.map(secs_ms),
+            ..self.lazy.counters.clone()
+        })
+    }
+
     /// A lazy pull ended: if it started its container before the image was whole and the node
     /// now has the image (this pull brought it, or another did), image GC counts the container
     /// from now on (unless its pod was deleted meanwhile).
@@ -248,9 +314,10 @@ impl World<'_> {
         let p = &self.pulls[pull.idx()];
         let (pod, idx, node, img) = (p.pod, p.container_index, p.node, p.image.expect("a lazy pull's image"));
         let po = &self.pods[pod.idx()];
-        if po.state == PodState::Terminated || !self.lazy.uncounted.contains(&(pod, idx)) {
+        if po.state == PodState::Terminated {
             return;
         }
+        let Some(&returned) = self.lazy.uncounted.get(&(pod, idx)) else { return };
         let version = po.containers[idx as usize].version;
         let now = self.now;
         let n = &mut self.nodes[node.idx()];
@@ -258,6 +325,7 @@ impl World<'_> {
             let slot = copy.gc;
             n.gc_records.get_mut(slot).use_started(now);
             self.lazy.uncounted.remove(&(pod, idx));
+            self.lazy.whole_after_start.push(now.since(returned));
             if self.lazy.uncounted.range((pod, 0)..=(pod, u32::MAX)).next().is_none() {
                 self.lazy_reads_local(pod);
             }
@@ -295,7 +363,7 @@ impl World<'_> {
     /// Whether image GC does not count container `idx` of `pod` (started lazily, image not
     /// whole yet, or never whole).
     pub(super) fn lazy_uncounted(&self, pod: PodId, idx: usize) -> bool {
-        self.lazy.uncounted.contains(&(pod, container_u32(idx)))
+        self.lazy.uncounted.contains_key(&(pod, container_u32(idx)))
     }
 
     /// The Ready penalty of `pod` (0 unless a container started lazily).

@@ -331,6 +331,10 @@ pub struct SummaryExtras {
     /// `[p2p]`'s counters; left out without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p2p: Option<crate::metrics::distribution::P2pResult>,
+    /// Lazy pulling's counters, only when some image is lazy (so other scenarios' summaries
+    /// are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lazy: Option<crate::metrics::LazySummary>,
 }
 
 /// `[("transient", 3), ...]` as `{"transient": 3, ...}`, in the given order.
@@ -359,6 +363,7 @@ impl SummaryExtras {
             prepulls: out.prepulls.clone(),
             links: out.links.clone(),
             p2p: out.p2p.clone(),
+            lazy: out.lazy.clone(),
         }
     }
 }

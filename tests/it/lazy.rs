@@ -1,13 +1,13 @@
 //! Lazy pulling (`image.lazy`), hand-computed: the container starts once the prefetch share of
 //! each layer has arrived or the prefetch timeout has passed; the rest downloads in the
 //! background, shares the node's bandwidth and ends the pull attempt (pulls.csv `finished_s`);
-//! `read_penalty` delays Ready until the image is whole.
+//! `read_penalty` delays Ready until the image is whole; `summary.json` `lazy` counts it all.
 //!
 //! One node, 100 MB/s per connection, no latency, instant unpack and container start: a 1000 MB
 //! layer downloads in 10 s.
 
 use super::{base, pullsim, run_toml, s};
-use pullsim::metrics::{MemorySink, RunOutput};
+use pullsim::metrics::{LazySummary, MemorySink, RunOutput};
 
 /// An image of one 1000 MB layer (`lazy` its lazy table, or empty for an eager image) and a pod
 /// of it per entry of `pods` (workload name, start). `node_bw` the node's bandwidth.
@@ -88,6 +88,133 @@ fn the_prefetch_timeout_starts_the_container_first() {
     let (out, sink) = run_toml(&text);
     assert_eq!(started(&out), vec![("a".to_string(), 10.0)]);
     assert_eq!(pulls(&sink)[0].1, 100.0);
+}
+
+#[test]
+fn a_pending_prefetch_timeout_neither_extends_the_samples_nor_takes_the_run_to_the_horizon() {
+    // Ready at 1 s by the prefetch, whole at 10 s; the 60 s timeout is still queued then. The
+    // run ends at 10 s and timeseries.csv has the rows 0 s .. 10 s (not 0 s .. 59 s).
+    let lazy = "{ prefetch = \"10%\", prefetch_timeout = \"60s\" }";
+    let text = scenario("unlimited", lazy, &[("a", "0s")]);
+    let (out, sink) = run_toml(&text);
+    assert_eq!(out.summary.sim_end_s, 10.0);
+    let times: Vec<f64> = sink.samples.iter().map(|r| s(r.t_s)).collect();
+    assert_eq!(times, (0..=10).map(f64::from).collect::<Vec<_>>());
+    // With the horizon at 30 s, between the image whole (10 s) and the timeout (60 s): the
+    // timeout does not count as something going on at the horizon, so the run still ends at
+    // 10 s with the same rows.
+    let (out, sink) = run_toml(&text.replace("seed = 1\n", "seed = 1\nuntil = \"30s\"\n"));
+    assert_eq!(out.summary.sim_end_s, 10.0);
+    assert_eq!(sink.samples.len(), 11);
+}
+
+/// summary.json `lazy` of a run.
+fn lazy_summary(out: &RunOutput) -> LazySummary {
+    out.lazy.clone().expect("a run with a lazy image has lazy counters")
+}
+
+#[test]
+fn the_lazy_counters_count_early_starts_background_bytes_and_the_wait_for_the_whole_image() {
+    // No lazy image: no `lazy` object (summary.json keeps its old shape).
+    let (out, _) = run_toml(&scenario("unlimited", "", &[("a", "0s")]));
+    assert_eq!(out.lazy, None);
+    // 10% of 1000 MB at 100 MB/s: ready at 1 s with 100 MB moved; whole at 10 s. The other
+    // 900 MB arrive after the start; the container waited 10 - 1 = 9 s for the whole image.
+    let (out, _) = run_toml(&scenario("unlimited", "{ prefetch = \"10%\" }", &[("a", "0s")]));
+    let want = LazySummary {
+        pulls: 1,
+        started_before_whole: 1,
+        prefetch_timeouts: 0,
+        background_bytes: 900 * MB,
+        whole_after_start_p50_s: Some(9.0),
+        whole_after_start_max_s: Some(9.0),
+    };
+    assert_eq!(lazy_summary(&out), want);
+    // A 0.5 s timeout: ready at 0.5 s with 50 MB of the prefetch part moved, so 950 MB after the
+    // start, and 10 - 0.5 = 9.5 s until whole.
+    let lazy = "{ prefetch = \"10%\", prefetch_timeout = \"0.5s\" }";
+    let (out, _) = run_toml(&scenario("unlimited", lazy, &[("a", "0s")]));
+    let want = LazySummary {
+        prefetch_timeouts: 1,
+        background_bytes: 950 * MB,
+        whole_after_start_p50_s: Some(9.5),
+        whole_after_start_max_s: Some(9.5),
+        ..want
+    };
+    assert_eq!(lazy_summary(&out), want);
+    // 100%: the pull ends when the layer is whole, as an eager one would: nothing early. (With
+    // the default 10 s timeout, the timeout and the last byte would both come at 10 s, and the
+    // timeout, queued first, would count the start as early by 0 s.)
+    let lazy = "{ prefetch = \"100%\", prefetch_timeout = \"60s\" }";
+    let (out, _) = run_toml(&scenario("unlimited", lazy, &[("a", "0s")]));
+    assert_eq!(lazy_summary(&out), LazySummary::default());
+}
+
+#[test]
+fn summary_json_has_the_lazy_object_only_with_a_lazy_image() {
+    let dir = std::env::temp_dir().join(format!("pullsim-lazy-summary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, out) = (dir.join("s.toml"), dir.join("out"));
+    let summary = |lazy: &str| -> (String, serde_json::Value) {
+        std::fs::write(&file, scenario("unlimited", lazy, &[("a", "0s")])).unwrap();
+        let o = pullsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+        (String::from_utf8_lossy(&o.stdout).into_owned(), serde_json::from_str(&text).unwrap())
+    };
+    // The 10% case: ready at 1 s, whole at 10 s.
+    let (stdout, json) = summary("{ prefetch = \"10%\" }");
+    let lazy = &json["lazy"];
+    assert_eq!(lazy["pulls"], 1);
+    assert_eq!(lazy["started_before_whole"], 1);
+    assert_eq!(lazy["prefetch_timeouts"], 0);
+    assert_eq!(lazy["background_bytes"], 900 * MB);
+    assert_eq!(lazy["whole_after_start_p50_s"], 9.0);
+    assert_eq!(lazy["whole_after_start_max_s"], 9.0);
+    assert!(stdout.contains("lazy      1 started before whole (0 by the prefetch timeout)"), "{stdout}");
+    let (stdout, json) = summary("");
+    assert!(json.get("lazy").is_none(), "{json}");
+    assert!(!stdout.contains("  lazy  "), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_lazy_counters_of_a_second_pull_an_outage_and_the_horizon() {
+    // a ready at 1 s, whole at 10 s (9 s); b's pull at 5 s is ready at once, moves nothing and
+    // ends with a's at 10 s (5 s). Background: a's 900 MB, b's 0. Nearest-rank p50 of
+    // [5 s, 9 s] is the first: 5 s; max 9 s.
+    let (out, _) = run_toml(&scenario("unlimited", "{ prefetch = \"10%\" }", &[("a", "0s"), ("b", "5s")]));
+    let want = LazySummary {
+        pulls: 2,
+        started_before_whole: 2,
+        prefetch_timeouts: 0,
+        background_bytes: 900 * MB,
+        whole_after_start_p50_s: Some(5.0),
+        whole_after_start_max_s: Some(9.0),
+    };
+    assert_eq!(lazy_summary(&out), want);
+    // The outage at 5 s breaks the background fetch with 500 MB moved: 400 MB after the start,
+    // and the image is never whole (no wait to report).
+    let text = scenario("unlimited", "{ prefetch = \"10%\" }", &[("a", "0s")])
+        .replace("latency = \"0s\"", "latency = \"0s\"\noutages = [ { from = \"5s\", to = \"6s\" } ]");
+    let (out, _) = run_toml(&text);
+    let want = LazySummary {
+        pulls: 1,
+        started_before_whole: 1,
+        prefetch_timeouts: 0,
+        background_bytes: 400 * MB,
+        whole_after_start_p50_s: None,
+        whole_after_start_max_s: None,
+    };
+    assert_eq!(lazy_summary(&out), want);
+    // A horizon at 5 s: the attempt is in progress with 500 MB moved (pulls.csv counts the
+    // bytes in flight), the same 400 MB after the start.
+    let text = scenario("unlimited", "{ prefetch = \"10%\" }", &[("a", "0s")])
+        .replace("seed = 1\n", "seed = 1\nuntil = \"5s\"\n");
+    let (out, sink) = run_toml(&text);
+    assert_eq!(sink.pulls[0].result, "in_progress");
+    assert_eq!(sink.pulls[0].bytes, 500 * MB);
+    assert_eq!(lazy_summary(&out), want);
 }
 
 #[test]

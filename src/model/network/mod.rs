@@ -491,6 +491,34 @@ impl Network {
         self.enter_regime(now);
     }
 
+    /// The bytes a live flow has moved by `now`, as `abort` would count them, changing nothing
+    /// (a lazy pull notes what it had fetched when its container started). `now` is at least
+    /// the last change of the network.
+    pub fn moved_bytes(&self, now: SimTime, id: FlowId) -> u64 {
+        let f = self.flows[id.idx()].as_ref().expect("a live flow");
+        if let Some(fast) = self.fast.as_ref().filter(|_| !self.mixed.in_s[f.links[0]]) {
+            // The registry's clock read at `now`, as `settle_clock` would advance it.
+            let reg = &fast.regs[f.links[1] - self.n_nodes];
+            let dt = now.since(reg.clock_at).as_secs_f64();
+            let clock = if dt > 0.0 && reg.rate_bytes_per_s.is_finite() {
+                reg.clock_bytes + reg.rate_bytes_per_s * dt
+            } else {
+                reg.clock_bytes
+            };
+            let moved =
+                (f.size_bytes as f64 - (f.clock_finish_bytes - clock)).clamp(0.0, f.size_bytes as f64);
+            return moved.round() as u64;
+        }
+        let rate = f.rate_bytes_per_s;
+        let moved = if rate.is_infinite() {
+            f.size_bytes as f64
+        } else {
+            (f.size_bytes as f64 - (f.remaining_bytes - rate * now.since(f.last_update).as_secs_f64()))
+                .clamp(0.0, f.size_bytes as f64)
+        };
+        moved.round() as u64
+    }
+
     /// Aborts a flow (the pull failed); returns the bytes it had moved.
     pub fn abort(&mut self, now: SimTime, id: FlowId) -> FlowDone {
         self.last_now = now;
