@@ -142,6 +142,29 @@ fn network(c: &mut Criterion) {
             per_node_churn(b, net, n_nodes, 3, true);
         });
     }
+    // Routed flows: every download of 1000 nodes (3 each) crosses one NAT gateway of 10 Gbps
+    // that binds, so the general fill serves every change.
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("routed_through_a_nat/1000", |b| {
+        let n_nodes = 1000;
+        let mut net = Network::new(&vec![1.25e9; n_nodes], &[f64::INFINITY]);
+        let nat = net.add_link(1.25e9);
+        let source = net.registry_link_id(0);
+        let owner = |i: usize| FlowOwner { pull: PullId(i as u32), layer: LayerId(i as u32) };
+        let size = |i: usize| 200_000_000 + (i as u64 * 7919) % 100_000_000;
+        let mut now = SimTime::ZERO;
+        for i in 0..n_nodes * 3 {
+            net.add_routed_flow(now, i % n_nodes, source, &[nat], 1.25e8, size(i), owner(i));
+        }
+        let mut i = n_nodes * 3;
+        b.iter(|| {
+            now = net.next_completion().unwrap();
+            for d in net.take_completed(now) {
+                i += 1;
+                net.add_routed_flow(now, i % n_nodes, source, &[nat], 1.25e8, size(i), d.owner);
+            }
+        });
+    });
     g.finish();
 }
 
@@ -211,6 +234,19 @@ fn runs(c: &mut Criterion) {
                     ("workload.apps-c.replicas", "350"),
                 ],
             ),
+        ),
+        (
+            // Piece-based P2P: 260 hosts in two swarms whose capacity changes with every join.
+            "kraken_260",
+            scenario(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/kraken-2600-hosts.toml"),
+                &[("node_pool.hosts.count", "260")],
+            ),
+        ),
+        (
+            // Spegel: 200 nodes, blobs served by peers' egress links.
+            "spegel_scale_up",
+            scenario(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/spegel-scale-up.toml"), &[]),
         ),
     ];
     for (name, scn) in &cases {
