@@ -47,6 +47,13 @@
 //! would hold (both are cheap; switching costs O(flows)). All give the same (unique) max-min
 //! allocation, so results do not depend on which one ran.
 //!
+//! Routed flows (`add_routed_flow`: up to two shared links on the path, or a source that is not
+//! a registry: a peer's egress, a swarm) are known to the node-local regime and the general
+//! fill only. While any is in flight the closed form and the mixed regime are not entered; the
+//! node-local regime keeps an exact sum for every link after the nodes' (registries, shared
+//! links, peers' egress, swarms), so it holds whenever none of them binds, and a change of such
+//! a link's capacity (`set_capacities`: a swarm gaining or losing members) then moves no rate.
+//!
 //! Completion times are integers (`SimTime`), rounded up from `remaining / rate`; in the general
 //! fill, the node-local regime and for the flows of S in the mixed regime a flow's `finish_at`
 //! is authoritative and is left untouched
@@ -278,7 +285,13 @@ impl Network {
     /// After a change: if the general fill is in force, enters the closed form if it holds,
     /// else the node-local regime if it holds.
     fn enter_regime(&mut self, now: SimTime) {
-        if self.fast.is_some() || self.node_local || !self.regimes_enabled || self.n_routed > 0 {
+        if self.fast.is_some() || self.node_local || !self.regimes_enabled {
+            return;
+        }
+        if self.n_routed > 0 {
+            // The closed form and the mixed regime know flows of a node and a registry only;
+            // the node-local regime knows any path.
+            self.try_enter_node_local();
             return;
         }
         self.try_enter_closed_form(now);
@@ -572,6 +585,11 @@ impl Network {
                 self.flows[moved.idx()].as_mut().expect("linked flow is live").set_pos(l, pos);
             }
         }
+        if self.node_local {
+            for &l in &path[1..n] {
+                self.reg_sums[l - self.n_nodes].remove(f.fill_rate_bytes_per_s);
+            }
+        }
         if f.routed {
             self.n_routed -= 1;
             self.free.push(id);
@@ -579,9 +597,6 @@ impl Network {
             return f;
         }
         self.track(f.links[0], f.links[1] - self.n_nodes, f.cap_bytes_per_s, false);
-        if self.node_local {
-            self.reg_sums[f.links[1] - self.n_nodes].remove(f.fill_rate_bytes_per_s);
-        }
         self.free.push(id);
         self.n_active -= 1;
         f
@@ -592,6 +607,7 @@ impl Network {
     pub fn add_link(&mut self, capacity_bytes_per_s: f64) -> usize {
         assert!(capacity_bytes_per_s > 0.0, "validated: capacities are positive");
         self.links.push(Link { capacity_bytes_per_s, ..Link::default() });
+        self.reg_sums.push(RegSum::default());
         self.links.len() - 1
     }
 
@@ -603,17 +619,7 @@ impl Network {
     /// Changes a link's capacity at `now` (a swarm whose seeders come and go); the rates of
     /// the flows it reaches are recomputed.
     pub fn set_capacity(&mut self, now: SimTime, link: usize, capacity_bytes_per_s: f64) {
-        assert!(capacity_bytes_per_s > 0.0, "capacities are positive");
-        if self.links[link].capacity_bytes_per_s.to_bits() == capacity_bytes_per_s.to_bits() {
-            return;
-        }
-        self.last_now = now;
-        self.leave_fast_regimes(now);
-        self.links[link].capacity_bytes_per_s = capacity_bytes_per_s;
-        if !self.links[link].flows.is_empty() {
-            self.recompute_component(now, &[link]);
-        }
-        self.enter_regime(now);
+        self.set_capacities(now, &[(link, capacity_bytes_per_s)]);
     }
 
     /// Changes several links' capacities at `now` with one recompute of the flows they reach.
@@ -630,6 +636,18 @@ impl Network {
             return;
         }
         self.last_now = now;
+        if self.node_local && changed.iter().all(|l| *l >= self.n_nodes) {
+            // Node-local: no rate depends on these links while none binds.
+            for &(l, c) in changes {
+                self.links[l].capacity_bytes_per_s = c;
+            }
+            if changed.iter().all(|l| self.local_link_fits(*l)) {
+                return;
+            }
+            self.leave_node_local(now);
+            self.enter_regime(now);
+            return;
+        }
         self.leave_fast_regimes(now);
         for &(l, c) in changes {
             self.links[l].capacity_bytes_per_s = c;
@@ -644,6 +662,19 @@ impl Network {
     /// Current total rate through any link, bytes/s (the general representation's sum: exact
     /// for links only routed flows cross, which is every link `add_link` made).
     pub fn link_rate_bytes_per_s(&self, link: usize) -> f64 {
+        if self.node_local && link >= self.n_nodes {
+            // Kept exactly in the regime; the link's own sum is not.
+            let sum = &self.reg_sums[link - self.n_nodes];
+            if sum.n_huge == 0 {
+                return sum.finite_bytes_per_s();
+            }
+            let l = &self.links[link];
+            return l
+                .flows
+                .iter()
+                .map(|id| self.flows[id.idx()].as_ref().unwrap().fill_rate_bytes_per_s)
+                .sum();
+        }
         self.links[link].rate_sum_bytes_per_s
     }
 
@@ -701,7 +732,15 @@ impl Network {
         assert!(via.len() <= 2, "at most two shared links on a path");
         assert!(node < self.n_nodes && source != node, "a flow enters a node from elsewhere");
         self.last_now = now;
-        self.leave_fast_regimes(now);
+        // Node-local: the capacities first (cheap while no link binds), then the node's
+        // water-fill. Otherwise the general fill does both at once.
+        let mut pending_changes = changes;
+        if self.node_local {
+            self.set_capacities(now, changes);
+            pending_changes = &[];
+        } else if self.fast.is_some() {
+            self.leave_closed_form(now);
+        }
         let mut v = [NO_LINK; 2];
         for (i, &l) in via.iter().enumerate() {
             assert!(l != node && l != source && !v.contains(&(l as u32)), "a path crosses a link once");
@@ -744,13 +783,18 @@ impl Network {
         }
         self.n_active += 1;
         self.n_routed += 1;
-        let mut seeds = path[..n].to_vec();
-        for &(l, c) in changes {
-            assert!(c > 0.0, "capacities are positive");
-            self.links[l].capacity_bytes_per_s = c;
-            seeds.push(l);
+        if self.node_local {
+            self.local_refill(now, &[node]);
+        } else {
+            let mut seeds = path[..n].to_vec();
+            for &(l, c) in pending_changes {
+                assert!(c > 0.0, "capacities are positive");
+                self.links[l].capacity_bytes_per_s = c;
+                seeds.push(l);
+            }
+            self.recompute_component(now, &seeds);
         }
-        self.recompute_component(now, &seeds);
+        self.enter_regime(now);
         id
     }
 
@@ -775,8 +819,8 @@ impl Network {
             return Ok(());
         }
         if self.node_local {
-            if let Some(r) = (0..self.n_registries).find(|r| !self.local_registry_fits(*r)) {
-                return Err(format!("node-local regime in force but registry {r} binds"));
+            if let Some(l) = (self.n_nodes..self.links.len()).find(|l| !self.local_link_fits(*l)) {
+                return Err(format!("node-local regime in force but link {l} (not a node's) binds"));
             }
             // Registry links' own sums are not kept in this regime; nodes' are.
             return match (0..self.n_nodes).find(|n| {

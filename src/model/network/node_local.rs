@@ -2,8 +2,10 @@
 //! the max-min allocation then splits per node, so a change at a node re-runs that node's
 //! water-fill only (`local_refill`, `water_fill_node`). The water-fill repeats the general
 //! fill's float operations for one node, so its rates are the general fill's bit for bit (a
-//! debug check asserts it on entry). Registry sums are kept exactly (`RegSum`) to see when a
-//! registry would bind, which leaves the regime for the general fill.
+//! debug check asserts it on entry). The rate sums of every other link (registries, and the
+//! shared links, peers' egress and swarms routed flows cross) are kept exactly (`RegSum`) to see
+//! when one would bind, which leaves the regime for the general fill. While none binds, a
+//! change of such a link's capacity moves no rate.
 
 use crate::ids::FlowId;
 use crate::time::SimTime;
@@ -13,25 +15,28 @@ use super::flow::{cap_order, registry_fits, RegSum};
 use super::Network;
 
 impl Network {
-    /// Enters the node-local regime after a general recompute if no registry binds. The fill's
-    /// rates are then exactly the per-node water-fills (no registry event froze a flow: a
-    /// registry that saturates ends at its capacity, which fails the check), so they are kept.
+    /// Enters the node-local regime after a general recompute if no link but a node's binds.
+    /// The fill's rates are then exactly the per-node water-fills (no other link's event froze
+    /// a flow: a link that saturates ends at its capacity, which fails the check), so they are
+    /// kept.
     pub(super) fn try_enter_node_local(&mut self) {
         if self.node_local || self.fast.is_some() || !self.regimes_enabled {
             return;
         }
         // The fill's own sums first: cheap, and entering costs O(flows).
-        for r in 0..self.n_registries {
-            let link = &self.links[self.registry_link(r)];
+        for link in &self.links[self.n_nodes..] {
             if !registry_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
                 return;
             }
         }
         self.reg_sums.fill(RegSum::default());
         for f in self.flows.iter().flatten() {
-            self.reg_sums[f.links[1] - self.n_nodes].add(f.fill_rate_bytes_per_s);
+            let (path, n) = f.path();
+            for &l in &path[1..n] {
+                self.reg_sums[l - self.n_nodes].add(f.fill_rate_bytes_per_s);
+            }
         }
-        if (0..self.n_registries).all(|r| self.local_registry_fits(r)) {
+        if (self.n_nodes..self.links.len()).all(|l| self.local_link_fits(l)) {
             self.node_local = true;
             debug_assert!(
                 self.node_local_matches_fill(),
@@ -42,16 +47,31 @@ impl Network {
 
     /// Node-local regime: registry `r` does not bind at its current (exact) rate sum.
     pub(super) fn local_registry_fits(&self, registry: usize) -> bool {
-        let capacity = self.links[self.registry_link(registry)].capacity_bytes_per_s;
-        let sum = &self.reg_sums[registry];
+        self.local_link_fits(self.registry_link(registry))
+    }
+
+    /// Node-local regime: link `link` (not a node's) does not bind at its exact rate sum.
+    pub(super) fn local_link_fits(&self, link: usize) -> bool {
+        let capacity = self.links[link].capacity_bytes_per_s;
+        let sum = &self.reg_sums[link - self.n_nodes];
         capacity.is_infinite() || (sum.n_huge == 0 && registry_fits(sum.finite_bytes_per_s(), capacity))
     }
 
-    /// Leaves the node-local regime at `now` (a registry binds): the general fill recomputes
+    /// Leaves the node-local regime at `now` (a link binds): the general fill recomputes
     /// every flow, each settled from its own last update.
     pub(super) fn leave_node_local(&mut self, now: SimTime) {
         self.node_local = false;
-        let seeds: Vec<usize> = (0..self.n_registries).map(|r| self.registry_link(r)).collect();
+        // Every flow crosses a link after the nodes' (a registry's, or a routed flow's other
+        // links). Those sums were not kept in the regime: an empty link's is 0 now, and the
+        // fill sets the others'.
+        let mut seeds = Vec::new();
+        for l in self.n_nodes..self.links.len() {
+            if self.links[l].flows.is_empty() {
+                self.links[l].rate_sum_bytes_per_s = 0.0;
+            } else {
+                seeds.push(l);
+            }
+        }
         self.recompute_component(now, &seeds);
     }
 
@@ -71,19 +91,22 @@ impl Network {
             sc.node_ends.push((node, sc.pending.len()));
         }
         self.flows_recomputed_total += sc.pending.len() as u64;
-        // The registry sums at the new rates; only a registry whose sum rose can start to bind.
+        // The other links' sums at the new rates; only a link whose sum rose can start to bind.
         for &(id, rate) in &sc.pending {
             let f = self.flows[id.idx()].as_ref().unwrap();
-            let (registry, old) = (f.links[1] - self.n_nodes, f.fill_rate_bytes_per_s);
+            let old = f.fill_rate_bytes_per_s;
             if rate != old {
-                self.reg_sums[registry].remove(old);
-                self.reg_sums[registry].add(rate);
-                if rate > old {
-                    sc.rose_regs.push(registry);
+                let (path, n) = f.path();
+                for &l in &path[1..n] {
+                    self.reg_sums[l - self.n_nodes].remove(old);
+                    self.reg_sums[l - self.n_nodes].add(rate);
+                    if rate > old {
+                        sc.rose_regs.push(l);
+                    }
                 }
             }
         }
-        if !sc.rose_regs.iter().all(|&r| self.local_registry_fits(r)) {
+        if !sc.rose_regs.iter().all(|&l| self.local_link_fits(l)) {
             // The sums are rebuilt on the next entry.
             self.scratch = sc;
             self.leave_node_local(now);
