@@ -45,11 +45,6 @@ impl Network {
         }
     }
 
-    /// Node-local regime: registry `r` does not bind at its current (exact) rate sum.
-    pub(super) fn local_registry_fits(&self, registry: usize) -> bool {
-        self.local_link_fits(self.registry_link(registry))
-    }
-
     /// Node-local regime: link `link` (not a node's) does not bind at its exact rate sum.
     pub(super) fn local_link_fits(&self, link: usize) -> bool {
         let capacity = self.links[link].capacity_bytes_per_s;
