@@ -105,6 +105,7 @@ impl<'a> World<'a> {
             .map(|(i, im)| raw_images.intern(&im.raw_ref, Some(ImageId::from_idx(i))))
             .collect();
         let labels = HotLabels::new(&streams);
+        let mirrors = mirror::MirrorState::new(scn, &streams);
         let mut w = World {
             scn,
             sink,
@@ -179,6 +180,7 @@ impl<'a> World<'a> {
             timers_pushed: 0,
             next_timer: SimTime::MAX,
             lazy: lazy::LazyState::new(scn),
+            mirrors,
         };
 
         // Initial events, in a fixed order: node joins, outages, workload starts.

@@ -22,6 +22,7 @@ pub mod invariants;
 mod kubelet;
 mod layer_disk;
 mod lazy;
+mod mirror;
 pub mod network;
 mod node_layers;
 mod pod_table;
@@ -636,6 +637,9 @@ pub struct World<'a> {
     /// Lazy pulling (`lazy`): empty unless some image is lazy, and then every hook is skipped
     /// by one `is_lazy_run` check.
     lazy: lazy::LazyState,
+    /// Mirrors and pull-through caches (`mirror`): off unless a registry has either, and then
+    /// every hook is skipped by one flag.
+    mirrors: mirror::MirrorState,
     /// The earliest timer's time, `SimTime::MAX` when none: the dispatcher's check for a timer
     /// is then one comparison (most runs never set one).
     next_timer: SimTime,

@@ -54,6 +54,7 @@
 
 mod images;
 mod kubelet;
+mod mirrors;
 mod pools;
 mod prepull;
 mod quantity;
