@@ -87,7 +87,7 @@ fn each_document_imports_alone_and_the_result_runs() {
     }
     // A document that gives nothing to use alone is exit 2, saying why.
     for (doc, why) in [
-        (data("certs.d/docker.io/hosts.toml"), "pullsim has no registry mirrors"),
+        (data("certs.d/docker.io/hosts.toml"), "no imported image comes from docker.io"),
         (data("oci-manifest-amd64.json"), "a manifest that names no image"),
     ] {
         let (o, text) = import_to(&dir, &[&doc]);
@@ -162,12 +162,14 @@ fn every_document_together_hand_checked() {
     has("host = \"docker.io\"");
     has("accepts = [\"regcred\"]");
     // Not used, with why; observed pulls as a comment block.
-    has("hosts.toml: 1 mirror for docker.io (https://mirror.example.internal): pullsim has no registry mirrors");
+    // The hosts.toml's mirror: on docker.io, with its provenance, and a registry of its own.
+    has("mirrors = [{ host = \"mirror.example.internal\", capabilities = [\"pull\", \"resolve\"] }] # from hosts.toml: its [host] tables, in order");
+    has("host = \"mirror.example.internal\"     # hosts.toml lists it as a mirror of docker.io");
     has("workloads.yaml: 1 Service: not used");
     has("# Observed pulls: 6 from kubelet Pulled events (18 events read; repeats of a uid dropped: 1;");
     has("0.000        1.200          -           - ip-10-0-2-33.eu-west-1.compute.internal (m5-large) shop/report-7xk2p");
     // On stderr too.
-    assert!(stderr(&o).contains("note: not used: hosts.toml"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("note: not used: hosts.toml"), "{}", stderr(&o));
     assert!(stderr(&o).contains("note: conflict: containerd max_concurrent_downloads"), "{}", stderr(&o));
     // The file validates and runs through the binary, unchanged.
     let file = dir.join("out.toml");
