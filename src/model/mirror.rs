@@ -16,7 +16,8 @@
 //! a blob request to a host that is down fails the attempt (containerd's fetcher moves on only
 //! after a 404).
 //!
-//! **Pull-through caches.** A HEAD at a cache is checked upstream with a HEAD (Harbor's proxy
+//! **Pull-through caches.** A cache proxies one upstream: asked for an image of another
+//! registry it answers 404 after a round trip (and is not used for its blobs). A HEAD at a cache is checked upstream with a HEAD (Harbor's proxy
 //! `ManifestExist`; Docker Hub does not count it); when the upstream is in an outage the cache
 //! serves the newest digest it holds of the image, and with none it answers an error. The
 //! manifest GET of a digest the cache does not hold is fetched upstream, with the platform's
@@ -144,6 +145,28 @@ impl World<'_> {
         self.in_outage(host, start).then(|| start.plus(m.dial_timeout))
     }
 
+    /// Whether `host`, when a pull-through cache, proxies the registry of `pull`'s image (its
+    /// upstream, or itself when the image names the cache): a Harbor proxy project or a
+    /// distribution proxy serves one upstream and answers 404 for anything else.
+    fn cache_refuses(&self, pull: PullId, host: RegistryId) -> bool {
+        let home = self.home_registry(pull);
+        self.mirrors.cache(host).is_some_and(|c| home != Some(c.upstream) && home != Some(host))
+    }
+
+    /// The prelude's first request to a cache that does not proxy the image's registry: a 404
+    /// after one round trip (`None` for any other host).
+    pub(super) fn cache_not_found(
+        &mut self,
+        pull: PullId,
+        host: RegistryId,
+        start: SimTime,
+    ) -> Option<SimTime> {
+        if !self.cache_refuses(pull, host) {
+            return None;
+        }
+        Some(start.plus(self.round_trip(host, pull, u64::from(self.pulls[pull.idx()].prelude_requests))))
+    }
+
     /// The prelude failed at the host being tried: moves the attempt to the next host that
     /// resolves and starts its prelude now. False when the registry itself failed (the pull
     /// fails) or the failure is not the host's (no manifest for the platform).
@@ -179,7 +202,9 @@ impl World<'_> {
             .mirror_list(home)
             .iter()
             .enumerate()
-            .find(|(i, m)| m.pull && failed & (1 << (*i).min(63)) == 0)
+            .find(|(i, m)| {
+                m.pull && failed & (1 << (*i).min(63)) == 0 && !self.cache_refuses(pull, m.registry)
+            })
             .map_or(home, |(_, m)| m.registry);
         self.pulls[pull.idx()].registry = Some(host);
     }

@@ -152,6 +152,10 @@ impl World<'_> {
             if let Some(at) = self.mirror_dial_fails(pull, registry, start) {
                 return self.end_prelude(pull, at, Some(FailReason::Outage));
             }
+            if let Some(at) = self.cache_not_found(pull, registry, start) {
+                self.pulls[pull.idx()].prelude_requests += 1;
+                return self.end_prelude(pull, at, Some(FailReason::NotFound));
+            }
         }
         // Credentials: pod secrets first, then the node's docker config (keyring order).
         let repo = &self.scn.images[img.idx()].repo;

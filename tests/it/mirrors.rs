@@ -312,3 +312,97 @@ mirrors = [ { host = "a.example", dial_timout = "1s" } ]
     let err = validate_err("key.toml", &text);
     assert!(err.contains("did you mean \"dial_timeout\""), "{err}");
 }
+
+#[test]
+fn a_failed_fetch_is_taken_over_by_the_requests_waiting_for_it() {
+    // Three nodes at 0 behind the cache; the cache itself is fine but the hub goes down at 1 s,
+    // while the first miss is half through (50 MB of 100 MB at 50 MB/s): that fetch breaks and
+    // its pull fails. The other two were waiting: the first of them asks the hub again, which
+    // is down: it fails too, and so does the last. Every pull fails at 1 s with the outage;
+    // the hub sent 50 MB.
+    let pool = "[[node_pool]]\nname = \"a\"\ncount = 3\n";
+    let hub = hub_and_cache("outages = [ { from = \"1s\", to = \"1h\" } ]", "");
+    let text = scenario(pool, &hub, APP_100MB, &daemonset("d", "hub.example/app:1"));
+    let (out, sink) = run_toml_with(&text, &[("simulation.until", "5s")]);
+    let first: Vec<(&str, f64)> =
+        sink.pulls.iter().map(|p| (p.result.as_str(), s(p.finished_s.unwrap()))).collect();
+    assert_eq!(first, vec![("failed:outage", 1.0); 3]);
+    assert_eq!(row(&out.registries, "hub.example").blob_bytes, 50_000_000);
+    assert_eq!(row(&out.registries, "cache.example").blob_bytes, 50_000_000);
+    assert_eq!(out.summary.bytes_pulled, 50_000_000);
+}
+
+/// Many pulls through mirrors and a cache, under every runtime profile, with outages of every
+/// host, rate limits and latency: every invariant holds after every event (`run_toml`), and
+/// the bytes the nodes received add up.
+#[test]
+fn mirrors_and_caches_under_load_keep_every_invariant() {
+    let registries = r#"
+[[registry]]
+host = "hub.example"
+per_connection = "40MB/s"
+bandwidth = "200MB/s"
+latency = { dist = "uniform", min = "10ms", max = "80ms" }
+rate_limit = { pulls = 6, per = "1m", scope = "node" }
+outages = [ { from = "20s", to = "40s" } ]
+mirrors = [ { host = "spegel.local", capabilities = ["pull", "resolve"], dial_timeout = "200ms" }, "cache.example" ]
+[[registry]]
+host = "spegel.local"
+per_connection = "100MB/s"
+latency = "1ms"
+outages = [ { from = "0s", to = "15s" }, { from = "50s", to = "1h" } ]
+[[registry]]
+host = "cache.example"
+per_connection = "80MB/s"
+bandwidth = "300MB/s"
+latency = "5ms"
+failure_rate = 0.05
+outages = [ { from = "30s", to = "33s" } ]
+pull_through = { upstream = "hub.example", capacity = "250MB" }
+[[registry]]
+host = "other.example"
+per_connection = "50MB/s"
+latency = "20ms"
+mirrors = [ "cache.example" ]
+"#;
+    let images = r#"
+[[image]]
+ref = "hub.example/a:1"
+layers = [ { id = "base", size = "60MB" }, { size = "40MB" } ]
+[[image]]
+ref = "hub.example/b:1"
+layers = [ { id = "base", size = "60MB" }, { size = "90MB" } ]
+pushes = [ { at = "25s", layers = [ { id = "base", size = "60MB" }, { size = "95MB" } ] } ]
+[[image]]
+ref = "other.example/c:1"
+layers = [ { size = "70MB" } ]
+"#;
+    let workloads: String = ["hub.example/a:1", "hub.example/b:1", "other.example/c:1"]
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            format!(
+                "[[workload]]\nname = \"p{i}\"\nkind = \"poisson\"\nrate = \"1/s\"\ncount = 40\n[workload.pod]\ncontainers = [ {{ image = \"{image}\", pull_policy = \"Always\" }} ]\n"
+            )
+        })
+        .collect();
+    let pools = "[[node_pool]]\nname = \"a\"\ncount = 6\nbandwidth = \"150MB/s\"\n";
+    let text = scenario(pools, registries, images, &workloads);
+    for profile in ["containerd-1.7", "containerd-2.1", "cri-o"] {
+        for seed in 1..=3 {
+            let seed_s = seed.to_string();
+            let (out, sink) =
+                run_toml_with(&text, &[("runtime.profile", profile), ("simulation.seed", seed_s.as_str())]);
+            let pulled: u64 = sink.pulls.iter().map(|p| p.bytes).sum();
+            assert_eq!(pulled, out.summary.bytes_pulled, "{profile} seed {seed}");
+            let served: u64 = out.registries.iter().map(|r| r.blob_bytes).sum();
+            assert!(served >= pulled, "{profile} seed {seed}: registries served {served} < {pulled}");
+            assert!(sink.pulls.iter().any(|p| p.result == "ok"), "{profile} seed {seed}");
+            // The cache proxies hub.example only: other.example's image comes from other.example
+            // (the cache answers 404 for it), the hub's from the mirrors as they are up.
+            assert!(row(&out.registries, "other.example").blob_bytes > 0, "{profile} seed {seed}");
+            assert!(row(&out.registries, "cache.example").blob_bytes > 0, "{profile} seed {seed}");
+            assert!(row(&out.registries, "spegel.local").blob_bytes > 0, "{profile} seed {seed}");
+        }
+    }
+}
