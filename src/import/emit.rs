@@ -468,24 +468,30 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
     }
     // Mirrors from the hosts.toml files: of a registry the images use, each mirror host is a
     // registry of its own (written after the others unless an image names it too).
+    // `certs.d/_default/hosts.toml` applies to every registry without a file of its own
+    // (containerd `remotes/docker/config/hosts.go` `hostDirectory`).
+    let hosts_of = |host: &str| {
+        cx.hosts.iter().find(|h| h.host == host).or_else(|| cx.hosts.iter().find(|h| h.host == "_default"))
+    };
     let mut mirror_registries: BTreeMap<String, String> = BTreeMap::new();
-    for h in &cx.hosts {
-        if !registries.contains_key(&h.host) {
-            not_used.push(hosts_not_used(h));
-            continue;
-        }
-        for e in h.entries.iter().filter(|e| e.host != h.host && !registries.contains_key(&e.host)) {
+    for host in registries.keys() {
+        let Some(h) = hosts_of(host) else { continue };
+        for e in h.entries.iter().filter(|e| e.host != *host && !registries.contains_key(&e.host)) {
             mirror_registries
                 .entry(e.host.clone())
-                .or_insert_with(|| format!("{} lists it as a mirror of {}", h.origin.label(), h.host));
+                .or_insert_with(|| format!("{} lists it as a mirror of {host}", h.origin.label()));
+        }
+    }
+    for h in &cx.hosts {
+        let used = registries.keys().any(|r| hosts_of(r).is_some_and(|u| std::ptr::eq(u, h)));
+        if !used {
+            not_used.push(hosts_not_used(h));
         }
     }
     for (host, (n, secrets)) in &registries {
         out.text.push_str("[[registry]]\n");
         out.kv("host", &q(host), &format!("serves {n} of the images below"));
-        if let Some(h) =
-            cx.hosts.iter().find(|h| h.host == *host && h.entries.iter().any(|e| e.host != *host))
-        {
+        if let Some(h) = hosts_of(host).filter(|h| h.entries.iter().any(|e| e.host != *host)) {
             let list: Vec<String> = h.entries.iter().filter(|e| e.host != *host).map(mirror_entry).collect();
             out.kv(
                 "mirrors",

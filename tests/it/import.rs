@@ -529,3 +529,41 @@ fn fuzz_importer_with_token_soup() {
         import_no_panic("soup", text)
     });
 }
+
+/// A `certs.d/_default/hosts.toml` gives every registry without a file of its own its mirrors,
+/// in file order with the capabilities and dial timeout written, and each mirror host becomes
+/// a registry; the result runs (through the mirrors) with every invariant checked.
+#[test]
+fn default_hosts_toml_gives_every_registry_its_mirrors() {
+    let dir = scratch("default-hosts");
+    let certs = dir.join("certs.d").join("_default");
+    std::fs::create_dir_all(&certs).unwrap();
+    let hosts = certs.join("hosts.toml");
+    std::fs::write(
+        &hosts,
+        "server = \"https://example\"\n[host.\"https://spegel.local:5000\"]\ncapabilities = [\"pull\", \"resolve\"]\n\
+         dial_timeout = \"200ms\"\n[host.\"https://harbor.internal/v2/proxy\"]\n",
+    )
+    .unwrap();
+    let (o, text) = import_to(&dir, &[&data("workloads.yaml"), hosts.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = text.unwrap();
+    let line = "mirrors = [{ host = \"spegel.local:5000\", capabilities = [\"pull\", \"resolve\"], dial_timeout = \"200ms\" }, { host = \"harbor.internal\" }] # from hosts.toml: its [host] tables, in order";
+    assert_eq!(text.matches(line).count(), 3, "docker.io, public.ecr.aws, registry.example.com:\n{text}");
+    assert!(
+        text.contains(
+            "host = \"harbor.internal\"             # hosts.toml lists it as a mirror of docker.io"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "host = \"spegel.local:5000\"           # hosts.toml lists it as a mirror of docker.io"
+        ),
+        "{text}"
+    );
+    assert!(!stderr(&o).contains("not used: hosts.toml"), "{}", stderr(&o));
+    let (_, sink) = super::run_toml(&text);
+    assert!(sink.pulls.iter().any(|p| p.registry == "spegel.local:5000"), "the first mirror serves");
+    let _ = std::fs::remove_dir_all(&dir);
+}
