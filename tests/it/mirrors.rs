@@ -406,3 +406,31 @@ layers = [ { size = "70MB" } ]
         }
     }
 }
+
+#[test]
+fn an_image_that_names_the_cache_is_served_by_it() {
+    // Harbor's proxy project addressed directly (`cache.example/app:1`): the cache proxies its
+    // upstream for it as for a mirror pull. a-0 misses (0-2 s at 50 MB/s), b-0 hits at 10 s
+    // (10-11 s at 100 MB/s); the hub sends the bytes once.
+    let hub = hub_and_cache("", "").replace("mirrors = [\"cache.example\"]\n", "");
+    let image = "[[image]]\nref = \"cache.example/app:1\"\nlayers = [ { size = \"100MB\" } ]\n";
+    let text = scenario(&two_pools("10s"), &hub, image, &daemonset("d", "cache.example/app:1"));
+    let (out, sink) = run_toml(&text);
+    assert_eq!(pull_spans(&sink), spans(&[("a-0", 0.0, 2.0), ("b-0", 10.0, 11.0)]));
+    assert_eq!(row(&out.registries, "hub.example").blob_bytes, 100_000_000);
+    assert_eq!(row(&out.registries, "cache.example").blob_bytes, 200_000_000);
+}
+
+#[test]
+fn a_cache_no_pull_reaches_is_a_warning() {
+    let pool = "[[node_pool]]\nname = \"a\"\ncount = 1\n";
+    let hub = hub_and_cache("", "").replace("mirrors = [\"cache.example\"]\n", "");
+    let text = scenario(pool, &hub, APP_100MB, &daemonset("d", "hub.example/app:1"));
+    let scn = pullsim::scenario::load(&text, "t.toml", &[]).unwrap();
+    let warnings: Vec<String> = pullsim::scenario::lint::lint(&scn).iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("registry.cache.example.pull_through")
+            && w.contains("no image names it and \"hub.example\" does not list it in `mirrors`")),
+        "{warnings:?}"
+    );
+}
