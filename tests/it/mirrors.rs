@@ -434,3 +434,108 @@ fn a_cache_no_pull_reaches_is_a_warning() {
         "{warnings:?}"
     );
 }
+
+/// Random small scenarios with a mirror, a cache and outages, drawn from a fixed generator:
+/// every invariant after every event, no panic, the bytes of pulls.csv equal to
+/// `bytes_pulled`, and each pod Running or waiting for a reason the kubelet shows.
+#[test]
+fn random_mirror_and_cache_scenarios_keep_every_invariant() {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    for case in 0..40 {
+        let profile = ["containerd-1.7", "containerd-2.1", "cri-o"][next(3) as usize];
+        let serialize = next(2) == 0;
+        let caps = ["[\"pull\", \"resolve\"]", "[\"pull\"]", "[\"resolve\"]"][next(3) as usize];
+        let outage =
+            |from: u64, len: u64| format!("outages = [ {{ from = \"{from}s\", to = \"{}s\" }} ]", from + len);
+        let hub_out = if next(2) == 0 { outage(next(30), 1 + next(30)) } else { String::new() };
+        let mirror_out = if next(2) == 0 { outage(next(30), 1 + next(30)) } else { String::new() };
+        let cache_out = if next(3) == 0 { outage(next(30), 1 + next(10)) } else { String::new() };
+        let capacity = ["\"50MB\"", "\"150MB\"", "\"unlimited\"", "\"0B\""][next(4) as usize];
+        let limit = if next(2) == 0 {
+            format!("rate_limit = {{ pulls = {}, per = \"1m\" }}", 1 + next(4))
+        } else {
+            String::new()
+        };
+        let order = if next(2) == 0 {
+            "\"mirror.example\", \"cache.example\""
+        } else {
+            "\"cache.example\", \"mirror.example\""
+        };
+        let registries = format!(
+            r#"
+[[registry]]
+host = "hub.example"
+per_connection = "{}MB/s"
+latency = "{}ms"
+{hub_out}
+{limit}
+mirrors = [ {{ host = {}, capabilities = {caps}, dial_timeout = "{}ms" }}, {} ]
+[[registry]]
+host = "mirror.example"
+per_connection = "100MB/s"
+bandwidth = "{}MB/s"
+latency = "2ms"
+failure_rate = 0.1
+{mirror_out}
+[[registry]]
+host = "cache.example"
+per_connection = "80MB/s"
+latency = "3ms"
+{cache_out}
+pull_through = {{ upstream = "hub.example", capacity = {capacity} }}
+"#,
+            10 + next(60),
+            next(100),
+            order.split(", ").next().unwrap(),
+            100 + next(3000),
+            order.split(", ").nth(1).unwrap(),
+            100 + next(400),
+        );
+        let images = r#"
+[[image]]
+ref = "hub.example/a:1"
+layers = [ { id = "base", size = "40MB" }, { size = "30MB" } ]
+[[image]]
+ref = "hub.example/b:1"
+layers = [ { id = "base", size = "40MB" }, { size = "60MB" } ]
+pushes = [ { at = "20s", layers = [ { id = "base", size = "40MB" }, { size = "65MB" } ] } ]
+"#;
+        let workloads: String = ["hub.example/a:1", "hub.example/b:1"]
+            .iter()
+            .enumerate()
+            .map(|(i, image)| {
+                format!(
+                    "[[workload]]\nname = \"p{i}\"\nkind = \"poisson\"\nrate = \"1/s\"\ncount = 25\n[workload.pod]\ncontainers = [ {{ image = \"{image}\", pull_policy = \"Always\" }} ]\n"
+                )
+            })
+            .collect();
+        let pools =
+            format!("[[node_pool]]\nname = \"a\"\ncount = {}\nbandwidth = \"200MB/s\"\n", 1 + next(5));
+        let text = scenario(&pools, &registries, images, &workloads);
+        let seed = (1 + next(1000)).to_string();
+        let serialize_s = serialize.to_string();
+        let (out, sink) = run_toml_with(
+            &text,
+            &[
+                ("runtime.profile", profile),
+                ("simulation.seed", seed.as_str()),
+                ("simulation.until", "2m"),
+                ("kubelet.serialize_image_pulls", serialize_s.as_str()),
+            ],
+        );
+        let pulled: u64 = sink.pulls.iter().map(|p| p.bytes).sum();
+        assert_eq!(pulled, out.summary.bytes_pulled, "case {case}:\n{text}");
+        for p in &out.pods {
+            assert!(
+                ["Running", "ImagePullBackOff", "ErrImagePull", "Pending", "ContainerCreating"]
+                    .contains(&p.status),
+                "case {case}: {}",
+                p.status
+            );
+        }
+    }
+}
