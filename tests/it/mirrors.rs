@@ -184,27 +184,28 @@ fn concurrent_misses_share_one_upstream_fetch() {
 fn the_caches_manifest_get_counts_once_under_its_own_identity() {
     // The hub allows 1 counted manifest GET per client per 6 h (scope "node"). Three nodes
     // pull app at 0 through the cache: one GET upstream under the cache's identity (its
-    // platform GET is not counted): all three succeed. At 10 s one node pulls tool (50 MB):
+    // platform GET is not counted): all three succeed. At 10 s one node pulls batch (50 MB):
     // the cache's GET for it is refused (the cache's budget is spent: 429), so the cache
     // answers an error and the node goes to the hub itself, where its own budget is unused:
     // 10 s + 50 MB / 50 MB/s = 11 s.
     let pool = "[[node_pool]]\nname = \"a\"\ncount = 3\n";
     let hub = hub_and_cache("rate_limit = { pulls = 1, per = \"6h\", scope = \"node\" }", "");
-    let images =
-        format!("{APP_100MB}\n[[image]]\nref = \"hub.example/tool:1\"\nlayers = [ {{ size = \"50MB\" }} ]\n");
+    let images = format!(
+        "{APP_100MB}\n[[image]]\nref = \"hub.example/batch:1\"\nlayers = [ {{ size = \"50MB\" }} ]\n"
+    );
     let workloads = format!(
-        "{}\n[[workload]]\nname = \"t\"\nkind = \"deployment\"\nreplicas = 1\nstart = \"10s\"\n[workload.pod]\ncontainers = [ {{ image = \"hub.example/tool:1\" }} ]\n",
+        "{}\n[[workload]]\nname = \"t\"\nkind = \"deployment\"\nreplicas = 1\nstart = \"10s\"\n[workload.pod]\ncontainers = [ {{ image = \"hub.example/batch:1\" }} ]\n",
         daemonset("d", "hub.example/app:1")
     );
     let text = scenario(pool, &hub, &images, &workloads);
     let (out, sink) = run_toml(&text);
     assert!(sink.pulls.iter().all(|p| p.result == "ok"), "{:?}", sink.pulls);
     assert_eq!(sink.pulls.len(), 4);
-    let tool = sink.pulls.iter().find(|p| s(p.requested_s) == 10.0).unwrap();
-    assert_eq!((s(tool.started_s.unwrap()), s(tool.finished_s.unwrap())), (10.0, 11.0));
-    assert_eq!(tool.registry, "hub.example", "served by the hub after the cache refused");
+    let batch = sink.pulls.iter().find(|p| s(p.requested_s) == 10.0).unwrap();
+    assert_eq!((s(batch.started_s.unwrap()), s(batch.finished_s.unwrap())), (10.0, 11.0));
+    assert_eq!(batch.registry, "hub.example", "served by the hub after the cache refused");
     let hub = row(&out.registries, "hub.example");
-    // app: GET + platform GET via the cache; tool: the cache's refused GET, then the node's
+    // app: GET + platform GET via the cache; batch: the cache's refused GET, then the node's
     // GET + platform GET: 5 manifest GETs, 1 of them throttled.
     assert_eq!((hub.manifest_requests, hub.throttled), (5, 1));
     assert_eq!(hub.failures, 0);
