@@ -466,9 +466,39 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
             }
         }
     }
+    // Mirrors from the hosts.toml files: of a registry the images use, each mirror host is a
+    // registry of its own (written after the others unless an image names it too).
+    // `certs.d/_default/hosts.toml` applies to every registry without a file of its own
+    // (containerd `remotes/docker/config/hosts.go` `hostDirectory`).
+    let hosts_of = |host: &str| {
+        cx.hosts.iter().find(|h| h.host == host).or_else(|| cx.hosts.iter().find(|h| h.host == "_default"))
+    };
+    let mut mirror_registries: BTreeMap<String, String> = BTreeMap::new();
+    for host in registries.keys() {
+        let Some(h) = hosts_of(host) else { continue };
+        for e in h.entries.iter().filter(|e| e.host != *host && !registries.contains_key(&e.host)) {
+            mirror_registries
+                .entry(e.host.clone())
+                .or_insert_with(|| format!("{} lists it as a mirror of {host}", h.origin.label()));
+        }
+    }
+    for h in &cx.hosts {
+        let used = registries.keys().any(|r| hosts_of(r).is_some_and(|u| std::ptr::eq(u, h)));
+        if !used {
+            not_used.push(hosts_not_used(h));
+        }
+    }
     for (host, (n, secrets)) in &registries {
         out.text.push_str("[[registry]]\n");
         out.kv("host", &q(host), &format!("serves {n} of the images below"));
+        if let Some(h) = hosts_of(host).filter(|h| h.entries.iter().any(|e| e.host != *host)) {
+            let list: Vec<String> = h.entries.iter().filter(|e| e.host != *host).map(mirror_entry).collect();
+            out.kv(
+                "mirrors",
+                &format!("[{}]", list.join(", ")),
+                &format!("from {}: its [host] tables, in order", h.origin.label()),
+            );
+        }
         let k = |key: &str| format!("registry.{host}.{key}");
         out.assume(&k("bandwidth"), "bandwidth", REGISTRY_BANDWIDTH, "the registry's total egress");
         out.assume(
@@ -486,6 +516,20 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
                 "from the pods' imagePullSecrets (auth stays anonymous: assumed)",
             );
         }
+        out.blank();
+    }
+    for (host, why) in &mirror_registries {
+        out.text.push_str("[[registry]]\n");
+        out.kv("host", &q(host), why);
+        let k = |key: &str| format!("registry.{host}.{key}");
+        out.assume(&k("bandwidth"), "bandwidth", REGISTRY_BANDWIDTH, "the mirror's total egress");
+        out.assume(
+            &k("per_connection"),
+            "per_connection",
+            REGISTRY_PER_CONNECTION,
+            "one layer download's rate",
+        );
+        out.assume(&k("latency"), "latency", REGISTRY_LATENCY, "one request's round trip");
         out.blank();
     }
 
@@ -565,7 +609,7 @@ pub fn write(cx: &Imported, observed: &Observed, opts: &Options) -> Result<Outco
         Summary {
             pools: pools.len(),
             nodes: pools.iter().map(|p| p.count).sum(),
-            registries: registries.len(),
+            registries: registries.len() + mirror_registries.len(),
             images: cat.images.len(),
             workloads: workloads_out.len() + replayed.as_ref().map_or(0, |r| r.workloads),
             pulls: observed.pulls.len(),
@@ -625,4 +669,30 @@ pub fn set_comment(doc: &mut toml_edit::DocumentMut, path: &KeyPath, comment: &s
             _ => return,
         }
     }
+}
+
+/// A `hosts.toml` mirror as a scenario `mirrors` entry: the host, and the capabilities and dial
+/// timeout when the file gives them (containerd's defaults otherwise, as the scenario's).
+fn mirror_entry(e: &super::containerd::MirrorEntry) -> String {
+    let mut parts = vec![format!("host = {}", q(&e.host))];
+    if let Some(c) = &e.capabilities {
+        let list: Vec<String> = c.iter().map(|c| q(c)).collect();
+        parts.push(format!("capabilities = [{}]", list.join(", ")));
+    }
+    if let Some(d) = &e.dial_timeout {
+        parts.push(format!("dial_timeout = {}", q(d)));
+    }
+    format!("{{ {} }}", parts.join(", "))
+}
+
+/// Why a `hosts.toml` gives nothing: no imported image comes from the registry it configures.
+pub(super) fn hosts_not_used(h: &super::containerd::HostsDoc) -> String {
+    format!(
+        "{}: {} for {} ({}): no imported image comes from {}",
+        h.origin.label(),
+        count(h.mirrors.len() as u64, "mirror"),
+        h.host,
+        h.mirrors.join(", "),
+        h.host
+    )
 }

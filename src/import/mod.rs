@@ -143,7 +143,9 @@ pub fn import(inputs: &[Input], opts: &Options) -> Result<Outcome, Vec<ImportErr
         ));
     }
     if cx.is_empty() {
-        return Err(vec![nothing_to_import(&cx, &cx.not_used)]);
+        let mut why = cx.not_used.clone();
+        why.extend(cx.hosts.iter().map(emit::hosts_not_used));
+        return Err(vec![nothing_to_import(&cx, &why)]);
     }
     emit::write(&cx, &observed, opts).map_err(|e| vec![e])
 }
@@ -207,21 +209,13 @@ fn read_input(cx: &mut Imported, input: &Input) -> Result<(), ImportError> {
         match piece {
             Piece::Toml(t) => {
                 let o = Origin::new(&input.label, None);
-                match containerd::read(&o, &t, input.dir_name.as_deref())? {
+                match containerd::read(&o, &t, input.dir_name.as_deref(), Some(text))? {
                     containerd::Read::Containerd(d) => {
                         tally.add(("containerd config", "containerd configs"));
                         cx.containerd.push(d);
                     }
                     containerd::Read::Hosts(h) => {
                         tally.add(("registry hosts file", "registry hosts files"));
-                        cx.not_used.push(format!(
-                            "{}: {} for {} ({}): pullsim has no registry mirrors; pulls go to {} directly",
-                            h.origin.label(),
-                            emit::count(h.mirrors.len() as u64, "mirror"),
-                            h.host,
-                            h.mirrors.join(", "),
-                            h.host
-                        ));
                         cx.hosts.push(h);
                     }
                     containerd::Read::Other(why) => cx.not_used.push(format!("{}: {why}", input.label)),

@@ -108,6 +108,7 @@ impl<'a> World<'a> {
         let mut net = Network::new(&node_bw, &reg_bw);
         let routing = super::routing::Routing::new(scn, &mut net);
         let p2p = super::p2p::P2p::new(scn, &node_bw, &reg_bw, &mut net);
+        let mirrors = mirror::MirrorState::new(scn, &streams);
         let mut w = World {
             scn,
             sink,
@@ -184,6 +185,7 @@ impl<'a> World<'a> {
             lazy: lazy::LazyState::new(scn),
             routing,
             p2p,
+            mirrors,
         };
 
         // Initial events, in a fixed order: node joins, outages, workload starts.

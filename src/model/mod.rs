@@ -22,6 +22,7 @@ pub mod invariants;
 mod kubelet;
 mod layer_disk;
 mod lazy;
+mod mirror;
 pub mod network;
 mod node_layers;
 mod p2p;
@@ -642,6 +643,9 @@ pub struct World<'a> {
     routing: routing::Routing,
     /// `[p2p]`: peer-to-peer distribution (`p2p`).
     p2p: p2p::P2p,
+    /// Mirrors and pull-through caches (`mirror`): off unless a registry has either, and then
+    /// every hook is skipped by one flag.
+    mirrors: mirror::MirrorState,
     /// The earliest timer's time, `SimTime::MAX` when none: the dispatcher's check for a timer
     /// is then one comparison (most runs never set one).
     next_timer: SimTime,

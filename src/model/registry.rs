@@ -44,7 +44,12 @@ impl World<'_> {
     /// at `answered` when it is sent during one (the error comes back after a round trip), at
     /// the outage's start when one starts while it is in flight; `None` when no outage touches
     /// it.
-    fn outage_failure(&self, registry: RegistryId, sent: SimTime, answered: SimTime) -> Option<SimTime> {
+    pub(super) fn outage_failure(
+        &self,
+        registry: RegistryId,
+        sent: SimTime,
+        answered: SimTime,
+    ) -> Option<SimTime> {
         self.scn.registries[registry.idx()]
             .outages
             .iter()
@@ -149,6 +154,16 @@ impl World<'_> {
         let p = &self.pulls[pull.idx()];
         let (node, pod, img) = (p.node, p.pod, p.image.expect("checked by caller"));
         let mut t = start;
+        if self.mirrors.on {
+            // A mirror that is down does not answer the dial: its timeout, then the next host.
+            if let Some(at) = self.mirror_dial_fails(pull, registry, start) {
+                return self.end_prelude(pull, at, Some(FailReason::Outage));
+            }
+            if let Some(at) = self.cache_not_found(pull, registry, start) {
+                self.pulls[pull.idx()].prelude_requests += 1;
+                return self.end_prelude(pull, at, Some(FailReason::NotFound));
+            }
+        }
         // Credentials: pod secrets first, then the node's docker config (keyring order).
         let repo = &self.scn.images[img.idx()].repo;
         let workload = self.pods[pod.idx()].workload;
@@ -180,6 +195,11 @@ impl World<'_> {
                 return self.end_prelude(pull, t, Some(reason));
             }
             self.registries[registry.idx()].row.manifest_heads += 1;
+            if self.mirrors.on {
+                if let Err(reason) = self.cache_check_tag(pull, registry, &mut t) {
+                    return self.end_prelude(pull, t, Some(reason));
+                }
+            }
             // A node that has this digest has its manifest and config: containerd fetches
             // nothing it has (an `Always` pull of a present image costs the HEAD alone).
             let version = self.pulls[pull.idx()].version;
@@ -238,6 +258,11 @@ impl World<'_> {
         if let Some(reason) = self.manifest_refused(pull, registry) {
             return self.end_prelude(pull, t, Some(reason));
         }
+        if self.mirrors.on && self.is_cache(registry) {
+            if let Err(reason) = self.cache_manifest(pull, registry, &mut t) {
+                return self.end_prelude(pull, t, Some(reason));
+            }
+        }
         let image = &self.scn.images[img.idx()];
         // CRI-O GETs the manifest on every pull; a digest the node has needs nothing more (its
         // platform manifest and config are in storage, its layers are reused).
@@ -263,10 +288,22 @@ impl World<'_> {
     /// Whether the registry's rate limit (if any) lets a manifest GET sent at `sent` through;
     /// one that does is counted in its window.
     fn rate_limit_admits(&mut self, registry: RegistryId, node: NodeId, sent: SimTime) -> bool {
+        // Behind a NAT, the gateway's address (`routing`).
+        let identity = self.routing.address_key(self.nodes[node.idx()].pool, registry, node);
+        self.rate_limit_admits_as(registry, identity, sent)
+    }
+
+    /// `rate_limit_admits` for the client `identity` (a node's index, or a pull-through
+    /// cache's: `mirror`).
+    pub(super) fn rate_limit_admits_as(
+        &mut self,
+        registry: RegistryId,
+        identity: u32,
+        sent: SimTime,
+    ) -> bool {
         let Some(limit) = &self.scn.registries[registry.idx()].rate_limit else { return true };
         let scope_key = match limit.scope {
-            // Behind a NAT, the gateway's address (`routing`).
-            RateLimitScope::Node => self.routing.address_key(self.nodes[node.idx()].pool, registry, node),
+            RateLimitScope::Node => identity,
             RateLimitScope::Registry => 0,
         };
         let window = self.registries[registry.idx()].windows.entry(scope_key).or_default();
@@ -278,6 +315,15 @@ impl World<'_> {
         }
         window.push_back(sent);
         true
+    }
+
+    /// A manifest GET answered by cache `host` at `*t`: without a HEAD (CRI-O) the cache checks
+    /// the tag upstream first; then it fetches what it does not hold (`mirror`).
+    fn cache_manifest(&mut self, pull: PullId, host: RegistryId, t: &mut SimTime) -> Result<(), FailReason> {
+        if !self.scn.runtime.profile.resolves_with_head() {
+            self.cache_check_tag(pull, host, t)?;
+        }
+        self.cache_manifest_get(pull, host, t)
     }
 
     /// What fails a manifest GET that was answered: a transient registry failure (drawn once
@@ -308,11 +354,13 @@ impl World<'_> {
         self.pulls[pull.idx()].get_slot = SlotUse::Holding;
         let sent = self.now;
         let mut t = sent;
-        let result = self.request(registry, pull, &mut t);
+        let mut result = self.request(registry, pull, &mut t);
         if result.is_ok() && self.pulls[pull.idx()].get_step == GetStep::Manifest {
             let node = self.pulls[pull.idx()].node;
             if !self.rate_limit_admits(registry, node, sent) {
                 self.pulls[pull.idx()].get_step = GetStep::Throttled;
+            } else if self.mirrors.on && self.is_cache(registry) {
+                result = self.cache_manifest(pull, registry, &mut t);
             }
         }
         let p = &mut self.pulls[pull.idx()];

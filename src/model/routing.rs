@@ -17,6 +17,9 @@ use crate::ids::PoolId;
 /// No link in a `via` slot.
 const NONE: u32 = u32::MAX;
 
+/// The first rate-limit key of a NAT's address (node indices are below it).
+const NAT_KEYS: u32 = 1 << 31;
+
 /// One `[[link]]`'s counters: bytes that crossed it and the time it carried any flow.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LinkStats {
@@ -39,6 +42,8 @@ pub(super) struct Routing {
     /// Per `[[link]]`: its network link id.
     net_ids: Vec<usize>,
     pub(super) stats: Vec<LinkStats>,
+    /// The `[[link]]`s each flow in flight crosses (only flows that cross one).
+    crossing: BTreeMap<FlowId, Vec<u32>>,
 }
 
 impl Routing {
@@ -71,6 +76,7 @@ impl Routing {
             nat,
             net_ids,
             stats: vec![LinkStats::default(); scn.links.len()],
+            crossing: BTreeMap::new(),
         }
     }
 
@@ -78,53 +84,43 @@ impl Routing {
         pool.idx() * self.n_registries + registry.idx()
     }
 
-    /// The network ids of the links a download to a node of `pool` from `registry` crosses.
-    pub(super) fn via_links(&self, pool: PoolId, registry: RegistryId) -> ([usize; 2], usize) {
-        let v = self.via[self.pair(pool, registry)];
-        let mut out = [0; 2];
-        let mut n = 0;
-        for l in v.into_iter().filter(|l| *l != NONE) {
-            out[n] = self.net_ids[l as usize];
-            n += 1;
-        }
-        (out, n)
-    }
-
     /// The `[[link]]` indices a download to a node of `pool` from `registry` crosses.
-    fn crossed(&self, pool: PoolId, registry: RegistryId) -> impl Iterator<Item = usize> {
-        self.via[self.pair(pool, registry)].into_iter().filter(|l| *l != NONE).map(|l| l as usize)
+    fn crossed(&self, pool: PoolId, registry: RegistryId) -> impl Iterator<Item = u32> {
+        self.via[self.pair(pool, registry)].into_iter().filter(|l| *l != NONE)
     }
 
     /// The key of a per-node rate-limit budget: the node, or the NAT link whose address it
-    /// reaches `registry` from (keys above every node id).
+    /// reaches `registry` from (keys from `NAT_KEYS` on).
     pub(super) fn address_key(&self, pool: PoolId, registry: RegistryId, node: NodeId) -> u32 {
         if !self.on {
             return node.0;
         }
         match self.nat[self.pair(pool, registry)] {
             NONE => node.0,
-            l => u32::MAX - l,
+            // Apart from every node's and from a pull-through cache's (`mirror`, from the top).
+            l => NAT_KEYS + l,
         }
     }
 
-    /// A flow through the links of (`pool`, `registry`) started.
-    pub(super) fn flow_started(&mut self, now: SimTime, pool: PoolId, registry: RegistryId) {
-        let crossed: Vec<usize> = self.crossed(pool, registry).collect();
-        for l in crossed {
-            let s = &mut self.stats[l];
+    /// Flow `flow`, crossing the `[[link]]`s `crossed`, started.
+    fn flow_started(&mut self, now: SimTime, flow: FlowId, crossed: Vec<u32>) {
+        for &l in &crossed {
+            let s = &mut self.stats[l as usize];
             if s.flows == 0 {
                 s.busy_since = now;
             }
             s.flows += 1;
             s.peak_flows = s.peak_flows.max(s.flows);
         }
+        self.crossing.insert(flow, crossed);
     }
 
-    /// A flow through the links of (`pool`, `registry`) ended having moved `bytes`.
-    pub(super) fn flow_ended(&mut self, now: SimTime, pool: PoolId, registry: RegistryId, bytes: u64) {
-        let crossed: Vec<usize> = self.crossed(pool, registry).collect();
+    /// Flow `flow` ended (completed or aborted) having moved `bytes`; nothing if it crossed no
+    /// `[[link]]`.
+    pub(super) fn flow_ended(&mut self, now: SimTime, flow: FlowId, bytes: u64) {
+        let Some(crossed) = self.crossing.remove(&flow) else { return };
         for l in crossed {
-            let s = &mut self.stats[l];
+            let s = &mut self.stats[l as usize];
             s.bytes += bytes;
             s.flows -= 1;
             if s.flows == 0 {
@@ -155,21 +151,51 @@ impl World<'_> {
         size: u64,
         owner: FlowOwner,
     ) -> FlowId {
-        if !self.routing.on {
-            return self.net.add_flow(self.now, node.idx(), registry.idx(), cap_bytes_per_s, size, owner);
-        }
-        let pool = self.nodes[node.idx()].pool;
-        let (via, n) = self.routing.via_links(pool, registry);
-        self.routing.flow_started(self.now, pool, registry);
-        let source = self.net.registry_link_id(registry.idx());
-        self.net.add_routed_flow(self.now, node.idx(), source, &via[..n], cap_bytes_per_s, size, owner)
+        self.start_download_through(node, registry, None, cap_bytes_per_s, size, owner)
     }
 
-    /// A download from `registry` to `node` ended (completed or aborted) having moved `bytes`.
-    pub(super) fn download_ended(&mut self, node: NodeId, registry: RegistryId, bytes: u64) {
+    /// `start_download`, and with `upstream` a pull-through cache's miss: from the cache's
+    /// egress through the upstream's, across the links between the node and the cache and
+    /// those between the cluster and the upstream (the cache sits in the cluster: its fetch
+    /// crosses what the node's own fetch from the upstream would).
+    pub(super) fn start_download_through(
+        &mut self,
+        node: NodeId,
+        registry: RegistryId,
+        upstream: Option<RegistryId>,
+        cap_bytes_per_s: f64,
+        size: u64,
+        owner: FlowOwner,
+    ) -> FlowId {
+        let source = self.net.registry_link_id(registry.idx());
+        let mut via: Vec<usize> = upstream.map(|u| self.net.registry_link_id(u.idx())).into_iter().collect();
+        if !self.routing.on {
+            return match via.is_empty() {
+                true => self.net.add_flow(self.now, node.idx(), registry.idx(), cap_bytes_per_s, size, owner),
+                false => {
+                    self.net.add_routed_flow(self.now, node.idx(), source, &via, cap_bytes_per_s, size, owner)
+                }
+            };
+        }
+        let pool = self.nodes[node.idx()].pool;
+        let mut crossed: Vec<u32> = self.routing.crossed(pool, registry).collect();
+        for l in upstream.into_iter().flat_map(|u| self.routing.crossed(pool, u)) {
+            if !crossed.contains(&l) {
+                crossed.push(l);
+            }
+        }
+        via.extend(crossed.iter().map(|l| self.routing.net_ids[*l as usize]));
+        let flow = self.net.add_routed_flow(self.now, node.idx(), source, &via, cap_bytes_per_s, size, owner);
+        if !crossed.is_empty() {
+            self.routing.flow_started(self.now, flow, crossed);
+        }
+        flow
+    }
+
+    /// A download flow ended (completed or aborted) having moved `bytes`.
+    pub(super) fn download_ended(&mut self, flow: FlowId, bytes: u64) {
         if self.routing.on {
-            let pool = self.nodes[node.idx()].pool;
-            self.routing.flow_ended(self.now, pool, registry, bytes);
+            self.routing.flow_ended(self.now, flow, bytes);
         }
     }
 

@@ -38,6 +38,13 @@ impl World<'_> {
         };
         // Saturating: absurd (accepted) durations are u64::MAX ns, and the sum must not wrap.
         let start = SimTime(self.now.0.saturating_add(overhead));
+        let registry = if self.mirrors.on {
+            let host = self.mirror_first_host(pull, registry);
+            self.pulls[pull.idx()].registry = Some(host);
+            host
+        } else {
+            registry
+        };
         self.begin_prelude(pull, registry, start);
     }
 
@@ -46,8 +53,14 @@ impl World<'_> {
             return;
         }
         if let Some(reason) = self.pulls[pull.idx()].prelude_failure {
+            if self.mirrors.on && self.mirror_next_host(pull, reason) {
+                return;
+            }
             self.finish_pull(pull, Some(reason));
             return;
+        }
+        if self.mirrors.on {
+            self.mirror_pick_blob_host(pull);
         }
         self.pulls[pull.idx()].phase = PullPhase::Layers;
         if self.lazy.on {
@@ -168,6 +181,10 @@ impl World<'_> {
             self.finish_pull(pull, Some(FailReason::Outage));
             return;
         }
+        if self.mirrors.on && !self.lazy.on && self.is_cache(registry) {
+            self.cache_blob(pull, layer, registry);
+            return;
+        }
         let mut size = self.layer_size_bytes[layer.idx()];
         if self.lazy.on {
             size = self.lazy_first_flow_bytes(pull, node, layer, size);
@@ -245,9 +262,7 @@ impl World<'_> {
             p.downloads_in_flight -= 1;
             let registry = p.registry.expect("a flow has a registry");
             let from_peers = self.p2p.on && self.p2p_download_ended(&d, true);
-            if !from_peers {
-                self.download_ended(node, registry, d.bytes);
-            }
+            self.download_ended(d.flow, d.bytes);
             let reg = &mut self.registries[registry.idx()];
             if !from_peers {
                 reg.row.blob_bytes += d.bytes;
@@ -271,6 +286,9 @@ impl World<'_> {
             );
             if whole {
                 self.layer_unpacked(node, d.owner.layer);
+            }
+            if self.mirrors.on {
+                self.cache_flow_ended(d.owner.pull, d.owner.layer, registry, d.bytes, true, true);
             }
             if !touched.contains(&node) {
                 touched.push(node);
@@ -388,16 +406,20 @@ impl World<'_> {
     }
 
     /// Stops a download of `pull` at `at`, counting the bytes that crossed the network.
-    fn stop_download(&mut self, pull: PullId, flow: FlowId, at: SimTime) {
+    /// A cache's miss hands its fetch to the requests waiting for it when `redispatch`.
+    fn stop_download(&mut self, pull: PullId, flow: FlowId, at: SimTime, redispatch: bool) {
         let d = self.net.abort(at, flow);
         let p = &mut self.pulls[pull.idx()];
         p.bytes += d.bytes;
-        let (node, registry) = (p.node, p.registry.expect("a flow has a registry"));
+        let registry = p.registry.expect("a flow has a registry");
+        self.download_ended(flow, d.bytes);
         if !(self.p2p.on && self.p2p_download_ended(&d, false)) {
-            self.download_ended(node, registry, d.bytes);
             self.registries[registry.idx()].row.blob_bytes += d.bytes;
         }
         self.totals.bytes_pulled += d.bytes;
+        if self.mirrors.on {
+            self.cache_flow_ended(pull, d.owner.layer, registry, d.bytes, false, redispatch);
+        }
     }
 
     /// At the end of the run: a pull still downloading counts the bytes its downloads moved
@@ -405,7 +427,7 @@ impl World<'_> {
     pub(super) fn count_bytes_in_flight(&mut self, pull: PullId, end: SimTime) {
         for (_, st) in self.owned_layers(pull) {
             if let LayerState::Downloading { flow, .. } = st {
-                self.stop_download(pull, flow, end);
+                self.stop_download(pull, flow, end, false);
             }
         }
     }
@@ -422,7 +444,7 @@ impl World<'_> {
             let mut net_changed = false;
             for (layer, st) in self.owned_layers(pull) {
                 if let LayerState::Downloading { flow, .. } = st {
-                    self.stop_download(pull, flow, self.now);
+                    self.stop_download(pull, flow, self.now, true);
                     net_changed = true;
                 }
                 if node_wide && !matches!(st, LayerState::Queued { .. }) {
@@ -462,6 +484,11 @@ impl World<'_> {
             // With node-wide slots, ingests waiting for a slot have no connection to break.
             .filter(|p| self.node_slot_limit == 0 || self.has_connection(*p))
             .collect();
+        let mut victims = victims;
+        if self.mirrors.on {
+            // Caches fed by this registry lose their upstream fetches.
+            victims.extend(self.upstream_fetch_victims(registry));
+        }
         for pull in victims {
             if self.pulls[pull.idx()].phase == PullPhase::Layers {
                 self.finish_pull(pull, Some(FailReason::Outage));

@@ -8,6 +8,8 @@
 //! - something timed at or after the end of the run (`simulation.until`): a workload's start, a
 //!   batch, an update, a node pool's joins, an outage, a push of a new digest;
 //! - an image with no manifest for the architecture of any node pool that runs it;
+//! - a pull-through cache that no pull reaches (no registry lists it in `mirrors` and no image
+//!   names it), or that is a mirror only of registries other than its upstream (it answers 404);
 //!
 //! and, first, what validation accepted as written although Kubernetes would refuse it
 //! (`Scenario::notes`).
@@ -43,6 +45,7 @@ pub fn lint(s: &Scenario) -> Vec<Warning> {
     placement(s, &mut out);
     after_the_end(s, &mut out);
     no_manifest_for_any_arch(s, &mut out);
+    unreached_cache(s, &mut out);
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|w| seen.insert((w.key.clone(), w.message.clone())));
     out
@@ -336,5 +339,32 @@ fn no_manifest_for_any_arch(s: &Scenario, out: &mut Vec<Warning>) {
                 ),
             );
         }
+    }
+}
+
+/// A pull-through cache no pull can use: no image names it and no registry whose images it
+/// proxies lists it in `mirrors`.
+fn unreached_cache(s: &Scenario, out: &mut Vec<Warning>) {
+    for (i, r) in s.registries.iter().enumerate() {
+        let Some(pt) = &r.pull_through else { continue };
+        let named = s.images.iter().any(|im| im.registry.is_some_and(|g| g.idx() == i));
+        let mirrored = s.registries[pt.upstream.idx()].mirrors.iter().any(|m| m.registry.idx() == i);
+        if named || mirrored {
+            continue;
+        }
+        let elsewhere = s.registries.iter().any(|o| o.mirrors.iter().any(|m| m.registry.idx() == i));
+        let why = if elsewhere {
+            format!(
+                "it is a mirror only of registries other than its upstream {:?}, which it answers with 404",
+                s.registries[pt.upstream.idx()].host
+            )
+        } else {
+            format!(
+                "no image names it and {:?} does not list it in `mirrors`",
+                s.registries[pt.upstream.idx()].host
+            )
+        };
+        let key = KeyPath::root().key("registry").index(i, Some(&r.host)).key("pull_through");
+        warn(out, key, format!("this pull-through cache serves no pull: {why}"));
     }
 }

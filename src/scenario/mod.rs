@@ -272,6 +272,32 @@ pub struct RegistrySpec {
     pub auth_required: bool,
     /// Secrets this registry accepts.
     pub accepts: Vec<String>,
+    /// Extension: containerd `hosts.toml` mirror hosts tried in order before this registry.
+    pub mirrors: Vec<MirrorHost>,
+    /// Extension: this registry is a pull-through cache of another.
+    pub pull_through: Option<PullThrough>,
+}
+
+/// One `[host."..."]` of containerd's `hosts.toml` (`remotes/docker/config/hosts.go`): another
+/// registry of the scenario, tried for what its capabilities allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MirrorHost {
+    pub registry: RegistryId,
+    /// `resolve`: the tag is resolved (HEAD, manifest GETs) here.
+    pub resolve: bool,
+    /// `pull`: blobs are fetched from here.
+    pub pull: bool,
+    /// What a host that does not answer (in an outage) costs before the next is tried.
+    pub dial_timeout: SimDuration,
+}
+
+/// A registry that fetches what it does not hold from `upstream` and keeps it (Harbor proxy
+/// project, distribution's `registry/proxy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullThrough {
+    pub upstream: RegistryId,
+    /// Blob storage, bytes (`u64::MAX` = unlimited); least recently used blobs are evicted.
+    pub capacity_bytes: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

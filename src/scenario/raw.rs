@@ -164,6 +164,20 @@ pub struct RawRegistry {
     pub rate_limit: Option<RawRateLimit>,
     pub auth: Option<String>,
     pub accepts: Option<Vec<String>>,
+    /// Extension: containerd `hosts.toml` mirror hosts, tried in order before this registry;
+    /// each a host string or a `{ host, capabilities, dial_timeout }` table (read in
+    /// `validate::mirrors`, which reports unknown keys itself).
+    pub mirrors: Option<Vec<Value>>,
+    /// Extension: this registry is a pull-through cache of another.
+    pub pull_through: Option<RawPullThrough>,
+}
+
+/// Extension: a pull-through cache (Harbor proxy project, distribution in proxy mode).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPullThrough {
+    pub upstream: Option<String>,
+    pub capacity: Option<Value>,
 }
 
 #[derive(Deserialize, Debug, Default)]

@@ -87,7 +87,7 @@ fn each_document_imports_alone_and_the_result_runs() {
     }
     // A document that gives nothing to use alone is exit 2, saying why.
     for (doc, why) in [
-        (data("certs.d/docker.io/hosts.toml"), "pullsim has no registry mirrors"),
+        (data("certs.d/docker.io/hosts.toml"), "no imported image comes from docker.io"),
         (data("oci-manifest-amd64.json"), "a manifest that names no image"),
     ] {
         let (o, text) = import_to(&dir, &[&doc]);
@@ -162,12 +162,14 @@ fn every_document_together_hand_checked() {
     has("host = \"docker.io\"");
     has("accepts = [\"regcred\"]");
     // Not used, with why; observed pulls as a comment block.
-    has("hosts.toml: 1 mirror for docker.io (https://mirror.example.internal): pullsim has no registry mirrors");
+    // The hosts.toml's mirror: on docker.io, with its provenance, and a registry of its own.
+    has("mirrors = [{ host = \"mirror.example.internal\", capabilities = [\"pull\", \"resolve\"] }] # from hosts.toml: its [host] tables, in order");
+    has("host = \"mirror.example.internal\"     # hosts.toml lists it as a mirror of docker.io");
     has("workloads.yaml: 1 Service: not used");
     has("# Observed pulls: 6 from kubelet Pulled events (18 events read; repeats of a uid dropped: 1;");
     has("0.000        1.200          -           - ip-10-0-2-33.eu-west-1.compute.internal (m5-large) shop/report-7xk2p");
     // On stderr too.
-    assert!(stderr(&o).contains("note: not used: hosts.toml"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("note: not used: hosts.toml"), "{}", stderr(&o));
     assert!(stderr(&o).contains("note: conflict: containerd max_concurrent_downloads"), "{}", stderr(&o));
     // The file validates and runs through the binary, unchanged.
     let file = dir.join("out.toml");
@@ -526,4 +528,42 @@ fn fuzz_importer_with_token_soup() {
     super::fuzz::fuzz("importer (token soup)", super::fuzz::cases(), strategy, |text| {
         import_no_panic("soup", text)
     });
+}
+
+/// A `certs.d/_default/hosts.toml` gives every registry without a file of its own its mirrors,
+/// in file order with the capabilities and dial timeout written, and each mirror host becomes
+/// a registry; the result runs (through the mirrors) with every invariant checked.
+#[test]
+fn default_hosts_toml_gives_every_registry_its_mirrors() {
+    let dir = scratch("default-hosts");
+    let certs = dir.join("certs.d").join("_default");
+    std::fs::create_dir_all(&certs).unwrap();
+    let hosts = certs.join("hosts.toml");
+    std::fs::write(
+        &hosts,
+        "server = \"https://example\"\n[host.\"https://spegel.local:5000\"]\ncapabilities = [\"pull\", \"resolve\"]\n\
+         dial_timeout = \"200ms\"\n[host.\"https://harbor.internal/v2/proxy\"]\n",
+    )
+    .unwrap();
+    let (o, text) = import_to(&dir, &[&data("workloads.yaml"), hosts.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = text.unwrap();
+    let line = "mirrors = [{ host = \"spegel.local:5000\", capabilities = [\"pull\", \"resolve\"], dial_timeout = \"200ms\" }, { host = \"harbor.internal\" }] # from hosts.toml: its [host] tables, in order";
+    assert_eq!(text.matches(line).count(), 3, "docker.io, public.ecr.aws, registry.example.com:\n{text}");
+    assert!(
+        text.contains(
+            "host = \"harbor.internal\"             # hosts.toml lists it as a mirror of docker.io"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "host = \"spegel.local:5000\"           # hosts.toml lists it as a mirror of docker.io"
+        ),
+        "{text}"
+    );
+    assert!(!stderr(&o).contains("not used: hosts.toml"), "{}", stderr(&o));
+    let (_, sink) = super::run_toml(&text);
+    assert!(sink.pulls.iter().any(|p| p.registry == "spegel.local:5000"), "the first mirror serves");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,7 +7,7 @@
 //! `corpus` bad inputs, `swarm` random scenarios under every pull setting, `fuzz`
 //! proptest-driven fuzzing, `kill` SIGKILL mid-run, `workloads` per-workload results, `import`
 //! `pullsim import` on the documents of `tests/data/import/`, `slo` SLO verdicts, `plan`
-//! `pullsim plan` against brute-force sweeps, `prepull` `[[prepull]]` tables, hand-computed, `lazy` lazy pulling, hand-computed.
+//! `pullsim plan` against brute-force sweeps, `prepull` `[[prepull]]` tables, hand-computed, `lazy` lazy pulling, hand-computed, `mirrors` mirrors and pull-through caches, hand-computed.
 
 mod calibrate;
 mod cli;
@@ -27,6 +27,7 @@ mod kubelet;
 mod latency;
 mod layers;
 mod lazy;
+mod mirrors;
 mod outdir;
 mod plan;
 mod prepull;

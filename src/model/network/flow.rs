@@ -20,7 +20,8 @@ const EPS: f64 = 1e-9;
 pub(super) const NO_LINK: u32 = u32::MAX;
 
 /// One download: its two links (node ingress, source egress: a registry's, or on a routed flow
-/// a peer's or a swarm's), up to two shared links on the way (`via`), its cap and its progress
+/// a peer's or a swarm's), up to three links on the way (`via`: shared links, an upstream's
+/// egress behind a cache), its cap and its progress
 /// in the general representation (the closed form keeps progress in its registry's clock).
 #[derive(Clone, Debug)]
 pub(super) struct Flow {
@@ -28,9 +29,9 @@ pub(super) struct Flow {
     /// Shared links between source and node (`[[link]]`, an upstream behind a cache), or
     /// `NO_LINK`. A flow with any, or whose source is not a registry, is *routed*: only the
     /// general fill serves it (`Network::n_routed`).
-    pub(super) via: [u32; 2],
+    pub(super) via: [u32; 3],
     /// Position of this flow in `links[via[i]].flows`.
-    pub(super) via_pos: [u32; 2],
+    pub(super) via_pos: [u32; 3],
     pub(super) routed: bool,
     pub(super) cap_bytes_per_s: f64,
     pub(super) size_bytes: u64,
@@ -84,8 +85,8 @@ impl Flow {
     /// Every link the flow crosses, in slot order (node, source, then the `via` links), and how
     /// many there are.
     #[inline]
-    pub(super) fn path(&self) -> ([usize; 4], usize) {
-        let mut out = [self.links[0], self.links[1], 0, 0];
+    pub(super) fn path(&self) -> ([usize; 5], usize) {
+        let mut out = [self.links[0], self.links[1], 0, 0, 0];
         let mut n = 2;
         for v in self.via {
             if v != NO_LINK {
@@ -105,9 +106,11 @@ impl Flow {
             self.pos_in_link[1] = pos;
         } else if self.via[0] as usize == link {
             self.via_pos[0] = pos as u32;
-        } else {
-            debug_assert_eq!(self.via[1] as usize, link, "the flow crosses the link");
+        } else if self.via[1] as usize == link {
             self.via_pos[1] = pos as u32;
+        } else {
+            debug_assert_eq!(self.via[2] as usize, link, "the flow crosses the link");
+            self.via_pos[2] = pos as u32;
         }
     }
 
@@ -120,8 +123,10 @@ impl Flow {
             self.pos_in_link[1]
         } else if self.via[0] as usize == link {
             self.via_pos[0] as usize
-        } else {
+        } else if self.via[1] as usize == link {
             self.via_pos[1] as usize
+        } else {
+            self.via_pos[2] as usize
         }
     }
 

@@ -47,7 +47,7 @@
 //! would hold (both are cheap; switching costs O(flows)). All give the same (unique) max-min
 //! allocation, so results do not depend on which one ran.
 //!
-//! Routed flows (`add_routed_flow`: up to two shared links on the path, or a source that is not
+//! Routed flows (`add_routed_flow`: up to three links on the way, or a source that is not
 //! a registry: a peer's egress, a swarm) are known to the node-local regime and the general
 //! fill only. While any is in flight the closed form and the mixed regime are not entered; the
 //! node-local regime keeps an exact sum for every link after the nodes' (registries, shared
@@ -374,8 +374,8 @@ impl Network {
             generation: self.next_generation,
             frozen_epoch: 0,
             pos_in_link: [0, 0],
-            via: [NO_LINK; 2],
-            via_pos: [0; 2],
+            via: [NO_LINK; 3],
+            via_pos: [0; 3],
             routed: false,
             clock_finish_bytes: f64::NAN,
             fill_rate_bytes_per_s: 0.0,
@@ -693,8 +693,9 @@ impl Network {
     }
 
     /// Starts a routed download to `node`: from `source` (any link: a registry's egress, a
-    /// peer's, a swarm) through the shared links `via` (at most two, none repeated). A flow
-    /// with no `via` from a registry is an ordinary flow (`add_flow`).
+    /// peer's, a swarm) through the links `via` (at most three, none repeated: shared links, an
+    /// upstream's egress behind a cache). A flow with no `via` from a registry is an ordinary
+    /// flow (`add_flow`).
     #[allow(clippy::too_many_arguments)]
     pub fn add_routed_flow(
         &mut self,
@@ -729,7 +730,7 @@ impl Network {
             return self.add_flow(now, node, source - self.n_nodes, cap_bytes_per_s, size_bytes, owner);
         }
         assert!(cap_bytes_per_s > 0.0);
-        assert!(via.len() <= 2, "at most two shared links on a path");
+        assert!(via.len() <= 3, "at most three links between source and node");
         assert!(node < self.n_nodes && source != node, "a flow enters a node from elsewhere");
         self.last_now = now;
         // Node-local: the capacities first (cheap while no link binds), then the node's
@@ -741,7 +742,7 @@ impl Network {
         } else if self.fast.is_some() {
             self.leave_closed_form(now);
         }
-        let mut v = [NO_LINK; 2];
+        let mut v = [NO_LINK; 3];
         for (i, &l) in via.iter().enumerate() {
             assert!(l != node && l != source && !v.contains(&(l as u32)), "a path crosses a link once");
             v[i] = l as u32;
@@ -759,7 +760,7 @@ impl Network {
             frozen_epoch: 0,
             pos_in_link: [0, 0],
             via: v,
-            via_pos: [0; 2],
+            via_pos: [0; 3],
             routed: true,
             clock_finish_bytes: f64::NAN,
             fill_rate_bytes_per_s: 0.0,

@@ -507,7 +507,7 @@ mod equivalence {
             prop::collection::vec(capacity(1e7, 5e8), 2..=6),
             prop::collection::vec(capacity(2e7, 1e9), 1..=3),
             (capacity(5e6, 3e8), 5e6..3e8, 5e6..3e8),
-            prop::collection::vec(capacity(1e7, 4e8), 1..=2),
+            prop::collection::vec(capacity(1e7, 4e8), 1..=3),
         )
             .prop_flat_map(|(node_bw, registry_bw, caps, shared_bw)| {
                 let (n, r, k) = (node_bw.len(), registry_bw.len(), shared_bw.len());

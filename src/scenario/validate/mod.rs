@@ -56,6 +56,7 @@
 mod distribution;
 mod images;
 mod kubelet;
+mod mirrors;
 mod pools;
 mod prepull;
 mod quantity;

@@ -182,8 +182,11 @@ pub(super) fn registries(c: &mut Ctx, raw: &RawScenario) -> Registries {
             rate_limit,
             auth_required,
             accepts,
+            mirrors: Vec::new(),
+            pull_through: None,
         });
     }
+    super::mirrors::mirrors(c, raw, &mut registries, &registry_by_host);
     let hosts = raw.registry.iter().filter_map(|r| r.host.clone()).collect();
     Registries { specs: registries, by_host: registry_by_host, accepted, hosts }
 }
