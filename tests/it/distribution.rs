@@ -191,3 +191,30 @@ fn a_tracker_latency_delays_each_swarm_download() {
         spans(&[("a-0", 0.0, 42.0), ("a-1", 0.0, 42.0), ("b-0", 100.0, 113.111111112)])
     );
 }
+
+#[test]
+fn a_cache_behind_a_nat_sends_each_blob_through_the_gateway_once() {
+    // The two nodes pull docker.io images through an in-cluster cache; only the cache's fetches
+    // from docker.io cross the 50 MB/s gateway. a-0's miss streams 100 MB through cache and
+    // gateway at 50 MB/s: 0-2 s. The second node's request for the blob waits for it, then
+    // downloads it from the cache at its own 125 MB/s: 2-2.8 s. The gateway carried it once.
+    let text = two_nodes("")
+        .replace("registry.example/app:1", "docker.io/library/app:1")
+        .replace("host = \"registry.example\"", "host = \"docker.io\"\nmirrors = [\"cache.internal\"]")
+        + r#"
+[[registry]]
+host = "cache.internal"
+latency = "0s"
+pull_through = { upstream = "docker.io" }
+
+[[link]]
+name = "nat"
+bandwidth = "50MB/s"
+registries = ["docker.io"]
+shared_address = true
+"#;
+    let (out, sink) = run_toml(&text);
+    assert_eq!(pull_spans(&sink), spans(&[("pool-0", 0.0, 2.0), ("pool-1", 0.0, 2.8)]));
+    let l = &out.links[0];
+    assert_eq!((l.bytes, l.busy_s, l.peak_downloads), (100_000_000, 2.0, 1));
+}
