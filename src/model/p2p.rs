@@ -329,9 +329,9 @@ impl World<'_> {
     }
 
     /// Sets the capacity of the active swarms among `dirty` from their members.
-    fn swarm_capacities(&mut self, dirty: &[LayerId]) {
+    fn swarm_capacities(&mut self, dirty: &[LayerId], at: SimTime) {
         let changes = self.swarm_capacity_changes(dirty);
-        self.net.set_capacities(self.now, &changes);
+        self.net.set_capacities(at, &changes);
     }
 
     /// The capacities of the active swarms among `dirty`, from their members.
@@ -362,9 +362,10 @@ impl World<'_> {
         changes
     }
 
-    /// A peer-served download ended (completed or aborted) having moved `bytes`: `true` if it
-    /// was one (the caller then counts nothing for the registry).
-    pub(super) fn p2p_download_ended(&mut self, d: &FlowDone, completed: bool) -> bool {
+    /// A peer-served download ended at `at` (completed, or aborted: at the horizon, `at` is
+    /// the run's end) having moved `bytes`: `true` if it was one (the caller then counts
+    /// nothing for the registry).
+    pub(super) fn p2p_download_ended(&mut self, d: &FlowDone, completed: bool, at: SimTime) -> bool {
         let Some(served) = self.p2p.served.remove(&d.flow) else { return false };
         self.p2p.stats.bytes_from_peers += d.bytes;
         if completed {
@@ -387,7 +388,7 @@ impl World<'_> {
             if self.p2p.swarms[&layer].leechers.is_empty() {
                 self.swarm_activated(layer, false, &mut dirty);
             }
-            self.swarm_capacities(&dirty);
+            self.swarm_capacities(&dirty, at);
         }
         true
     }

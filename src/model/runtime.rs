@@ -261,7 +261,7 @@ impl World<'_> {
             p.bytes += d.bytes;
             p.downloads_in_flight -= 1;
             let registry = p.registry.expect("a flow has a registry");
-            let from_peers = self.p2p.on && self.p2p_download_ended(&d, true);
+            let from_peers = self.p2p.on && self.p2p_download_ended(&d, true, self.now);
             self.download_ended(d.flow, d.bytes);
             let reg = &mut self.registries[registry.idx()];
             if !from_peers {
@@ -413,7 +413,7 @@ impl World<'_> {
         p.bytes += d.bytes;
         let registry = p.registry.expect("a flow has a registry");
         self.download_ended(flow, d.bytes);
-        if !(self.p2p.on && self.p2p_download_ended(&d, false)) {
+        if !(self.p2p.on && self.p2p_download_ended(&d, false, at)) {
             self.registries[registry.idx()].row.blob_bytes += d.bytes;
         }
         self.totals.bytes_pulled += d.bytes;

@@ -469,6 +469,42 @@ pub fn generate(seed: u64, setting: Setting) -> Generated {
             writeln!(t, "node_pools = [\"{}\"]", pick(&mut pp_rng, &pools)).unwrap();
         }
     }
+    // Now and then a shared link and peer-to-peer distribution, from a stream of their own.
+    let mut dist_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0070_3270_6c6e_6b00);
+    if dist_rng.gen_bool(0.3) {
+        writeln!(
+            t,
+            "\n[[link]]\nname = \"nat\"\nbandwidth = \"{}\"\nshared_address = {}",
+            pick(&mut dist_rng, &["5MB/s", "100MB/s", "2GB/s"]),
+            dist_rng.gen_bool(0.5)
+        )
+        .unwrap();
+        if dist_rng.gen_bool(0.4) {
+            writeln!(t, "node_pools = [\"{}\"]", pick(&mut dist_rng, &pools)).unwrap();
+        }
+        if dist_rng.gen_bool(0.4) {
+            writeln!(t, "registries = [\"reg0.example\"]").unwrap();
+        }
+    }
+    if dist_rng.gen_bool(0.3) {
+        let pieces = dist_rng.gen_bool(0.5);
+        writeln!(
+            t,
+            "\n[p2p]\nmode = \"{}\"\nupload = \"{}\"",
+            if pieces { "pieces" } else { "spegel" },
+            pick(&mut dist_rng, &["10MB/s", "200MB/s", "5GB/s"])
+        )
+        .unwrap();
+        if pieces && dist_rng.gen_bool(0.5) {
+            writeln!(t, "tracker_latency = \"{}ms\"", dist_rng.gen_range(0..=5000)).unwrap();
+        }
+        if dist_rng.gen_bool(0.3) {
+            writeln!(t, "per_connection = \"{}\"", pick(&mut dist_rng, &["10MB/s", "1GB/s"])).unwrap();
+        }
+        if dist_rng.gen_bool(0.3) {
+            writeln!(t, "registries = [\"reg0.example\"]").unwrap();
+        }
+    }
     writeln!(t, "\n[scheduler]\npolicy = \"{}\"", pick(&mut rng, &["spread", "binpack", "image_locality"]))
         .unwrap();
     Generated { text: t, images, preloaded, pools, lazy }
@@ -540,10 +576,12 @@ fn check_outputs(g: &Generated, setting: Setting, out: &RunOutput, sink: &Memory
     if pulled != s.bytes_pulled {
         return Err(format!("pulls.csv bytes sum to {pulled}, summary bytes_pulled = {}", s.bytes_pulled));
     }
-    let blob: u64 = out.registries.iter().map(|r| r.blob_bytes).sum();
+    // What peers sent (`[p2p]`) is not a registry's.
+    let blob: u64 = out.registries.iter().map(|r| r.blob_bytes).sum::<u64>()
+        + out.p2p.as_ref().map_or(0, |p| p.bytes_from_peers);
     if blob != s.bytes_pulled {
         return Err(format!(
-            "registries.csv blob_bytes sum to {blob}, summary bytes_pulled = {}",
+            "registries.csv blob_bytes and p2p bytes_from_peers sum to {blob}, summary bytes_pulled = {}",
             s.bytes_pulled
         ));
     }
