@@ -10,9 +10,37 @@ use std::cmp::Reverse;
 use super::flow::{cap_order, Flow, Sat, Scratch};
 use super::Network;
 
+/// A link at its capacity up to this relative margin counts as saturated for the localized
+/// fill's walk (the fill itself freezes at the exact level).
+const SATURATED: f64 = 1e-9;
+
 impl Network {
+    /// Max-min fair rates after a change at `seeds` (links). Tries the localized fill first:
+    /// the component reached from the seeds through *saturated* links only, every other link
+    /// taken as one that will not bind. That is the max-min allocation whenever no link outside
+    /// the component reaches its capacity at the new rates (a flow outside is limited by its
+    /// cap or by a saturated link none of the component's flows crosses, so its rate stands);
+    /// otherwise the whole component is recomputed. Used while routed flows are in flight (a
+    /// peer's egress, a swarm or a shared link binds far from most changes); the reference
+    /// network of the tests always runs the whole component.
+    pub(super) fn recompute_changed(&mut self, now: SimTime, seeds: &[usize]) {
+        // Only with routed flows in flight: without, the other representations serve most
+        // changes, and the mixed regime is entered from a fill over every flow.
+        if !self.regimes_enabled || self.n_routed == 0 || !self.recompute(now, seeds, true) {
+            self.recompute(now, seeds, false);
+        }
+    }
+
     /// Max-min fair rates for every flow connected to `seeds` (links), settling bytes first.
     pub(super) fn recompute_component(&mut self, now: SimTime, seeds: &[usize]) {
+        self.recompute(now, seeds, false);
+    }
+
+    /// `local`: the walk crosses saturated links only, and the result is applied only if no
+    /// link outside the component would exceed its capacity (`false` is returned, nothing
+    /// applied, when one would: bytes are settled, which a second call at the same `now`
+    /// leaves as they are).
+    fn recompute(&mut self, now: SimTime, seeds: &[usize], local: bool) -> bool {
         self.mark_epoch += 1;
         let epoch = self.mark_epoch;
         // Collect the component: links reachable through shared flows.
@@ -34,17 +62,14 @@ impl Network {
                 let f = self.flows[fid.idx()].as_ref().expect("linked flow is live");
                 // Each flow is seen from every one of its links; duplicates are removed below.
                 comp_flows.push(fid);
-                if !f.routed {
-                    let other = if f.links[0] == l { f.links[1] } else { f.links[0] };
-                    if self.links[other].mark != epoch {
-                        self.links[other].mark = epoch;
-                        stack.push(other);
-                    }
-                    continue;
-                }
                 let (path, n) = f.path();
                 for &other in &path[..n] {
-                    if self.links[other].mark != epoch {
+                    let o = &self.links[other];
+                    if o.mark != epoch
+                        && (!local
+                            || (o.capacity_bytes_per_s.is_finite()
+                                && o.rate_sum_bytes_per_s >= o.capacity_bytes_per_s * (1.0 - SATURATED)))
+                    {
                         self.links[other].mark = epoch;
                         stack.push(other);
                     }
@@ -128,6 +153,9 @@ impl Network {
                 new_rate.push((fid, level));
                 for &l in &path[..n] {
                     let link = &mut self.links[l];
+                    if link.mark != epoch {
+                        continue; // outside a localized fill's component: taken as not binding
+                    }
                     link.frozen_sum += level;
                     link.n_unfrozen -= 1;
                     link.version += 1;
@@ -143,6 +171,45 @@ impl Network {
             }
         }
 
+        if local {
+            // Links outside the component that the component's flows cross: their sums move by
+            // the flows' changes (in `frozen_sum`, free outside the component); none may reach
+            // its capacity.
+            for &(fid, _) in new_rate.iter() {
+                let (path, n) = self.flows[fid.idx()].as_ref().unwrap().path();
+                for &l in &path[..n] {
+                    if self.links[l].mark != epoch {
+                        self.links[l].frozen_sum = 0.0;
+                    }
+                }
+            }
+            for &(fid, rate) in new_rate.iter() {
+                let f = self.flows[fid.idx()].as_ref().unwrap();
+                let (path, n) = f.path();
+                for &l in &path[..n] {
+                    if self.links[l].mark != epoch {
+                        self.links[l].frozen_sum += rate - f.fill_rate_bytes_per_s;
+                    }
+                }
+            }
+            let binds = new_rate.iter().any(|&(fid, _)| {
+                let (path, n) = self.flows[fid.idx()].as_ref().unwrap().path();
+                path[..n].iter().any(|&l| {
+                    let link = &self.links[l];
+                    link.mark != epoch
+                        && link.frozen_sum > 0.0
+                        && !super::flow::registry_fits(
+                            link.rate_sum_bytes_per_s + link.frozen_sum,
+                            link.capacity_bytes_per_s,
+                        )
+                })
+            });
+            if binds {
+                self.scratch = sc;
+                return false;
+            }
+        }
+
         // Apply rates and completion times.
         for &l in comp_links.iter() {
             self.links[l].rate_sum_bytes_per_s = 0.0;
@@ -150,8 +217,11 @@ impl Network {
         for &(fid, rate) in new_rate.iter() {
             let f = self.flows[fid.idx()].as_mut().unwrap();
             let (path, n) = f.path();
+            let old = f.fill_rate_bytes_per_s;
             for &l in &path[..n] {
-                self.links[l].rate_sum_bytes_per_s += rate;
+                let link = &mut self.links[l];
+                // Outside the component (localized fill): the sum moves by the change.
+                link.rate_sum_bytes_per_s += if link.mark == epoch { rate } else { rate - old };
             }
             if let Some(finish) = f.apply_rate(now, rate) {
                 self.completions.push(Reverse((finish, fid, f.generation)));
@@ -160,5 +230,6 @@ impl Network {
         self.scratch = sc;
         self.compact_completions();
         debug_assert!(self.check_capacities().is_ok(), "{:?}", self.check_capacities());
+        true
     }
 }

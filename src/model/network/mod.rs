@@ -291,12 +291,12 @@ impl Network {
         if self.n_routed > 0 {
             // The closed form and the mixed regime know flows of a node and a registry only;
             // the node-local regime knows any path.
-            self.try_enter_node_local();
+            self.try_enter_node_local(now);
             return;
         }
         self.try_enter_closed_form(now);
         if self.fast.is_none() {
-            self.try_enter_node_local();
+            self.try_enter_node_local(now);
         }
         if self.fast.is_none() && !self.node_local {
             self.try_enter_mixed(now);
@@ -422,7 +422,7 @@ impl Network {
         } else if self.node_local {
             self.local_refill(now, &[node]);
         } else {
-            self.recompute_component(now, &links);
+            self.recompute_changed(now, &links);
         }
         self.enter_regime(now);
         id
@@ -498,7 +498,7 @@ impl Network {
             if self.node_local {
                 self.local_refill(now, &touched);
             } else {
-                self.recompute_component(now, &touched);
+                self.recompute_changed(now, &touched);
             }
         }
         self.enter_regime(now);
@@ -567,7 +567,7 @@ impl Network {
             self.local_refill(now, &f.links);
         } else {
             let (path, n) = f.path();
-            self.recompute_component(now, &path[..n]);
+            self.recompute_changed(now, &path[..n]);
         }
         self.enter_regime(now);
         FlowDone { flow: id, owner: f.owner, bytes: moved.round() as u64 }
@@ -654,7 +654,7 @@ impl Network {
         }
         let seeds: Vec<usize> = changed.into_iter().filter(|l| !self.links[*l].flows.is_empty()).collect();
         if !seeds.is_empty() {
-            self.recompute_component(now, &seeds);
+            self.recompute_changed(now, &seeds);
         }
         self.enter_regime(now);
     }
@@ -793,7 +793,7 @@ impl Network {
                 self.links[l].capacity_bytes_per_s = c;
                 seeds.push(l);
             }
-            self.recompute_component(now, &seeds);
+            self.recompute_changed(now, &seeds);
         }
         self.enter_regime(now);
         id

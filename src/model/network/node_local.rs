@@ -16,33 +16,69 @@ use super::Network;
 
 impl Network {
     /// Enters the node-local regime after a general recompute if no link but a node's binds.
-    /// The fill's rates are then exactly the per-node water-fills (no other link's event froze
-    /// a flow: a link that saturates ends at its capacity, which fails the check), so they are
-    /// kept.
-    pub(super) fn try_enter_node_local(&mut self) {
+    /// The allocation is then every node's water-fill. After a fill over every flow the
+    /// water-fills give exactly the fill's rates (a link that saturates ends at its capacity,
+    /// which fails the check); after a localized fill (`recompute_changed`) they can differ in
+    /// the last bits, and a node's sum more, since links outside that fill's component moved
+    /// by differences. So the rates and node sums are set from the water-fills on entry, each
+    /// flow settled first, a rate within EPS of the old one leaving its completion time as it
+    /// was (`Flow::apply_rate`). Costs O(flows), like the fill before it.
+    pub(super) fn try_enter_node_local(&mut self, now: SimTime) {
         if self.node_local || self.fast.is_some() || !self.regimes_enabled {
             return;
         }
-        // The fill's own sums first: cheap, and entering costs O(flows).
+        // The fill's own sums first: cheap.
         for link in &self.links[self.n_nodes..] {
             if !registry_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
                 return;
             }
         }
+        let mut sc = std::mem::take(&mut self.scratch);
+        sc.pending.clear();
+        sc.node_ends.clear();
+        for node in 0..self.n_nodes {
+            if self.links[node].flows.is_empty() {
+                continue;
+            }
+            self.water_fill_node(node, &mut sc.by_cap, &mut sc.new_rate);
+            sc.pending.extend_from_slice(&sc.new_rate);
+            sc.node_ends.push((node, sc.pending.len()));
+        }
         self.reg_sums.fill(RegSum::default());
-        for f in self.flows.iter().flatten() {
-            let (path, n) = f.path();
+        for &(id, rate) in &sc.pending {
+            let (path, n) = self.flows[id.idx()].as_ref().unwrap().path();
             for &l in &path[1..n] {
-                self.reg_sums[l - self.n_nodes].add(f.fill_rate_bytes_per_s);
+                self.reg_sums[l - self.n_nodes].add(rate);
             }
         }
-        if (self.n_nodes..self.links.len()).all(|l| self.local_link_fits(l)) {
-            self.node_local = true;
-            debug_assert!(
-                self.node_local_matches_fill(),
-                "node-local water-fill differs from the general fill"
-            );
+        if !(self.n_nodes..self.links.len()).all(|l| self.local_link_fits(l)) {
+            self.scratch = sc;
+            return;
         }
+        debug_assert!(
+            sc.pending.iter().all(|&(id, rate)| {
+                let old = self.flows[id.idx()].as_ref().unwrap().fill_rate_bytes_per_s;
+                old == rate || (old - rate).abs() <= 1e-9 * rate.abs().max(old.abs())
+            }),
+            "node-local water-fill differs from the general fill"
+        );
+        let mut start = 0;
+        for &(node, end) in &sc.node_ends {
+            let mut ingress_bytes_per_s = 0.0;
+            for &(id, rate) in &sc.pending[start..end] {
+                ingress_bytes_per_s += rate;
+                let f = self.flows[id.idx()].as_mut().unwrap();
+                f.settle(now);
+                if let Some(finish) = f.apply_rate(now, rate) {
+                    self.completions.push(Reverse((finish, id, f.generation)));
+                }
+            }
+            self.links[node].rate_sum_bytes_per_s = ingress_bytes_per_s;
+            start = end;
+        }
+        self.scratch = sc;
+        self.node_local = true;
+        self.compact_completions();
     }
 
     /// Node-local regime: link `link` (not a node's) does not bind at its exact rate sum.
@@ -171,21 +207,5 @@ impl Network {
                 }
             }
         }
-    }
-
-    /// Debug check on entering the node-local regime: every node's water-fill gives exactly the
-    /// rates and the ingress sum that the general fill computed.
-    fn node_local_matches_fill(&self) -> bool {
-        let (mut by_cap, mut out) = (Vec::new(), Vec::new());
-        (0..self.n_nodes).all(|node| {
-            self.water_fill_node(node, &mut by_cap, &mut out);
-            let mut ingress = 0.0;
-            let rates_match = out.iter().all(|&(id, rate)| {
-                ingress += rate;
-                self.flows[id.idx()].as_ref().unwrap().fill_rate_bytes_per_s.to_bits() == rate.to_bits()
-            });
-            rates_match
-                && (out.is_empty() || ingress.to_bits() == self.links[node].rate_sum_bytes_per_s.to_bits())
-        })
     }
 }
