@@ -26,6 +26,7 @@ mod mirror;
 pub mod network;
 mod node_layers;
 mod p2p;
+mod pod;
 mod pod_table;
 mod raw_image;
 mod record_slots;
@@ -38,6 +39,7 @@ mod workload;
 
 pub use event::Event;
 pub use failure::FailReason;
+use pod::{container_u32, LastError, Pod, PodContainer, PodContainers, PodName, PodState};
 
 use crate::engine::idmap::IdMap;
 use crate::engine::queue::EventQueue;
@@ -263,208 +265,6 @@ struct NodeSlots {
 impl Pull {
     fn container(&self) -> usize {
         self.container_index as usize
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PodState {
-    Unscheduled,
-    /// Waiting for the pod worker's next sync (after an error, or before the first).
-    Idle,
-    /// A sync is walking the containers (transient, within one event).
-    Syncing,
-    WaitingPull(PullId),
-    /// Container index (init then app); `u32` keeps the state, and the `Pod`, small.
-    Starting(u32),
-    InitRunning(u32),
-    Running,
-    /// Deleted by a rollout.
-    Terminated,
-}
-
-#[derive(Clone, Debug)]
-struct PodContainer {
-    /// The image string as the spec wrote it (`raw_images`).
-    raw: RawImageId,
-    image: Option<ImageId>,
-    policy: PullPolicy,
-    /// Digest version of the node's image when the container was started.
-    version: u32,
-    started: bool,
-    init_done: bool,
-    /// The waiting reason of the last error (pods.csv `status`).
-    waiting: Option<KubeletReason>,
-    /// Pull attempts of this image string by the pod (1-based pulls.csv `attempt`), counted on
-    /// the first container naming the string: the count is per string, not per container.
-    attempts: u32,
-}
-
-/// A container index (init then app) as the pod stores it.
-fn container_u32(idx: usize) -> u32 {
-    u32::try_from(idx).expect("a pod's container index fits u32")
-}
-
-/// A pod's containers. Almost every pod has one: kept inline in the `Pod`, it costs no
-/// separate allocation and no second cache miss on every sync.
-#[derive(Clone, Debug)]
-enum PodContainers {
-    One(PodContainer),
-    Many(Vec<PodContainer>),
-}
-
-impl From<Vec<PodContainer>> for PodContainers {
-    fn from(mut v: Vec<PodContainer>) -> Self {
-        if v.len() == 1 {
-            PodContainers::One(v.pop().expect("one"))
-        } else {
-            PodContainers::Many(v)
-        }
-    }
-}
-
-impl std::ops::Deref for PodContainers {
-    type Target = [PodContainer];
-    fn deref(&self) -> &[PodContainer] {
-        match self {
-            PodContainers::One(c) => std::slice::from_ref(c),
-            PodContainers::Many(v) => v,
-        }
-    }
-}
-
-impl std::ops::DerefMut for PodContainers {
-    fn deref_mut(&mut self) -> &mut [PodContainer] {
-        match self {
-            PodContainers::One(c) => std::slice::from_mut(c),
-            PodContainers::Many(v) => v,
-        }
-    }
-}
-
-/// Aligned to a cache line: at 128 bytes a pod then spans exactly two lines (a large `Vec`
-/// from the allocator starts 16 bytes into a page, which put most pods across three).
-#[repr(align(64))]
-struct Pod {
-    /// The pod's number in its workload: its name is `<workload>-<index>` (`World::pod_name`,
-    /// written out only where an output or a message shows it).
-    index: u32,
-    workload: WorkloadId,
-    /// Revision of the workload's template this pod runs (rollouts).
-    revision: u32,
-    /// The node the pod is bound to, `UNBOUND` before (read through `node()`). Not an
-    /// `Option`: with the start time a `MaybeTime`, a pod is 128 bytes, two cache lines,
-    /// instead of 144 (three lines for most pods), and pods are read on most events.
-    bound_node: NodeId,
-    created: SimTime,
-    /// When the pod became Running.
-    started: MaybeTime,
-    /// Init containers then app containers (inline for the usual single container).
-    containers: PodContainers,
-    n_init: u32,
-    cursor: u32,
-    sync_error: bool,
-    /// Ready for `min_ready` (the Deployment controller's available): what rollouts count.
-    available: bool,
-    n_syncs: u32,
-    state: PodState,
-    pull_ns: u64,
-    images_pulled: u32,
-    cache_hits: u32,
-    backoffs: u32,
-    last_error: LastError,
-}
-
-impl Pod {
-    /// A pod just created: unscheduled, nothing synced, pulled or failed yet.
-    fn new(
-        index: u32,
-        workload: WorkloadId,
-        revision: u32,
-        created: SimTime,
-        containers: PodContainers,
-        n_init: u32,
-    ) -> Pod {
-        Pod {
-            index,
-            workload,
-            revision,
-            bound_node: Pod::UNBOUND,
-            created,
-            started: MaybeTime::NOT_YET,
-            containers,
-            n_init,
-            cursor: 0,
-            sync_error: false,
-            available: false,
-            n_syncs: 0,
-            state: PodState::Unscheduled,
-            pull_ns: 0,
-            images_pulled: 0,
-            cache_hits: 0,
-            backoffs: 0,
-            last_error: LastError::None,
-        }
-    }
-
-    const UNBOUND: NodeId = NodeId(u32::MAX);
-
-    /// The node the pod is bound to (`None` until the scheduler binds it).
-    fn node(&self) -> Option<NodeId> {
-        (self.bound_node != Pod::UNBOUND).then_some(self.bound_node)
-    }
-
-    fn bind(&mut self, node: NodeId) {
-        assert!(node != Pod::UNBOUND, "node id {} is reserved", node.0);
-        self.bound_node = node;
-    }
-}
-
-/// A pod's name, `<workload>-<index>`, formatted where shown.
-struct PodName<'a> {
-    workload: &'a str,
-    index: u64,
-}
-
-impl PodName<'_> {
-    /// Appends the name to `out` (`metrics::write_pod_name`, as pods.csv writes it).
-    fn write_into(&self, out: &mut String) {
-        crate::metrics::write_pod_name(out, self.workload, self.index);
-    }
-}
-
-impl std::fmt::Display for PodName<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.workload, self.index)
-    }
-}
-
-/// A pod's last error (pods.csv `last_error`, `"<reason>: <message>"`). A back-off repeats on
-/// every sync of a waiting pod, so every message is kept as its parts and rendered at the end
-/// (which also keeps `Pod` free of heap parts: see `pod_table`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-enum LastError {
-    #[default]
-    None,
-    /// `InvalidImageName` for the image string (its tag error, `applyDefaultImageTag`).
-    Invalid(RawImageId),
-    /// `ErrImageNeverPull` for the image string.
-    NeverPull(RawImageId),
-    /// A failed pull of the image string (`ErrImagePull` and its message).
-    Pull(RawImageId, PullFailure),
-    /// `ImagePullBackOff` for the image string, quoting the stored previous failure.
-    BackOff(RawImageId, Option<PullFailure>),
-}
-
-impl LastError {
-    /// The waiting reason the kubelet shows with this error (`None` for no error).
-    fn reason(self) -> Option<KubeletReason> {
-        match self {
-            LastError::None => None,
-            LastError::Invalid(_) => Some(KubeletReason::InvalidImageName),
-            LastError::NeverPull(_) => Some(KubeletReason::ErrImageNeverPull),
-            LastError::Pull(_, failure) => Some(failure.reason.kubelet_reason()),
-            LastError::BackOff(..) => Some(KubeletReason::ImagePullBackOff),
-        }
     }
 }
 

@@ -82,6 +82,39 @@ pub(super) fn registry_fits(sum_bytes_per_s: f64, capacity_bytes_per_s: f64) -> 
 }
 
 impl Flow {
+    /// A new flow of `size_bytes` at rate 0 and no completion time yet, crossing `links` (node,
+    /// source) and `via`; `routed`: served by the node-local regime and the general fill only.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        links: [usize; 2],
+        via: [u32; 3],
+        routed: bool,
+        cap_bytes_per_s: f64,
+        size_bytes: u64,
+        now: SimTime,
+        owner: FlowOwner,
+        generation: u64,
+    ) -> Flow {
+        Flow {
+            links,
+            cap_bytes_per_s,
+            size_bytes,
+            remaining_bytes: size_bytes as f64,
+            rate_bytes_per_s: 0.0,
+            last_update: now,
+            finish_at: SimTime::MAX,
+            owner,
+            generation,
+            frozen_epoch: 0,
+            pos_in_link: [0, 0],
+            via,
+            via_pos: [0; 3],
+            routed,
+            clock_finish_bytes: f64::NAN,
+            fill_rate_bytes_per_s: 0.0,
+        }
+    }
+
     /// Every link the flow crosses, in slot order (node, source, then the `via` links), and how
     /// many there are.
     #[inline]

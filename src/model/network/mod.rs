@@ -362,43 +362,19 @@ impl Network {
     ) -> FlowId {
         assert!(cap_bytes_per_s > 0.0);
         let links = [node, self.registry_link(registry)];
-        let flow = Flow {
+        let flow = Flow::new(
             links,
+            [NO_LINK; 3],
+            false,
             cap_bytes_per_s,
             size_bytes,
-            remaining_bytes: size_bytes as f64,
-            rate_bytes_per_s: 0.0,
-            last_update: now,
-            finish_at: SimTime::MAX,
+            now,
             owner,
-            generation: self.next_generation,
-            frozen_epoch: 0,
-            pos_in_link: [0, 0],
-            via: [NO_LINK; 3],
-            via_pos: [0; 3],
-            routed: false,
-            clock_finish_bytes: f64::NAN,
-            fill_rate_bytes_per_s: 0.0,
-        };
+            self.next_generation,
+        );
         self.last_now = now;
         self.track(node, registry, cap_bytes_per_s, true);
-        self.next_generation += 1;
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.flows[id.idx()] = Some(flow);
-                id
-            }
-            None => {
-                self.flows.push(Some(flow));
-                FlowId::from_idx(self.flows.len() - 1)
-            }
-        };
-        for (i, l) in links.into_iter().enumerate() {
-            self.links[l].flows.push(id);
-            let pos = self.links[l].flows.len() - 1;
-            self.flows[id.idx()].as_mut().unwrap().pos_in_link[i] = pos;
-        }
-        self.n_active += 1;
+        let id = self.insert_flow(flow);
         if self.is_mixed() {
             if !self.mixed.in_s[node] {
                 // Joins its registry's clock; its rate comes from the solve.
@@ -425,6 +401,29 @@ impl Network {
             self.recompute_changed(now, &links);
         }
         self.enter_regime(now);
+        id
+    }
+
+    /// Puts `flow` in a free slot and on every link of its path; counts it active.
+    fn insert_flow(&mut self, flow: Flow) -> FlowId {
+        self.next_generation += 1;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.flows[id.idx()] = Some(flow);
+                id
+            }
+            None => {
+                self.flows.push(Some(flow));
+                FlowId::from_idx(self.flows.len() - 1)
+            }
+        };
+        let (path, n) = self.flows[id.idx()].as_ref().unwrap().path();
+        for &l in &path[..n] {
+            self.links[l].flows.push(id);
+            let pos = self.links[l].flows.len() - 1;
+            self.flows[id.idx()].as_mut().unwrap().set_pos(l, pos);
+        }
+        self.n_active += 1;
         id
     }
 
@@ -747,42 +746,10 @@ impl Network {
             assert!(l != node && l != source && !v.contains(&(l as u32)), "a path crosses a link once");
             v[i] = l as u32;
         }
-        let flow = Flow {
-            links: [node, source],
-            cap_bytes_per_s,
-            size_bytes,
-            remaining_bytes: size_bytes as f64,
-            rate_bytes_per_s: 0.0,
-            last_update: now,
-            finish_at: SimTime::MAX,
-            owner,
-            generation: self.next_generation,
-            frozen_epoch: 0,
-            pos_in_link: [0, 0],
-            via: v,
-            via_pos: [0; 3],
-            routed: true,
-            clock_finish_bytes: f64::NAN,
-            fill_rate_bytes_per_s: 0.0,
-        };
-        self.next_generation += 1;
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.flows[id.idx()] = Some(flow);
-                id
-            }
-            None => {
-                self.flows.push(Some(flow));
-                FlowId::from_idx(self.flows.len() - 1)
-            }
-        };
+        let flow =
+            Flow::new([node, source], v, true, cap_bytes_per_s, size_bytes, now, owner, self.next_generation);
+        let id = self.insert_flow(flow);
         let (path, n) = self.flows[id.idx()].as_ref().unwrap().path();
-        for &l in &path[..n] {
-            self.links[l].flows.push(id);
-            let pos = self.links[l].flows.len() - 1;
-            self.flows[id.idx()].as_mut().unwrap().set_pos(l, pos);
-        }
-        self.n_active += 1;
         self.n_routed += 1;
         if self.node_local {
             self.local_refill(now, &[node]);

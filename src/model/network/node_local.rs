@@ -11,7 +11,7 @@ use crate::ids::FlowId;
 use crate::time::SimTime;
 use std::cmp::{Ordering, Reverse};
 
-use super::flow::{cap_order, registry_fits, RegSum};
+use super::flow::{cap_order, registry_fits, RegSum, Scratch};
 use super::Network;
 
 impl Network {
@@ -62,20 +62,7 @@ impl Network {
             }),
             "node-local water-fill differs from the general fill"
         );
-        let mut start = 0;
-        for &(node, end) in &sc.node_ends {
-            let mut ingress_bytes_per_s = 0.0;
-            for &(id, rate) in &sc.pending[start..end] {
-                ingress_bytes_per_s += rate;
-                let f = self.flows[id.idx()].as_mut().unwrap();
-                f.settle(now);
-                if let Some(finish) = f.apply_rate(now, rate) {
-                    self.completions.push(Reverse((finish, id, f.generation)));
-                }
-            }
-            self.links[node].rate_sum_bytes_per_s = ingress_bytes_per_s;
-            start = end;
-        }
+        self.apply_water_fills(now, &sc);
         self.scratch = sc;
         self.node_local = true;
         self.compact_completions();
@@ -143,9 +130,17 @@ impl Network {
             self.leave_node_local(now);
             return;
         }
+        self.apply_water_fills(now, &sc);
+        self.scratch = sc;
+        self.compact_completions();
+    }
+
+    /// Applies the water-fills in `sc.pending` (flow, rate), node by node as `sc.node_ends`
+    /// cuts them: each flow settled, then given its rate; each node's sum in the fill's order,
+    /// so it matches the general fill's bit for bit.
+    fn apply_water_fills(&mut self, now: SimTime, sc: &Scratch) {
         let mut start = 0;
         for &(node, end) in &sc.node_ends {
-            // Summed in the fill's order: the ingress matches the general fill's bit for bit.
             let mut ingress_bytes_per_s = 0.0;
             for &(id, rate) in &sc.pending[start..end] {
                 ingress_bytes_per_s += rate;
@@ -160,8 +155,6 @@ impl Network {
             debug_assert!(ingress_bytes_per_s <= link.capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6);
             start = end;
         }
-        self.scratch = sc;
-        self.compact_completions();
     }
 
     /// The water-fill of node `node`'s capacity under its flows' caps, as (flow, rate) in the
