@@ -3,8 +3,8 @@
 //!
 //! **Spegel** (`mode = "spegel"`). containerd asks the local Spegel first (a `hosts.toml` entry
 //! for resolve and pull), then the registry. Spegel advertises the digests of every image in a
-//! node's content store once the image is created (at the end of its pull) and finds a
-//! provider in `lookup` (~20 ms). So:
+//! node's content store once the image is created (at the end of its pull; its peers find
+//! it `advertise_delay` later, 0 by default) and finds a provider in `lookup` (~20 ms). So:
 //! - resolve: when another node holds the digest the tag points to, the manifest and config
 //!   come from it, `lookup` after the prelude starts: no registry request, no Docker Hub pull
 //!   counted. Otherwise the registry's prelude starts `lookup` later (Spegel answered 404);
@@ -69,8 +69,9 @@ pub(super) struct P2p {
     /// Pieces: each node's upload, bytes/s.
     upload: Vec<f64>,
     /// Spegel: per layer and per image, the nodes that advertise it (in advertising order).
-    layer_holders: BTreeMap<LayerId, Vec<NodeId>>,
-    image_holders: BTreeMap<ImageId, Vec<NodeId>>,
+    /// Each with the time its peers can find it from (`advertise_delay` after its pull).
+    layer_holders: BTreeMap<LayerId, Vec<(NodeId, SimTime)>>,
+    image_holders: BTreeMap<ImageId, Vec<(NodeId, SimTime)>>,
     /// Requests whose first answer (a lookup, a tracker) has come: the next answer is the
     /// registry's (Spegel found no peer) or the swarm's.
     deferred: BTreeSet<(PullId, LayerId)>,
@@ -132,6 +133,13 @@ fn insert_sorted<T: Ord + Copy>(v: &mut Vec<T>, x: T) {
     }
 }
 
+/// Records that `node` advertises from `from` (an earlier advertisement stands).
+fn advertise(v: &mut Vec<(NodeId, SimTime)>, node: NodeId, from: SimTime) {
+    if let Err(i) = v.binary_search_by_key(&node, |h| h.0) {
+        v.insert(i, (node, from));
+    }
+}
+
 impl World<'_> {
     fn p2p_spec(&self) -> &P2pSpec {
         self.scn.p2p.as_ref().expect("p2p on")
@@ -183,7 +191,10 @@ impl World<'_> {
         let (node, img) = (self.pulls[pull.idx()].node, self.pulls[pull.idx()].image.expect("served"));
         let version = self.current_version(img, start);
         let holders = self.p2p.image_holders.get(&img).map_or(&[][..], Vec::as_slice);
-        if holders.iter().any(|h| *h != node && self.node_has_digest(*h, img, version)) {
+        if holders
+            .iter()
+            .any(|&(h, from)| h != node && from <= start && self.node_has_digest(h, img, version))
+        {
             self.pulls[pull.idx()].version = version;
             self.p2p.stats.manifests_from_peers += 1;
             return Ok(at);
@@ -196,10 +207,11 @@ impl World<'_> {
         if self.p2p.mode != P2pMode::Spegel {
             return;
         }
-        insert_sorted(self.p2p.image_holders.entry(img).or_default(), node);
+        let from = SimTime(self.now.0.saturating_add(self.p2p_spec().advertise_delay.0));
+        advertise(self.p2p.image_holders.entry(img).or_default(), node, from);
         let layers = self.version_layers(img, version).to_vec();
         for l in layers {
-            insert_sorted(self.p2p.layer_holders.entry(l).or_default(), node);
+            advertise(self.p2p.layer_holders.entry(l).or_default(), node, from);
         }
     }
 
@@ -220,17 +232,19 @@ impl World<'_> {
         let node = self.pulls[pull.idx()].node;
         let keeps_blob = !self.scn.runtime.discard_unpacked_layers;
         let holders = self.p2p.layer_holders.get(&layer).map_or(&[][..], Vec::as_slice);
+        let now = self.now;
         let candidates: Vec<NodeId> = holders
             .iter()
-            .copied()
-            .filter(|h| {
+            .filter(|(h, from)| {
                 *h != node
+                    && *from <= now
                     && match self.nodes[h.idx()].layers.get(layer) {
                         Some(LayerState::Present) => keeps_blob,
                         Some(LayerState::Fetched | LayerState::Unpacking) => true,
                         _ => false,
                     }
             })
+            .map(|(h, _)| *h)
             .collect();
         if candidates.is_empty() {
             // Spegel answers 404; containerd tries the next host, the registry.

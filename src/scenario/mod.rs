@@ -470,6 +470,8 @@ pub struct P2pSpec {
     pub per_connection_bytes_per_s: f64,
     /// Spegel: the time to find a peer that holds a digest, or learn that none does.
     pub lookup: SimDuration,
+    /// Spegel: from the end of a node's pull until its peers can find what it advertised.
+    pub advertise_delay: SimDuration,
     /// Pieces: from a download's start until it has peers to fetch from, ns (the tracker's
     /// or scheduler's answer, announces), drawn per download.
     pub tracker_latency_ns: Dist,

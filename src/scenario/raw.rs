@@ -395,5 +395,6 @@ pub struct RawP2p {
     pub upload: Option<Value>,
     pub per_connection: Option<Value>,
     pub lookup: Option<Value>,
+    pub advertise_delay: Option<Value>,
     pub tracker_latency: Option<Value>,
 }

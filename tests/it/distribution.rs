@@ -218,3 +218,18 @@ shared_address = true
     let l = &out.links[0];
     assert_eq!((l.bytes, l.busy_s, l.peak_downloads), (100_000_000, 2.0, 1));
 }
+
+#[test]
+fn spegel_peers_find_an_image_only_after_its_advertisement_delay() {
+    // a-0's pull ends at 10.04 s; with a 15 s delay its peers find it from 25.04 s. b-0 at 20 s
+    // finds nothing: both lookups miss (20 ms each) and the registry serves it, 20 → 30.04 s.
+    let (out, sink) = run_toml(&a_then_b("\n[p2p]\nmode = \"spegel\"\nadvertise_delay = \"15s\"\n"));
+    assert_eq!(pull_spans(&sink), spans(&[("a-0", 0.0, 10.04), ("b-0", 20.0, 30.04)]));
+    let p = out.p2p.as_ref().unwrap();
+    assert_eq!((p.blobs_from_peers, p.lookups_missed, p.manifests_from_peers), (0, 2, 0));
+    // With b-0 at 30 s instead, the advertisement is out: a peer serves it, 30 → 30.84 s.
+    let text = a_then_b("\n[p2p]\nmode = \"spegel\"\nadvertise_delay = \"15s\"\n")
+        .replace("start = \"20s\"", "start = \"30s\"");
+    let (_, sink) = run_toml(&text);
+    assert_eq!(pull_spans(&sink), spans(&[("a-0", 0.0, 10.04), ("b-0", 30.0, 30.84)]));
+}

@@ -151,6 +151,8 @@ pub(super) fn p2p(c: &mut Ctx, raw: &RawScenario, pools: &Pools, regs: &Registri
         positive(c, "per_connection", t.per_connection.as_ref()).unwrap_or(f64::INFINITY);
     // Spegel finds a provider in ~20 ms (runtime-reference §7).
     let lookup = c.duration(&p.key("lookup"), t.lookup.as_ref(), SimDuration::from_millis(20));
+    let advertise_delay =
+        c.duration(&p.key("advertise_delay"), t.advertise_delay.as_ref(), SimDuration::ZERO);
     let tracker_latency_ns = c.dist_or(
         &p.key("tracker_latency"),
         t.tracker_latency.as_ref(),
@@ -164,8 +166,10 @@ pub(super) fn p2p(c: &mut Ctx, raw: &RawScenario, pools: &Pools, regs: &Registri
             "applies to mode = \"pieces\" only (Spegel has no tracker: use `lookup`)",
         );
     }
-    if mode == P2pMode::Pieces && t.lookup.is_some() {
-        c.err(&p.key("lookup"), "applies to mode = \"spegel\" only (a swarm's wait is `tracker_latency`)");
+    for (key, given) in [("lookup", t.lookup.is_some()), ("advertise_delay", t.advertise_delay.is_some())] {
+        if mode == P2pMode::Pieces && given {
+            c.err(&p.key(key), "applies to mode = \"spegel\" only (a swarm's wait is `tracker_latency`)");
+        }
     }
     if !t.enabled.unwrap_or(true) {
         return None;
@@ -177,6 +181,7 @@ pub(super) fn p2p(c: &mut Ctx, raw: &RawScenario, pools: &Pools, regs: &Registri
         upload_bytes_per_s,
         per_connection_bytes_per_s,
         lookup,
+        advertise_delay,
         tracker_latency_ns,
     })
 }
