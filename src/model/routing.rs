@@ -167,15 +167,22 @@ impl World<'_> {
         size: u64,
         owner: FlowOwner,
     ) -> FlowId {
+        // The common case first: nothing to route, nothing allocated (every download passes here).
+        if !self.routing.on && upstream.is_none() {
+            return self.net.add_flow(self.now, node.idx(), registry.idx(), cap_bytes_per_s, size, owner);
+        }
         let source = self.net.registry_link_id(registry.idx());
         let mut via: Vec<usize> = upstream.map(|u| self.net.registry_link_id(u.idx())).into_iter().collect();
         if !self.routing.on {
-            return match via.is_empty() {
-                true => self.net.add_flow(self.now, node.idx(), registry.idx(), cap_bytes_per_s, size, owner),
-                false => {
-                    self.net.add_routed_flow(self.now, node.idx(), source, &via, cap_bytes_per_s, size, owner)
-                }
-            };
+            return self.net.add_routed_flow(
+                self.now,
+                node.idx(),
+                source,
+                &via,
+                cap_bytes_per_s,
+                size,
+                owner,
+            );
         }
         let pool = self.nodes[node.idx()].pool;
         let mut crossed: Vec<u32> = self.routing.crossed(pool, registry).collect();

@@ -263,17 +263,18 @@ impl World<'_> {
             let registry = p.registry.expect("a flow has a registry");
             let from_peers = self.p2p.on && self.p2p_download_ended(&d, true, self.now);
             self.download_ended(d.flow, d.bytes);
+            // What a peer sent is none of the registry's (`p2p` counts it).
             let reg = &mut self.registries[registry.idx()];
             if !from_peers {
                 reg.row.blob_bytes += d.bytes;
-            }
-            if let Some((_, warm)) = &mut reg.cold.as_mut().filter(|_| !from_peers) {
-                // The edge holds the blob from now on; downloads already running keep their cap.
-                let i = d.owner.layer.idx();
-                if warm.len() <= i {
-                    warm.resize(i + 1, false);
+                if let Some((_, warm)) = &mut reg.cold {
+                    // The edge holds the blob from now on; downloads already running keep their cap.
+                    let i = d.owner.layer.idx();
+                    if warm.len() <= i {
+                        warm.resize(i + 1, false);
+                    }
+                    warm[i] = true;
                 }
-                warm[i] = true;
             }
             self.totals.bytes_pulled += d.bytes;
             // A lazily fetched layer is mounted by the snapshotter: present, with no unpack.

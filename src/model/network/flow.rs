@@ -3,7 +3,7 @@
 //! order in which fills freeze flows at their caps (`cap_order`), the saturation events and
 //! scratch buffers of the fills (`Sat`, `Scratch`), the clock readings of the closed form
 //! (`OrdBytes`), the most flows on any node (`NodeMax`, for the closed form's node check) and
-//! the node-local regime's exact registry sums (`RegSum`). They are kept apart from `Network`
+//! the node-local regime's exact registry sums (`LinkSum`). They are kept apart from `Network`
 //! and from any one representation because several representations read and write them.
 
 use crate::ids::FlowId;
@@ -74,10 +74,10 @@ pub(super) fn flows_of(node_k: &[u32], n_registries: usize, node: usize) -> &[u3
     &node_k[node * n_registries..(node + 1) * n_registries]
 }
 
-/// A registry link does not bind at this rate sum: below capacity by the relative margin EPS
-/// (an unlimited link never binds). The margin keeps a registry that is full up to rounding on
+/// A link (not a node's) does not bind at this rate sum: below capacity by the relative margin
+/// EPS (an unlimited link never binds). The margin keeps a link that is full up to rounding on
 /// the general fill, which then treats it exactly.
-pub(super) fn registry_fits(sum_bytes_per_s: f64, capacity_bytes_per_s: f64) -> bool {
+pub(super) fn link_fits(sum_bytes_per_s: f64, capacity_bytes_per_s: f64) -> bool {
     capacity_bytes_per_s.is_infinite() || sum_bytes_per_s < capacity_bytes_per_s * (1.0 - EPS)
 }
 
@@ -247,25 +247,26 @@ impl NodeMax {
     }
 }
 
-/// A registry's rate sum in the node-local regime, exact by construction: each flow adds its
+/// The rate sum of a link other than a node's (a registry's egress, a shared link, a peer's
+/// egress, a swarm) in the node-local regime, exact by construction: each flow adds its
 /// fill rate rounded to a multiple of 2^-32 B/s as an integer, so removing a flow subtracts
 /// exactly what it added. The sum cannot drift under any amount of churn and depends only on
 /// the current rates, never on the order of changes (a float running sum would drift, and a
-/// periodic exact re-summation would cost O(flows of the registry)). The rounding is at most
+/// periodic exact re-summation would cost O(flows of the link)). The rounding is at most
 /// 2^-33 B/s per flow, far below the EPS margin of the regime check. Rates that are infinite or
 /// too large for the grid (≥ 2^64 B/s) are counted instead of summed.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct RegSum {
+pub(super) struct LinkSum {
     pub(super) fixed: i128,
     pub(super) n_huge: u32,
 }
 
-/// Units per byte/s of `RegSum::fixed` (2^32: scaling by it is exact in f64).
+/// Units per byte/s of `LinkSum::fixed` (2^32: scaling by it is exact in f64).
 const FIXED_PER_BYTE_PER_S: f64 = 4_294_967_296.0;
 /// Rates from here up (2^64 B/s) are not summed in fixed point.
 const FIXED_LIMIT_BYTES_PER_S: f64 = 18_446_744_073_709_551_616.0;
 
-impl RegSum {
+impl LinkSum {
     /// `rate` in fixed point, or `None` if it is infinite, NaN or huge.
     pub(super) fn fixed(rate_bytes_per_s: f64) -> Option<i128> {
         (rate_bytes_per_s < FIXED_LIMIT_BYTES_PER_S)
@@ -306,7 +307,7 @@ pub(super) struct Scratch {
     /// ends in `pending`, and the registries whose rate sum rose.
     pub(super) pending: Vec<(FlowId, f64)>,
     pub(super) node_ends: Vec<(usize, usize)>,
-    pub(super) rose_regs: Vec<usize>,
+    pub(super) rose_links: Vec<usize>,
 }
 
 /// A link's saturation level in a fill's heap; stale once the link's `version` moved on.

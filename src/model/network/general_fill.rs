@@ -198,7 +198,7 @@ impl Network {
                     let link = &self.links[l];
                     link.mark != epoch
                         && link.frozen_sum > 0.0
-                        && !super::flow::registry_fits(
+                        && !super::flow::link_fits(
                             link.rate_sum_bytes_per_s + link.frozen_sum,
                             link.capacity_bytes_per_s,
                         )

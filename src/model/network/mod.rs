@@ -18,7 +18,7 @@
 //!   mirrors the general fill's float operations for one node (caps frozen in (cap, id) order,
 //!   `level = (B_n − frozen_sum) / n_unfrozen`, the rest frozen in link order), so its rates
 //!   are bit-identical to the general fill's; a debug check asserts it on every entry.
-//!   Registry rate sums are kept exactly in fixed point (`RegSum`): no drift whatever the churn.
+//!   Registry rate sums are kept exactly in fixed point (`LinkSum`): no drift whatever the churn.
 //! - **General fill** (`recompute_component`), when neither holds (a registry binds, and a
 //!   node binds or that registry's caps differ): progressive filling over the connected
 //!   component of links reachable from the change, in O((F + L) log L): all unfrozen flows
@@ -89,7 +89,7 @@ mod tests;
 
 use classes::NodeClasses;
 use closed_form::{Fast, FastReg};
-use flow::{Flow, Link, NodeMax, OrdBytes, RegSum, Scratch, NO_LINK};
+use flow::{Flow, Link, LinkSum, NodeMax, OrdBytes, Scratch, NO_LINK};
 use mixed::Mixed;
 
 /// What a flow is for; returned when it completes or is aborted.
@@ -146,8 +146,9 @@ pub struct Network {
     last_now: SimTime,
     /// Whether the node-local regime is in force (then `fast` is `None`).
     node_local: bool,
-    /// Per registry: its rate sum, kept while the node-local regime is in force.
-    reg_sums: Vec<RegSum>,
+    /// Per link after the nodes' (`link - n_nodes`: registries first, then the links
+    /// `add_link` made): its rate sum, kept while the node-local regime is in force.
+    link_sums: Vec<LinkSum>,
     /// The mixed regime's binding nodes (see `Mixed`); empty outside it.
     mixed: Mixed,
     /// False only for the reference network of the tests, which always runs the general fill.
@@ -200,7 +201,7 @@ impl Network {
             fast_regs_spare: None,
             last_now: SimTime::ZERO,
             node_local: false,
-            reg_sums: vec![RegSum::default(); registry_bw.len()],
+            link_sums: vec![LinkSum::default(); registry_bw.len()],
             mixed: Mixed::new(node_bw.len(), registry_bw.len()),
             regimes_enabled: true,
             n_active: 0,
@@ -247,7 +248,7 @@ impl Network {
             }
             Some(_) => 0.0,
             None if self.node_local => {
-                let sum = &self.reg_sums[registry];
+                let sum = &self.link_sums[registry];
                 if sum.n_huge == 0 {
                     return sum.finite_bytes_per_s();
                 }
@@ -586,7 +587,7 @@ impl Network {
         }
         if self.node_local {
             for &l in &path[1..n] {
-                self.reg_sums[l - self.n_nodes].remove(f.fill_rate_bytes_per_s);
+                self.link_sums[l - self.n_nodes].remove(f.fill_rate_bytes_per_s);
             }
         }
         if f.routed {
@@ -606,7 +607,7 @@ impl Network {
     pub fn add_link(&mut self, capacity_bytes_per_s: f64) -> usize {
         assert!(capacity_bytes_per_s > 0.0, "validated: capacities are positive");
         self.links.push(Link { capacity_bytes_per_s, ..Link::default() });
-        self.reg_sums.push(RegSum::default());
+        self.link_sums.push(LinkSum::default());
         self.links.len() - 1
     }
 
@@ -663,7 +664,7 @@ impl Network {
     pub fn link_rate_bytes_per_s(&self, link: usize) -> f64 {
         if self.node_local && link >= self.n_nodes {
             // Kept exactly in the regime; the link's own sum is not.
-            let sum = &self.reg_sums[link - self.n_nodes];
+            let sum = &self.link_sums[link - self.n_nodes];
             if sum.n_huge == 0 {
                 return sum.finite_bytes_per_s();
             }

@@ -3,7 +3,7 @@
 //! water-fill only (`local_refill`, `water_fill_node`). The water-fill repeats the general
 //! fill's float operations for one node, so its rates are the general fill's bit for bit (a
 //! debug check asserts it on entry). The rate sums of every other link (registries, and the
-//! shared links, peers' egress and swarms routed flows cross) are kept exactly (`RegSum`) to see
+//! shared links, peers' egress and swarms routed flows cross) are kept exactly (`LinkSum`) to see
 //! when one would bind, which leaves the regime for the general fill. While none binds, a
 //! change of such a link's capacity moves no rate.
 
@@ -11,7 +11,7 @@ use crate::ids::FlowId;
 use crate::time::SimTime;
 use std::cmp::{Ordering, Reverse};
 
-use super::flow::{cap_order, registry_fits, RegSum, Scratch};
+use super::flow::{cap_order, link_fits, LinkSum, Scratch};
 use super::Network;
 
 impl Network {
@@ -29,7 +29,7 @@ impl Network {
         }
         // The fill's own sums first: cheap.
         for link in &self.links[self.n_nodes..] {
-            if !registry_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
+            if !link_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
                 return;
             }
         }
@@ -44,11 +44,11 @@ impl Network {
             sc.pending.extend_from_slice(&sc.new_rate);
             sc.node_ends.push((node, sc.pending.len()));
         }
-        self.reg_sums.fill(RegSum::default());
+        self.link_sums.fill(LinkSum::default());
         for &(id, rate) in &sc.pending {
             let (path, n) = self.flows[id.idx()].as_ref().unwrap().path();
             for &l in &path[1..n] {
-                self.reg_sums[l - self.n_nodes].add(rate);
+                self.link_sums[l - self.n_nodes].add(rate);
             }
         }
         if !(self.n_nodes..self.links.len()).all(|l| self.local_link_fits(l)) {
@@ -71,8 +71,8 @@ impl Network {
     /// Node-local regime: link `link` (not a node's) does not bind at its exact rate sum.
     pub(super) fn local_link_fits(&self, link: usize) -> bool {
         let capacity = self.links[link].capacity_bytes_per_s;
-        let sum = &self.reg_sums[link - self.n_nodes];
-        capacity.is_infinite() || (sum.n_huge == 0 && registry_fits(sum.finite_bytes_per_s(), capacity))
+        let sum = &self.link_sums[link - self.n_nodes];
+        capacity.is_infinite() || (sum.n_huge == 0 && link_fits(sum.finite_bytes_per_s(), capacity))
     }
 
     /// Leaves the node-local regime at `now` (a link binds): the general fill recomputes
@@ -102,7 +102,7 @@ impl Network {
         let mut sc = std::mem::take(&mut self.scratch);
         sc.pending.clear();
         sc.node_ends.clear();
-        sc.rose_regs.clear();
+        sc.rose_links.clear();
         for &node in links.iter().filter(|l| **l < self.n_nodes) {
             self.water_fill_node(node, &mut sc.by_cap, &mut sc.new_rate);
             sc.pending.extend_from_slice(&sc.new_rate);
@@ -116,15 +116,15 @@ impl Network {
             if rate != old {
                 let (path, n) = f.path();
                 for &l in &path[1..n] {
-                    self.reg_sums[l - self.n_nodes].remove(old);
-                    self.reg_sums[l - self.n_nodes].add(rate);
+                    self.link_sums[l - self.n_nodes].remove(old);
+                    self.link_sums[l - self.n_nodes].add(rate);
                     if rate > old {
-                        sc.rose_regs.push(l);
+                        sc.rose_links.push(l);
                     }
                 }
             }
         }
-        if !sc.rose_regs.iter().all(|&l| self.local_link_fits(l)) {
+        if !sc.rose_links.iter().all(|&l| self.local_link_fits(l)) {
             // The sums are rebuilt on the next entry.
             self.scratch = sc;
             self.leave_node_local(now);

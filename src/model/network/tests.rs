@@ -277,8 +277,8 @@ fn registry_sum_is_exact_under_churn() {
     }
     let rates: Vec<f64> = (0..2).map(|i| n.rate_of(FlowId::from_idx(i)).unwrap()).collect();
     assert_eq!(n.rate_of(keep), Some(1e7 / 7.0));
-    let exact: i128 = rates.iter().map(|r| RegSum::fixed(*r).unwrap()).sum();
-    assert_eq!(n.reg_sums[0].fixed, exact);
+    let exact: i128 = rates.iter().map(|r| LinkSum::fixed(*r).unwrap()).sum();
+    assert_eq!(n.link_sums[0].fixed, exact);
 }
 
 #[test]

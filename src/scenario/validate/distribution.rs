@@ -7,7 +7,7 @@
 use super::pools::Pools;
 use super::quantity::{Bound, Kind};
 use super::registries::Registries;
-use super::{list, unknown_value, Ctx};
+use super::{list, select_by_name, unknown_value, Ctx};
 use crate::ids::{PoolId, RegistryId};
 use crate::scenario::locate::KeyPath;
 use crate::scenario::raw::RawScenario;
@@ -22,27 +22,18 @@ fn select_registries(
     regs: &Registries,
     hosts: Option<&Vec<String>>,
 ) -> Option<Vec<RegistryId>> {
-    let hosts = hosts?;
-    if hosts.is_empty() {
-        c.err(path, "must name at least one registry host (omit it for every registry)");
-    }
-    let known: Vec<&str> = regs.by_host.keys().map(String::as_str).collect();
-    let mut out = Vec::new();
-    for (j, h) in hosts.iter().enumerate() {
-        match regs.by_host.get(h) {
-            Some(id) => out.push(*id),
-            None => c.err(
-                &path.index(j, None),
-                unknown_value(
-                    format!("no [[registry]] with host {h:?}"),
-                    h,
-                    &known,
-                    &format!("one of the registry hosts: {}", list(&known)),
-                ),
-            ),
+    select_by_name(c, path, hosts?, &regs.by_host, "[[registry]] with host", "registry host")
+}
+
+/// A bandwidth > 0 at `path`; `None` when absent or bad (the error said).
+fn positive_bandwidth(c: &mut Ctx, path: &KeyPath, v: Option<&toml::Value>) -> Option<f64> {
+    match c.scalar(path, v?, Kind::Bandwidth)? {
+        b if b <= 0.0 => {
+            c.err(path, "must be greater than 0");
+            None
         }
+        b => Some(b),
     }
-    Some(out)
 }
 
 /// Reads every `[[link]]`.
@@ -56,17 +47,8 @@ pub(super) fn links(c: &mut Ctx, raw: &RawScenario, pools: &Pools, regs: &Regist
         if !name.is_empty() && !names.insert(name.clone()) {
             c.err(&p.key("name"), format!("duplicate link name {name:?}; each [[link]] needs its own name"));
         }
-        let bandwidth = match c.required(&p, "bandwidth", &t.bandwidth) {
-            Some(v) => match c.scalar(&p.key("bandwidth"), v, Kind::Bandwidth) {
-                Some(b) if b <= 0.0 => {
-                    c.err(&p.key("bandwidth"), "must be greater than 0");
-                    f64::INFINITY
-                }
-                Some(b) => b,
-                None => f64::INFINITY,
-            },
-            None => f64::INFINITY,
-        };
+        let given = c.required(&p, "bandwidth", &t.bandwidth);
+        let bandwidth = positive_bandwidth(c, &p.key("bandwidth"), given).unwrap_or(f64::INFINITY);
         let node_pools = pools.select(c, &p.key("node_pools"), t.node_pools.as_ref());
         let registries = select_registries(c, &p.key("registries"), regs, t.registries.as_ref());
         out.push(LinkSpec {
@@ -136,19 +118,9 @@ pub(super) fn p2p(c: &mut Ctx, raw: &RawScenario, pools: &Pools, regs: &Registri
     };
     let registries = select_registries(c, &p.key("registries"), regs, t.registries.as_ref());
     let node_pools = pools.select(c, &p.key("node_pools"), t.node_pools.as_ref());
-    let positive = |c: &mut Ctx, key: &str, v: Option<&toml::Value>| -> Option<f64> {
-        let v = v?;
-        match c.scalar(&p.key(key), v, Kind::Bandwidth)? {
-            b if b <= 0.0 => {
-                c.err(&p.key(key), "must be greater than 0");
-                None
-            }
-            b => Some(b),
-        }
-    };
-    let upload_bytes_per_s = positive(c, "upload", t.upload.as_ref());
+    let upload_bytes_per_s = positive_bandwidth(c, &p.key("upload"), t.upload.as_ref());
     let per_connection_bytes_per_s =
-        positive(c, "per_connection", t.per_connection.as_ref()).unwrap_or(f64::INFINITY);
+        positive_bandwidth(c, &p.key("per_connection"), t.per_connection.as_ref()).unwrap_or(f64::INFINITY);
     // Spegel finds a provider in ~20 ms (runtime-reference §7).
     let lookup = c.duration(&p.key("lookup"), t.lookup.as_ref(), SimDuration::from_millis(20));
     let advertise_delay =

@@ -235,6 +235,39 @@ fn unknown_value(head: String, value: &str, accepted: &[&str], expected: &str) -
     }
 }
 
+/// The ids a list of names picks from `by_name` (`node_pools = [...]`, `registries = [...]`):
+/// an empty list and each unknown name are errors, the latter with the closest known name.
+/// `what` completes "no {what} {name:?}"; `one` names one of them in the messages.
+fn select_by_name<T: Copy>(
+    c: &mut Ctx,
+    path: &KeyPath,
+    names: &[String],
+    by_name: &std::collections::BTreeMap<String, T>,
+    what: &str,
+    one: &str,
+) -> Option<Vec<T>> {
+    if names.is_empty() {
+        c.err(path, format!("must name at least one {one} (omit it for every {one})"));
+    }
+    let known: Vec<&str> = by_name.keys().map(String::as_str).collect();
+    let mut out = Vec::with_capacity(names.len());
+    for (j, n) in names.iter().enumerate() {
+        match by_name.get(n) {
+            Some(id) => out.push(*id),
+            None => c.err(
+                &path.index(j, None),
+                unknown_value(
+                    format!("no {what} {n:?}"),
+                    n,
+                    &known,
+                    &format!("one of the {one}s: {}", list(&known)),
+                ),
+            ),
+        }
+    }
+    Some(out)
+}
+
 fn list(names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let v: Vec<String> = names.into_iter().map(|s| s.as_ref().to_string()).collect();
     if v.is_empty() {

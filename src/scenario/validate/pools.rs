@@ -5,7 +5,7 @@ use super::images::Images;
 use super::kubelet::BaseKubelet;
 use super::quantity::{Bound, Kind};
 use super::registries::Registries;
-use super::{list, unknown_value, Ctx, Issue};
+use super::{list, select_by_name, Ctx, Issue};
 use crate::engine::dist::Dist;
 use crate::ids::{ImageId, PoolId};
 use crate::k8s::config::KubeletConfig;
@@ -50,27 +50,7 @@ impl Pools {
         path: &KeyPath,
         names: Option<&Vec<String>>,
     ) -> Option<Vec<PoolId>> {
-        let names = names?;
-        if names.is_empty() {
-            c.err(path, "must name at least one pool (omit it for every pool)");
-        }
-        let known: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
-        let mut out = Vec::with_capacity(names.len());
-        for (j, n) in names.iter().enumerate() {
-            match self.by_name.get(n) {
-                Some(id) => out.push(*id),
-                None => c.err(
-                    &path.index(j, None),
-                    unknown_value(
-                        format!("no node_pool named {n:?}"),
-                        n,
-                        &known,
-                        &format!("one of the pools: {}", list(&known)),
-                    ),
-                ),
-            }
-        }
-        Some(out)
+        select_by_name(c, path, names?, &self.by_name, "node_pool named", "pool")
     }
 }
 
