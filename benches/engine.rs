@@ -165,6 +165,40 @@ fn network(c: &mut Criterion) {
             }
         });
     });
+    // Routed flows that bind far from most changes: 1000 nodes each download 3 blobs from an
+    // unlimited registry and 1 from a peer's egress (250 MB/s); peers drawn so that some serve
+    // two or three nodes and bind. A change runs a general fill localized to the saturated
+    // links it reaches and the flows they bottleneck.
+    g.bench_function("routed_peers_some_binding/1000", |b| {
+        let n_nodes = 1000;
+        let mut net = Network::new(&vec![1.25e9; n_nodes], &[f64::INFINITY]);
+        let egress: Vec<usize> = (0..n_nodes).map(|_| net.add_link(2.5e8)).collect();
+        let registry = net.registry_link_id(0);
+        // The owner's pull id carries the node, its layer id whether it came from a peer.
+        let owner =
+            |node: usize, peer: bool| FlowOwner { pull: PullId(node as u32), layer: LayerId(peer as u32) };
+        let size = |i: usize| 100_000_000 + (i as u64 * 7919) % 100_000_000;
+        let peer_of = |node: usize, i: usize| (node + 1 + (i * 7919) % 97) % n_nodes;
+        let mut now = SimTime::ZERO;
+        let mut i = 0;
+        for node in 0..n_nodes {
+            for _ in 0..3 {
+                net.add_routed_flow(now, node, registry, &[], 1.25e8, size(i), owner(node, false));
+                i += 1;
+            }
+            net.add_routed_flow(now, node, egress[peer_of(node, i)], &[], 1.25e8, size(i), owner(node, true));
+            i += 1;
+        }
+        b.iter(|| {
+            now = net.next_completion().unwrap();
+            for d in net.take_completed(now) {
+                i += 1;
+                let node = d.owner.pull.0 as usize;
+                let source = if d.owner.layer.0 == 1 { egress[peer_of(node, i)] } else { registry };
+                net.add_routed_flow(now, node, source, &[], 1.25e8, size(i), d.owner);
+            }
+        });
+    });
     g.finish();
 }
 

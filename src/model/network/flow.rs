@@ -44,6 +44,8 @@ pub(super) struct Flow {
     pub(super) generation: u64,
     /// Fill scratch: equals the recompute's epoch once the flow's rate is fixed.
     pub(super) frozen_epoch: u64,
+    /// Fill scratch: equals the recompute's epoch while the flow is in its component.
+    pub(super) comp_epoch: u64,
     /// Position of this flow in `links[l].flows` for each of its two links (O(1) removal).
     pub(super) pos_in_link: [usize; 2],
     /// Closed-form regime: the registry clock reading at which this flow is complete.
@@ -64,6 +66,8 @@ pub(super) struct Link {
     /// Scratch for the fill: set while the link is part of the component being recomputed.
     pub(super) mark: u64,
     pub(super) frozen_sum: f64,
+    /// Localized fill: the rates of the link's flows outside the component (fixed).
+    pub(super) fixed_sum: f64,
     pub(super) n_unfrozen: u32,
     pub(super) version: u64,
 }
@@ -106,6 +110,7 @@ impl Flow {
             owner,
             generation,
             frozen_epoch: 0,
+            comp_epoch: 0,
             pos_in_link: [0, 0],
             via,
             via_pos: [0; 3],
@@ -308,6 +313,12 @@ pub(super) struct Scratch {
     pub(super) pending: Vec<(FlowId, f64)>,
     pub(super) node_ends: Vec<(usize, usize)>,
     pub(super) rose_links: Vec<usize>,
+    /// General fill: links outside a localized fill's component that its result would make
+    /// bind, and fixed flows it would leave above a saturated link's level.
+    pub(super) outside_binding: Vec<usize>,
+    pub(super) outside_flows: Vec<FlowId>,
+    /// Localized fill: the links with fixed flows that saturated, and at which level.
+    pub(super) saturated_at: Vec<(usize, f64)>,
 }
 
 /// A link's saturation level in a fill's heap; stale once the link's `version` moved on.

@@ -53,6 +53,11 @@
 //! node-local regime keeps an exact sum for every link after the nodes' (registries, shared
 //! links, peers' egress, swarms), so it holds whenever none of them binds, and a change of such
 //! a link's capacity (`set_capacities`: a swarm gaining or losing members) then moves no rate.
+//! While one binds, the general fill is *localized* (`recompute_changed`): it walks from the
+//! change through saturated links only, and from a link only to the flows it bottlenecks (those
+//! at its highest rate); every other flow keeps its rate. The result stands if no link outside
+//! would bind and no flow kept would run above a level the fill found; else the walk is
+//! retried from those links and flows, and after a few retries the whole component is filled.
 //!
 //! Completion times are integers (`SimTime`), rounded up from `remaining / rate`; in the general
 //! fill, the node-local regime and for the flows of S in the mixed regime a flow's `finish_at`
@@ -69,9 +74,10 @@
 //! Files: `flow` holds the state of one flow and one link and the small types the
 //! representations share; `closed_form`, `node_local`, `mixed` and `general_fill` hold one
 //! representation each (its state, its update on a change, entering and leaving it); `classes`
-//! holds the node classes of the closed form's capacity check. This file holds `Network`, its
-//! public API and the dispatch that hands each change to the representation in force
-//! (`add_flow`, `take_completed_into`, `abort`, then `enter_regime`).
+//! holds the node classes of the closed form's capacity check; `routed` the links beyond nodes
+//! and registries and the routed flows' API (`add_link`, `set_capacities`, `add_routed_flow`).
+//! This file holds `Network`, its public API and the dispatch that hands each change to the
+//! representation in force (`add_flow`, `take_completed_into`, `abort`, then `enter_regime`).
 
 use crate::ids::FlowId;
 use crate::time::SimTime;
@@ -84,6 +90,7 @@ mod flow;
 mod general_fill;
 mod mixed;
 mod node_local;
+mod routed;
 #[cfg(test)]
 mod tests;
 
@@ -399,7 +406,7 @@ impl Network {
         } else if self.node_local {
             self.local_refill(now, &[node]);
         } else {
-            self.recompute_changed(now, &links);
+            self.recompute_changed(now, &[], &links, Some(id));
         }
         self.enter_regime(now);
         id
@@ -478,6 +485,7 @@ impl Network {
             return;
         }
         let mut touched = Vec::new();
+        let mut saturated = Vec::new();
         while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
             if !self.is_live(t, id, generation) {
                 self.completions.pop();
@@ -490,6 +498,9 @@ impl Network {
             let f = self.detach(id);
             let (path, n) = f.path();
             touched.extend_from_slice(&path[..n]);
+            if !self.node_local {
+                self.release_path(&path[..n], f.fill_rate_bytes_per_s, &mut saturated);
+            }
             done.push(FlowDone { flow: id, owner: f.owner, bytes: f.size_bytes });
         }
         if !touched.is_empty() {
@@ -498,7 +509,9 @@ impl Network {
             if self.node_local {
                 self.local_refill(now, &touched);
             } else {
-                self.recompute_changed(now, &touched);
+                saturated.sort_unstable();
+                saturated.dedup();
+                self.recompute_changed(now, &saturated, &touched, None);
             }
         }
         self.enter_regime(now);
@@ -567,7 +580,9 @@ impl Network {
             self.local_refill(now, &f.links);
         } else {
             let (path, n) = f.path();
-            self.recompute_changed(now, &path[..n]);
+            let mut saturated = Vec::new();
+            self.release_path(&path[..n], f.fill_rate_bytes_per_s, &mut saturated);
+            self.recompute_changed(now, &saturated, &path[..n], None);
         }
         self.enter_regime(now);
         FlowDone { flow: id, owner: f.owner, bytes: moved.round() as u64 }
@@ -600,171 +615,6 @@ impl Network {
         self.free.push(id);
         self.n_active -= 1;
         f
-    }
-
-    /// Adds a link after the node and registry links (a `[[link]]`, a node's egress that serves
-    /// its peers, a swarm) and returns its id. `f64::INFINITY` = unlimited.
-    pub fn add_link(&mut self, capacity_bytes_per_s: f64) -> usize {
-        assert!(capacity_bytes_per_s > 0.0, "validated: capacities are positive");
-        self.links.push(Link { capacity_bytes_per_s, ..Link::default() });
-        self.link_sums.push(LinkSum::default());
-        self.links.len() - 1
-    }
-
-    /// The link id of registry `registry`'s egress (for `via` paths).
-    pub fn registry_link_id(&self, registry: usize) -> usize {
-        self.registry_link(registry)
-    }
-
-    /// Changes a link's capacity at `now` (a swarm whose seeders come and go); the rates of
-    /// the flows it reaches are recomputed.
-    pub fn set_capacity(&mut self, now: SimTime, link: usize, capacity_bytes_per_s: f64) {
-        self.set_capacities(now, &[(link, capacity_bytes_per_s)]);
-    }
-
-    /// Changes several links' capacities at `now` with one recompute of the flows they reach.
-    pub fn set_capacities(&mut self, now: SimTime, changes: &[(usize, f64)]) {
-        let changed: Vec<usize> = changes
-            .iter()
-            .filter(|(l, c)| {
-                assert!(*c > 0.0, "capacities are positive");
-                self.links[*l].capacity_bytes_per_s.to_bits() != c.to_bits()
-            })
-            .map(|(l, _)| *l)
-            .collect();
-        if changed.is_empty() {
-            return;
-        }
-        self.last_now = now;
-        if self.node_local && changed.iter().all(|l| *l >= self.n_nodes) {
-            // Node-local: no rate depends on these links while none binds.
-            for &(l, c) in changes {
-                self.links[l].capacity_bytes_per_s = c;
-            }
-            if changed.iter().all(|l| self.local_link_fits(*l)) {
-                return;
-            }
-            self.leave_node_local(now);
-            self.enter_regime(now);
-            return;
-        }
-        self.leave_fast_regimes(now);
-        for &(l, c) in changes {
-            self.links[l].capacity_bytes_per_s = c;
-        }
-        let seeds: Vec<usize> = changed.into_iter().filter(|l| !self.links[*l].flows.is_empty()).collect();
-        if !seeds.is_empty() {
-            self.recompute_changed(now, &seeds);
-        }
-        self.enter_regime(now);
-    }
-
-    /// Current total rate through any link, bytes/s (the general representation's sum: exact
-    /// for links only routed flows cross, which is every link `add_link` made).
-    pub fn link_rate_bytes_per_s(&self, link: usize) -> f64 {
-        if self.node_local && link >= self.n_nodes {
-            // Kept exactly in the regime; the link's own sum is not.
-            let sum = &self.link_sums[link - self.n_nodes];
-            if sum.n_huge == 0 {
-                return sum.finite_bytes_per_s();
-            }
-            let l = &self.links[link];
-            return l
-                .flows
-                .iter()
-                .map(|id| self.flows[id.idx()].as_ref().unwrap().fill_rate_bytes_per_s)
-                .sum();
-        }
-        self.links[link].rate_sum_bytes_per_s
-    }
-
-    /// Flows through any link.
-    pub fn link_flows(&self, link: usize) -> usize {
-        self.links[link].flows.len()
-    }
-
-    /// Leaves the closed-form, mixed or node-local regime for the general fill.
-    fn leave_fast_regimes(&mut self, now: SimTime) {
-        if self.fast.is_some() {
-            self.leave_closed_form(now);
-        } else if self.node_local {
-            self.leave_node_local(now);
-        }
-    }
-
-    /// Starts a routed download to `node`: from `source` (any link: a registry's egress, a
-    /// peer's, a swarm) through the links `via` (at most three, none repeated: shared links, an
-    /// upstream's egress behind a cache). A flow with no `via` from a registry is an ordinary
-    /// flow (`add_flow`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_routed_flow(
-        &mut self,
-        now: SimTime,
-        node: usize,
-        source: usize,
-        via: &[usize],
-        cap_bytes_per_s: f64,
-        size_bytes: u64,
-        owner: FlowOwner,
-    ) -> FlowId {
-        self.add_routed_flow_and_set(now, node, source, via, cap_bytes_per_s, size_bytes, owner, &[])
-    }
-
-    /// `add_routed_flow` and `set_capacities(changes)` at once, with one recompute (a swarm
-    /// gains a downloader and its capacity changes with it).
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_routed_flow_and_set(
-        &mut self,
-        now: SimTime,
-        node: usize,
-        source: usize,
-        via: &[usize],
-        cap_bytes_per_s: f64,
-        size_bytes: u64,
-        owner: FlowOwner,
-        changes: &[(usize, f64)],
-    ) -> FlowId {
-        let registry_source = source >= self.n_nodes && source < self.n_nodes + self.n_registries;
-        if via.is_empty() && registry_source {
-            self.set_capacities(now, changes);
-            return self.add_flow(now, node, source - self.n_nodes, cap_bytes_per_s, size_bytes, owner);
-        }
-        assert!(cap_bytes_per_s > 0.0);
-        assert!(via.len() <= 3, "at most three links between source and node");
-        assert!(node < self.n_nodes && source != node, "a flow enters a node from elsewhere");
-        self.last_now = now;
-        // Node-local: the capacities first (cheap while no link binds), then the node's
-        // water-fill. Otherwise the general fill does both at once.
-        let mut pending_changes = changes;
-        if self.node_local {
-            self.set_capacities(now, changes);
-            pending_changes = &[];
-        } else if self.fast.is_some() {
-            self.leave_closed_form(now);
-        }
-        let mut v = [NO_LINK; 3];
-        for (i, &l) in via.iter().enumerate() {
-            assert!(l != node && l != source && !v.contains(&(l as u32)), "a path crosses a link once");
-            v[i] = l as u32;
-        }
-        let flow =
-            Flow::new([node, source], v, true, cap_bytes_per_s, size_bytes, now, owner, self.next_generation);
-        let id = self.insert_flow(flow);
-        let (path, n) = self.flows[id.idx()].as_ref().unwrap().path();
-        self.n_routed += 1;
-        if self.node_local {
-            self.local_refill(now, &[node]);
-        } else {
-            let mut seeds = path[..n].to_vec();
-            for &(l, c) in pending_changes {
-                assert!(c > 0.0, "capacities are positive");
-                self.links[l].capacity_bytes_per_s = c;
-                seeds.push(l);
-            }
-            self.recompute_changed(now, &seeds);
-        }
-        self.enter_regime(now);
-        id
     }
 
     /// Invariant: no link carries more than its capacity (within float tolerance).

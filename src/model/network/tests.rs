@@ -341,6 +341,7 @@ fn a_peer_egress_is_shared_and_a_capacity_change_reallocates() {
 mod equivalence {
     //! The network with its regimes against one that always runs the general fill.
     use super::*;
+    use crate::model::network::general_fill::LOCALIZED_COUNTS;
     use proptest::prelude::*;
 
     #[derive(Clone, Debug)]
@@ -556,9 +557,15 @@ mod equivalence {
             ..ProptestConfig::default()
         });
         let before = ROUTED_NODE_LOCAL_OPS.load(std::sync::atomic::Ordering::Relaxed);
+        let localized = |i: usize| LOCALIZED_COUNTS[i].load(std::sync::atomic::Ordering::Relaxed);
+        let localized_before = [localized(0), localized(1), localized(2)];
         if let Err(e) = runner.run(&routed_case(), |case| run(&case)) {
             panic!("{e}");
         }
+        // The localized fill keeps flows fixed, and is retried both ways, in these cases.
+        let counts: Vec<u64> = (0..3).map(|i| localized(i) - localized_before[i]).collect();
+        eprintln!("localized fills with fixed flows, retries for a flow, retries for a link: {counts:?}");
+        assert!(counts.iter().all(|c| *c > 0), "localized fill paths reached: {counts:?}");
         // The node-local regime does serve routed flows in these cases (shared links and
         // swarms that do not bind).
         let ops = ROUTED_NODE_LOCAL_OPS.load(std::sync::atomic::Ordering::Relaxed) - before;

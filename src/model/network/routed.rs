@@ -1,0 +1,198 @@
+//! Links beyond the nodes' and registries' (a `[[link]]`, a peer's egress, a swarm) and the
+//! *routed* flows that cross them: adding links, changing their capacities (a swarm gaining or
+//! losing members), reading their rates, and starting a routed download. The closed form and
+//! the mixed regime do not know routed flows; the node-local regime and the general fill do
+//! (see the module doc of `network`).
+
+use crate::ids::FlowId;
+use crate::time::SimTime;
+
+use super::flow::{self, Flow, Link, LinkSum, NO_LINK};
+use super::{FlowOwner, Network};
+
+impl Network {
+    /// Adds a link after the node and registry links (a `[[link]]`, a node's egress that serves
+    /// its peers, a swarm) and returns its id. `f64::INFINITY` = unlimited.
+    pub fn add_link(&mut self, capacity_bytes_per_s: f64) -> usize {
+        assert!(capacity_bytes_per_s > 0.0, "validated: capacities are positive");
+        self.links.push(Link { capacity_bytes_per_s, ..Link::default() });
+        self.link_sums.push(LinkSum::default());
+        self.links.len() - 1
+    }
+
+    /// The link id of registry `registry`'s egress (for `via` paths).
+    pub fn registry_link_id(&self, registry: usize) -> usize {
+        self.registry_link(registry)
+    }
+
+    /// Changes a link's capacity at `now` (a swarm whose seeders come and go); the rates of
+    /// the flows it reaches are recomputed.
+    pub fn set_capacity(&mut self, now: SimTime, link: usize, capacity_bytes_per_s: f64) {
+        self.set_capacities(now, &[(link, capacity_bytes_per_s)]);
+    }
+
+    /// Changes several links' capacities at `now` with one recompute of the flows they reach.
+    pub fn set_capacities(&mut self, now: SimTime, changes: &[(usize, f64)]) {
+        let changed: Vec<usize> = changes
+            .iter()
+            .filter(|(l, c)| {
+                assert!(*c > 0.0, "capacities are positive");
+                self.links[*l].capacity_bytes_per_s.to_bits() != c.to_bits()
+            })
+            .map(|(l, _)| *l)
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        self.last_now = now;
+        if self.node_local && changed.iter().all(|l| *l >= self.n_nodes) {
+            // Node-local: no rate depends on these links while none binds.
+            for &(l, c) in changes {
+                self.links[l].capacity_bytes_per_s = c;
+            }
+            if changed.iter().all(|l| self.local_link_fits(*l)) {
+                return;
+            }
+            self.leave_node_local(now);
+            self.enter_regime(now);
+            return;
+        }
+        self.leave_fast_regimes(now);
+        // A link that was saturated may free or take rate from the flows it bottlenecks; one
+        // that was not binds only if its new capacity is under its sum (then it is saturated).
+        let (mut was_saturated, mut others) = (Vec::new(), Vec::new());
+        for &l in changed.iter().filter(|l| !self.links[**l].flows.is_empty()) {
+            let link = &self.links[l];
+            if flow::link_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
+                others.push(l);
+            } else {
+                was_saturated.push(l);
+            }
+        }
+        for &(l, c) in changes {
+            self.links[l].capacity_bytes_per_s = c;
+        }
+        if !was_saturated.is_empty() || !others.is_empty() {
+            self.recompute_changed(now, &was_saturated, &others, None);
+        }
+        self.enter_regime(now);
+    }
+
+    /// Current total rate through any link, bytes/s (the general representation's sum: exact
+    /// for links only routed flows cross, which is every link `add_link` made).
+    pub fn link_rate_bytes_per_s(&self, link: usize) -> f64 {
+        if self.node_local && link >= self.n_nodes {
+            // Kept exactly in the regime; the link's own sum is not.
+            let sum = &self.link_sums[link - self.n_nodes];
+            if sum.n_huge == 0 {
+                return sum.finite_bytes_per_s();
+            }
+            let l = &self.links[link];
+            return l
+                .flows
+                .iter()
+                .map(|id| self.flows[id.idx()].as_ref().unwrap().fill_rate_bytes_per_s)
+                .sum();
+        }
+        self.links[link].rate_sum_bytes_per_s
+    }
+
+    /// Flows through any link.
+    pub fn link_flows(&self, link: usize) -> usize {
+        self.links[link].flows.len()
+    }
+
+    /// Leaves the closed-form, mixed or node-local regime for the general fill.
+    fn leave_fast_regimes(&mut self, now: SimTime) {
+        if self.fast.is_some() {
+            self.leave_closed_form(now);
+        } else if self.node_local {
+            self.leave_node_local(now);
+        }
+    }
+
+    /// Starts a routed download to `node`: from `source` (any link: a registry's egress, a
+    /// peer's, a swarm) through the links `via` (at most three, none repeated: shared links, an
+    /// upstream's egress behind a cache). A flow with no `via` from a registry is an ordinary
+    /// flow (`add_flow`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_routed_flow(
+        &mut self,
+        now: SimTime,
+        node: usize,
+        source: usize,
+        via: &[usize],
+        cap_bytes_per_s: f64,
+        size_bytes: u64,
+        owner: FlowOwner,
+    ) -> FlowId {
+        self.add_routed_flow_and_set(now, node, source, via, cap_bytes_per_s, size_bytes, owner, &[])
+    }
+
+    /// `add_routed_flow` and `set_capacities(changes)` at once, with one recompute (a swarm
+    /// gains a downloader and its capacity changes with it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_routed_flow_and_set(
+        &mut self,
+        now: SimTime,
+        node: usize,
+        source: usize,
+        via: &[usize],
+        cap_bytes_per_s: f64,
+        size_bytes: u64,
+        owner: FlowOwner,
+        changes: &[(usize, f64)],
+    ) -> FlowId {
+        let registry_source = source >= self.n_nodes && source < self.n_nodes + self.n_registries;
+        if via.is_empty() && registry_source {
+            self.set_capacities(now, changes);
+            return self.add_flow(now, node, source - self.n_nodes, cap_bytes_per_s, size_bytes, owner);
+        }
+        assert!(cap_bytes_per_s > 0.0);
+        assert!(via.len() <= 3, "at most three links between source and node");
+        assert!(node < self.n_nodes && source != node, "a flow enters a node from elsewhere");
+        self.last_now = now;
+        // Node-local: the capacities first (cheap while no link binds), then the node's
+        // water-fill. Otherwise the general fill does both at once.
+        let mut pending_changes = changes;
+        if self.node_local {
+            self.set_capacities(now, changes);
+            pending_changes = &[];
+        } else if self.fast.is_some() {
+            self.leave_closed_form(now);
+        }
+        let mut v = [NO_LINK; 3];
+        for (i, &l) in via.iter().enumerate() {
+            assert!(l != node && l != source && !v.contains(&(l as u32)), "a path crosses a link once");
+            v[i] = l as u32;
+        }
+        let flow =
+            Flow::new([node, source], v, true, cap_bytes_per_s, size_bytes, now, owner, self.next_generation);
+        let id = self.insert_flow(flow);
+        let (path, n) = self.flows[id.idx()].as_ref().unwrap().path();
+        self.n_routed += 1;
+        if self.node_local {
+            self.local_refill(now, &[node]);
+        } else {
+            // As in `set_capacities`: a changed link that was saturated is walked whatever its
+            // new capacity, the others with the path (if saturated now).
+            let mut was_saturated = Vec::with_capacity(pending_changes.len());
+            let mut seeds = path[..n].to_vec();
+            for &(l, c) in pending_changes {
+                assert!(c > 0.0, "capacities are positive");
+                let link = &mut self.links[l];
+                if link.capacity_bytes_per_s.to_bits() != c.to_bits() {
+                    if flow::link_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
+                        seeds.push(l);
+                    } else {
+                        was_saturated.push(l);
+                    }
+                    link.capacity_bytes_per_s = c;
+                }
+            }
+            self.recompute_changed(now, &was_saturated, &seeds, Some(id));
+        }
+        self.enter_regime(now);
+        id
+    }
+}
