@@ -1,7 +1,9 @@
 //! The general representation: max-min fair rates by progressive filling over the connected
 //! component of links a change reaches (`recompute_component`). It is exact whatever binds, so
 //! it is the fallback every other representation leaves for, the state each of them is entered
-//! from, and the reference the tests compare them with.
+//! from, and the reference the tests compare them with. With routed flows in flight a change
+//! first tries a localized fill (`recompute_changed`): the saturated links it reaches and the
+//! flows they bottleneck, the other flows kept at their rates.
 
 use crate::ids::FlowId;
 use crate::time::SimTime;
@@ -10,8 +12,9 @@ use std::cmp::Reverse;
 use super::flow::{cap_order, Flow, Sat, Scratch};
 use super::Network;
 
-/// A localized fill whose result would make a link outside its component bind is retried
-/// with those links added to the walk this many times, then the whole component is filled.
+/// A localized fill whose result would make a link outside its component bind, or leave a
+/// kept flow above a saturated level, is retried with those links and flows added to the walk
+/// this many times, then the whole component is filled.
 const MAX_EXPANSIONS: usize = 4;
 
 /// How often the localized fill ran with fixed flows, and was retried for a fixed flow above
