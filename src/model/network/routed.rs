@@ -58,20 +58,8 @@ impl Network {
             return;
         }
         self.leave_fast_regimes(now);
-        // A link that was saturated may free or take rate from the flows it bottlenecks; one
-        // that was not binds only if its new capacity is under its sum (then it is saturated).
         let (mut was_saturated, mut others) = (Vec::new(), Vec::new());
-        for &l in changed.iter().filter(|l| !self.links[**l].flows.is_empty()) {
-            let link = &self.links[l];
-            if flow::link_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
-                others.push(l);
-            } else {
-                was_saturated.push(l);
-            }
-        }
-        for &(l, c) in changes {
-            self.links[l].capacity_bytes_per_s = c;
-        }
+        self.apply_capacities(changes, &mut was_saturated, &mut others);
         if !was_saturated.is_empty() || !others.is_empty() {
             self.recompute_changed(now, &was_saturated, &others, None);
         }
@@ -174,25 +162,40 @@ impl Network {
         if self.node_local {
             self.local_refill(now, &[node]);
         } else {
-            // As in `set_capacities`: a changed link that was saturated is walked whatever its
-            // new capacity, the others with the path (if saturated now).
-            let mut was_saturated = Vec::with_capacity(pending_changes.len());
+            let mut was_saturated = Vec::new();
             let mut seeds = path[..n].to_vec();
-            for &(l, c) in pending_changes {
-                assert!(c > 0.0, "capacities are positive");
-                let link = &mut self.links[l];
-                if link.capacity_bytes_per_s.to_bits() != c.to_bits() {
-                    if flow::link_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
-                        seeds.push(l);
-                    } else {
-                        was_saturated.push(l);
-                    }
-                    link.capacity_bytes_per_s = c;
-                }
-            }
+            self.apply_capacities(pending_changes, &mut was_saturated, &mut seeds);
             self.recompute_changed(now, &was_saturated, &seeds, Some(id));
         }
         self.enter_regime(now);
         id
+    }
+
+    /// General representation: sets the capacities of `changes`, and sorts the links whose
+    /// capacity moved and that carry flows for the localized fill. One that was saturated may
+    /// free or take rate from the flows it bottlenecks, so it goes on `was_saturated` (walked
+    /// whatever its new capacity); one that was not binds only if its new capacity is under
+    /// its sum, so it goes on `others` (walked if saturated now).
+    fn apply_capacities(
+        &mut self,
+        changes: &[(usize, f64)],
+        was_saturated: &mut Vec<usize>,
+        others: &mut Vec<usize>,
+    ) {
+        for &(l, c) in changes {
+            assert!(c > 0.0, "capacities are positive");
+            let link = &mut self.links[l];
+            if link.capacity_bytes_per_s.to_bits() == c.to_bits() {
+                continue;
+            }
+            if !link.flows.is_empty() {
+                if flow::link_fits(link.rate_sum_bytes_per_s, link.capacity_bytes_per_s) {
+                    others.push(l);
+                } else {
+                    was_saturated.push(l);
+                }
+            }
+            link.capacity_bytes_per_s = c;
+        }
     }
 }
