@@ -35,6 +35,7 @@ mod rollout;
 mod routing;
 mod runtime;
 mod scheduler;
+mod swarms;
 mod workload;
 
 pub use event::Event;

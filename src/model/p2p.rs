@@ -22,13 +22,14 @@
 //! origins: the registry's `bandwidth` split over its active swarms. Each download then gets
 //! its max-min share of the swarm and of its node's ingress. Pieces are small (4 MB in Kraken)
 //! so a downloader uploads from its first milliseconds; piece selection and the peer limit
-//! per torrent are not modelled.
+//! per torrent are not modelled. The memberships and capacities live in `swarms`.
 //!
 //! Downloads served by peers are routed flows (`Network::add_routed_flow`); the registry's
 //! `blob_bytes` counts only what it served, `summary.json` `p2p` the rest. Every hook is
 //! behind `P2p::on`.
 
 use super::network::{FlowDone, FlowOwner};
+use super::swarms::Swarms;
 use super::*;
 use crate::ids::FlowId;
 use crate::scenario::{P2pMode, P2pSpec};
@@ -39,17 +40,6 @@ use rand::Rng;
 enum Served {
     Peer(NodeId),
     Swarm(LayerId),
-}
-
-/// A blob's swarm (pieces mode).
-#[derive(Clone, Debug)]
-struct Swarm {
-    link: usize,
-    registry: RegistryId,
-    /// Nodes downloading the blob from the swarm.
-    leechers: Vec<u32>,
-    /// Nodes that hold the blob (downloaded through the swarm).
-    holders: Vec<u32>,
 }
 
 /// `summary.json` `p2p`.
@@ -66,8 +56,6 @@ pub(super) struct P2p {
     mode: P2pMode,
     /// Spegel: each node's egress link (its upload to peers).
     egress: Vec<usize>,
-    /// Pieces: each node's upload, bytes/s.
-    upload: Vec<f64>,
     /// Spegel: per layer and per image, the nodes that advertise it (in advertising order).
     /// Each with the time its peers can find it from (`advertise_delay` after its pull).
     layer_holders: BTreeMap<LayerId, Vec<(NodeId, SimTime)>>,
@@ -76,12 +64,8 @@ pub(super) struct P2p {
     /// registry's (Spegel found no peer) or the swarm's.
     deferred: BTreeSet<(PullId, LayerId)>,
     served: BTreeMap<FlowId, Served>,
-    swarms: BTreeMap<LayerId, Swarm>,
-    /// Pieces: per node, the active swarms (with a downloader) it is a member of.
-    active_in: Vec<Vec<LayerId>>,
-    /// Pieces: per registry, its swarms with a downloader.
-    active_per_registry: Vec<u32>,
-    origin_bytes_per_s: Vec<f64>,
+    /// Pieces: the swarms, their members and capacities.
+    swarms: Swarms,
     pub(super) stats: P2pStats,
 }
 
@@ -92,15 +76,11 @@ impl P2p {
                 on: false,
                 mode: P2pMode::Spegel,
                 egress: Vec::new(),
-                upload: Vec::new(),
                 layer_holders: BTreeMap::new(),
                 image_holders: BTreeMap::new(),
                 deferred: BTreeSet::new(),
                 served: BTreeMap::new(),
-                swarms: BTreeMap::new(),
-                active_in: Vec::new(),
-                active_per_registry: Vec::new(),
-                origin_bytes_per_s: Vec::new(),
+                swarms: Swarms::new(Vec::new(), Vec::new()),
                 stats: P2pStats::default(),
             };
         };
@@ -113,23 +93,13 @@ impl P2p {
             on: true,
             mode: spec.mode,
             egress,
-            upload,
             layer_holders: BTreeMap::new(),
             image_holders: BTreeMap::new(),
             deferred: BTreeSet::new(),
             served: BTreeMap::new(),
-            swarms: BTreeMap::new(),
-            active_in: vec![Vec::new(); node_bw.len()],
-            active_per_registry: vec![0; reg_bw.len()],
-            origin_bytes_per_s: reg_bw.to_vec(),
+            swarms: Swarms::new(upload, reg_bw.to_vec()),
             stats: P2pStats::default(),
         }
-    }
-}
-
-fn insert_sorted<T: Ord + Copy>(v: &mut Vec<T>, x: T) {
-    if let Err(i) = v.binary_search(&x) {
-        v.insert(i, x);
     }
 }
 
@@ -285,23 +255,16 @@ impl World<'_> {
     fn swarm_join(&mut self, pull: PullId, layer: LayerId) {
         let node = self.pulls[pull.idx()].node;
         let registry = self.pulls[pull.idx()].registry.expect("served");
-        if !self.p2p.swarms.contains_key(&layer) {
-            let link = self.net.add_link(f64::INFINITY);
-            self.p2p
-                .swarms
-                .insert(layer, Swarm { link, registry, leechers: Vec::new(), holders: Vec::new() });
-        }
-        let swarm = self.p2p.swarms.get_mut(&layer).expect("just made");
-        let link = swarm.link;
-        swarm.leechers.push(node.0);
-        let mut dirty = vec![layer];
-        if swarm.leechers.len() == 1 {
-            self.swarm_activated(layer, true, &mut dirty);
-        } else {
-            self.p2p.active_in[node.idx()].push(layer);
-            dirty.extend(self.p2p.active_in[node.idx()].iter().copied());
-        }
-        let changes = self.swarm_capacity_changes(&dirty);
+        let link = match self.p2p.swarms.link(layer) {
+            Some(link) => link,
+            None => {
+                let link = self.net.add_link(f64::INFINITY);
+                self.p2p.swarms.create(layer, registry, link);
+                link
+            }
+        };
+        self.p2p.swarms.join(node.0, layer);
+        let changes = self.p2p.swarms.take_capacity_changes();
         let cap = self.peer_cap(node, layer);
         let size = self.layer_size_bytes[layer.idx()];
         let owner = FlowOwner { pull, layer };
@@ -310,70 +273,6 @@ impl World<'_> {
         self.p2p.served.insert(flow, Served::Swarm(layer));
         self.nodes[node.idx()].layers.insert(layer, LayerState::Downloading { owner: pull, flow });
         self.sync_network_wake();
-    }
-
-    /// A swarm gained its first downloader (`active`) or lost its last: its members' uploads
-    /// and its registry's origins are split over one more or one fewer swarm.
-    fn swarm_activated(&mut self, layer: LayerId, active: bool, dirty: &mut Vec<LayerId>) {
-        let swarm = &self.p2p.swarms[&layer];
-        let registry = swarm.registry;
-        let members: Vec<u32> = swarm.holders.iter().chain(&swarm.leechers).copied().collect();
-        for m in members {
-            let list = &mut self.p2p.active_in[m as usize];
-            if active {
-                list.push(layer);
-            } else {
-                list.retain(|l| *l != layer);
-            }
-            dirty.extend(list.iter().copied());
-        }
-        let n = &mut self.p2p.active_per_registry[registry.idx()];
-        if active {
-            *n += 1;
-        } else {
-            *n -= 1;
-        }
-        dirty.extend(
-            self.p2p
-                .swarms
-                .iter()
-                .filter(|(_, s)| s.registry == registry && !s.leechers.is_empty())
-                .map(|(l, _)| *l),
-        );
-    }
-
-    /// Sets the capacity of the active swarms among `dirty` from their members.
-    fn swarm_capacities(&mut self, dirty: &[LayerId], at: SimTime) {
-        let changes = self.swarm_capacity_changes(dirty);
-        self.net.set_capacities(at, &changes);
-    }
-
-    /// The capacities of the active swarms among `dirty`, from their members.
-    fn swarm_capacity_changes(&mut self, dirty: &[LayerId]) -> Vec<(usize, f64)> {
-        let mut dirty = dirty.to_vec();
-        dirty.sort_unstable();
-        dirty.dedup();
-        let mut changes = Vec::with_capacity(dirty.len());
-        for layer in dirty {
-            let Some(s) = self.p2p.swarms.get(&layer) else { continue };
-            if s.leechers.is_empty() {
-                continue;
-            }
-            let share = |m: &u32| {
-                let k = self.p2p.active_in[*m as usize].len().max(1);
-                self.p2p.upload[*m as usize] / k as f64
-            };
-            let l = s.leechers.len() as f64;
-            let from_holders: f64 = s.holders.iter().map(share).sum();
-            let from_leechers: f64 = s.leechers.iter().map(share).sum::<f64>() * (l - 1.0) / l;
-            let n_active = self.p2p.active_per_registry[s.registry.idx()].max(1);
-            let origins = self.p2p.origin_bytes_per_s[s.registry.idx()] / f64::from(n_active);
-            let capacity = origins + from_holders + from_leechers;
-            // An origin-less swarm whose only member is its one downloader has nothing to give
-            // yet; a tiny capacity (not 0, which links may not have) holds it.
-            changes.push((s.link, if capacity > 0.0 { capacity } else { 1e-9 }));
-        }
-        changes
     }
 
     /// A peer-served download ended at `at` (completed, or aborted: at the horizon, `at` is
@@ -387,22 +286,9 @@ impl World<'_> {
         }
         if let Served::Swarm(layer) = served {
             let node = self.pulls[d.owner.pull.idx()].node;
-            let swarm = self.p2p.swarms.get_mut(&layer).expect("a swarm download's swarm");
-            let i = swarm.leechers.iter().position(|n| *n == node.0).expect("a downloader");
-            swarm.leechers.remove(i);
-            if completed {
-                insert_sorted(&mut swarm.holders, node.0);
-            }
-            let mut dirty = vec![layer];
-            if !completed {
-                // No longer a member: its upload leaves this swarm.
-                self.p2p.active_in[node.idx()].retain(|l| *l != layer);
-                dirty.extend(self.p2p.active_in[node.idx()].iter().copied());
-            }
-            if self.p2p.swarms[&layer].leechers.is_empty() {
-                self.swarm_activated(layer, false, &mut dirty);
-            }
-            self.swarm_capacities(&dirty, at);
+            self.p2p.swarms.leave(node.0, layer, completed);
+            let changes = self.p2p.swarms.take_capacity_changes();
+            self.net.set_capacities(at, &changes);
         }
         true
     }

@@ -183,6 +183,21 @@ fn a_swarm_feeds_a_download_from_two_peers_and_the_origins() {
 }
 
 #[test]
+fn a_lone_swarm_downloader_with_unlimited_upload_gets_the_origins() {
+    // Pool a's bandwidth, and so its upload, is unlimited. a-0 downloads alone: it uploads to
+    // nobody, so the origins' 10 MB/s serve its 100 MB in 10 s (an unlimited share times
+    // (L-1)/L = 0 once made the swarm's capacity not a number, and the download stalled).
+    // b-0 at 20 s: a-0 holds the blob and gives without limit, so b-0 takes its 125 MB/s
+    // ingress: 0.8 s.
+    let toml = a_then_b("\n[p2p]\nmode = \"pieces\"\n").replacen("bandwidth = \"125MB/s\"\n", "", 1).replace(
+        "bandwidth = \"unlimited\"\nper_connection = \"10MB/s\"",
+        "bandwidth = \"10MB/s\"\nper_connection = \"unlimited\"",
+    );
+    let (_, sink) = run_toml(&toml);
+    assert_eq!(pull_spans(&sink), spans(&[("a-0", 0.0, 10.0), ("b-0", 20.0, 20.8)]));
+}
+
+#[test]
 fn a_tracker_latency_delays_each_swarm_download() {
     // 2 s before each download joins: 2 → 42 s, then 102 → 113.111 s.
     let (_, sink) = run_toml(&swarm("tracker_latency = \"2s\"\n"));
