@@ -70,6 +70,8 @@ pub(super) struct Link {
     pub(super) fixed_sum: f64,
     pub(super) n_unfrozen: u32,
     pub(super) version: u64,
+    /// Fill scratch: on the list of links a batch of freezes touched.
+    pub(super) in_batch: bool,
 }
 
 /// `node`'s row of the node-major flow-count table (a free function so that callers can hold
@@ -319,6 +321,8 @@ pub(super) struct Scratch {
     pub(super) outside_flows: Vec<FlowId>,
     /// Localized fill: the links with fixed flows that saturated, and at which level.
     pub(super) saturated_at: Vec<(usize, f64)>,
+    /// The links a batch of freezes touched (one heap entry each after the batch).
+    pub(super) batch_links: Vec<usize>,
 }
 
 /// A link's saturation level in a fill's heap; stale once the link's `version` moved on.

@@ -181,6 +181,7 @@ impl Network {
             outside_binding,
             outside_flows,
             saturated_at,
+            batch_links,
             ..
         } = &mut sc;
         comp_links.clear();
@@ -326,16 +327,27 @@ impl Network {
                     link.frozen_sum += level;
                     link.n_unfrozen -= 1;
                     link.version += 1;
-                    if link.n_unfrozen > 0 && link.capacity_bytes_per_s.is_finite() {
-                        let remaining = (link.capacity_bytes_per_s - link.frozen_sum).max(0.0);
-                        heap.push(Sat {
-                            level: remaining / link.n_unfrozen as f64,
-                            link: l,
-                            version: link.version,
-                        });
+                    if !link.in_batch {
+                        link.in_batch = true;
+                        batch_links.push(l);
                     }
                 }
             }
+            // One heap entry per link the batch touched, at its level after the batch (an
+            // entry per freeze would be stale before the next pop).
+            for &l in batch_links.iter() {
+                let link = &mut self.links[l];
+                link.in_batch = false;
+                if link.n_unfrozen > 0 && link.capacity_bytes_per_s.is_finite() {
+                    let remaining = (link.capacity_bytes_per_s - link.frozen_sum).max(0.0);
+                    heap.push(Sat {
+                        level: remaining / link.n_unfrozen as f64,
+                        link: l,
+                        version: link.version,
+                    });
+                }
+            }
+            batch_links.clear();
         }
 
         if local {
