@@ -118,8 +118,9 @@ impl Network {
         if indexed {
             self.class_remove(node);
         }
-        // The flow is not linked here (not yet, or no longer): these are the registry's others.
-        let n_others = self.registry_flows(registry);
+        // The flow is not linked here (not yet, or no longer): these are the registry's other
+        // plain flows (a routed flow's cap is not the registry's).
+        let n_others = self.registry_flows(registry) - self.reg_routed[registry] as usize;
         let (k, total) = (self.node_flows(node)[registry], self.node_total[node]);
         let (k_to, total_to) = if joining { (k + 1, total + 1) } else { (k - 1, total - 1) };
         if indexed {
@@ -272,11 +273,14 @@ impl Network {
             flow.finish_at = SimTime::MAX;
         }
         self.fast_regs_spare = Some(f);
+        // Every flow is reached from a registry or from a node of S (where every routed flow
+        // ends).
+        let mut seeds: Vec<usize> = (0..self.n_registries).map(|r| self.registry_link(r)).collect();
+        seeds.extend_from_slice(&self.mixed.nodes);
         self.s_clear();
         for link in &mut self.links {
             link.rate_sum_bytes_per_s = 0.0;
         }
-        let seeds: Vec<usize> = (0..self.n_registries).map(|r| self.registry_link(r)).collect();
         self.recompute_component(now, &seeds);
     }
 

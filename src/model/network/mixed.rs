@@ -2,9 +2,11 @@
 //! of the nodes outside a set S run on the closed form's registry clocks at one rate per
 //! registry, and every change re-solves a reduced problem (the flows of S and one bundled flow
 //! per registry) by progressive filling (`mixed_solve`), far smaller than the general fill's.
-//! Also here: keeping the nodes of S out of the closed form's node check (`s_insert`,
-//! `s_clear`), choosing S on entry (`try_enter_mixed`) and leaving for the general fill or the
-//! closed form (`mixed_after_change`).
+//! Routed flows (a peer's egress, a shared link) are served too: the node of every routed flow
+//! is in S, so every link but the registries' that the reduced problem meets carries flows of
+//! S only. Also here: choosing S on entry (`try_enter_mixed`) and leaving for the general
+//! fill or the closed form (`mixed_after_change`); moving nodes in and out of S is in
+//! `mixed_members`.
 
 use crate::ids::FlowId;
 use crate::time::SimTime;
@@ -26,15 +28,29 @@ use super::Network;
 /// change costs one fill of the reduced problem, O((flows in S + registries) log), and a check
 /// of the nodes outside S at the new ρ (the O(registries) bound, else the class scan); a
 /// failing check leaves for the general fill. S is chosen when entering (after a general
-/// fill): the nodes loaded to at least `MIXED_NODE_SHARE` of their capacity; it is not changed
-/// while the regime lasts (a node in S that stops binding is still solved exactly).
+/// fill): the nodes loaded to at least `MIXED_NODE_SHARE` of their capacity (*sticky*: kept
+/// while the regime lasts, solved exactly even once they stop binding), and the nodes with a
+/// routed flow. A node gains a routed flow: it joins S; it has none left and is loaded below
+/// `MIXED_NODE_SHARE`: it leaves S for the clocks, unless sticky. The reduced problem then
+/// also holds the links beyond nodes and registries that flows of S cross (a peer's egress, a
+/// shared link, a swarm), which carry no other flow.
 #[derive(Default)]
 pub(super) struct Mixed {
     /// The nodes in S, and membership per node.
     pub(super) nodes: Vec<usize>,
     pub(super) in_s: Vec<bool>,
-    /// Flows per registry at nodes in S.
+    /// Flows per registry at nodes in S (routed flows not counted).
     pub(super) s_k: Vec<u32>,
+    /// Nodes of S chosen for their load on entry, kept while the regime lasts, and how many
+    /// nodes of S are not.
+    pub(super) sticky: Vec<bool>,
+    pub(super) loose: usize,
+    /// Local id of each link beyond nodes and registries in the reduced problem (`u32::MAX`
+    /// when not in it), and those links, this solve's and the last one's (whose rate sums the
+    /// solve sets, or clears when they left it).
+    local_of: Vec<u32>,
+    extra: Vec<usize>,
+    prev_extra: Vec<usize>,
     /// Scratch: the nodes considered for S on entry.
     candidates: Vec<usize>,
     /// Reduced-fill scratch: items (flow or bundle), their links (local link ids: registries
@@ -55,12 +71,12 @@ pub(super) struct Mixed {
     touched_nodes: Vec<usize>,
 }
 
-/// An item of the reduced fill: a flow of a node in S, or a registry's bundle (`flow` None,
-/// multiplicity `mult`, through the registry link only).
+/// An item of the reduced fill: a flow of a node in S (its node, source and `via` links), or
+/// a registry's bundle (`flow` None, multiplicity `mult`, through the registry link only).
 #[derive(Clone, Copy)]
 struct Item {
     cap: f64,
-    links: [usize; 2],
+    links: [usize; 5],
     n_links: usize,
     mult: u64,
     flow: Option<FlowId>,
@@ -69,50 +85,26 @@ struct Item {
 /// The mixed regime takes as S the nodes loaded to at least this share of their capacity (a
 /// margin, so a small rise of the registry rates does not at once make a node outside S bind).
 const MIXED_NODE_SHARE: f64 = 0.95;
-/// ... and is entered only while at most this share of the flows are at nodes in S.
+/// ... and is entered, or kept, only while at most this share of the flows are at nodes in S
+/// (beyond it the general fill's localized walk costs less than a solve over S).
 const MIXED_MAX_FLOW_SHARE: f64 = 0.8;
 
 impl Mixed {
     /// The state outside the regime (S empty) for `n_nodes` nodes and `n_registries` registries.
     pub(super) fn new(n_nodes: usize, n_registries: usize) -> Mixed {
-        Mixed { in_s: vec![false; n_nodes], s_k: vec![0; n_registries], ..Mixed::default() }
+        Mixed {
+            in_s: vec![false; n_nodes],
+            sticky: vec![false; n_nodes],
+            s_k: vec![0; n_registries],
+            ..Mixed::default()
+        }
     }
 }
 
 impl Network {
-    /// Puts node `node` into the mixed regime's S: out of the classes and histograms.
-    fn s_insert(&mut self, node: usize) {
-        self.class_remove(node);
-        for r in 0..self.n_registries {
-            let k = self.node_flows(node)[r];
-            self.reg_max[r].moved(k, 0);
-            self.mixed.s_k[r] += k;
-        }
-        self.total_max.moved(self.node_total[node], 0);
-        self.mixed.in_s[node] = true;
-        self.mixed.nodes.push(node);
-    }
-
-    /// Empties S: its nodes go back into the classes and histograms.
-    pub(super) fn s_clear(&mut self) {
-        let nodes = std::mem::take(&mut self.mixed.nodes);
-        for &node in &nodes {
-            self.mixed.in_s[node] = false;
-            for r in 0..self.n_registries {
-                let k = self.node_flows(node)[r];
-                self.reg_max[r].moved(0, k);
-                self.mixed.s_k[r] -= k;
-            }
-            self.total_max.moved(0, self.node_total[node]);
-            self.class_add(node);
-        }
-        self.mixed.nodes = nodes;
-        self.mixed.nodes.clear();
-    }
-
     /// Flows of registry `registry` at nodes outside S (its bundle in the mixed regime).
     pub(super) fn bundle_flows(&self, registry: usize) -> usize {
-        self.registry_flows(registry) - self.mixed.s_k[registry] as usize
+        self.registry_flows(registry) - self.mixed.s_k[registry] as usize - self.reg_routed[registry] as usize
     }
 
     /// The rate of registry r's flows at nodes outside S: the closed form's when S is empty,
@@ -131,37 +123,54 @@ impl Network {
     fn mixed_solve(&mut self, now: SimTime) {
         let mut m = std::mem::take(&mut self.mixed);
         let n_regs = self.n_registries;
-        let n_links = n_regs + m.nodes.len();
+        let registries = self.n_nodes..self.n_nodes + n_regs;
         m.items.clear();
+        std::mem::swap(&mut m.extra, &mut m.prev_extra);
+        m.extra.clear();
+        if m.local_of.len() < self.links.len() {
+            m.local_of.resize(self.links.len(), u32::MAX);
+        }
         for r in 0..n_regs {
-            let mult = (self.registry_flows(r) - m.s_k[r] as usize) as u64;
+            // `bundle_flows`, with S taken out of `self` for the solve.
+            let mult = (self.registry_flows(r) - m.s_k[r] as usize - self.reg_routed[r] as usize) as u64;
             if mult > 0 {
                 m.items.push(Item {
                     cap: self.reg_cap[r],
-                    links: [r, usize::MAX],
+                    links: [r, usize::MAX, usize::MAX, usize::MAX, usize::MAX],
                     n_links: 1,
                     mult,
                     flow: None,
                 });
             }
         }
+        // Local link ids: the registries, the nodes of S in `nodes` order, then the other
+        // links flows of S cross, in order of first use.
+        let first_extra = n_regs + m.nodes.len();
         for (j, &node) in m.nodes.iter().enumerate() {
             for &id in &self.links[node].flows {
                 let f = self.flows[id.idx()].as_ref().expect("linked flow is live");
-                m.items.push(Item {
-                    cap: f.cap_bytes_per_s,
-                    links: [f.links[1] - self.n_nodes, n_regs + j],
-                    n_links: 2,
-                    mult: 1,
-                    flow: Some(id),
-                });
+                let (path, n) = f.path();
+                let mut links = [n_regs + j, usize::MAX, usize::MAX, usize::MAX, usize::MAX];
+                for (slot, &l) in links[1..n].iter_mut().zip(&path[1..n]) {
+                    *slot = if registries.contains(&l) {
+                        l - self.n_nodes
+                    } else {
+                        if m.local_of[l] == u32::MAX {
+                            m.local_of[l] = (first_extra + m.extra.len()) as u32;
+                            m.extra.push(l);
+                        }
+                        m.local_of[l] as usize
+                    };
+                }
+                m.items.push(Item { cap: f.cap_bytes_per_s, links, n_links: n, mult: 1, flow: Some(id) });
             }
         }
+        let n_links = first_extra + m.extra.len();
         self.flows_recomputed_total += m.items.len() as u64;
         // Per-link item lists (counting sort by link).
         m.link_cap.clear();
         m.link_cap.extend((0..n_regs).map(|r| self.links[self.registry_link(r)].capacity_bytes_per_s));
-        m.link_cap.extend(m.nodes.iter().map(|&n| self.links[n].capacity_bytes_per_s));
+        m.link_cap.extend(m.nodes.iter().chain(&m.extra).map(|&l| self.links[l].capacity_bytes_per_s));
         m.link_frozen.clear();
         m.link_frozen.resize(n_links, 0.0);
         m.link_unfrozen.clear();
@@ -198,8 +207,8 @@ impl Network {
         m.by_cap.clear();
         m.by_cap.extend(m.items.iter().enumerate().map(|(i, it)| (it.cap, i)));
         m.by_cap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        // Registry links (few) are scanned for their level; node links are in a heap, where a
-        // batch of freezes pushes one entry per node it touched.
+        // Registry links (few) are scanned for their level; the others are in a heap, where a
+        // batch of freezes pushes one entry per link it touched.
         let level_of = |m: &Mixed, l: usize| {
             if m.link_unfrozen[l] > 0 && m.link_cap[l].is_finite() {
                 (m.link_cap[l] - m.link_frozen[l]).max(0.0) / m.link_unfrozen[l] as f64
@@ -281,13 +290,14 @@ impl Network {
         }
         m.to_freeze = to_freeze;
         m.touched_nodes = touched_nodes;
-        // Apply: registry clocks, then the flows of S (and their nodes' rate sums).
+        // Apply: registry clocks, then the flows of S (and the rate sums of their links but the
+        // registries').
         for r in 0..n_regs {
             self.settle_clock(r, now);
             self.fast.as_mut().expect("mixed regime").regs[r].rate_bytes_per_s = 0.0;
         }
-        for &node in &m.nodes {
-            self.links[node].rate_sum_bytes_per_s = 0.0;
+        for &l in m.nodes.iter().chain(&m.prev_extra).chain(&m.extra) {
+            self.links[l].rate_sum_bytes_per_s = 0.0;
         }
         for (i, it) in m.items.iter().enumerate() {
             let rate = m.rate[i];
@@ -296,12 +306,18 @@ impl Network {
                 Some(id) => {
                     let f = self.flows[id.idx()].as_mut().unwrap();
                     f.settle(now);
-                    self.links[f.links[0]].rate_sum_bytes_per_s += rate;
+                    let (path, n) = f.path();
+                    for &l in path[..n].iter().filter(|l| !registries.contains(l)) {
+                        self.links[l].rate_sum_bytes_per_s += rate;
+                    }
                     if let Some(finish) = f.apply_rate(now, rate) {
                         self.completions.push(Reverse((finish, id, f.generation)));
                     }
                 }
             }
+        }
+        for &l in &m.extra {
+            m.local_of[l] = u32::MAX;
         }
         self.mixed = m;
         self.compact_completions();
@@ -316,9 +332,16 @@ impl Network {
     /// precondition fails (then the general fill starts from the state before this solve: the
     /// solve only moved rates at `now`, no bytes).
     pub(super) fn mixed_after_change(&mut self, now: SimTime) {
-        if self.mixed.s_k.iter().all(|k| *k == 0) {
+        if self.mixed.loose > 0 {
+            self.s_release_idle(now);
+        }
+        if self.n_routed == 0 && self.mixed.s_k.iter().all(|k| *k == 0) {
             // No flows left in S: the closed form, whose clocks these are.
             self.s_clear();
+            for &l in &self.mixed.extra {
+                self.links[l].rate_sum_bytes_per_s = 0.0;
+            }
+            self.mixed.extra.clear();
             for r in 0..self.n_registries {
                 self.settle_clock(r, now);
                 let rate = self.closed_form_rate(r);
@@ -330,7 +353,8 @@ impl Network {
             }
             return;
         }
-        if self.mixed_caps_uniform() {
+        let s_flows = self.mixed.s_k.iter().map(|k| *k as usize).sum::<usize>() + self.n_routed;
+        if self.mixed_caps_uniform() && s_flows as f64 <= self.n_active as f64 * MIXED_MAX_FLOW_SHARE {
             self.mixed_solve(now);
             if self.regime_holds() {
                 return;
@@ -349,7 +373,7 @@ impl Network {
         // One cap per registry, and a finite rate for every bundle (an unlimited registry with
         // unlimited flows would fail the check after the solve, on every change).
         if (0..self.n_registries).any(|r| {
-            self.registry_flows(r) > 0
+            self.bundle_flows(r) + self.mixed.s_k[r] as usize > 0
                 && (self.reg_cap_mismatch[r] > 0
                     || (self.reg_cap[r].is_infinite()
                         && self.links[self.registry_link(r)].capacity_bytes_per_s.is_infinite()))
@@ -364,20 +388,27 @@ impl Network {
         let mut s_flows = 0;
         let mut nodes = std::mem::take(&mut self.mixed.candidates);
         nodes.clear();
-        for &n in self.scratch.comp_links.iter().take_while(|l| **l < self.n_nodes) {
-            let l = &self.links[n];
-            if !l.flows.is_empty()
-                && l.capacity_bytes_per_s.is_finite()
-                && l.rate_sum_bytes_per_s >= l.capacity_bytes_per_s * MIXED_NODE_SHARE
-            {
+        // With routed flows the fill may have been localized (its links not all of the flows'
+        // links): every node is a candidate then, O(nodes) like the flows just recomputed.
+        let n_candidates = if self.n_routed > 0 {
+            self.n_nodes
+        } else {
+            self.scratch.comp_links.iter().take_while(|l| **l < self.n_nodes).count()
+        };
+        for i in 0..n_candidates {
+            let n = if self.n_routed > 0 { i } else { self.scratch.comp_links[i] };
+            if self.loaded(n) || self.node_routed[n] > 0 {
                 nodes.push(n);
-                s_flows += l.flows.len();
+                s_flows += self.links[n].flows.len();
             }
         }
         let worth = !nodes.is_empty() && s_flows as f64 <= self.n_active as f64 * MIXED_MAX_FLOW_SHARE;
         if worth {
             for &n in &nodes {
                 self.s_insert(n);
+                if self.loaded(n) {
+                    self.s_stick(n);
+                }
             }
         }
         self.mixed.candidates = nodes;
@@ -412,6 +443,15 @@ impl Network {
         if !self.regime_holds() {
             self.leave_closed_form(now);
         }
+    }
+
+    /// A node loaded to `MIXED_NODE_SHARE` of its (finite) capacity by its flows' last rates:
+    /// one the mixed regime keeps in S.
+    pub(super) fn loaded(&self, node: usize) -> bool {
+        let l = &self.links[node];
+        !l.flows.is_empty()
+            && l.capacity_bytes_per_s.is_finite()
+            && l.rate_sum_bytes_per_s >= l.capacity_bytes_per_s * MIXED_NODE_SHARE
     }
 
     /// Mixed regime: the earliest live completion among the flows of S (top of `completions`).

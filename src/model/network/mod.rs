@@ -33,7 +33,11 @@
 //!   the flows of S, one bundled flow of multiplicity m_r per registry), in O((flows in S +
 //!   registries) log), then checks the nodes outside S at the new ρ as the closed form does.
 //!   Its rates are the max-min rates up to rounding (a bundle adds `m_r × level` to its
-//!   registry's frozen sum where the general fill adds `level` m_r times).
+//!   registry's frozen sum where the general fill adds `level` m_r times). It also serves
+//!   routed flows: the node of each is in S, and the links they cross beyond nodes and
+//!   registries (a peer's egress, a shared link) join the reduced problem. This is Spegel's
+//!   usual state: thousands of registry downloads on the clocks, a few dozen nodes taking a
+//!   blob from a peer on top of their own registry downloads.
 //!
 //! Switching: the closed form is left (for the general fill over every flow) when a change
 //! makes a node bind or a registry's caps differ; the node-local regime is left the same way
@@ -41,19 +45,24 @@
 //! recompute the network enters the closed form if it holds, else the node-local regime if it
 //! holds, else the mixed regime if every registry has one cap and at most
 //! `MIXED_MAX_FLOW_SHARE` of the flows are at nodes loaded to `MIXED_NODE_SHARE` of their
-//! capacity (S), else stays general. The mixed regime is left for the general fill when a node
-//! outside S would bind or a registry's caps differ, and becomes the closed form when S has no
-//! flows left. While node-local, it stays node-local even if the closed form
+//! capacity or with a routed flow (S), else stays general. The mixed regime is left for the
+//! general fill when a node outside S would bind, a registry's caps differ or S holds more
+//! than that share of the flows, and becomes the closed form when S has no flows left. While
+//! node-local, it stays node-local even if the closed form
 //! would hold (both are cheap; switching costs O(flows)). All give the same (unique) max-min
 //! allocation, so results do not depend on which one ran.
 //!
 //! Routed flows (`add_routed_flow`: up to three links on the way, or a source that is not
-//! a registry: a peer's egress, a swarm) are known to the node-local regime and the general
-//! fill only. While any is in flight the closed form and the mixed regime are not entered; the
-//! node-local regime keeps an exact sum for every link after the nodes' (registries, shared
-//! links, peers' egress, swarms), so it holds whenever none of them binds, and a change of such
-//! a link's capacity (`set_capacities`: a swarm gaining or losing members) then moves no rate.
-//! While one binds, the general fill is *localized* (`recompute_changed`): it walks from the
+//! a registry: a peer's egress, a swarm) are known to the node-local regime, the mixed regime
+//! and the general fill. While any is in flight the closed form is not in force: a routed flow
+//! arriving in it puts its node in S, which starts the mixed regime. The mixed regime keeps
+//! a node in S while it has a routed flow, and is left for the general fill when more than
+//! `MIXED_MAX_FLOW_SHARE` of the flows are in S (piece-based P2P, where every download is
+//! routed). The node-local regime keeps an exact sum for every link after the nodes'
+//! (registries, shared links, peers' egress, swarms), so it holds whenever none of them binds,
+//! and a change of such a link's capacity (`set_capacities`: a swarm gaining or losing
+//! members) then moves no rate.
+//! Otherwise the general fill is *localized* (`recompute_changed`): it walks from the
 //! change through saturated links only, and from a link only to the flows it bottlenecks (those
 //! at its highest rate); every other flow keeps its rate. The result stands if no link outside
 //! would bind and no flow kept would run above a level the fill found; else the walk is
@@ -73,7 +82,8 @@
 //!
 //! Files: `flow` holds the state of one flow and one link and the small types the
 //! representations share; `closed_form`, `node_local`, `mixed` and `general_fill` hold one
-//! representation each (its state, its update on a change, entering and leaving it); `classes`
+//! representation each (its state, its update on a change, entering and leaving it);
+//! `mixed_members` moves nodes in and out of the mixed regime's S; `classes`
 //! holds the node classes of the closed form's capacity check; `routed` the links beyond nodes
 //! and registries and the routed flows' API (`add_link`, `set_capacities`, `add_routed_flow`).
 //! This file holds `Network`, its public API and the dispatch that hands each change to the
@@ -89,6 +99,9 @@ mod closed_form;
 mod flow;
 mod general_fill;
 mod mixed;
+mod mixed_members;
+#[cfg(test)]
+mod mixed_tests;
 mod node_local;
 mod routed;
 #[cfg(test)]
@@ -162,9 +175,14 @@ pub struct Network {
     regimes_enabled: bool,
     n_active: usize,
     /// Routed flows in flight (a `via` link, or a source that is not a registry: a peer's
-    /// egress, a swarm). While there are any, only the general fill runs: the other
-    /// representations assume every flow crosses exactly a node and a registry.
+    /// egress, a swarm). While there are any, the closed form is not in force: the mixed
+    /// regime keeps their nodes in S, and the node-local regime and the general fill know
+    /// any path.
     n_routed: usize,
+    /// Routed flows per node (their destination), and per registry whose link they cross:
+    /// the mixed regime keeps every node with one in S, and leaves them out of its bundles.
+    node_routed: Vec<u32>,
+    reg_routed: Vec<u32>,
     /// Flows touched by the last recompute (for the cost counter in `--stats`).
     pub flows_recomputed_total: u64,
 }
@@ -213,6 +231,8 @@ impl Network {
             regimes_enabled: true,
             n_active: 0,
             n_routed: 0,
+            node_routed: vec![0; node_bw.len()],
+            reg_routed: vec![0; registry_bw.len()],
             flows_recomputed_total: 0,
         }
     }
@@ -242,7 +262,8 @@ impl Network {
             for &node in &self.mixed.nodes {
                 for id in &self.links[node].flows {
                     let f = self.flows[id.idx()].as_ref().unwrap();
-                    if f.links[1] == self.registry_link(registry) {
+                    let (path, n) = f.path();
+                    if path[1..n].contains(&self.registry_link(registry)) {
                         sum += f.rate_bytes_per_s;
                     }
                 }
@@ -297,9 +318,12 @@ impl Network {
             return;
         }
         if self.n_routed > 0 {
-            // The closed form and the mixed regime know flows of a node and a registry only;
-            // the node-local regime knows any path.
+            // The closed form knows flows of a node and a registry only; the node-local regime
+            // knows any path, the mixed regime any path to a node in S.
             self.try_enter_node_local(now);
+            if !self.node_local {
+                self.try_enter_mixed(now);
+            }
             return;
         }
         self.try_enter_closed_form(now);
@@ -606,7 +630,7 @@ impl Network {
             }
         }
         if f.routed {
-            self.n_routed -= 1;
+            self.routed_moved(f.links[0], &path[..n], false);
             self.free.push(id);
             self.n_active -= 1;
             return f;
@@ -629,11 +653,13 @@ impl Network {
                     return Err(format!("registry {r} over capacity"));
                 }
             }
-            if let Some(n) = self.mixed.nodes.iter().find(|n| {
-                let l = &self.links[**n];
+            // The nodes of S, and the links only their routed flows cross.
+            let extra = self.n_nodes + self.n_registries..self.links.len();
+            if let Some(n) = self.mixed.nodes.iter().copied().chain(extra).find(|n| {
+                let l = &self.links[*n];
                 l.rate_sum_bytes_per_s > l.capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6
             }) {
-                return Err(format!("mixed regime: node {n} over capacity"));
+                return Err(format!("mixed regime: link {n} over capacity"));
             }
             return Ok(());
         }

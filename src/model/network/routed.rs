@@ -1,8 +1,9 @@
 //! Links beyond the nodes' and registries' (a `[[link]]`, a peer's egress, a swarm) and the
 //! *routed* flows that cross them: adding links, changing their capacities (a swarm gaining or
-//! losing members), reading their rates, and starting a routed download. The closed form and
-//! the mixed regime do not know routed flows; the node-local regime and the general fill do
-//! (see the module doc of `network`).
+//! losing members), reading their rates, and starting a routed download. The closed form does
+//! not know routed flows; the node-local regime and the general fill do
+//! (see the module doc of `network`), and so does the mixed regime, which keeps the node of
+//! every routed flow in its set S.
 
 use crate::ids::FlowId;
 use crate::time::SimTime;
@@ -45,6 +46,16 @@ impl Network {
             return;
         }
         self.last_now = now;
+        if self.fast.is_some() && changed.iter().all(|l| *l >= self.n_nodes || self.mixed.in_s[*l]) {
+            // The closed form reads registry capacities at each change and the mixed regime's
+            // solve every capacity it uses; other links carry no flow outside S.
+            for &(l, c) in changes {
+                self.links[l].capacity_bytes_per_s = c;
+            }
+            self.mixed_after_change(now);
+            self.enter_regime(now);
+            return;
+        }
         if self.node_local && changed.iter().all(|l| *l >= self.n_nodes) {
             // Node-local: no rate depends on these links while none binds.
             for &(l, c) in changes {
@@ -69,6 +80,10 @@ impl Network {
     /// Current total rate through any link, bytes/s (the general representation's sum: exact
     /// for links only routed flows cross, which is every link `add_link` made).
     pub fn link_rate_bytes_per_s(&self, link: usize) -> f64 {
+        if self.fast.is_some() && (self.n_nodes..self.n_nodes + self.n_registries).contains(&link) {
+            // The clocks' rates (and in the mixed regime those of S): not the link's own sum.
+            return self.registry_egress_bytes_per_s(link - self.n_nodes);
+        }
         if self.node_local && link >= self.n_nodes {
             // Kept exactly in the regime; the link's own sum is not.
             let sum = &self.link_sums[link - self.n_nodes];
@@ -138,14 +153,30 @@ impl Network {
         }
         assert!(cap_bytes_per_s > 0.0);
         assert!(via.len() <= 3, "at most three links between source and node");
-        assert!(node < self.n_nodes && source != node, "a flow enters a node from elsewhere");
+        assert!(
+            node < self.n_nodes && source >= self.n_nodes,
+            "a flow enters a node from a link not a node's"
+        );
+        assert!(via.iter().all(|l| *l >= self.n_nodes), "a path crosses no other node's ingress");
         self.last_now = now;
         // Node-local: the capacities first (cheap while no link binds), then the node's
-        // water-fill. Otherwise the general fill does both at once.
+        // water-fill. Closed form or mixed: the node joins S and the mixed regime solves
+        // once for both. Otherwise the general fill does both at once.
         let mut pending_changes = changes;
         if self.node_local {
             self.set_capacities(now, changes);
             pending_changes = &[];
+        } else if self.fast.is_some()
+            && changes.iter().all(|(l, _)| *l >= self.n_nodes || self.mixed.in_s[*l])
+        {
+            for &(l, c) in changes {
+                assert!(c > 0.0, "capacities are positive");
+                self.links[l].capacity_bytes_per_s = c;
+            }
+            pending_changes = &[];
+            if !self.mixed.in_s[node] {
+                self.s_admit(node, now);
+            }
         } else if self.fast.is_some() {
             self.leave_closed_form(now);
         }
@@ -158,9 +189,11 @@ impl Network {
             Flow::new([node, source], v, true, cap_bytes_per_s, size_bytes, now, owner, self.next_generation);
         let id = self.insert_flow(flow);
         let (path, n) = self.flows[id.idx()].as_ref().unwrap().path();
-        self.n_routed += 1;
+        self.routed_moved(node, &path[..n], true);
         if self.node_local {
             self.local_refill(now, &[node]);
+        } else if self.fast.is_some() {
+            self.mixed_after_change(now);
         } else {
             let mut was_saturated = Vec::new();
             let mut seeds = path[..n].to_vec();
@@ -169,6 +202,22 @@ impl Network {
         }
         self.enter_regime(now);
         id
+    }
+
+    /// Counts a routed flow to `node` over `path` (node first) in (`joining`) or out: in all,
+    /// at its node, at the registries it crosses.
+    pub(super) fn routed_moved(&mut self, node: usize, path: &[usize], joining: bool) {
+        let registries = self.n_nodes..self.n_nodes + self.n_registries;
+        let step = |k: &mut u32| if joining { *k += 1 } else { *k -= 1 };
+        step(&mut self.node_routed[node]);
+        for &l in path[1..].iter().filter(|l| registries.contains(l)) {
+            step(&mut self.reg_routed[l - self.n_nodes]);
+        }
+        if joining {
+            self.n_routed += 1;
+        } else {
+            self.n_routed -= 1;
+        }
     }
 
     /// General representation: sets the capacities of `changes`, and sorts the links whose

@@ -17,33 +17,6 @@ fn secs(s: u64) -> SimTime {
 }
 
 #[test]
-fn mixed_regime_hand_computed() {
-    // Registry 100 MB/s, cap 1 GB/s; node 0 has 10 MB/s, nodes 1..=5 1 GB/s.
-    let mut n = Network::new(&[10e6, 1e9, 1e9, 1e9, 1e9, 1e9], &[100e6]);
-    let fast: Vec<FlowId> =
-        (1..=5).map(|i| n.add_flow(SimTime::ZERO, i, 0, 1e9, 100 * MB, owner(i as u32))).collect();
-    assert!(n.is_closed_form());
-    let slow: Vec<FlowId> =
-        (0..3).map(|i| n.add_flow(SimTime::ZERO, 0, 0, 1e9, 10 * MB, owner(10 + i))).collect();
-    // Node 0 binds (10/3 MB/s per flow), the registry too: the rest share 90 MB/s.
-    assert!(n.is_mixed());
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b;
-    for id in &slow {
-        assert!(close(n.rate_of(*id).unwrap(), 10e6 / 3.0));
-    }
-    for id in &fast {
-        assert!(close(n.rate_of(*id).unwrap(), 18e6));
-    }
-    assert!(close(n.registry_egress_bytes_per_s(0), 100e6));
-    // Node 0's flows finish together at 3 s; then the closed form: 20 MB/s each.
-    let t = n.next_completion().unwrap();
-    assert!(t.0.abs_diff(3_000_000_000) <= 1);
-    assert_eq!(n.take_completed(t).len(), 3);
-    assert!(n.is_closed_form());
-    assert_eq!(n.rate_of(fast[0]), Some(20e6));
-}
-
-#[test]
 fn node_max_follows_moves() {
     let mut m = NodeMax::default();
     m.moved(0, 1);
@@ -547,6 +520,52 @@ mod equivalence {
             })
     }
 
+    /// Spegel-like cases: registries that saturate as in `mixed_case`, and downloads from
+    /// peers' egress and through shared links on top, so the mixed regime admits the nodes of
+    /// routed flows into S and releases them.
+    fn spegel_case() -> impl Strategy<Value = Case> {
+        (
+            prop::collection::vec(prop_oneof![1 => 5e6..3e7, 3 => 5e8..2e9], 4..=12),
+            prop::collection::vec(5e7..2e8, 1..=2),
+            (5e6..3e8, 5e6..3e8, capacity(5e6, 3e8)),
+            prop::collection::vec(capacity(1e7, 4e8), 1..=2),
+        )
+            .prop_flat_map(|(node_bw, registry_bw, caps, shared_bw)| {
+                let (n, r, k) = (node_bw.len(), registry_bw.len(), shared_bw.len());
+                let dt = prop_oneof![1 => Just(0u64), 4 => 0u64..400_000_000];
+                let add = move |peer: bool, via: bool| {
+                    (dt.clone(), 0..n, 0..r, 1u64..100_000_000, 1u8..(1u8 << k), 0..n).prop_map(
+                        move |(dt_ns, node, registry, size_bytes, via_bits, p)| Op::Add {
+                            dt_ns,
+                            node,
+                            registry,
+                            cap: peer.then_some(2),
+                            size_bytes,
+                            via_bits: if via { via_bits } else { 0 },
+                            peer: peer.then_some(p),
+                        },
+                    )
+                };
+                let dt = prop_oneof![1 => Just(0u64), 4 => 0u64..400_000_000];
+                let op = prop_oneof![
+                    8 => add(false, false),
+                    3 => add(true, false),
+                    1 => add(false, true),
+                    1 => (dt.clone(), 0..k, capacity(1e7, 4e8))
+                        .prop_map(|(dt_ns, link, capacity)| Op::SetCapacity { dt_ns, link, capacity }),
+                    1 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
+                    1 => dt.prop_map(|dt_ns| Op::Advance { dt_ns }),
+                ];
+                prop::collection::vec(op, 1..150).prop_map(move |ops| Case {
+                    node_bw: node_bw.clone(),
+                    registry_bw: registry_bw.clone(),
+                    caps: [caps.0, caps.1, caps.2],
+                    shared_bw: shared_bw.clone(),
+                    ops,
+                })
+            })
+    }
+
     /// Operations run in the node-local regime with routed flows in flight, over all cases.
     static ROUTED_NODE_LOCAL_OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -572,8 +591,9 @@ mod equivalence {
         assert!(ops > 1000, "only {ops} operations node-local with routed flows");
     }
 
-    /// Operations run in the mixed regime, over all cases.
+    /// Operations run in the mixed regime, over all cases, and those with routed flows.
     static MIXED_OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static MIXED_ROUTED_OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
     fn run(case: &Case) -> Result<(), TestCaseError> {
         let mut s = Driver {
@@ -646,6 +666,9 @@ mod equivalence {
             }
             if s.net.is_mixed() {
                 MIXED_OPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if s.net.n_routed > 0 {
+                    MIXED_ROUTED_OPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
             }
             if s.net.is_node_local() && s.net.n_routed > 0 {
                 ROUTED_NODE_LOCAL_OPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -702,5 +725,19 @@ mod equivalence {
         // which only adds to it).
         let ops = MIXED_OPS.load(std::sync::atomic::Ordering::Relaxed) - before;
         assert!(ops > 1000, "only {ops} operations in the mixed regime");
+    }
+
+    #[test]
+    fn mixed_regime_with_routed_flows_matches_the_general_fill() {
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 1000,
+            ..ProptestConfig::default()
+        });
+        let before = MIXED_ROUTED_OPS.load(std::sync::atomic::Ordering::Relaxed);
+        if let Err(e) = runner.run(&spegel_case(), |case| run(&case)) {
+            panic!("{e}");
+        }
+        let ops = MIXED_ROUTED_OPS.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert!(ops > 1000, "only {ops} operations in the mixed regime with routed flows");
     }
 }
