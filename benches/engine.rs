@@ -199,6 +199,45 @@ fn network(c: &mut Criterion) {
             }
         });
     });
+    // Spegel's usual state: 1000 nodes each download 3 blobs, one from each of 3 registries
+    // (40 Gbps, 1 Gbps per connection) that bind with 1000 downloads each, and 40 of them
+    // also take a blob from a peer's egress (10 Gbps, no cap) on top, which makes their node
+    // bind. The mixed regime keeps the registry downloads on its clocks and solves the nodes
+    // with a peer download: a change costs O(those nodes' flows), not O(a registry's flows).
+    g.bench_function("spegel_like/1000", |b| {
+        let n_nodes = 1000;
+        let mut net = Network::new(&vec![1.25e9; n_nodes], &[5e9; 3]);
+        let egress: Vec<usize> = (0..n_nodes).map(|_| net.add_link(1.25e9)).collect();
+        // The owner's pull id carries the node, its layer id the registry (3: a peer).
+        let owner =
+            |node: usize, kind: usize| FlowOwner { pull: PullId(node as u32), layer: LayerId(kind as u32) };
+        let size = |i: usize| 100_000_000 + (i as u64 * 7919) % 100_000_000;
+        let start = |net: &mut Network, now: SimTime, node: usize, kind: usize, i: usize| {
+            if kind == 3 {
+                let peer = egress[(node + 1 + (i * 7919) % 997) % n_nodes];
+                net.add_routed_flow(now, node, peer, &[], f64::INFINITY, size(i), owner(node, kind));
+            } else {
+                net.add_flow(now, node, kind, 1.25e8, size(i), owner(node, kind));
+            }
+        };
+        let mut now = SimTime::ZERO;
+        let mut i = 0;
+        for node in 0..n_nodes {
+            let kinds = if node % 25 == 0 { 0..4 } else { 0..3 };
+            for kind in kinds {
+                start(&mut net, now, node, kind, i);
+                i += 1;
+            }
+        }
+        assert!(net.is_mixed(), "registry downloads on the clocks, peer downloads in S");
+        b.iter(|| {
+            now = net.next_completion().unwrap();
+            for d in net.take_completed(now) {
+                i += 1;
+                start(&mut net, now, d.owner.pull.0 as usize, d.owner.layer.0 as usize, i);
+            }
+        });
+    });
     g.finish();
 }
 

@@ -259,8 +259,12 @@ impl Network {
         let f = self.fast.take().expect("closed-form regime");
         for i in 0..self.flows.len() {
             let Some(flow) = self.flows[i].as_mut() else { continue };
-            // Flows of S (mixed regime) are in the general representation already.
+            // Flows of S (mixed regime) are in the general representation already, but not on
+            // the completion heap.
             if self.mixed.in_s[flow.links[0]] {
+                if flow.finish_at != SimTime::MAX {
+                    self.completions.push(Reverse((flow.finish_at, FlowId::from_idx(i), flow.generation)));
+                }
                 continue;
             }
             let r = flow.links[1] - self.n_nodes;

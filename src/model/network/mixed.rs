@@ -56,7 +56,22 @@ pub(super) struct Mixed {
     /// Reduced-fill scratch: items (flow or bundle), their links (local link ids: registries
     /// first, then the nodes of S in `nodes` order) and per-link item lists.
     items: Vec<Item>,
-    by_cap: Vec<(f64, usize)>,
+    by_cap: Vec<(u64, usize)>,
+    link_fill: Vec<usize>,
+    /// Per registry, its egress after the last solve, summed as `registry_egress_bytes_per_s`
+    /// would (the bundle, then the flows of S in order): the world reads it after every change.
+    pub(super) egress: Vec<f64>,
+    /// The earliest completion among the flows of S, by (time, id): set by every solve, found
+    /// again by a scan of S once a flow of S is gone (`s_next_stale`). The flows of S have no
+    /// entries on the network's completion heap while the regime lasts (every change moves
+    /// most of their rates, and the heap would fill with dead entries); leaving the regime
+    /// pushes them.
+    s_next: Option<(SimTime, FlowId)>,
+    pub(super) s_next_stale: bool,
+    /// Scratch: the distinct caps of a solve's items, and each item's rank among them.
+    caps: Vec<u64>,
+    cap_rank: Vec<u8>,
+    cap_count: Vec<usize>,
     link_cap: Vec<f64>,
     link_frozen: Vec<f64>,
     link_unfrozen: Vec<u64>,
@@ -90,6 +105,46 @@ const MIXED_NODE_SHARE: f64 = 0.95;
 const MIXED_MAX_FLOW_SHARE: f64 = 0.8;
 
 impl Mixed {
+    /// Fills `by_cap` with the items in (cap, index) order. A solve's items have a few
+    /// distinct caps (a registry's, a peer's unlimited one), so they are ranked among those
+    /// and placed by a stable counting sort; more than `MAX_RANKED_CAPS` distinct ones are
+    /// sorted.
+    fn sort_by_cap(&mut self) {
+        const MAX_RANKED_CAPS: usize = 16;
+        self.by_cap.clear();
+        self.caps.clear();
+        for it in &self.items {
+            // Caps are positive (or infinite): their bit patterns order as their values.
+            let bits = it.cap.to_bits();
+            if !self.caps.contains(&bits) {
+                self.caps.push(bits);
+                if self.caps.len() > MAX_RANKED_CAPS {
+                    self.by_cap.extend(self.items.iter().enumerate().map(|(i, it)| (it.cap.to_bits(), i)));
+                    self.by_cap.sort_unstable();
+                    return;
+                }
+            }
+        }
+        self.caps.sort_unstable();
+        self.cap_count.clear();
+        self.cap_count.resize(self.caps.len() + 1, 0);
+        self.cap_rank.clear();
+        for it in &self.items {
+            let rank = self.caps.iter().position(|c| *c == it.cap.to_bits()).expect("a cap seen above");
+            self.cap_rank.push(rank as u8);
+            self.cap_count[rank + 1] += 1;
+        }
+        for k in 0..self.caps.len() {
+            self.cap_count[k + 1] += self.cap_count[k];
+        }
+        self.by_cap.resize(self.items.len(), (0, 0));
+        for (i, &rank) in self.cap_rank.iter().enumerate() {
+            let at = &mut self.cap_count[rank as usize];
+            self.by_cap[*at] = (self.caps[rank as usize], i);
+            *at += 1;
+        }
+    }
+
     /// The state outside the regime (S empty) for `n_nodes` nodes and `n_registries` registries.
     pub(super) fn new(n_nodes: usize, n_registries: usize) -> Mixed {
         Mixed {
@@ -190,13 +245,12 @@ impl Network {
         }
         m.link_items.clear();
         m.link_items.resize(m.link_start[n_links], 0);
-        {
-            let mut fill = m.link_start.clone();
-            for (i, it) in m.items.iter().enumerate() {
-                for &l in &it.links[..it.n_links] {
-                    m.link_items[fill[l]] = i;
-                    fill[l] += 1;
-                }
+        m.link_fill.clear();
+        m.link_fill.extend_from_slice(&m.link_start);
+        for (i, it) in m.items.iter().enumerate() {
+            for &l in &it.links[..it.n_links] {
+                m.link_items[m.link_fill[l]] = i;
+                m.link_fill[l] += 1;
             }
         }
         // Progressive filling, as `recompute_component` (multiplicities count as flows).
@@ -204,9 +258,7 @@ impl Network {
         m.rate.resize(m.items.len(), 0.0);
         m.frozen.clear();
         m.frozen.resize(m.items.len(), false);
-        m.by_cap.clear();
-        m.by_cap.extend(m.items.iter().enumerate().map(|(i, it)| (it.cap, i)));
-        m.by_cap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        m.sort_by_cap();
         // Registry links (few) are scanned for their level; the others are in a heap, where a
         // batch of freezes pushes one entry per link it touched.
         let level_of = |m: &Mixed, l: usize| {
@@ -247,7 +299,7 @@ impl Network {
                 }
             }
             let link_level = sat.map(|s| s.0).unwrap_or(f64::INFINITY);
-            let cap_level = m.by_cap.get(cap_idx).map(|c| c.0).unwrap_or(f64::INFINITY);
+            let cap_level = m.by_cap.get(cap_idx).map(|c| f64::from_bits(c.0)).unwrap_or(f64::INFINITY);
             to_freeze.clear();
             let level = if cap_level <= link_level {
                 to_freeze.push(m.by_cap[cap_idx].1);
@@ -299,19 +351,31 @@ impl Network {
         for &l in m.nodes.iter().chain(&m.prev_extra).chain(&m.extra) {
             self.links[l].rate_sum_bytes_per_s = 0.0;
         }
+        m.egress.clear();
+        m.egress.resize(n_regs, 0.0);
+        m.s_next = None;
+        m.s_next_stale = false;
         for (i, it) in m.items.iter().enumerate() {
             let rate = m.rate[i];
             match it.flow {
-                None => self.fast.as_mut().expect("mixed regime").regs[it.links[0]].rate_bytes_per_s = rate,
+                None => {
+                    self.fast.as_mut().expect("mixed regime").regs[it.links[0]].rate_bytes_per_s = rate;
+                    m.egress[it.links[0]] = it.mult as f64 * rate;
+                }
                 Some(id) => {
                     let f = self.flows[id.idx()].as_mut().unwrap();
                     f.settle(now);
                     let (path, n) = f.path();
-                    for &l in path[..n].iter().filter(|l| !registries.contains(l)) {
-                        self.links[l].rate_sum_bytes_per_s += rate;
+                    f.apply_rate(now, rate);
+                    if f.finish_at != SimTime::MAX && m.s_next.is_none_or(|next| (f.finish_at, id) < next) {
+                        m.s_next = Some((f.finish_at, id));
                     }
-                    if let Some(finish) = f.apply_rate(now, rate) {
-                        self.completions.push(Reverse((finish, id, f.generation)));
+                    for &l in &path[..n] {
+                        if registries.contains(&l) {
+                            m.egress[l - self.n_nodes] += f.rate_bytes_per_s;
+                        } else {
+                            self.links[l].rate_sum_bytes_per_s += rate;
+                        }
                     }
                 }
             }
@@ -320,7 +384,6 @@ impl Network {
             m.local_of[l] = u32::MAX;
         }
         self.mixed = m;
-        self.compact_completions();
     }
 
     /// Mixed regime: every registry with flows outside S has one cap for all its flows.
@@ -422,14 +485,12 @@ impl Network {
             reg.finishes.clear();
             reg.rate_bytes_per_s = 0.0;
         }
+        // The flows of S are followed by `s_next` from here.
         self.completions.clear();
         for i in 0..self.flows.len() {
             let Some(flow) = self.flows[i].as_mut() else { continue };
             let id = FlowId::from_idx(i);
             if self.mixed.in_s[flow.links[0]] {
-                if flow.finish_at != SimTime::MAX {
-                    self.completions.push(Reverse((flow.finish_at, id, flow.generation)));
-                }
                 continue;
             }
             flow.settle(now);
@@ -454,14 +515,21 @@ impl Network {
             && l.rate_sum_bytes_per_s >= l.capacity_bytes_per_s * MIXED_NODE_SHARE
     }
 
-    /// Mixed regime: the earliest live completion among the flows of S (top of `completions`).
+    /// Mixed regime: the earliest completion among the flows of S, by (time, id).
     pub(super) fn next_s_completion(&mut self) -> Option<(SimTime, FlowId)> {
-        while let Some(&Reverse((t, id, generation))) = self.completions.peek() {
-            if self.is_live(t, id, generation) {
-                return Some((t, id));
+        if self.mixed.s_next_stale {
+            let mut next: Option<(SimTime, FlowId)> = None;
+            for &node in &self.mixed.nodes {
+                for &id in &self.links[node].flows {
+                    let t = self.flows[id.idx()].as_ref().expect("linked flow is live").finish_at;
+                    if t != SimTime::MAX && next.is_none_or(|n| (t, id) < n) {
+                        next = Some((t, id));
+                    }
+                }
             }
-            self.completions.pop();
+            self.mixed.s_next = next;
+            self.mixed.s_next_stale = false;
         }
-        None
+        self.mixed.s_next
     }
 }

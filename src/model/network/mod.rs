@@ -257,18 +257,9 @@ impl Network {
     /// Current total rate out of a registry, bytes/s.
     pub fn registry_egress_bytes_per_s(&self, registry: usize) -> f64 {
         if self.is_mixed() {
-            let bundle = self.bundle_flows(registry);
-            let mut sum = if bundle > 0 { bundle as f64 * self.outside_rate(registry) } else { 0.0 };
-            for &node in &self.mixed.nodes {
-                for id in &self.links[node].flows {
-                    let f = self.flows[id.idx()].as_ref().unwrap();
-                    let (path, n) = f.path();
-                    if path[1..n].contains(&self.registry_link(registry)) {
-                        sum += f.rate_bytes_per_s;
-                    }
-                }
-            }
-            return sum;
+            // The bundle's rate sum, then the flows of S crossing the registry: summed by the
+            // solve, which every change in the regime runs.
+            return self.mixed.egress[registry];
         }
         match &self.fast {
             Some(f) if self.registry_flows(registry) > 0 => {
@@ -482,7 +473,7 @@ impl Network {
                 };
                 let Some((_, id, r)) = next.filter(|n| n.0 <= now) else { break };
                 if r == usize::MAX {
-                    self.completions.pop();
+                    self.mixed.s_next_stale = true;
                 } else {
                     self.settle_clock(r, now);
                 }
