@@ -473,6 +473,33 @@ mod equivalence {
             })
     }
 
+    /// A case of these links and up to `max_ops` operations drawn from `op`.
+    fn case_of(
+        node_bw: Vec<f64>,
+        registry_bw: Vec<f64>,
+        caps: (f64, f64, f64),
+        shared_bw: Vec<f64>,
+        op: impl Strategy<Value = Op>,
+        max_ops: usize,
+    ) -> impl Strategy<Value = Case> {
+        prop::collection::vec(op, 1..max_ops).prop_map(move |ops| Case {
+            node_bw: node_bw.clone(),
+            registry_bw: registry_bw.clone(),
+            caps: [caps.0, caps.1, caps.2],
+            shared_bw: shared_bw.clone(),
+            ops,
+        })
+    }
+
+    /// A change of one of `k` shared links' capacity.
+    fn set_capacity_op(dt: impl Strategy<Value = u64>, k: usize) -> impl Strategy<Value = Op> {
+        (dt, 0..k, capacity(1e7, 4e8)).prop_map(|(dt_ns, link, capacity)| Op::SetCapacity {
+            dt_ns,
+            link,
+            capacity,
+        })
+    }
+
     /// Routed cases: ordinary flows mixed with flows through shared links and from peers'
     /// egress, and shared links whose capacity changes, so the regimes are left when routed
     /// flows arrive and entered again when the last one goes.
@@ -505,18 +532,11 @@ mod equivalence {
                             via_bits,
                             peer,
                         }),
-                    1 => (dt.clone(), 0..k, capacity(1e7, 4e8))
-                        .prop_map(|(dt_ns, link, capacity)| Op::SetCapacity { dt_ns, link, capacity }),
+                    1 => set_capacity_op(dt.clone(), k),
                     2 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
                     2 => dt.prop_map(|dt_ns| Op::Advance { dt_ns }),
                 ];
-                prop::collection::vec(op, 1..100).prop_map(move |ops| Case {
-                    node_bw: node_bw.clone(),
-                    registry_bw: registry_bw.clone(),
-                    caps: [caps.0, caps.1, caps.2],
-                    shared_bw: shared_bw.clone(),
-                    ops,
-                })
+                case_of(node_bw, registry_bw, caps, shared_bw, op, 100)
             })
     }
 
@@ -551,18 +571,11 @@ mod equivalence {
                     8 => add(false, false),
                     3 => add(true, false),
                     1 => add(false, true),
-                    1 => (dt.clone(), 0..k, capacity(1e7, 4e8))
-                        .prop_map(|(dt_ns, link, capacity)| Op::SetCapacity { dt_ns, link, capacity }),
+                    1 => set_capacity_op(dt.clone(), k),
                     1 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
                     1 => dt.prop_map(|dt_ns| Op::Advance { dt_ns }),
                 ];
-                prop::collection::vec(op, 1..150).prop_map(move |ops| Case {
-                    node_bw: node_bw.clone(),
-                    registry_bw: registry_bw.clone(),
-                    caps: [caps.0, caps.1, caps.2],
-                    shared_bw: shared_bw.clone(),
-                    ops,
-                })
+                case_of(node_bw, registry_bw, caps, shared_bw, op, 150)
             })
     }
 
@@ -711,33 +724,32 @@ mod equivalence {
 
     }
 
-    #[test]
-    fn mixed_regime_matches_the_general_fill() {
+    /// Runs 1,000 cases of `cases` against the general fill, and checks that more than 1,000
+    /// of their operations ran where `counter` counts (a counter other tests only add to).
+    fn run_cases_reaching(
+        cases: impl Strategy<Value = Case>,
+        counter: &std::sync::atomic::AtomicU64,
+        what: &str,
+    ) {
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
             cases: 1000,
             ..ProptestConfig::default()
         });
-        let before = MIXED_OPS.load(std::sync::atomic::Ordering::Relaxed);
-        if let Err(e) = runner.run(&mixed_case(), |case| run(&case)) {
+        let before = counter.load(std::sync::atomic::Ordering::Relaxed);
+        if let Err(e) = runner.run(&cases, |case| run(&case)) {
             panic!("{e}");
         }
-        // The cases do reach the mixed regime (the counter is shared with the other test,
-        // which only adds to it).
-        let ops = MIXED_OPS.load(std::sync::atomic::Ordering::Relaxed) - before;
-        assert!(ops > 1000, "only {ops} operations in the mixed regime");
+        let ops = counter.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert!(ops > 1000, "only {ops} operations {what}");
+    }
+
+    #[test]
+    fn mixed_regime_matches_the_general_fill() {
+        run_cases_reaching(mixed_case(), &MIXED_OPS, "in the mixed regime");
     }
 
     #[test]
     fn mixed_regime_with_routed_flows_matches_the_general_fill() {
-        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: 1000,
-            ..ProptestConfig::default()
-        });
-        let before = MIXED_ROUTED_OPS.load(std::sync::atomic::Ordering::Relaxed);
-        if let Err(e) = runner.run(&spegel_case(), |case| run(&case)) {
-            panic!("{e}");
-        }
-        let ops = MIXED_ROUTED_OPS.load(std::sync::atomic::Ordering::Relaxed) - before;
-        assert!(ops > 1000, "only {ops} operations in the mixed regime with routed flows");
+        run_cases_reaching(spegel_case(), &MIXED_ROUTED_OPS, "in the mixed regime with routed flows");
     }
 }
