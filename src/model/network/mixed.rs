@@ -112,9 +112,15 @@ impl Mixed {
     fn sort_by_cap(&mut self) {
         const MAX_RANKED_CAPS: usize = 16;
         self.by_cap.clear();
+        // Caps are positive (or infinite): their bit patterns order as their values. Items
+        // already in cap order (one cap for all, as without routed flows) are done in one pass.
+        self.by_cap.extend(self.items.iter().enumerate().map(|(i, it)| (it.cap.to_bits(), i)));
+        if self.by_cap.is_sorted() {
+            return;
+        }
+        self.by_cap.clear();
         self.caps.clear();
         for it in &self.items {
-            // Caps are positive (or infinite): their bit patterns order as their values.
             let bits = it.cap.to_bits();
             if !self.caps.contains(&bits) {
                 self.caps.push(bits);
@@ -245,14 +251,17 @@ impl Network {
         }
         m.link_items.clear();
         m.link_items.resize(m.link_start[n_links], 0);
-        m.link_fill.clear();
-        m.link_fill.extend_from_slice(&m.link_start);
+        // A local buffer (taken and put back), which the compiler keeps in registers.
+        let mut fill = std::mem::take(&mut m.link_fill);
+        fill.clear();
+        fill.extend_from_slice(&m.link_start);
         for (i, it) in m.items.iter().enumerate() {
             for &l in &it.links[..it.n_links] {
-                m.link_items[m.link_fill[l]] = i;
-                m.link_fill[l] += 1;
+                m.link_items[fill[l]] = i;
+                fill[l] += 1;
             }
         }
+        m.link_fill = fill;
         // Progressive filling, as `recompute_component` (multiplicities count as flows).
         m.rate.clear();
         m.rate.resize(m.items.len(), 0.0);
