@@ -118,14 +118,12 @@ impl Mixed {
         if self.by_cap.is_sorted() {
             return;
         }
-        self.by_cap.clear();
         self.caps.clear();
         for it in &self.items {
             let bits = it.cap.to_bits();
             if !self.caps.contains(&bits) {
                 self.caps.push(bits);
                 if self.caps.len() > MAX_RANKED_CAPS {
-                    self.by_cap.extend(self.items.iter().enumerate().map(|(i, it)| (it.cap.to_bits(), i)));
                     self.by_cap.sort_unstable();
                     return;
                 }
@@ -143,7 +141,7 @@ impl Mixed {
         for k in 0..self.caps.len() {
             self.cap_count[k + 1] += self.cap_count[k];
         }
-        self.by_cap.resize(self.items.len(), (0, 0));
+        debug_assert_eq!(self.by_cap.len(), self.items.len(), "every slot is written below");
         for (i, &rank) in self.cap_rank.iter().enumerate() {
             let at = &mut self.cap_count[rank as usize];
             self.by_cap[*at] = (self.caps[rank as usize], i);
