@@ -1,8 +1,8 @@
-//! Published measurements reproduced: the Spegel benchmark (spegel-org/benchmark, 2024-04: AKS,
-//! 50 x Standard_D4ds_v5, a DaemonSet created then rolled, with and without Spegel v0.0.27) and
-//! the Kraken README benchmark. docs/validation.md has the table these tests check; its
-//! numbers are the medians of the result files in the benchmark repository (the kubelet's
-//! `Pulled ... in X`, waiting excluded).
+//! Published measurements reproduced: the Spegel benchmark (spegel-org/benchmark: AKS, 50 x
+//! Standard_D4ds_v5, a DaemonSet created then rolled, without Spegel in 2024-04 and with Spegel
+//! v0.0.27 in 2024-10) and the Kraken README benchmark. docs/validation.md has the table these
+//! tests check; its numbers are the medians of the result files in the benchmark repository
+//! (the kubelet's `Pulled ... in X`, waiting excluded).
 
 use super::run_toml;
 
@@ -21,8 +21,10 @@ const SPEGEL_BENCHMARK: [(&str, u32, [f64; 2], [f64; 2]); 6] = [
 /// CDN. Two parameters fitted on the four 1 GB medians without Spegel (docs/validation.md):
 /// the cold (39 MB/s) and warm (300 MB/s) per-connection rates. Assumed: 200 ms per registry
 /// request (a fresh TLS connection from West Europe to ghcr.io, token and CDN redirect folded
-/// in). v1 is created on every node at once; at 2 min the DaemonSet rolls to v2, 20% of nodes
-/// at a time.
+/// in). v1 is created on every node at once; at 2 min the DaemonSet rolls to v2 with the
+/// default strategy (one node at a time): the benchmark's DaemonSet sets no `updateStrategy`
+/// (spegel-org/benchmark `internal/measure/measure.go`), and the result files' start times are
+/// one pull apart.
 pub fn spegel_benchmark(size: &str, layers: u32, spegel: bool) -> String {
     let mb: f64 = match size {
         "10MB" => 10.0,
@@ -69,7 +71,6 @@ layers = [ {layers_list} ]
 [[workload]]
 name = "benchmark"
 kind = "daemonset"
-rollout = {{ max_unavailable = "20%" }}
 update = {{ at = "2m", image = "ghcr.io/spegel-org/benchmark:v2-{size}-{layers}" }}
 [workload.pod]
 containers = [ {{ image = "ghcr.io/spegel-org/benchmark:v1-{size}-{layers}" }} ]
@@ -110,11 +111,11 @@ fn the_spegel_benchmark_medians_are_reproduced() {
     // in docs/validation.md (the measured error rounded up to the next 5%).
     let bounds: [([u32; 2], [u32; 2]); 6] = [
         ([10, 15], [25, 10]),
-        ([5, 10], [35, 30]),
+        ([5, 10], [35, 40]),
         ([15, 10], [10, 10]),
-        ([25, 5], [5, 5]),
+        ([25, 5], [5, 20]),
         ([15, 10], [15, 20]),
-        ([10, 10], [20, 35]),
+        ([10, 10], [15, 50]),
     ];
     let mut report = String::new();
     for ((size, layers, base, spegel), (bb, bs)) in SPEGEL_BENCHMARK.iter().zip(bounds) {
