@@ -3,6 +3,7 @@
 //! out again (its flows back on the clocks), one node at a time while the regime lasts, or
 //! every node when it ends.
 
+use crate::ids::FlowId;
 use crate::time::SimTime;
 use std::cmp::Reverse;
 
@@ -62,15 +63,22 @@ impl Network {
         self.mixed.nodes.clear();
     }
 
+    /// The `k`-th flow at node `node` (a registry download) and its registry, whose clock is
+    /// settled at `now`: where a flow moves onto the clocks or off them.
+    fn flow_with_settled_clock(&mut self, node: usize, k: usize, now: SimTime) -> (FlowId, usize) {
+        let id = self.links[node].flows[k];
+        let r = self.flows[id.idx()].as_ref().expect("linked flow is live").links[1] - self.n_nodes;
+        self.settle_clock(r, now);
+        (id, r)
+    }
+
     /// Closed form or mixed regime: node `node` joins S (a routed flow is coming to it). Its
     /// flows leave their registries' clocks at `now` with the bytes the clocks give them, and
     /// keep their rates until the solve that follows.
     pub(super) fn s_admit(&mut self, node: usize, now: SimTime) {
         debug_assert!(!self.mixed.in_s[node]);
         for k in 0..self.links[node].flows.len() {
-            let id = self.links[node].flows[k];
-            let r = self.flows[id.idx()].as_ref().expect("linked flow is live").links[1] - self.n_nodes;
-            self.settle_clock(r, now);
+            let (id, r) = self.flow_with_settled_clock(node, k, now);
             let reg = &self.fast.as_ref().expect("closed form or mixed regime").regs[r];
             let f = self.flows[id.idx()].as_mut().expect("linked flow is live");
             debug_assert!(!f.routed, "a routed flow's node is in S");
@@ -100,9 +108,7 @@ impl Network {
                 continue;
             }
             for k in 0..self.links[node].flows.len() {
-                let id = self.links[node].flows[k];
-                let r = self.flows[id.idx()].as_ref().expect("linked flow is live").links[1] - self.n_nodes;
-                self.settle_clock(r, now);
+                let (id, r) = self.flow_with_settled_clock(node, k, now);
                 let reg = &mut self.fast.as_mut().expect("mixed regime").regs[r];
                 let f = self.flows[id.idx()].as_mut().expect("linked flow is live");
                 f.settle(now);

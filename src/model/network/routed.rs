@@ -46,12 +46,7 @@ impl Network {
             return;
         }
         self.last_now = now;
-        if self.fast.is_some() && changed.iter().all(|l| *l >= self.n_nodes || self.mixed.in_s[*l]) {
-            // The closed form reads registry capacities at each change and the mixed regime's
-            // solve every capacity it uses; other links carry no flow outside S.
-            for &(l, c) in changes {
-                self.links[l].capacity_bytes_per_s = c;
-            }
+        if self.fast_regime_takes(changes, changed.iter().copied()) {
             self.mixed_after_change(now);
             self.enter_regime(now);
             return;
@@ -75,6 +70,25 @@ impl Network {
             self.recompute_changed(now, &was_saturated, &others, None);
         }
         self.enter_regime(now);
+    }
+
+    /// In the closed form or the mixed regime, sets `changes` and returns true when every link
+    /// in `moved` (those whose capacity changes) is beyond the nodes or a node of S: the closed
+    /// form reads registry capacities at each change and the mixed solve every capacity it
+    /// uses, and no other link carries a flow outside S. Otherwise changes nothing.
+    fn fast_regime_takes(
+        &mut self,
+        changes: &[(usize, f64)],
+        mut moved: impl Iterator<Item = usize>,
+    ) -> bool {
+        if self.fast.is_none() || !moved.all(|l| l >= self.n_nodes || self.mixed.in_s[l]) {
+            return false;
+        }
+        for &(l, c) in changes {
+            assert!(c > 0.0, "capacities are positive");
+            self.links[l].capacity_bytes_per_s = c;
+        }
+        true
     }
 
     /// Current total rate through any link, bytes/s (the general representation's sum: exact
@@ -166,13 +180,7 @@ impl Network {
         if self.node_local {
             self.set_capacities(now, changes);
             pending_changes = &[];
-        } else if self.fast.is_some()
-            && changes.iter().all(|(l, _)| *l >= self.n_nodes || self.mixed.in_s[*l])
-        {
-            for &(l, c) in changes {
-                assert!(c > 0.0, "capacities are positive");
-                self.links[l].capacity_bytes_per_s = c;
-            }
+        } else if self.fast_regime_takes(changes, changes.iter().map(|(l, _)| *l)) {
             pending_changes = &[];
             if !self.mixed.in_s[node] {
                 self.s_admit(node, now);
