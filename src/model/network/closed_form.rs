@@ -113,8 +113,8 @@ impl Network {
 impl Network {
     /// Bookkeeping for every mode when a flow joins or leaves; called while it is unlinked.
     pub(super) fn track(&mut self, node: usize, registry: usize, cap_bytes_per_s: f64, joining: bool) {
-        // Nodes in the mixed regime's S are not in the classes nor the histograms.
-        let indexed = !self.mixed.in_s[node];
+        // Exact nodes of the mixed regime's S are not in the classes nor the histograms.
+        let indexed = !self.mixed.exact[node];
         if indexed {
             self.class_remove(node);
         }
@@ -259,9 +259,9 @@ impl Network {
         let f = self.fast.take().expect("closed-form regime");
         for i in 0..self.flows.len() {
             let Some(flow) = self.flows[i].as_mut() else { continue };
-            // Flows of S (mixed regime) are in the general representation already, but not on
-            // the completion heap.
-            if self.mixed.in_s[flow.links[0]] {
+            // Routed flows and the flows of exact nodes of S (mixed regime) are in the general
+            // representation already, but not on the completion heap.
+            if flow.routed || self.mixed.exact[flow.links[0]] {
                 if flow.finish_at != SimTime::MAX {
                     self.completions.push(Reverse((flow.finish_at, FlowId::from_idx(i), flow.generation)));
                 }

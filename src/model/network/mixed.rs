@@ -4,7 +4,8 @@
 //! per registry) by progressive filling (`mixed_solve`), far smaller than the general fill's.
 //! Routed flows (a peer's egress, a shared link) are served too: the node of every routed flow
 //! is in S, so every link but the registries' that the reduced problem meets carries flows of
-//! S only. Also here: choosing S on entry (`try_enter_mixed`) and leaving for the general
+//! S only, and such a node's registry downloads stay on the clocks unless it binds them. Also
+//! here: choosing S on entry (`try_enter_mixed`) and leaving for the general
 //! fill or the closed form (`mixed_after_change`); moving nodes in and out of S is in
 //! `mixed_members`.
 
@@ -16,30 +17,44 @@ use std::collections::BinaryHeap;
 use super::flow::{OrdBytes, Sat};
 use super::Network;
 
-/// The mixed regime: the closed form's registry clocks (`Fast`) for the flows of every node
-/// outside a set S of nodes, and the general representation (rate, remaining bytes,
-/// authoritative `finish_at`) for the flows of the nodes in S. Its preconditions: every flow of
-/// a registry has the same cap, and no node outside S binds. Then all flows of registry r
-/// outside S have the same rate ρ_r, and the max-min allocation is that of a reduced problem:
-/// the links of S and of the registries, the flows of S one by one, and per registry one
-/// bundled flow of multiplicity m_r (its flows outside S) through the registry link only. (The
-/// reduced problem drops the constraints of the nodes outside S: its max-min allocation, if
-/// feasible for them, is the max-min allocation of the whole problem, which is unique.) A
-/// change costs one fill of the reduced problem, O((flows in S + registries) log), and a check
-/// of the nodes outside S at the new ρ (the O(registries) bound, else the class scan); a
-/// failing check leaves for the general fill. S is chosen when entering (after a general
-/// fill): the nodes loaded to at least `MIXED_NODE_SHARE` of their capacity (*sticky*: kept
-/// while the regime lasts, solved exactly even once they stop binding), and the nodes with a
-/// routed flow. A node gains a routed flow: it joins S; it has none left and is loaded below
-/// `MIXED_NODE_SHARE`: it leaves S for the clocks, unless sticky. The reduced problem then
-/// also holds the links beyond nodes and registries that flows of S cross (a peer's egress, a
-/// shared link, a swarm), which carry no other flow.
+/// The mixed regime: the closed form's registry clocks (`Fast`) for the registry downloads of
+/// every node outside a set S of nodes, and the general representation (rate, remaining
+/// bytes, authoritative `finish_at`) for the flows of the nodes in S. Its preconditions: every
+/// flow of a registry has the same cap, and no node outside S binds. Then all flows of
+/// registry r outside S have the same rate ρ_r, and the max-min allocation is that of a
+/// reduced problem: the links of S and of the registries, the flows of S one by one, and per
+/// registry one bundled flow of multiplicity m_r (its flows outside S) through the registry
+/// link only. (The reduced problem drops the constraints of the nodes outside S: its max-min
+/// allocation, if feasible for them, is the max-min allocation of the whole problem, which is
+/// unique.) A change costs one fill of the reduced problem, O((flows in S + registries) log),
+/// and a check of the nodes outside S at the new ρ (the O(registries) bound, else the class
+/// scan); a failing check leaves for the general fill.
+///
+/// S is chosen when entering (after a general fill): the nodes loaded to at least
+/// `MIXED_NODE_SHARE` of their capacity (*sticky*: kept while the regime lasts, solved exactly
+/// even once they stop binding), and the nodes with a routed flow. A node gains a routed flow:
+/// it joins S; it has none left (and, if exact, is loaded below `MIXED_NODE_SHARE`): it leaves
+/// S, unless sticky. The reduced problem then also holds the links beyond nodes and
+/// registries that flows of S cross (a peer's egress, a shared link, a swarm), which carry no
+/// other flow.
+///
+/// A node of S is *exact* (every flow of it an item of the solve; a sticky node always is) or
+/// *clocked* (a node with a routed flow: only its routed flows are items, its registry
+/// downloads stay on the clocks, in the bundles and in the classes). A clocked node's link
+/// counts its k_r downloads of registry r as flows of r's bundle until the bundle freezes,
+/// then as k_r × its level. That is the whole problem's progressive filling as long as the
+/// node never saturates before all its bundles froze; if it would, the node binds one of its
+/// downloads below ρ_r, the solve stops having applied nothing, and the node becomes exact
+/// (`s_admit`) for a new solve. Peer downloads usually take what the clocks leave a node, so
+/// a change costs a fill over the routed flows, not over every download at their nodes.
 #[derive(Default)]
 pub(super) struct Mixed {
-    /// The nodes in S, and membership per node.
+    /// The nodes in S, membership per node, and which of them are exact (all their flows in
+    /// the solve; a clocked node's registry downloads are on the clocks).
     pub(super) nodes: Vec<usize>,
     pub(super) in_s: Vec<bool>,
-    /// Flows per registry at nodes in S (routed flows not counted).
+    pub(super) exact: Vec<bool>,
+    /// Flows per registry at exact nodes of S (routed flows not counted).
     pub(super) s_k: Vec<u32>,
     /// Nodes of S chosen for their load on entry, kept while the regime lasts, and how many
     /// nodes of S are not.
@@ -68,6 +83,12 @@ pub(super) struct Mixed {
     /// pushes them.
     s_next: Option<(SimTime, FlowId)>,
     pub(super) s_next_stale: bool,
+    /// Scratch: the clocked downloads at clocked nodes of S, (registry, local link of the
+    /// node, flows) sorted by registry, where each registry's start in that list, and per
+    /// local link the clocked downloads whose bundle is not frozen yet.
+    couple: Vec<(usize, usize, u32)>,
+    couple_start: Vec<usize>,
+    link_coupled: Vec<u64>,
     /// Scratch: the distinct caps of a solve's items, and each item's rank among them.
     caps: Vec<u64>,
     cap_rank: Vec<u8>,
@@ -153,6 +174,7 @@ impl Mixed {
     pub(super) fn new(n_nodes: usize, n_registries: usize) -> Mixed {
         Mixed {
             in_s: vec![false; n_nodes],
+            exact: vec![false; n_nodes],
             sticky: vec![false; n_nodes],
             s_k: vec![0; n_registries],
             ..Mixed::default()
@@ -178,8 +200,10 @@ impl Network {
 
     /// Mixed regime: the reduced fill (see `Mixed`). Sets every registry's clock rate to its
     /// bundle's rate and applies the rates of the flows in S (settled first), as the general
-    /// fill does. The caller checks the nodes outside S afterwards (`regime_holds`).
-    fn mixed_solve(&mut self, now: SimTime) {
+    /// fill does. The caller checks the nodes outside S afterwards (`regime_holds`). Returns,
+    /// having applied nothing, a clocked node of S that binds one of its clocked downloads
+    /// below its registry's rate (the reduced problem does not hold for it).
+    fn mixed_solve(&mut self, now: SimTime) -> Option<usize> {
         let mut m = std::mem::take(&mut self.mixed);
         let n_regs = self.n_registries;
         let registries = self.n_nodes..self.n_nodes + n_regs;
@@ -205,9 +229,21 @@ impl Network {
         // Local link ids: the registries, the nodes of S in `nodes` order, then the other
         // links flows of S cross, in order of first use.
         let first_extra = n_regs + m.nodes.len();
+        m.couple.clear();
         for (j, &node) in m.nodes.iter().enumerate() {
+            let exact = m.exact[node];
+            if !exact {
+                for (r, &k) in self.node_flows(node).iter().enumerate() {
+                    if k > 0 {
+                        m.couple.push((r, n_regs + j, k));
+                    }
+                }
+            }
             for &id in &self.links[node].flows {
                 let f = self.flows[id.idx()].as_ref().expect("linked flow is live");
+                if !exact && !f.routed {
+                    continue;
+                }
                 let (path, n) = f.path();
                 let mut links = [n_regs + j, usize::MAX, usize::MAX, usize::MAX, usize::MAX];
                 for (slot, &l) in links[1..n].iter_mut().zip(&path[1..n]) {
@@ -247,6 +283,21 @@ impl Network {
         for l in 0..n_links {
             m.link_start[l + 1] += m.link_start[l];
         }
+        // A clocked node's registry downloads count at its link as their bundles' flows until
+        // the bundle freezes (the clocked downloads of each registry in one range).
+        m.link_coupled.clear();
+        m.link_coupled.resize(n_links, 0);
+        m.couple.sort_unstable();
+        m.couple_start.clear();
+        m.couple_start.resize(n_regs + 1, 0);
+        for &(r, l, k) in &m.couple {
+            m.couple_start[r + 1] += 1;
+            m.link_unfrozen[l] += u64::from(k);
+            m.link_coupled[l] += u64::from(k);
+        }
+        for r in 0..n_regs {
+            m.couple_start[r + 1] += m.couple_start[r];
+        }
         m.link_items.clear();
         m.link_items.resize(m.link_start[n_links], 0);
         // A local buffer (taken and put back), which the compiler keeps in registers.
@@ -284,6 +335,7 @@ impl Network {
         m.touched.clear();
         m.touched.resize(n_links, false);
         let (mut cap_idx, mut n_frozen) = (0, 0);
+        let mut failed = None;
         let mut to_freeze = std::mem::take(&mut m.to_freeze);
         let mut touched_nodes = std::mem::take(&mut m.touched_nodes);
         while n_frozen < m.items.len() {
@@ -313,6 +365,11 @@ impl Network {
                 cap_level
             } else {
                 let (level, link) = sat.expect("a link saturates");
+                if m.link_coupled[link] > 0 {
+                    // A clocked node binds a clocked download below its registry's rate.
+                    failed = Some(m.nodes[link - n_regs]);
+                    break;
+                }
                 if link >= n_regs {
                     m.heap.pop();
                 }
@@ -337,6 +394,21 @@ impl Network {
                         touched_nodes.push(l);
                     }
                 }
+                if it.flow.is_none() {
+                    // A bundle: its clocked downloads at clocked nodes freeze with it.
+                    let r = it.links[0];
+                    for c in m.couple_start[r]..m.couple_start[r + 1] {
+                        let (_, l, k) = m.couple[c];
+                        m.link_frozen[l] += f64::from(k) * level;
+                        m.link_unfrozen[l] -= u64::from(k);
+                        m.link_coupled[l] -= u64::from(k);
+                        m.link_version[l] += 1;
+                        if !m.touched[l] {
+                            m.touched[l] = true;
+                            touched_nodes.push(l);
+                        }
+                    }
+                }
             }
             for &l in &touched_nodes {
                 m.touched[l] = false;
@@ -349,6 +421,15 @@ impl Network {
         }
         m.to_freeze = to_freeze;
         m.touched_nodes = touched_nodes;
+        if failed.is_some() {
+            // Nothing applied: the last solve's extra links stay the ones to clear next time.
+            for &l in &m.extra {
+                m.local_of[l] = u32::MAX;
+            }
+            std::mem::swap(&mut m.extra, &mut m.prev_extra);
+            self.mixed = m;
+            return failed;
+        }
         // Apply: registry clocks, then the flows of S (and the rate sums of their links but the
         // registries').
         for r in 0..n_regs {
@@ -391,6 +472,15 @@ impl Network {
             m.local_of[l] = u32::MAX;
         }
         self.mixed = m;
+        None
+    }
+
+    /// `mixed_solve`, making exact each clocked node it finds binding, until it holds (an
+    /// exact node never fails a solve, so at most once per node of S).
+    fn mixed_solve_admitting(&mut self, now: SimTime) {
+        while let Some(node) = self.mixed_solve(now) {
+            self.s_admit(node, now);
+        }
     }
 
     /// Mixed regime: every registry with flows outside S has one cap for all its flows.
@@ -425,7 +515,7 @@ impl Network {
         }
         let s_flows = self.mixed.s_k.iter().map(|k| *k as usize).sum::<usize>() + self.n_routed;
         if self.mixed_caps_uniform() && s_flows as f64 <= self.n_active as f64 * MIXED_MAX_FLOW_SHARE {
-            self.mixed_solve(now);
+            self.mixed_solve_admitting(now);
             if self.regime_holds() {
                 return;
             }
@@ -467,17 +557,22 @@ impl Network {
         };
         for i in 0..n_candidates {
             let n = if self.n_routed > 0 { i } else { self.scratch.comp_links[i] };
-            if self.loaded(n) || self.node_routed[n] > 0 {
+            if self.loaded(n) {
                 nodes.push(n);
                 s_flows += self.links[n].flows.len();
+            } else if self.node_routed[n] > 0 {
+                nodes.push(n);
+                s_flows += self.node_routed[n] as usize;
             }
         }
         let worth = !nodes.is_empty() && s_flows as f64 <= self.n_active as f64 * MIXED_MAX_FLOW_SHARE;
         if worth {
             for &n in &nodes {
-                self.s_insert(n);
                 if self.loaded(n) {
+                    self.s_insert(n);
                     self.s_stick(n);
+                } else {
+                    self.s_join_clocked(n);
                 }
             }
         }
@@ -497,7 +592,7 @@ impl Network {
         for i in 0..self.flows.len() {
             let Some(flow) = self.flows[i].as_mut() else { continue };
             let id = FlowId::from_idx(i);
-            if self.mixed.in_s[flow.links[0]] {
+            if flow.routed || self.mixed.exact[flow.links[0]] {
                 continue;
             }
             flow.settle(now);
@@ -507,7 +602,7 @@ impl Network {
             f.regs[r].finishes.push(Reverse((OrdBytes(flow.clock_finish_bytes), id, flow.generation)));
         }
         self.fast = Some(f);
-        self.mixed_solve(now);
+        self.mixed_solve_admitting(now);
         if !self.regime_holds() {
             self.leave_closed_form(now);
         }
@@ -527,9 +622,11 @@ impl Network {
         if self.mixed.s_next_stale {
             let mut next: Option<(SimTime, FlowId)> = None;
             for &node in &self.mixed.nodes {
+                let exact = self.mixed.exact[node];
                 for &id in &self.links[node].flows {
-                    let t = self.flows[id.idx()].as_ref().expect("linked flow is live").finish_at;
-                    if t != SimTime::MAX && next.is_none_or(|n| (t, id) < n) {
+                    let f = self.flows[id.idx()].as_ref().expect("linked flow is live");
+                    let t = f.finish_at;
+                    if (exact || f.routed) && t != SimTime::MAX && next.is_none_or(|n| (t, id) < n) {
                         next = Some((t, id));
                     }
                 }

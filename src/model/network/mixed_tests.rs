@@ -1,5 +1,6 @@
 //! Hand-computed cases of the mixed regime: registry downloads on the clocks with a binding
-//! node in S, and downloads from a peer whose nodes join S and leave it again.
+//! node in S, downloads from a peer whose nodes join S clocked and leave it again, and a
+//! clocked node that binds its registry download and becomes exact.
 
 use super::*;
 use crate::ids::{LayerId, PullId};
@@ -55,11 +56,13 @@ fn peer_downloads_join_s_and_leave_it() {
         (0..4).map(|i| n.add_flow(SimTime::ZERO, i, 0, 100e6, sizes[i], owner(i as u32))).collect();
     assert!(n.is_closed_form());
     // Nodes 0 and 1 also take a blob from a peer's egress (100 MB/s each, no cap): each gets
-    // what its registry download leaves, 75 MB/s, and the registry's flows keep 25 MB/s.
+    // what its registry download leaves, 75 MB/s, and the registry's flows keep 25 MB/s, on
+    // the clock (the two nodes are in S clocked: only their peer downloads are solved).
     let (egress_a, egress_b) = (n.add_link(100e6), n.add_link(100e6));
     let peer0 = n.add_routed_flow(SimTime::ZERO, 0, egress_a, &[], f64::INFINITY, 175 * MB, owner(10));
     let peer1 = n.add_routed_flow(SimTime::ZERO, 1, egress_b, &[], f64::INFINITY, 1000 * MB, owner(11));
     assert!(n.is_mixed());
+    assert!(n.mixed.in_s[0] && n.mixed.in_s[1] && !n.mixed.exact[0] && !n.mixed.exact[1]);
     for id in &reg {
         assert!(close(n.rate_of(*id).unwrap(), 25e6));
     }
@@ -97,4 +100,43 @@ fn peer_downloads_join_s_and_leave_it() {
     assert_eq!((done[0].owner, done[0].bytes), (owner(11), 1000 * MB));
     assert!(n.is_closed_form() && n.n_active() == 0);
     assert!(n.check_capacities().is_ok());
+}
+
+#[test]
+fn a_clocked_node_that_binds_its_registry_download_becomes_exact() {
+    // Node 0 of 80 MB/s, node 1 of 100 MB/s, a registry of 100 MB/s: one download each, 50 MB/s
+    // each, the closed form.
+    let mut n = Network::new(&[80e6, 100e6], &[100e6]);
+    let reg0 = n.add_flow(SimTime::ZERO, 0, 0, 100e6, 1000 * MB, owner(0));
+    let reg1 = n.add_flow(SimTime::ZERO, 1, 0, 100e6, 1000 * MB, owner(1));
+    assert!(n.is_closed_form());
+    // A peer download to node 0 (40 MB from a 100 MB/s egress): node 0 binds at 40 MB/s per
+    // flow, below the registry's 50, so its registry download cannot stay on the clock. Max-min:
+    // 40 and 40 at node 0, and node 1's download takes the registry's other 60 MB/s.
+    let egress = n.add_link(100e6);
+    let peer = n.add_routed_flow(SimTime::ZERO, 0, egress, &[], f64::INFINITY, 40 * MB, owner(2));
+    assert!(n.is_mixed() && n.mixed.exact[0]);
+    assert!(close(n.rate_of(reg0).unwrap(), 40e6) && close(n.rate_of(peer).unwrap(), 40e6));
+    assert!(close(n.rate_of(reg1).unwrap(), 60e6));
+    assert!(close(n.registry_egress_bytes_per_s(0), 100e6));
+    assert!(close(n.node_ingress_bytes_per_s(0), 80e6));
+    assert!(n.check_capacities().is_ok());
+    // 1 s: the peer download is in; both registry downloads get 50 MB/s. Node 0 has no routed
+    // flow left but was loaded at the last solve's rates (80 of 80 MB/s): it stays in S, exact,
+    // until the next change finds it loaded to 50.
+    let t = n.next_completion().unwrap();
+    assert!(at(t, 1.0), "{t:?}");
+    assert_eq!(n.take_completed(t)[0].owner, owner(2));
+    assert!(n.is_mixed() && n.mixed.exact[0]);
+    assert!(close(n.rate_of(reg0).unwrap(), 50e6) && close(n.rate_of(reg1).unwrap(), 50e6));
+    // By 1 s node 0's download had 40 MB and node 1's 60 MB. Node 1's other 940 MB take 18.8 s
+    // at 50 MB/s; then node 0's last 20 MB (960 - 18.8 × 50) come at its own 80 MB/s, 0.25 s.
+    let t = n.next_completion().unwrap();
+    assert!(at(t, 19.8), "{t:?}");
+    assert_eq!(n.take_completed(t)[0].owner, owner(1));
+    assert!(!n.is_mixed() && close(n.rate_of(reg0).unwrap(), 80e6));
+    let t = n.next_completion().unwrap();
+    assert!(at(t, 20.05), "{t:?}");
+    assert_eq!(n.take_completed(t)[0].owner, owner(0));
+    assert!(n.check_capacities().is_ok() && n.n_active() == 0);
 }

@@ -35,9 +35,11 @@
 //!   Its rates are the max-min rates up to rounding (a bundle adds `m_r × level` to its
 //!   registry's frozen sum where the general fill adds `level` m_r times). It also serves
 //!   routed flows: the node of each is in S, and the links they cross beyond nodes and
-//!   registries (a peer's egress, a shared link) join the reduced problem. This is Spegel's
-//!   usual state: thousands of registry downloads on the clocks, a few dozen nodes taking a
-//!   blob from a peer on top of their own registry downloads.
+//!   registries (a peer's egress, a shared link) join the reduced problem. Such a node's
+//!   registry downloads stay on the clocks (the node is *clocked*) unless the node would hold
+//!   one below its registry's rate. This is Spegel's usual state: thousands of registry
+//!   downloads on the clocks, a few dozen nodes taking a blob from a peer with what their own
+//!   registry downloads leave.
 //!
 //! Switching: the closed form is left (for the general fill over every flow) when a change
 //! makes a node bind or a registry's caps differ; the node-local regime is left the same way
@@ -180,7 +182,8 @@ pub struct Network {
     /// any path.
     n_routed: usize,
     /// Routed flows per node (their destination), and per registry whose link they cross:
-    /// the mixed regime keeps every node with one in S, and leaves them out of its bundles.
+    /// the mixed regime keeps every node with one in S, and leaves the flows out of its
+    /// bundles.
     node_routed: Vec<u32>,
     reg_routed: Vec<u32>,
     /// Flows touched by the last recompute (for the cost counter in `--stats`).
@@ -282,6 +285,10 @@ impl Network {
     /// Current total rate into a node, bytes/s.
     pub fn node_ingress_bytes_per_s(&self, node: usize) -> f64 {
         match &self.fast {
+            // A clocked node of S: the clocks' downloads, then its routed flows (the solve's).
+            Some(_) if self.mixed.in_s[node] && !self.mixed.exact[node] => {
+                self.node_load(self.node_flows(node)) + self.links[node].rate_sum_bytes_per_s
+            }
             Some(_) if !self.mixed.in_s[node] => self.node_load(self.node_flows(node)),
             _ => self.links[node].rate_sum_bytes_per_s,
         }
@@ -399,7 +406,7 @@ impl Network {
         self.track(node, registry, cap_bytes_per_s, true);
         let id = self.insert_flow(flow);
         if self.is_mixed() {
-            if !self.mixed.in_s[node] {
+            if !self.mixed.exact[node] {
                 // Joins its registry's clock; its rate comes from the solve.
                 self.settle_clock(registry, now);
                 let reg = &mut self.fast.as_mut().unwrap().regs[registry];
@@ -537,7 +544,7 @@ impl Network {
     /// the last change of the network.
     pub fn moved_bytes(&self, now: SimTime, id: FlowId) -> u64 {
         let f = self.flows[id.idx()].as_ref().expect("a live flow");
-        if let Some(fast) = self.fast.as_ref().filter(|_| !self.mixed.in_s[f.links[0]]) {
+        if let Some(fast) = self.fast.as_ref().filter(|_| self.on_clock(f)) {
             // The registry's clock read at `now`, as `settle_clock` would advance it.
             let reg = &fast.regs[f.links[1] - self.n_nodes];
             let dt = now.since(reg.clock_at).as_secs_f64();
@@ -563,8 +570,7 @@ impl Network {
     /// Aborts a flow (the pull failed); returns the bytes it had moved.
     pub fn abort(&mut self, now: SimTime, id: FlowId) -> FlowDone {
         self.last_now = now;
-        let node = self.flows[id.idx()].as_ref().expect("abort of a live flow").links[0];
-        if self.fast.is_some() && !self.mixed.in_s[node] {
+        if self.on_clock(self.flows[id.idx()].as_ref().expect("abort of a live flow")) {
             let r = self.flows[id.idx()].as_ref().expect("abort of a live flow").links[1] - self.n_nodes;
             self.settle_clock(r, now);
             let clock = self.fast.as_ref().unwrap().regs[r].clock_bytes;
@@ -646,10 +652,13 @@ impl Network {
             }
             // The nodes of S, and the links only their routed flows cross.
             let extra = self.n_nodes + self.n_registries..self.links.len();
-            if let Some(n) = self.mixed.nodes.iter().copied().chain(extra).find(|n| {
-                let l = &self.links[*n];
-                l.rate_sum_bytes_per_s > l.capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6
-            }) {
+            let over = |l: usize, sum: f64| sum > self.links[l].capacity_bytes_per_s * (1.0 + 1e-6) + 1e-6;
+            if let Some(n) =
+                self.mixed.nodes.iter().copied().find(|n| over(*n, self.node_ingress_bytes_per_s(*n)))
+            {
+                return Err(format!("mixed regime: node {n} over capacity"));
+            }
+            if let Some(n) = extra.into_iter().find(|l| over(*l, self.links[*l].rate_sum_bytes_per_s)) {
                 return Err(format!("mixed regime: link {n} over capacity"));
             }
             return Ok(());
@@ -678,13 +687,17 @@ impl Network {
         Ok(())
     }
 
+    /// Whether flow `f` runs on its registry's clock (closed form or mixed regime, a registry
+    /// download at a node outside S or at a clocked one), not in the general representation.
+    fn on_clock(&self, f: &Flow) -> bool {
+        self.fast.is_some() && !f.routed && !self.mixed.exact[f.links[0]]
+    }
+
     /// Current rate of a flow (tests and invariants).
     pub fn rate_of(&self, id: FlowId) -> Option<f64> {
         let f = self.flows.get(id.idx()).and_then(|f| f.as_ref())?;
         match &self.fast {
-            Some(fast) if !self.mixed.in_s[f.links[0]] => {
-                Some(fast.regs[f.links[1] - self.n_nodes].rate_bytes_per_s)
-            }
+            Some(fast) if self.on_clock(f) => Some(fast.regs[f.links[1] - self.n_nodes].rate_bytes_per_s),
             _ => Some(f.rate_bytes_per_s),
         }
     }

@@ -86,7 +86,15 @@ impl Network {
         }
         for &(l, c) in changes {
             assert!(c > 0.0, "capacities are positive");
+            // A clocked node of S stays in the classes, which know its capacity.
+            let classed = l < self.n_nodes && !self.mixed.exact[l];
+            if classed {
+                self.class_remove(l);
+            }
             self.links[l].capacity_bytes_per_s = c;
+            if classed {
+                self.class_add(l);
+            }
         }
         true
     }
@@ -183,7 +191,7 @@ impl Network {
         } else if self.fast_regime_takes(changes, changes.iter().map(|(l, _)| *l)) {
             pending_changes = &[];
             if !self.mixed.in_s[node] {
-                self.s_admit(node, now);
+                self.s_join_clocked(node);
             }
         } else if self.fast.is_some() {
             self.leave_closed_form(now);
