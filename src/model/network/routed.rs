@@ -86,17 +86,23 @@ impl Network {
         }
         for &(l, c) in changes {
             assert!(c > 0.0, "capacities are positive");
-            // A clocked node of S stays in the classes, which know its capacity.
-            let classed = l < self.n_nodes && !self.mixed.exact[l];
-            if classed {
-                self.class_remove(l);
-            }
-            self.links[l].capacity_bytes_per_s = c;
-            if classed {
-                self.class_add(l);
-            }
+            self.set_link_capacity(l, c);
         }
         true
+    }
+
+    /// Sets link `l`'s capacity. A node's class, kept in every regime for each node but the
+    /// exact ones of the mixed regime's S, is keyed by its capacity: the node moves to its new
+    /// class.
+    fn set_link_capacity(&mut self, l: usize, c: f64) {
+        let classed = l < self.n_nodes && !self.mixed.exact[l];
+        if classed {
+            self.class_remove(l);
+        }
+        self.links[l].capacity_bytes_per_s = c;
+        if classed {
+            self.class_add(l);
+        }
     }
 
     /// Current total rate through any link, bytes/s (the general representation's sum: exact
@@ -260,7 +266,7 @@ impl Network {
                     was_saturated.push(l);
                 }
             }
-            link.capacity_bytes_per_s = c;
+            self.set_link_capacity(l, c);
         }
     }
 }

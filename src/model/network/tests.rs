@@ -337,6 +337,12 @@ mod equivalence {
             link: usize,
             capacity: f64,
         },
+        /// A node's capacity changes (in S or not, clocked or exact: the regimes re-key it).
+        SetNodeCapacity {
+            dt_ns: u64,
+            node: usize,
+            capacity: f64,
+        },
         Abort {
             dt_ns: u64,
             pick: usize,
@@ -460,6 +466,7 @@ mod equivalence {
                             peer: None,
                         }
                     ),
+                    1 => node_capacity_op(dt.clone(), n),
                     1 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
                     1 => dt.prop_map(|dt_ns| Op::Advance { dt_ns }),
                 ];
@@ -489,6 +496,12 @@ mod equivalence {
             shared_bw: shared_bw.clone(),
             ops,
         })
+    }
+
+    /// A change of one of `n` nodes' capacity, to a binding or a roomy one.
+    fn node_capacity_op(dt: impl Strategy<Value = u64>, n: usize) -> impl Strategy<Value = Op> {
+        (dt, 0..n, prop_oneof![1 => 5e6..3e7, 3 => 5e8..2e9])
+            .prop_map(|(dt_ns, node, capacity)| Op::SetNodeCapacity { dt_ns, node, capacity })
     }
 
     /// A change of one of `k` shared links' capacity.
@@ -572,6 +585,7 @@ mod equivalence {
                     3 => add(true, false),
                     1 => add(false, true),
                     1 => set_capacity_op(dt.clone(), k),
+                    1 => node_capacity_op(dt.clone(), n),
                     1 => (dt.clone(), any::<usize>()).prop_map(|(dt_ns, pick)| Op::Abort { dt_ns, pick }),
                     1 => dt.prop_map(|dt_ns| Op::Advance { dt_ns }),
                 ];
@@ -628,6 +642,7 @@ mod equivalence {
             let dt_ns = match op {
                 Op::Add { dt_ns, .. }
                 | Op::SetCapacity { dt_ns, .. }
+                | Op::SetNodeCapacity { dt_ns, .. }
                 | Op::Abort { dt_ns, .. }
                 | Op::Advance { dt_ns } => *dt_ns,
             };
@@ -661,6 +676,10 @@ mod equivalence {
                 Op::SetCapacity { link, capacity, .. } => {
                     s.net.set_capacity(now, shared[link], capacity);
                     r.net.set_capacity(now, shared[link], capacity);
+                }
+                Op::SetNodeCapacity { node, capacity, .. } => {
+                    s.net.set_capacity(now, node, capacity);
+                    r.net.set_capacity(now, node, capacity);
                 }
                 Op::Abort { pick, .. } if !s.live.is_empty() => {
                     let o = *s.live.keys().nth(pick % s.live.len()).unwrap();
