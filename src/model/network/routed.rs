@@ -105,9 +105,14 @@ impl Network {
         }
     }
 
-    /// Current total rate through any link, bytes/s (the general representation's sum: exact
-    /// for links only routed flows cross, which is every link `add_link` made).
+    /// Current total rate through any link, bytes/s: a node's ingress, a registry's egress, or
+    /// the general representation's sum (exact for links only routed flows cross, which is
+    /// every link `add_link` made).
     pub fn link_rate_bytes_per_s(&self, link: usize) -> f64 {
+        if link < self.n_nodes {
+            // On the clocks, a node's downloads are not in its link's own sum.
+            return self.node_ingress_bytes_per_s(link);
+        }
         if self.fast.is_some() && (self.n_nodes..self.n_nodes + self.n_registries).contains(&link) {
             // The clocks' rates (and in the mixed regime those of S): not the link's own sum.
             return self.registry_egress_bytes_per_s(link - self.n_nodes);

@@ -716,7 +716,9 @@ mod equivalence {
                 let (a, b) = (s.net.registry_egress_bytes_per_s(reg), r.net.registry_egress_bytes_per_s(reg));
                 prop_assert!(rates_agree(a, b), "registry {}: egress {} vs {}", reg, a, b);
             }
-            for &l in shared.iter().chain(&egress) {
+            // Node links (their ingress, from the clocks in the closed form and the mixed
+            // regime), shared links and peers' egress.
+            for l in (0..case.node_bw.len()).chain(shared.iter().copied()).chain(egress.iter().copied()) {
                 let (a, b) = (s.net.link_rate_bytes_per_s(l), r.net.link_rate_bytes_per_s(l));
                 prop_assert!(rates_agree(a, b), "link {}: {} vs {}", l, a, b);
             }
