@@ -239,11 +239,18 @@ impl Network {
                     }
                 }
             }
+            // A clocked node's items are its routed flows only: stop once they are found.
+            let mut wanted =
+                if exact { self.links[node].flows.len() } else { self.node_routed[node] as usize };
             for &id in &self.links[node].flows {
+                if wanted == 0 {
+                    break;
+                }
                 let f = self.flows[id.idx()].as_ref().expect("linked flow is live");
                 if !exact && !f.routed {
                     continue;
                 }
+                wanted -= 1;
                 let (path, n) = f.path();
                 let mut links = [n_regs + j, usize::MAX, usize::MAX, usize::MAX, usize::MAX];
                 for (slot, &l) in links[1..n].iter_mut().zip(&path[1..n]) {

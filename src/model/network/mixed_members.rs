@@ -48,6 +48,18 @@ impl Network {
         self.mixed.exact[node] = true;
     }
 
+    /// The inverse of `s_make_exact`: back into the classes and histograms.
+    fn s_unmake_exact(&mut self, node: usize) {
+        self.mixed.exact[node] = false;
+        for r in 0..self.n_registries {
+            let k = self.node_flows(node)[r];
+            self.reg_max[r].moved(0, k);
+            self.mixed.s_k[r] -= k;
+        }
+        self.total_max.moved(0, self.node_total[node]);
+        self.class_add(node);
+    }
+
     /// Marks a node of S as chosen for its load (kept while the regime lasts).
     pub(super) fn s_stick(&mut self, node: usize) {
         debug_assert!(self.mixed.in_s[node] && !self.mixed.sticky[node]);
@@ -63,17 +75,9 @@ impl Network {
             self.mixed.loose -= 1;
         }
         self.mixed.sticky[node] = false;
-        if !self.mixed.exact[node] {
-            return;
+        if self.mixed.exact[node] {
+            self.s_unmake_exact(node);
         }
-        self.mixed.exact[node] = false;
-        for r in 0..self.n_registries {
-            let k = self.node_flows(node)[r];
-            self.reg_max[r].moved(0, k);
-            self.mixed.s_k[r] -= k;
-        }
-        self.total_max.moved(0, self.node_total[node]);
-        self.class_add(node);
     }
 
     /// Empties S: its nodes go back into the classes and histograms (their flows' state is

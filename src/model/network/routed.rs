@@ -54,7 +54,7 @@ impl Network {
         if self.node_local && changed.iter().all(|l| *l >= self.n_nodes) {
             // Node-local: no rate depends on these links while none binds.
             for &(l, c) in changes {
-                self.links[l].capacity_bytes_per_s = c;
+                self.set_link_capacity(l, c);
             }
             if changed.iter().all(|l| self.local_link_fits(*l)) {
                 return;
